@@ -1,0 +1,53 @@
+// overlay-boot check CONF...: show every variable of a subhost config with
+// where its value came from, or the problems, without running anything.
+import { loadConfig, VARIABLES, type LoadResult, type Source } from '../../lib/config/load.js';
+import { formatProblem } from '../../lib/config/problem.js';
+
+function describe(s: Source): string {
+  switch (s.kind) {
+    case 'line': return `line ${s.line}: ${s.text}`;
+    case 'default': return `default (${s.why})`;
+    case 'command': return `line ${s.line}: ${s.text}${s.deferred ? ' (run at start, not by check)' : ''}`;
+  }
+}
+
+export function renderCheck(r: LoadResult): string {
+  const rows: [string, string, string][] = [];
+  for (const key of VARIABLES) {
+    if (key === 'SHARE') {
+      for (const s of r.config?.SHARE ?? []) rows.push(['SHARE', `${s.host} -> ${s.inside}`, `line ${s.line}`]);
+      continue;
+    }
+    const v = r.resolved[key];
+    if (v) rows.push([key, v.value === '' ? '""' : v.value, describe(v.source)]);
+  }
+  const w = Math.max(...rows.map((x) => x[1].length), 10);
+  const head = r.deferred.length
+    ? `${r.file}: valid so far; ${r.deferred.join(', ')} will be known when the subhost starts`
+    : `${r.file}: valid`;
+  return [head, ...rows.map(([k, v, s]) => `${k.padEnd(10)}${v.padEnd(w + 2)}${s}`)].join('\n') + '\n';
+}
+
+export async function check(args: string[]): Promise<number> {
+  const json = args.includes('--json');
+  const files = args.filter((a) => a !== '--json');
+  if (files.length === 0) throw new UsageError('check needs a config file');
+  let status = 0;
+  for (const f of files) {
+    const r = await loadConfig(f);
+    for (const w of r.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+    if (json) {
+      process.stdout.write(JSON.stringify({
+        file: r.file, valid: r.problems.length === 0, deferred: r.deferred,
+        config: r.config ?? null, resolved: r.resolved, problems: r.problems.map(formatProblem),
+      }, null, 2) + '\n');
+    } else if (r.problems.length === 0) {
+      process.stdout.write(renderCheck(r));
+    }
+    for (const p of r.problems) process.stderr.write(`${formatProblem(p)}\n`);
+    if (r.problems.length) status = 1;
+  }
+  return status;
+}
+
+export class UsageError extends Error {}

@@ -1,0 +1,24 @@
+// One problem found in a subhost config (or in /etc/subhosts.conf).
+// Every error the user sees is one line naming the file, the line (when
+// the value came from a line) and the key, so it can be fixed without
+// reading our code.
+
+export interface Problem {
+  file: string;
+  line?: number;
+  key?: string;
+  message: string;
+}
+
+export function formatProblem(p: Problem): string {
+  const where = p.line !== undefined ? `${p.file}:${p.line}` : p.file;
+  return p.key ? `${where}: ${p.key}: ${p.message}` : `${where}: ${p.message}`;
+}
+
+/** Thrown where a single problem must stop the caller (e.g. the runtime). */
+export class ConfigError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
