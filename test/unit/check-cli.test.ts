@@ -1,0 +1,64 @@
+// `overlay-boot check` as users run it: the bundled command, a good and a
+// bad config, exit status and output.
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { fixture, type Fixture } from './helpers.js';
+
+const BIN = new URL('../../dist/overlay-boot.cjs', import.meta.url).pathname;
+let f: Fixture;
+beforeEach(() => {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "npm run build" first (scripts/test.sh does)`);
+  f = fixture();
+  f.mkdirs('live', 'root', 'work');
+});
+afterEach(() => f.cleanup());
+
+describe('overlay-boot check', () => {
+  it('prints every variable with its origin and exits 0 for a good config', async () => {
+    const p = f.conf('BASE=.\nCABLES= =\nSTART= none\n', 'tiny.conf');
+    const r = await execa('node', [BIN, 'check', p], { reject: false });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(`${p}: valid`);
+    expect(r.stdout).toMatch(/^NAME\s+tiny\s+default \(the config file name less \.conf\)$/m);
+    expect(r.stdout).toMatch(/^CABLES\s+=\s+line 2: CABLES= =$/m);
+    expect(r.stdout).toMatch(/^START\s+none\s+line 3: START= none$/m);
+    expect(r.stdout).toMatch(/^LOWER\s+\/\s+default \(the host root\)$/m);
+    for (const k of ['NAME', 'LOG', 'BASE', 'CABLES', 'LIVE', 'UPPER', 'WORK', 'LOWER', 'START', 'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER']) {
+      expect(r.stdout).toMatch(new RegExp(`^${k}\\s`, 'm'));
+    }
+  });
+
+  it('shows a !command as deferred, not run', async () => {
+    const p = f.conf('BASE=.\nLOWER=!touch ran\n');
+    const r = await execa('node', [BIN, 'check', p], { reject: false, cwd: f.dir });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('LOWER will be known when the subhost starts');
+    expect(r.stdout).toMatch(/^LOWER\s+!touch ran\s+line 2: LOWER=!touch ran \(run at start, not by check\)$/m);
+    expect(existsSync(`${f.dir}/ran`)).toBe(false);
+  });
+
+  it('prints one line per error and exits 1 for a bad config', async () => {
+    const p = f.conf('BASE=.\nRAM_SIZE=big\nCABLES=eth\n');
+    const r = await execa('node', [BIN, 'check', p], { reject: false });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.split('\n')).toEqual([
+      `${p}:2: RAM_SIZE: "big" must be a size such as 50M, 1G or 10%, or "none"`,
+      `${p}:3: CABLES: entry "eth" is not of the form [bridge]=[mac|.vlan]`,
+    ]);
+  });
+
+  it('--json gives the same facts', async () => {
+    const p = f.conf('BASE=.\n', 'j.conf');
+    const r = await execa('node', [BIN, 'check', '--json', p]);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ file: p, valid: true, config: { NAME: 'j', LOWER: '/' } });
+  });
+
+  it('exits 2 with usage on a bad call', async () => {
+    const r = await execa('node', [BIN, 'frobnicate'], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('unknown command "frobnicate"');
+  });
+});
