@@ -1,8 +1,19 @@
-// Where the package's own files live. Installed: /usr/lib/overlay-boot.
-// Tests and the README's demo run from a build tree and say so with
-// OVERLAY_BOOT_LIBDIR (set in the units they install).
+// Where the package's own files live. Installed: /usr/lib/overlay-boot,
+// holding the bundled entry points and the native helpers side by side.
+// A bundle run from a build tree (dist/) finds its helpers beside itself,
+// so tests and the demo need no install; OVERLAY_BOOT_LIBDIR overrides.
+import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+
+let cached: string | undefined;
 export function libDir(): string {
-  return process.env.OVERLAY_BOOT_LIBDIR || '/usr/lib/overlay-boot';
+  if (process.env.OVERLAY_BOOT_LIBDIR) return process.env.OVERLAY_BOOT_LIBDIR;
+  if (cached === undefined) {
+    const self = process.argv[1] ?? '';
+    const here = dirname(self);
+    cached = self.endsWith('.cjs') && existsSync(`${here}/subhost-enter`) ? here : '/usr/lib/overlay-boot';
+  }
+  return cached;
 }
 
 /** The 1.6 registry of subhosts started at boot. */

@@ -1,9 +1,11 @@
 // Bundle every installed entry point into one CommonJS file under dist/,
 // so that each command starts by reading a single file (no module
 // resolution across node_modules at run time: that is what makes Node
-// start-up slow). The C parts are built by reaper/Makefile.
+// start-up slow). dist/ is laid out like the installed libdir
+// (/usr/lib/overlay-boot): bundles, shell helpers and, once
+// `make -C reaper` ran, the native helpers side by side.
 import { build } from 'esbuild';
-import { readdirSync } from 'node:fs';
+import { readdirSync, copyFileSync, chmodSync, mkdirSync, existsSync } from 'node:fs';
 
 const entries = {
   'overlay-boot': 'cli/overlay-boot.ts',
@@ -32,3 +34,14 @@ await build({
   banner: { js: '#!/usr/bin/node' },
   logLevel: 'warning',
 });
+for (const f of readdirSync('dist')) if (f.endsWith('.cjs')) chmodSync(`dist/${f}`, 0o755);
+
+// Shell helpers (no Node start-up on the stop path) and native helpers.
+mkdirSync('dist', { recursive: true });
+for (const f of ['runtime/subhost-netns-down']) {
+  copyFileSync(f, `dist/${f.split('/').pop()}`);
+  chmodSync(`dist/${f.split('/').pop()}`, 0o755);
+}
+for (const f of ['reaper', 'subhost-enter']) {
+  if (existsSync(`reaper/build/${f}`)) copyFileSync(`reaper/build/${f}`, `dist/${f}`);
+}

@@ -33,7 +33,8 @@ export interface Resolved {
   source: Source;
 }
 
-export type Evaluator = (command: string, ctx: { key: Variable; cwd: string; config: string }) => Promise<string>;
+/** Runs a `!cmd` value; resolving to undefined leaves that key deferred. */
+export type Evaluator = (command: string, ctx: { key: Variable; cwd: string; config: string }) => Promise<string | undefined>;
 
 export interface LoadOptions {
   /** Run `!cmd` values with this; without it they stay deferred. */
@@ -46,6 +47,8 @@ export interface LoadResult {
   file: string;
   /** Set when there are no problems and nothing is deferred. */
   config?: SubhostConfig;
+  /** The keys validated so far (all of them when config is set). */
+  partial: Partial<SubhostConfig>;
   resolved: Partial<Record<Variable, Resolved>>;
   shares: { value: string; line: number }[];
   problems: Problem[];
@@ -76,7 +79,7 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
   const file = resolvePath(fileArg);
   const checkFs = opts.checkFs ?? true;
   const res: LoadResult = {
-    file, resolved: {}, shares: [], problems: [], warnings: [], deferred: [], runsCommands: false,
+    file, resolved: {}, partial: {}, shares: [], problems: [], warnings: [], deferred: [], runsCommands: false,
   };
   const problem = (key: string | undefined, message: string, line?: number) =>
     res.problems.push({ file, line, key, message });
@@ -150,17 +153,19 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
         problem(key, `${key} cannot be a !command: systemd must know it without running anything`, a.line);
         continue;
       }
-      if (!opts.evaluate) {
+      let out: string | undefined;
+      if (opts.evaluate) {
+        try {
+          out = await opts.evaluate(a.value, { key, cwd: key === 'BASE' ? dirname(file) : base, config: file });
+        } catch (e) {
+          problem(key, `command "${a.value}" failed: ${(e as Error).message}`, a.line);
+          continue;
+        }
+      }
+      if (out === undefined) {
         res.deferred.push(key);
         res.resolved[key] = { value: `!${a.value}`, source: { kind: 'command', line: a.line, text: a.text, deferred: true } };
         if (key === 'BASE') return finish(res); // nothing else can be resolved without BASE
-        continue;
-      }
-      let out: string;
-      try {
-        out = await opts.evaluate(a.value, { key, cwd: key === 'BASE' ? dirname(file) : base, config: file });
-      } catch (e) {
-        problem(key, `command "${a.value}" failed: ${(e as Error).message}`, a.line);
         continue;
       }
       // 1.6 used the first line of the output (`read V`), trimmed.
@@ -276,6 +281,7 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
     if (s.host === typed.LOWER) problem('SHARE', `${s.host} is LOWER itself`, s.line);
   }
 
+  res.partial = typed as Partial<SubhostConfig>;
   if (res.problems.length === 0 && res.deferred.length === 0) {
     res.config = SubhostConfigSchema.parse(typed);
   }
@@ -284,5 +290,6 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
 
 function finish(res: LoadResult): LoadResult {
   res.problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  res.warnings.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   return res;
 }

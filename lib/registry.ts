@@ -1,0 +1,70 @@
+// Which config file belongs to subhost NAME. Looked up, in order:
+//  1. $OVERLAY_BOOT_CONF, set for subhost@NAME.service by the generator
+//     from /etc/subhosts.conf (a drop-in) at boot and daemon-reload;
+//  2. /run/overlay-boot/registry/NAME.conf, a symlink that
+//     `overlay-boot start CONF` makes for a config registered for this
+//     boot only;
+//  3. the configs listed in /etc/subhosts.conf, read now (so that a
+//     subhost listed there works even before the generator ran).
+// A config's NAME is its NAME= line, else its file name less .conf.
+import { readFileSync, readlinkSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { SUBHOSTS_CONF, RUNTIME_REGISTRY } from './paths.js';
+import { parseConfText } from './config/parse.js';
+
+export interface Listed {
+  path: string;
+  line: number;
+}
+
+/** The conf paths listed in a subhosts.conf text (1.6: `#` comments, blank lines, whitespace-separated paths). */
+export function parseSubhostsConf(text: string): Listed[] {
+  const out: Listed[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/#.*/, '').trim();
+    for (const path of line.split(/\s+/).filter(Boolean)) out.push({ path, line: i + 1 });
+  });
+  return out;
+}
+
+/** NAME of a config file without resolving anything else (cheap; never runs commands). */
+export function confName(path: string, text?: string): string {
+  const t = text ?? readFileSync(path, 'utf8');
+  const names = parseConfText(t).assignments.filter((a) => a.key === 'NAME' && a.value !== '' && !a.command);
+  return names.length ? names[names.length - 1]!.value : basename(path).replace(/\.conf$/, '');
+}
+
+export function readSubhostsConf(file = SUBHOSTS_CONF): Listed[] {
+  try {
+    return parseSubhostsConf(readFileSync(file, 'utf8'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+export type Lookup = { conf: string; how: string } | { error: string };
+
+export function findConf(name: string): Lookup {
+  const env = process.env.OVERLAY_BOOT_CONF;
+  if (env) return { conf: env, how: 'OVERLAY_BOOT_CONF (generator)' };
+  const link = `${RUNTIME_REGISTRY}/${name}.conf`;
+  try {
+    return { conf: resolve(RUNTIME_REGISTRY, readlinkSync(link)), how: link };
+  } catch {
+    /* not registered for this boot */
+  }
+  const listed = readSubhostsConf();
+  for (const l of listed) {
+    try {
+      if (confName(l.path) === name) return { conf: l.path, how: `${SUBHOSTS_CONF}:${l.line}` };
+    } catch {
+      /* unreadable: not this one */
+    }
+  }
+  return {
+    error:
+      `no config for subhost "${name}": looked at $OVERLAY_BOOT_CONF (unset), ${link} (absent) ` +
+      `and the ${listed.length} config(s) listed in ${SUBHOSTS_CONF} (none has NAME ${name})`,
+  };
+}

@@ -1,0 +1,27 @@
+// Run a `VAR=!command` value as 1.6 did (`V="$($W)"`: the words of the
+// value, no shell), with CONFIG and ACTION in its environment and the
+// package's helpers (overlay-diskfile) on PATH.
+import { execa } from 'execa';
+import { libDir } from '../lib/paths.js';
+import type { Evaluator } from '../lib/config/load.js';
+
+export const evaluateCommand: Evaluator = async (command, ctx) => {
+  const [file, ...args] = command.split(/\s+/).filter(Boolean);
+  if (!file) throw new Error('empty command');
+  const r = await execa(file, args, {
+    cwd: ctx.cwd,
+    env: {
+      CONFIG: ctx.config,
+      ACTION: 'overlay-boot',
+      PATH: `${libDir()}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    },
+    stdin: 'ignore',
+    stderr: 'inherit',
+    reject: false,
+    timeout: 60_000,
+  });
+  if (r.exitCode !== 0 || r.failed) {
+    throw new Error(r.exitCode !== undefined ? `exit status ${r.exitCode}` : r.shortMessage);
+  }
+  return r.stdout;
+};

@@ -1,0 +1,33 @@
+// Load the config of subhost NAME for the runtime: find it, evaluate its
+// `!cmd` values (only the keys asked for: the netns unit needs CABLES,
+// not LOWER), and turn every problem into one journal line.
+import { findConf } from '../lib/registry.js';
+import { loadConfig, type Variable } from '../lib/config/load.js';
+import { formatProblem } from '../lib/config/problem.js';
+import type { SubhostConfig } from '../lib/config/fields.js';
+import { evaluateCommand } from './evaluate.js';
+
+export class RuntimeError extends Error {}
+
+/**
+ * The config of subhost NAME with every `!cmd` run; with `only`, just
+ * those keys are evaluated and the result may be partial (the netns unit
+ * needs CABLES and must not run LOWER's overlay-diskfile on the host).
+ */
+export async function loadSubhost(name: string): Promise<SubhostConfig>;
+export async function loadSubhost(name: string, only: Variable[]): Promise<Partial<SubhostConfig>>;
+export async function loadSubhost(name: string, only?: Variable[]): Promise<Partial<SubhostConfig>> {
+  const found = findConf(name);
+  if ('error' in found) throw new RuntimeError(found.error);
+  const r = await loadConfig(found.conf, {
+    evaluate: async (cmd, ctx) =>
+      only && !only.includes(ctx.key) && ctx.key !== 'BASE' ? undefined : evaluateCommand(cmd, ctx),
+  });
+  for (const w of r.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+  if (r.problems.length) throw new RuntimeError(r.problems.map(formatProblem).join('\n'));
+  const c = only ? r.partial : r.config!;
+  if (c.NAME !== name) {
+    throw new RuntimeError(`${found.conf}: NAME is ${c.NAME}, but the unit is for ${name}`);
+  }
+  return c;
+}
