@@ -1,0 +1,112 @@
+// The start plan is data: check what it would do without doing it.
+import { describe, it, expect } from 'vitest';
+import { overlayOps, postmountOps, reaperOps, shareOps, type HostFacts } from '../../runtime/plan.js';
+import { mkdirP } from '../../runtime/ops.js';
+import { initScript } from '../../runtime/init-script.js';
+import { interfacesFile } from '../../runtime/start.js';
+import { cableBatch } from '../../runtime/netns.js';
+import { parseCables } from '../../lib/config/cables.js';
+import type { SubhostConfig } from '../../lib/config/fields.js';
+
+const base: SubhostConfig = {
+  CONFIG: '/s/x/x.conf', NAME: 'x', BASE: '/s/x', LIVE: '/s/x/live', UPPER: '/s/x/root', WORK: '/s/x/work',
+  LOWER: '/', CABLES: [], START: ['networking', 'ssh'], PREMOUNT: ['/p'], POSTMOUNT: ['/q'], INIT: ['/i'],
+  RAM_SIZE: '50M', REAPER: '/.reaper', SHARE: [], LOG: '',
+};
+const facts: HostFacts = { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper', adjtime: true, liveAdjtime: true };
+
+describe('overlay mount', () => {
+  it('overlays LOWER and UPPER on LIVE', () => {
+    expect(overlayOps(base)).toEqual([['mount', 'overlay', 'overlay', '/s/x/live', '-', 'lowerdir=/,upperdir=/s/x/root,workdir=/s/x/work']]);
+  });
+  it('escapes commas and colons in paths', () => {
+    expect(overlayOps({ ...base, UPPER: '/a,b:c' })[0]![5]).toBe('lowerdir=/,upperdir=/a\\,b\\:c,workdir=/s/x/work');
+  });
+  it('bind mounts when UPPER is LOWER, and does nothing when LIVE is UPPER too', () => {
+    expect(overlayOps({ ...base, UPPER: '/t', LOWER: '/t' })).toEqual([['mount', 'none', '/t', '/s/x/live', 'bind', '-']]);
+    expect(overlayOps({ ...base, UPPER: '/t', LOWER: '/t', LIVE: '/t' })).toEqual([]);
+  });
+});
+
+describe('default POSTMOUNT', () => {
+  const ops = postmountOps(base, facts);
+  it('makes the 1.6 device nodes with their modes and owners', () => {
+    const nodes = ops.filter((o) => o[0] === 'mknod').map((o) => [o[1].replace('/s/x/live', ''), ...o.slice(2)]);
+    expect(nodes).toEqual([
+      ['/dev/console', '622', 'c', '5', '1', '0', '5'],
+      ['/dev/null', '666', 'c', '1', '3', '0', '0'],
+      ['/dev/zero', '666', 'c', '1', '5', '0', '0'],
+      ['/dev/ptmx', '666', 'c', '5', '2', '0', '5'],
+      ['/dev/tty', '666', 'c', '5', '0', '0', '5'],
+      ['/dev/random', '444', 'c', '1', '8', '0', '0'],
+      ['/dev/urandom', '444', 'c', '1', '9', '0', '0'],
+    ]);
+  });
+  it('mounts /dev, devpts, sysfs read-only, /run of RAM_SIZE with /run/lock, and /etc/adjtime', () => {
+    const mounts = ops.filter((o) => o[0] === 'mount').map((o) => `${o[1]} ${o[3].replace('/s/x/live', '')} ${o[4]} ${o[5]}`);
+    expect(mounts).toEqual([
+      'tmpfs /dev nosuid size=50M,mode=755',
+      'devpts /dev/pts nosuid,noexec newinstance,ptmxmode=0666,mode=620,gid=5',
+      'sysfs /sys ro,nosuid,nodev,noexec -',
+      'tmpfs /run nosuid,nodev size=50M,mode=755',
+      'none /etc/adjtime bind -',
+    ]);
+    expect(ops).toContainEqual(['chmod', '/s/x/live/run/lock', '1777']);
+  });
+  it('RAM_SIZE=none leaves /run alone; a missing adjtime is skipped', () => {
+    const o = postmountOps({ ...base, RAM_SIZE: 'none' }, { ...facts, liveAdjtime: false });
+    expect(o.some((x) => x[0] === 'mount' && (x[3].endsWith('/run') || x[3].endsWith('adjtime')))).toBe(false);
+  });
+  it('a size is passed to tmpfs as is', () => {
+    expect(postmountOps({ ...base, RAM_SIZE: '1G' }, facts)).toContainEqual(['mount', 'tmpfs', 'tmpfs', '/s/x/live/run', 'nosuid,nodev', 'size=1G,mode=755']);
+  });
+});
+
+describe('SHARE and the reaper', () => {
+  it('creates the inside path level by level and binds', () => {
+    expect(shareOps({ ...base, SHARE: [{ host: '/h/d', inside: '/srv/d', line: 3 }] })).toEqual([
+      ['mkdir', '/s/x/live/srv', '755'],
+      ['mkdir', '/s/x/live/srv/d', '755'],
+      ['mount', 'none', '/h/d', '/s/x/live/srv/d', 'bind,rec', '-'],
+    ]);
+    expect(mkdirP('/r', '//a//b/')).toEqual([['mkdir', '/r/a', '755'], ['mkdir', '/r/a/b', '755']]);
+  });
+  it('installs .reaper when missing and always binds the current one over it', () => {
+    expect(reaperOps(base, facts)).toEqual([
+      ['install-if-missing', facts.reaper, '/s/x/live/.reaper', '755'],
+      ['bind-file-ro', facts.reaper, '/s/x/live/.reaper'],
+    ]);
+    expect(reaperOps({ ...base, REAPER: '/sbin/other' }, facts)).toEqual([]);
+  });
+});
+
+describe('init script', () => {
+  it('starts START in order and tells the reaper the reverse order', () => {
+    const s = initScript({ ...base, START: ['rsyslog', '/usr/local/bin/go', 'ssh'] });
+    const starts = s.split('\n').filter((l) => l.startsWith('start_service '));
+    expect(starts).toEqual(["start_service 'rsyslog'", "start_service '/usr/local/bin/go'", "start_service 'ssh'"]);
+    expect(s).toContain("export OVERLAY_BOOT_STOP='ssh rsyslog'\nexec /.reaper 'x'\n");
+    expect(s).not.toContain('dummy_service');
+  });
+  it('parks the dummy service when START is none', () => {
+    const s = initScript({ ...base, START: [] });
+    expect(s).toContain('mkfifo /run/dummy_service');
+    expect(s).toContain("export OVERLAY_BOOT_STOP=''");
+  });
+});
+
+describe('network', () => {
+  it('writes lo and one manual stanza per veth into interfaces', () => {
+    const c = { ...base, CABLES: parseCables('= br0= =.7', 'x') };
+    expect(interfacesFile(c)).toBe(
+      '# Generated for x subhost\nauto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet manual\n\nauto eth1\niface eth1 inet manual\n',
+    );
+  });
+  it('creates veths (MAC on the subhost end) and VLANs on the previous host end', () => {
+    expect(cableBatch('x', parseCables('= =02:00:00:00:00:05 =.12', 'x'))).toEqual([
+      'link add x0 type veth peer name eth0 netns x',
+      'link add x1 type veth peer name eth1 address 02:00:00:00:00:05 netns x',
+      'link add link x1 name x1.12 type vlan id 12',
+    ]);
+  });
+});
