@@ -5,10 +5,14 @@
 import { loadSubhost, RuntimeError } from './load.js';
 import { start } from './start.js';
 import { netnsUp } from './netns.js';
+import { NameSchema } from '../lib/config/fields.js';
 
 async function main(argv: string[]): Promise<void> {
   const [cmd, name] = argv;
   if (!name) throw new RuntimeError('usage: overlay-boot-runtime start|netns-up NAME');
+  if (!NameSchema.safeParse(name).success) {
+    throw new RuntimeError(`"${name}" is not a subhost NAME: use subhost@NAME with NAME exactly as in its config (no systemd-escape)`);
+  }
   const rundir = process.env.RUNTIME_DIRECTORY;
   if (!rundir) throw new RuntimeError('RUNTIME_DIRECTORY is not set: run this from its systemd unit');
   switch (cmd) {

@@ -6,13 +6,15 @@ import { CableSchema } from './cables.js';
 
 // A NAME is used as a netns name (/run/netns/NAME), as the instance of
 // subhost@NAME.service and as the prefix of host-side interface names.
-// Characters outside [A-Za-z0-9:_.-] are escaped in unit names (\xNN).
+// Only characters that need no escaping in a unit instance are allowed,
+// so that %i is NAME verbatim. ('-' needs none in an instance; note that
+// %I would turn it into '/', which is why the units use %i.)
 export const NameSchema = z
   .string()
   .min(1, 'must not be empty')
   .max(64, 'must be at most 64 characters')
-  .regex(/^[A-Za-z0-9_+@~][A-Za-z0-9._+@~-]*$/, {
-    message: 'may contain only letters, digits and . _ - + @ ~, and must not start with . or -',
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*$/, {
+    message: 'may contain only letters, digits, ".", "_" and "-", and must start with a letter, digit or "_"',
   });
 
 const AbsolutePath = z

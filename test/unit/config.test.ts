@@ -192,8 +192,9 @@ describe('invalid configs: one clear line naming file, line and key', () => {
   const cases: [string, string, string | RegExp][] = [
     ['missing BASE', 'START=none\n', 'sub.conf: BASE: missing BASE=... (required: the subhost directory, relative to the config file)'],
     ['BASE not a directory', 'BASE=nope\n', /sub\.conf:1: BASE: \/.*\/nope is not a directory$/],
-    ['bad NAME characters', 'BASE=.\nNAME=a/b\n', 'sub.conf:2: NAME: "a/b" may contain only letters, digits and . _ - + @ ~, and must not start with . or -'],
-    ['NAME starting with -', 'BASE=.\nNAME=-x\n', 'sub.conf:2: NAME: "-x" may contain only letters, digits and . _ - + @ ~, and must not start with . or -'],
+    ['bad NAME characters', 'BASE=.\nNAME=a/b\n', 'sub.conf:2: NAME: "a/b" may contain only letters, digits, ".", "_" and "-", and must start with a letter, digit or "_"'],
+    ['NAME needing unit escaping', 'BASE=.\nNAME=web+mail\n', 'sub.conf:2: NAME: "web+mail" may contain only letters, digits, ".", "_" and "-", and must start with a letter, digit or "_"'],
+    ['NAME starting with -', 'BASE=.\nNAME=-x\n', 'sub.conf:2: NAME: "-x" may contain only letters, digits, ".", "_" and "-", and must start with a letter, digit or "_"'],
     ['NAME as a command', 'BASE=.\nNAME=!hostname\n', 'sub.conf:2: NAME: NAME cannot be a !command: systemd must know it without running anything'],
     ['interface name too long', 'BASE=.\nNAME=averyverylongnam\nCABLES==\n', 'sub.conf:3: CABLES: host-side interface "averyverylongnam0" is longer than 15 characters (kernel limit for interface names); use a shorter NAME'],
     ['VLAN interface too long', 'BASE=.\nNAME=elevenchars\nCABLES== =.1234\n', 'sub.conf:3: CABLES: host-side interface "elevenchars0.1234" is longer than 15 characters (kernel limit for interface names); use a shorter NAME'],
