@@ -25,7 +25,7 @@ export function renderCheck(r: LoadResult): string {
   const head = r.deferred.length
     ? `${r.file}: valid so far; ${r.deferred.join(', ')} will be known when the subhost starts`
     : `${r.file}: valid`;
-  return [head, ...rows.map(([k, v, s]) => `${k.padEnd(10)}${v.padEnd(w + 2)}${s}`)].join('\n') + '\n';
+  return [head, ...rows.map(([k, v, s]) => `${k.padEnd(14)}${v.padEnd(w + 2)}${s}`)].join('\n') + '\n';
 }
 
 export async function check(args: string[]): Promise<number> {

@@ -55,6 +55,28 @@ export const ShareSchema = z.object({
 });
 export type Share = z.infer<typeof ShareSchema>;
 
+// Keys beyond 1.6, read by the generator and turned into the systemd
+// directive of the same meaning on subhost@NAME.service. An empty value
+// (or no line) leaves systemd's default.
+const Bytes = /^([0-9]+[KMGT]?|[0-9]+(\.[0-9]+)?%|infinity)$/;
+export const SYSTEMD_KEYS = {
+  MEMORY_MAX: { directive: 'MemoryMax', schema: z.string().regex(Bytes, { message: 'must be bytes with an optional K, M, G or T suffix, a percentage, or "infinity"' }) },
+  MEMORY_HIGH: { directive: 'MemoryHigh', schema: z.string().regex(Bytes, { message: 'must be bytes with an optional K, M, G or T suffix, a percentage, or "infinity"' }) },
+  CPU_QUOTA: { directive: 'CPUQuota', schema: z.string().regex(/^[0-9]+%$/, { message: 'must be a percentage such as 50% or 200%' }) },
+  CPU_WEIGHT: { directive: 'CPUWeight', schema: z.string().regex(/^(idle|[0-9]+)$/, { message: 'must be a number from 1 to 10000, or "idle"' }).refine((v) => v === 'idle' || (+v >= 1 && +v <= 10000), 'must be a number from 1 to 10000, or "idle"') },
+  IO_WEIGHT: { directive: 'IOWeight', schema: z.string().regex(/^[0-9]+$/, { message: 'must be a number from 1 to 10000' }).refine((v) => +v >= 1 && +v <= 10000, 'must be a number from 1 to 10000') },
+  TASKS_MAX: { directive: 'TasksMax', schema: z.string().regex(/^([0-9]+%?|infinity)$/, { message: 'must be a number, a percentage, or "infinity"' }) },
+  TIMEOUT_START: { directive: 'TimeoutStartSec', schema: z.string().regex(/^([0-9]+(ms|s|min|h)?|infinity)$/, { message: 'must be a time span such as 90s or 2min' }) },
+  TIMEOUT_STOP: { directive: 'TimeoutStopSec', schema: z.string().regex(/^([0-9]+(ms|s|min|h)?|infinity)$/, { message: 'must be a time span such as 30s or 2min' }) },
+} as const;
+export type SystemdKey = keyof typeof SYSTEMD_KEYS;
+
+/** AFTER: subhosts (by NAME) this one starts after, and REQUIRES: ones it cannot run without. */
+export const NameListSchema = z
+  .string()
+  .transform((s) => s.split(/\s+/).filter(Boolean))
+  .pipe(z.array(NameSchema));
+
 export const SubhostConfigSchema = z.object({
   CONFIG: AbsolutePath,
   NAME: NameSchema,
@@ -72,6 +94,9 @@ export const SubhostConfigSchema = z.object({
   REAPER: AbsolutePath,
   SHARE: z.array(ShareSchema),
   LOG: z.string(),
+  AFTER: z.array(NameSchema),
+  REQUIRES: z.array(NameSchema),
+  SYSTEMD: z.record(z.string(), z.string()),
 });
 export type SubhostConfig = z.infer<typeof SubhostConfigSchema>;
 

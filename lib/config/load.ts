@@ -9,18 +9,24 @@ import { parseConfText, type Assignment } from './parse.js';
 import { parseCables } from './cables.js';
 import {
   NameSchema, AbsolutePath, RamSizeSchema, StartSchema, CommandSchema, ShareSchema,
-  SubhostConfigSchema, type SubhostConfig, type Share,
+  SubhostConfigSchema, SYSTEMD_KEYS, NameListSchema, type SubhostConfig, type Share, type SystemdKey,
 } from './fields.js';
 import { untrustedReason } from './trust.js';
 import type { Problem } from './problem.js';
 import { libDir } from '../paths.js';
 
 /** The variables 1.6 read, in the order it read them (commands run in this order). */
-export const VARIABLES = [
+export const VARIABLES: readonly [
+  'NAME', 'LOG', 'BASE', 'CABLES', 'LIVE', 'UPPER', 'WORK', 'LOWER', 'START',
+  'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER', 'SHARE', 'AFTER', 'REQUIRES', ...SystemdKey[],
+] = [
   'NAME', 'LOG', 'BASE', 'CABLES', 'LIVE', 'UPPER', 'WORK', 'LOWER', 'START',
   'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER', 'SHARE',
+  // beyond 1.6: for systemd, never commands
+  'AFTER', 'REQUIRES', ...(Object.keys(SYSTEMD_KEYS) as SystemdKey[]),
 ] as const;
 export type Variable = (typeof VARIABLES)[number];
+const FIRST_16 = ['BASE', 'CABLES', 'LIVE', 'UPPER', 'WORK', 'LOWER', 'START', 'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER'] as const;
 
 export type Source =
   | { kind: 'line'; line: number; text: string }
@@ -125,7 +131,13 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
   }
 
   const name = basename(file).replace(/\.conf$/, '');
+  const systemdDefaults = Object.fromEntries(
+    Object.keys(SYSTEMD_KEYS).map((k) => [k, () => ['', "systemd's default"]]),
+  ) as Record<SystemdKey, () => [string, string]>;
   const defaults: Record<Exclude<Variable, 'SHARE' | 'BASE'>, (base: string) => [string, string]> = {
+    ...systemdDefaults,
+    AFTER: () => ['', 'no ordering'],
+    REQUIRES: () => ['', 'no dependency'],
     NAME: () => [name, 'the config file name less .conf'],
     LOG: () => ['', 'logs go to the journal (journalctl -u subhost@NAME)'],
     CABLES: () => ['', 'no cables'],
@@ -149,7 +161,7 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
     if (key === 'SHARE') continue;
     const a = last.get(key);
     if (a && a.command) {
-      if (key === 'NAME' || key === 'LOG') {
+      if (key === 'NAME' || key === 'LOG' || !(FIRST_16 as readonly string[]).includes(key)) {
         problem(key, `${key} cannot be a !command: systemd must know it without running anything`, a.line);
         continue;
       }
@@ -233,6 +245,15 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
       problem('CABLES', (e as Error).message, line('CABLES'));
     }
   }
+  for (const k of ['AFTER', 'REQUIRES'] as const) field(k, NameListSchema, values[k]);
+  const systemd: Record<string, string> = {};
+  for (const k of Object.keys(SYSTEMD_KEYS) as SystemdKey[]) {
+    if (!values[k]) continue;
+    const r = SYSTEMD_KEYS[k].schema.safeParse(values[k]);
+    if (r.success) systemd[SYSTEMD_KEYS[k].directive] = r.data;
+    else problem(k, `"${values[k]}" ${firstIssue(r.error)}`, line(k));
+  }
+  typed.SYSTEMD = systemd;
   if (values.LOG) {
     res.warnings.push({ file, line: line('LOG'), key: 'LOG', message: 'ignored: overlay-boot 2 logs to the journal (journalctl -u subhost@NAME)' });
   }

@@ -11,7 +11,7 @@ import type { SubhostConfig } from '../../lib/config/fields.js';
 const base: SubhostConfig = {
   CONFIG: '/s/x/x.conf', NAME: 'x', BASE: '/s/x', LIVE: '/s/x/live', UPPER: '/s/x/root', WORK: '/s/x/work',
   LOWER: '/', CABLES: [], START: ['networking', 'ssh'], PREMOUNT: ['/p'], POSTMOUNT: ['/q'], INIT: ['/i'],
-  RAM_SIZE: '50M', REAPER: '/.reaper', SHARE: [], LOG: '',
+  RAM_SIZE: '50M', REAPER: '/.reaper', SHARE: [], LOG: '', AFTER: [], REQUIRES: [], SYSTEMD: {},
 };
 const facts: HostFacts = { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper', adjtime: true, liveAdjtime: true };
 
