@@ -201,11 +201,13 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
     }
     if (key === 'BASE') {
       const b = resolvePath(dirname(file), values.BASE!);
-      if (!isDir(b)) {
+      if (checkFs && !isDir(b)) {
         problem('BASE', `${b} is not a directory`, last.get('BASE')?.line);
         return finish(res);
       }
-      base = realpathSync(b);
+      // Without checkFs (the generator, early at boot) BASE may live on a
+      // filesystem not mounted yet: keep the path as written.
+      base = isDir(b) ? realpathSync(b) : b;
       values.BASE = base;
       res.resolved.BASE!.value = base;
     }

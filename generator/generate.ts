@@ -1,0 +1,85 @@
+// Read /etc/subhosts.conf and every config it lists, and convert each
+// into units (convert.ts). One bad config is skipped with a message; it
+// never stops the others. Commands in configs are never run here.
+import { accessSync, constants, existsSync } from 'node:fs';
+import { basename, isAbsolute } from 'node:path';
+import { loadConfig } from '../lib/config/load.js';
+import { formatProblem } from '../lib/config/problem.js';
+import { readSubhostsConf } from '../lib/registry.js';
+import { NameSchema } from '../lib/config/fields.js';
+import { convert, convertUnreadable, type Output, type Templates } from './convert.js';
+
+export interface Generated {
+  output: Output;
+  /** Problems: the config named was skipped. */
+  errors: string[];
+  /** Notes: the config was used, but something deserves a look. */
+  warnings: string[];
+  /** NAME -> conf, for what was generated. */
+  subhosts: Map<string, string>;
+}
+
+const UNIT_DIRS = ['/etc/systemd/system', '/run/systemd/system', '/usr/local/lib/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system'];
+
+export function findTemplates(dirs = UNIT_DIRS): Templates {
+  const find = (n: string) => dirs.map((d) => `${d}/${n}`).find((p) => existsSync(p)) ?? `/usr/lib/systemd/system/${n}`;
+  return { subhost: find('subhost@.service'), target: find('subhosts.target') };
+}
+
+export async function generate(subhostsConf: string, templates: Templates): Promise<Generated> {
+  const g: Generated = { output: { files: new Map(), links: new Map() }, errors: [], warnings: [], subhosts: new Map() };
+  let listed;
+  try {
+    listed = readSubhostsConf(subhostsConf);
+  } catch (e) {
+    g.errors.push(`${subhostsConf}: cannot read: ${(e as Error).message}`);
+    return g;
+  }
+  const seen = new Map<string, string>();
+  for (const l of listed) {
+    const at = `${subhostsConf}:${l.line}`;
+    if (!isAbsolute(l.path)) {
+      g.errors.push(`${at}: "${l.path}" is not an absolute path; skipped`);
+      continue;
+    }
+    const reg = { path: l.path, listedAt: at };
+    let readable = true;
+    try {
+      accessSync(l.path, constants.R_OK);
+    } catch {
+      readable = false;
+    }
+    let out: Output;
+    let name: string;
+    if (!readable) {
+      name = basename(l.path).replace(/\.conf$/, '');
+      if (!NameSchema.safeParse(name).success) {
+        g.errors.push(`${at}: ${l.path} cannot be read, and its file name gives no valid NAME; skipped`);
+        continue;
+      }
+      g.warnings.push(`${at}: ${l.path} cannot be read now (not mounted yet?); subhost@${name} will check it when it starts`);
+      out = convertUnreadable(reg, name, templates);
+    } else {
+      const r = await loadConfig(l.path, { checkFs: false });
+      for (const w of r.warnings) g.warnings.push(formatProblem(w));
+      if (r.problems.length) {
+        for (const p of r.problems) g.errors.push(`${formatProblem(p)} (listed at ${at}; skipped)`);
+        continue;
+      }
+      name = r.partial.NAME!;
+      out = convert(reg, r, templates);
+    }
+    const first = seen.get(name);
+    if (first) {
+      g.errors.push(`${at}: ${l.path}: NAME ${name} is already used by ${first}; skipped`);
+      continue;
+    }
+    seen.set(name, l.path);
+    g.subhosts.set(name, l.path);
+    for (const [k, v] of out.files) g.output.files.set(k, v);
+    for (const [k, v] of out.links) g.output.links.set(k, v);
+  }
+  // subhosts.target is wanted at boot as soon as anything is registered.
+  if (g.subhosts.size) g.output.links.set('multi-user.target.wants/subhosts.target', templates.target);
+  return g;
+}

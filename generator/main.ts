@@ -1,0 +1,70 @@
+// overlay-boot-generator: a systemd generator (systemd.generator(7)).
+//   overlay-boot-generator NORMAL_DIR [EARLY_DIR LATE_DIR]
+//   overlay-boot-generator --dry-run [SUBHOSTS_CONF]
+// Writes only into NORMAL_DIR, talks to no other process, runs no
+// command from any config. Messages go to the kernel log (the journal
+// shows them) when systemd runs it, and to stderr otherwise.
+import { mkdirSync, writeFileSync, symlinkSync, openSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { SUBHOSTS_CONF } from '../lib/paths.js';
+import { generate, findTemplates } from './generate.js';
+
+const TAG = 'overlay-boot-generator';
+
+function logger(toKmsg: boolean): (level: 3 | 4, msg: string) => void {
+  let fd: number | undefined;
+  if (toKmsg) {
+    try {
+      fd = openSync('/dev/kmsg', 'w');
+    } catch {
+      fd = undefined;
+    }
+  }
+  return (level, msg) => {
+    const line = `${TAG}: ${msg}\n`;
+    if (fd !== undefined) {
+      try {
+        writeSync(fd, `<${level}>${line}`);
+      } catch {
+        /* kmsg rate limits or refuses: stderr below still has it */
+      }
+    }
+    process.stderr.write(level === 3 ? line : `${TAG}: warning: ${msg}\n`);
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const dry = argv[0] === '--dry-run';
+  if (argv.length === 0 || argv[0] === '--help') {
+    process.stdout.write(`Usage: ${TAG} NORMAL_DIR [EARLY_DIR LATE_DIR]\n       ${TAG} --dry-run [SUBHOSTS_CONF]\n`);
+    return argv.length === 0 ? 2 : 0;
+  }
+  const conf = dry ? (argv[1] ?? SUBHOSTS_CONF) : SUBHOSTS_CONF;
+  const g = await generate(conf, findTemplates());
+  const log = logger(!dry);
+  for (const e of g.errors) log(3, e);
+  for (const w of g.warnings) log(4, w);
+  if (dry) {
+    for (const [path, text] of g.output.files) process.stdout.write(`---- ${path} ----\n${text}\n`);
+    for (const [path, target] of g.output.links) process.stdout.write(`---- ${path} -> ${target}\n`);
+    return g.errors.length ? 1 : 0;
+  }
+  const out = argv[0]!;
+  for (const [path, text] of g.output.files) {
+    mkdirSync(dirname(join(out, path)), { recursive: true });
+    writeFileSync(join(out, path), text);
+  }
+  for (const [path, target] of g.output.links) {
+    mkdirSync(dirname(join(out, path)), { recursive: true });
+    symlinkSync(target, join(out, path));
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`${TAG}: ${(e as Error).message}\n`);
+    process.exit(1);
+  },
+);
