@@ -72,10 +72,13 @@ export const SYSTEMD_KEYS = {
 export type SystemdKey = keyof typeof SYSTEMD_KEYS;
 
 /** AFTER: subhosts (by NAME) this one starts after, and REQUIRES: ones it cannot run without. */
-export const NameListSchema = z
-  .string()
-  .transform((s) => s.split(/\s+/).filter(Boolean))
-  .pipe(z.array(NameSchema));
+export const NameListSchema = z.string().transform((s, ctx) => {
+  const names = s.split(/\s+/).filter(Boolean);
+  for (const n of names) {
+    if (!NameSchema.safeParse(n).success) ctx.addIssue({ code: 'custom', message: `contains "${n}", which is not a subhost NAME` });
+  }
+  return names;
+});
 
 export const SubhostConfigSchema = z.object({
   CONFIG: AbsolutePath,
