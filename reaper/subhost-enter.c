@@ -1,0 +1,799 @@
+/*
+ * subhost-enter - the native last step of starting an overlay-boot subhost.
+ *
+ * Node computes the plan and execs this once, inside the mount namespace
+ * systemd made for ExecStart (PrivateMounts=yes) and inside the subhost's
+ * network namespace (NetworkNamespacePath=). It runs the mount/mknod/...
+ * ops of the plan, then starts the subhost's init in fresh namespaces with
+ * the subhost root pivoted to /, waits until the reaper says "ready" and
+ * exits, leaving the subhost to the service manager (Type=forking with
+ * PIDFile=).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG "subhost-enter"
+
+static const char usage_text[] =
+"Usage: " PROG " [OP ...] [enter [OPTIONS] ROOT -- PROGRAM [ARG ...]]\n"
+"\n"
+"OPs run in order in the current mount namespace:\n"
+"  mount FSTYPE SOURCE TARGET FLAGS DATA\n"
+"        FLAGS: comma list of ro,nosuid,nodev,noexec,bind,rec,remount,\n"
+"        private,slave,shared,unbindable,relatime,noatime,nodiratime,\n"
+"        strictatime, or \"-\". FSTYPE, SOURCE, DATA: \"-\" for none.\n"
+"        bind with ro/nosuid/nodev/noexec also remounts the bind so.\n"
+"  mkdir PATH MODE\n"
+"  mknod PATH MODE TYPE MAJOR MINOR UID GID     (TYPE c or b)\n"
+"  symlink TARGET PATH                         (like ln -sTf)\n"
+"  chmod PATH MODE\n"
+"  install-if-missing SRC DST MODE\n"
+"  bind-file-ro SRC DST\n"
+"MODE is octal, UID/GID/MAJOR/MINOR decimal.\n"
+"\n"
+"enter starts PROGRAM as PID 1 of new pid/mount/ipc/uts/time namespaces,\n"
+"with ROOT (a mount point) pivoted to / and a fresh /proc, and waits until\n"
+"PROGRAM (the reaper) writes \"R\" to $OVERLAY_BOOT_READY_FD.\n"
+"  --hostname NAME         hostname of the new uts namespace\n"
+"  --pidfile FILE          write PROGRAM's pid here once ready\n"
+"  --no-wait               do not wait for readiness\n"
+"  --ready-timeout SECS    give up after SECS (default 90, 0 = never)\n"
+"\n"
+"Exit status: 0 ready, 1 failure, 2 bad usage.\n";
+
+static void usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, PROG ": ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n\n%s", usage_text);
+	exit(2);
+}
+
+/* ---- ops ---------------------------------------------------------- */
+
+struct op {
+	const char *name;
+	int arity;
+	int (*run)(char **a);	/* 0 or -1 with errno set */
+	int (*check)(char **a);	/* NULL or returns a bad-arg index, -1 if ok */
+};
+
+/* The one-line error of a failed op names the op with its arguments, so
+ * that the journal line alone says which step of the plan broke. */
+static void op_fail(const struct op *op, char **a)
+{
+	int err = errno;
+
+	fprintf(stderr, PROG ": %s", op->name);
+	for (int i = 0; i < op->arity; i++)
+		fprintf(stderr, " %s", a[i]);
+	fprintf(stderr, ": %s\n", strerror(err));
+	exit(1);
+}
+
+static int parse_mode(const char *s, mode_t *m)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (*s == '\0' || *end != '\0' || errno || v > 07777)
+		return -1;
+	*m = (mode_t)v;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtoul(s, &end, 10);
+	if (*end != '\0' || errno || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	unsigned long flag;
+} mount_flags[] = {
+	{ "ro", MS_RDONLY }, { "nosuid", MS_NOSUID }, { "nodev", MS_NODEV },
+	{ "noexec", MS_NOEXEC }, { "bind", MS_BIND }, { "rec", MS_REC },
+	{ "remount", MS_REMOUNT }, { "private", MS_PRIVATE },
+	{ "slave", MS_SLAVE }, { "shared", MS_SHARED },
+	{ "unbindable", MS_UNBINDABLE }, { "relatime", MS_RELATIME },
+	{ "noatime", MS_NOATIME }, { "nodiratime", MS_NODIRATIME },
+	{ "strictatime", MS_STRICTATIME },
+};
+
+static int parse_mount_flags(const char *s, unsigned long *out)
+{
+	unsigned long flags = 0;
+
+	if (strcmp(s, "-") == 0) {
+		*out = 0;
+		return 0;
+	}
+	while (*s) {
+		size_t len = strcspn(s, ",");
+		size_t i;
+
+		for (i = 0; i < sizeof(mount_flags) / sizeof(mount_flags[0]); i++)
+			if (strlen(mount_flags[i].name) == len &&
+			    strncmp(mount_flags[i].name, s, len) == 0)
+				break;
+		if (i == sizeof(mount_flags) / sizeof(mount_flags[0]))
+			return -1;
+		flags |= mount_flags[i].flag;
+		s += len;
+		if (*s == ',')
+			s++;
+	}
+	*out = flags;
+	return 0;
+}
+
+static const char *dash_null(const char *s)
+{
+	return strcmp(s, "-") == 0 ? NULL : s;
+}
+
+/* A bind remount replaces all per-mount flags; keep the ones the source
+ * mount already had so that a read-only bind never loosens nosuid etc. */
+static unsigned long inherited_flags(const char *target)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+
+	if (statvfs(target, &sv) != 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+	return f;
+}
+
+static int remount_bind(const char *target, unsigned long flags)
+{
+	return mount(NULL, target, NULL,
+		     MS_REMOUNT | MS_BIND | inherited_flags(target) | flags, NULL);
+}
+
+static int check_mount(char **a)
+{
+	unsigned long f;
+
+	return parse_mount_flags(a[3], &f) == 0 ? -1 : 3;
+}
+
+static int run_mount(char **a)
+{
+	const unsigned long per_mount = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	unsigned long flags;
+
+	parse_mount_flags(a[3], &flags);
+	if (mount(dash_null(a[1]), a[2], dash_null(a[0]), flags, dash_null(a[4])) != 0)
+		return -1;
+	/* The kernel ignores ro & co. on a new bind mount; util-linux mount
+	 * does this second step too. */
+	if ((flags & MS_BIND) && !(flags & MS_REMOUNT) && (flags & per_mount))
+		return remount_bind(a[2], flags & per_mount);
+	return 0;
+}
+
+static int check_mode_at(char **a, int i)
+{
+	mode_t m;
+
+	return parse_mode(a[i], &m) == 0 ? -1 : i;
+}
+
+static int check_mode1(char **a) { return check_mode_at(a, 1); }
+static int check_mode2(char **a) { return check_mode_at(a, 2); }
+
+static int run_mkdir(char **a)
+{
+	struct stat st;
+	mode_t mode;
+
+	parse_mode(a[1], &mode);
+	if (mkdir(a[0], mode) != 0) {
+		if (errno == EEXIST && stat(a[0], &st) == 0) {
+			if (S_ISDIR(st.st_mode))
+				return 0;
+			errno = ENOTDIR;
+		}
+		return -1;
+	}
+	/* mkdir(2) applies the umask and may drop the sticky bit. */
+	return chmod(a[0], mode);
+}
+
+static int check_mknod(char **a)
+{
+	unsigned long v;
+	mode_t m;
+
+	if (parse_mode(a[1], &m) != 0)
+		return 1;
+	if (strcmp(a[2], "c") != 0 && strcmp(a[2], "b") != 0)
+		return 2;
+	for (int i = 3; i <= 6; i++)
+		if (parse_uint(a[i], i <= 4 ? 0xffffffffUL : 0xfffffffeUL, &v) != 0)
+			return i;
+	return -1;
+}
+
+static int run_mknod(char **a)
+{
+	unsigned long maj, min, uid, gid;
+	mode_t mode, type = a[2][0] == 'c' ? S_IFCHR : S_IFBLK;
+	struct stat st;
+	dev_t dev;
+
+	parse_mode(a[1], &mode);
+	parse_uint(a[3], ULONG_MAX, &maj);
+	parse_uint(a[4], ULONG_MAX, &min);
+	parse_uint(a[5], ULONG_MAX, &uid);
+	parse_uint(a[6], ULONG_MAX, &gid);
+	dev = makedev(maj, min);
+	if (mknod(a[0], type | mode, dev) != 0) {
+		/* The same node left by an earlier start is fine; anything
+		 * else in its place is not. */
+		if (errno != EEXIST || lstat(a[0], &st) != 0)
+			return -1;
+		if ((st.st_mode & S_IFMT) != type || st.st_rdev != dev) {
+			errno = EEXIST;
+			return -1;
+		}
+	}
+	if (chmod(a[0], mode) != 0)	/* mknod(2) applies the umask */
+		return -1;
+	return chown(a[0], (uid_t)uid, (gid_t)gid);
+}
+
+/* A unique sibling name for write-then-rename. */
+static char *tmp_name(const char *path)
+{
+	static unsigned counter;
+	struct timespec ts;
+	char *s;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (asprintf(&s, "%s.tmp-%d-%u-%lx", path, (int)getpid(), counter++,
+		     (unsigned long)ts.tv_nsec) < 0)
+		return NULL;
+	return s;
+}
+
+static int run_symlink(char **a)
+{
+	char *tmp;
+	int err;
+
+	/* Atomic replace: PATH never disappears, unlike unlink+symlink. */
+	for (;;) {
+		if ((tmp = tmp_name(a[1])) == NULL)
+			return -1;
+		if (symlink(a[0], tmp) == 0)
+			break;
+		err = errno;
+		free(tmp);
+		if (err != EEXIST) {
+			errno = err;
+			return -1;
+		}
+	}
+	if (rename(tmp, a[1]) != 0) {
+		err = errno;
+		unlink(tmp);
+		free(tmp);
+		errno = err;
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
+
+static int run_chmod(char **a)
+{
+	mode_t mode;
+
+	parse_mode(a[1], &mode);
+	return chmod(a[0], mode);
+}
+
+static int copy_fd(int in, int out)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (char *p = buf; n > 0; ) {
+			ssize_t w = write(out, p, (size_t)n);
+
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+			p += w;
+			n -= w;
+		}
+	}
+	return 0;
+}
+
+static int run_install(char **a)
+{
+	struct stat st;
+	char *tmp = NULL;
+	int in, out = -1, err;
+	mode_t mode;
+
+	parse_mode(a[2], &mode);
+	/* Like 1.6's `[ ! -e ]`: a dangling symlink counts as missing. */
+	if (stat(a[1], &st) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	if ((in = open(a[0], O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if ((tmp = tmp_name(a[1])) == NULL)
+		goto fail;
+	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0)
+		goto fail;
+	/* UPPER is persistent: a crash must not leave a truncated reaper
+	 * behind under the final name. */
+	if (copy_fd(in, out) != 0 || fchmod(out, mode) != 0 || fsync(out) != 0)
+		goto fail;
+	if (close(out) != 0) {
+		out = -1;
+		goto fail;
+	}
+	out = -1;
+	if (rename(tmp, a[1]) != 0)
+		goto fail;
+	close(in);
+	free(tmp);
+	return 0;
+fail:
+	err = errno;
+	if (out >= 0)
+		close(out);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	close(in);
+	errno = err;
+	return -1;
+}
+
+static int run_bind_file_ro(char **a)
+{
+	struct stat st;
+
+	/* A directory would also bind fine but is not what the caller
+	 * means; say so instead of silently hiding a tree. */
+	if (stat(a[0], &st) != 0)
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		return -1;
+	}
+	if (mount(a[0], a[1], NULL, MS_BIND, NULL) != 0)
+		return -1;
+	return remount_bind(a[1], MS_RDONLY);
+}
+
+static const struct op ops[] = {
+	{ "mount", 5, run_mount, check_mount },
+	{ "mkdir", 2, run_mkdir, check_mode1 },
+	{ "mknod", 7, run_mknod, check_mknod },
+	{ "symlink", 2, run_symlink, NULL },
+	{ "chmod", 2, run_chmod, check_mode1 },
+	{ "install-if-missing", 3, run_install, check_mode2 },
+	{ "bind-file-ro", 2, run_bind_file_ro, NULL },
+};
+
+static const struct op *find_op(const char *name)
+{
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(ops[i].name, name) == 0)
+			return &ops[i];
+	return NULL;
+}
+
+/* ---- enter -------------------------------------------------------- */
+
+struct enter_args {
+	const char *hostname;
+	const char *pidfile;
+	int no_wait;
+	int timeout_ms;		/* -1: wait forever */
+	const char *root;
+	char **argv;		/* PROGRAM ARG... */
+};
+
+static void die(const char *what, const char *arg)
+{
+	int err = errno;
+
+	if (arg)
+		fprintf(stderr, PROG ": %s %s: %s\n", what, arg, strerror(err));
+	else
+		fprintf(stderr, PROG ": %s: %s\n", what, strerror(err));
+	exit(1);
+}
+
+/* Runs as PID 1 of the new pid namespace; any failure ends it all. */
+static void child(const struct enter_args *e, int ready_w)
+{
+	sigset_t none;
+	char buf[16];
+
+#define CHILD_DIE(what, arg) do { \
+	fprintf(stderr, PROG ": %s %s: %s\n", what, arg, strerror(errno)); \
+	_exit(1); \
+} while (0)
+
+	/* The mount namespace is unshared here, not in the parent: the
+	 * pivot_root below moves the root of every process in the
+	 * namespace whose root is the old one, and the parent must keep
+	 * its view to write the pidfile and report errors. */
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) != 0)
+		CHILD_DIE("unshare", "mnt,ipc,uts");
+	/* Nothing may propagate between the subhost and anything else. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		CHILD_DIE("make private", "/");
+	if (e->hostname && sethostname(e->hostname, strlen(e->hostname)) != 0)
+		CHILD_DIE("sethostname", e->hostname);
+	if (chdir(e->root) != 0)
+		CHILD_DIE("chdir", e->root);
+	if (syscall(SYS_pivot_root, ".", ".") != 0) {
+		fprintf(stderr, PROG ": pivot_root %s: %s%s\n", e->root,
+			strerror(errno),
+			errno == EINVAL || errno == EBUSY ?
+				" (is it a mount point?)" : "");
+		_exit(1);
+	}
+	/* The old root is stacked on "." now. Detaching it closes the
+	 * escape hole 1.6 closed: setns() into this mount namespace would
+	 * otherwise still reach the host's tree. */
+	if (umount2(".", MNT_DETACH) != 0)
+		CHILD_DIE("umount old root", "(detach)");
+	if (chdir("/") != 0)
+		CHILD_DIE("chdir", "/");
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		CHILD_DIE("mount proc on", "/proc");
+	if (ready_w >= 0) {
+		if (fcntl(ready_w, F_SETFD, 0) != 0)
+			CHILD_DIE("fcntl", "ready fd");
+		snprintf(buf, sizeof(buf), "%d", ready_w);
+		if (setenv("OVERLAY_BOOT_READY_FD", buf, 1) != 0)
+			CHILD_DIE("setenv", "OVERLAY_BOOT_READY_FD");
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execv(e->argv[0], e->argv);
+	CHILD_DIE("exec", e->argv[0]);
+#undef CHILD_DIE
+}
+
+/* On failure the subhost must not run on unaccounted for: kill it. */
+static void write_pidfile(const char *path, pid_t pid)
+{
+	char *tmp = tmp_name(path);
+	char buf[32];
+	int fd = -1, len, err;
+
+	len = snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+	if (tmp != NULL &&
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) >= 0 &&
+	    write(fd, buf, (size_t)len) == len && fchmod(fd, 0644) == 0 &&
+	    close(fd) == 0 && rename(tmp, path) == 0) {
+		free(tmp);
+		return;
+	}
+	err = errno;
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	errno = err;
+	die("write pidfile", path);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void describe(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "was killed by signal %d (SIG%s)",
+			 WTERMSIG(status), sigabbrev_np(WTERMSIG(status)) ?: "?");
+	else
+		snprintf(buf, len, "ended with status 0x%x", status);
+}
+
+/* Kill and reap the child, then say what happened in one line, exit 1.
+ * With an EOF, what happened is ambiguous: a dying child closes its fds
+ * before it can be reaped. Its exit code is fixed by then and our SIGKILL
+ * does not change it, so whatever status we reap other than our SIGKILL
+ * is the real story. */
+enum why { EXITED, EOF_SEEN, BAD_BYTE, TIMEOUT };
+
+static void give_up(pid_t pid, const struct enter_args *e, enum why why)
+{
+	const char *prog = e->argv[0];
+	char how[80];
+	int status = 0;
+
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if ((why == EOF_SEEN || why == BAD_BYTE) &&
+	    !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+		why = EXITED;
+	switch (why) {
+	case EXITED:
+		describe(status, how, sizeof(how));
+		fprintf(stderr, PROG ": %s %s before the subhost was ready\n",
+			prog, how);
+		break;
+	case EOF_SEEN:
+		fprintf(stderr, PROG ": %s closed the readiness fd without "
+			"writing R; killed it\n", prog);
+		break;
+	case BAD_BYTE:
+		fprintf(stderr, PROG ": %s wrote something other than R to "
+			"the readiness fd; killed it\n", prog);
+		break;
+	case TIMEOUT:
+		fprintf(stderr, PROG ": %s was not ready after %g s (timeout); "
+			"killed it\n", prog, e->timeout_ms / 1000.0);
+		break;
+	}
+	exit(1);
+}
+
+/* Has the child exited? Does not reap it. */
+static int child_exited(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       si.si_pid == pid;
+}
+
+static void wait_ready(const struct enter_args *e, pid_t pid, int ready_r)
+{
+	long deadline = e->timeout_ms < 0 ? -1 : now_ms() + e->timeout_ms;
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = ready_r, .events = POLLIN },
+			{ .fd = pidfd, .events = POLLIN },
+		};
+		/* Without pidfds (kernel < 5.3), look at the child now and
+		 * then instead. */
+		int slice = pidfd >= 0 ? -1 : 200;
+		int left = -1, n;
+		ssize_t r;
+		char c;
+
+		if (deadline >= 0) {
+			left = (int)(deadline - now_ms());
+			if (left <= 0)
+				give_up(pid, e, TIMEOUT);
+		}
+		if (slice >= 0 && (left < 0 || slice < left))
+			left = slice;
+		n = poll(p, pidfd >= 0 ? 2 : 1, left);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll", NULL);
+		}
+		/* The pipe first: "R" then a quick exit is still ready. */
+		if (p[0].revents) {
+			r = read(ready_r, &c, 1);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r == 1 && c == 'R')
+				return;
+			give_up(pid, e, r == 1 ? BAD_BYTE : EOF_SEEN);
+		}
+		if (child_exited(pid))
+			give_up(pid, e, EXITED);
+	}
+}
+
+static void enter(const struct enter_args *e)
+{
+	int ready[2] = { -1, -1 };
+	pid_t pid;
+
+	/* PID and time namespaces apply to children only, so the parent
+	 * stays where it is. */
+	if (unshare(CLONE_NEWPID | CLONE_NEWTIME) != 0) {
+		if (errno != EINVAL)
+			die("unshare", "pid,time");
+		/* Kernels without CONFIG_TIME_NS: the time namespace is a
+		 * nicety (1.6 used unshare -T), not worth failing for. */
+		fprintf(stderr, PROG ": no time namespace support, "
+			"continuing without\n");
+		if (unshare(CLONE_NEWPID) != 0)
+			die("unshare", "pid");
+	}
+	if (!e->no_wait && pipe2(ready, O_CLOEXEC) != 0)
+		die("pipe", NULL);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		die("fork", NULL);
+	if (pid == 0) {
+		child(e, ready[1]);
+		_exit(1);
+	}
+	if (e->no_wait) {
+		if (e->pidfile)
+			write_pidfile(e->pidfile, pid);
+		exit(0);
+	}
+	close(ready[1]);
+	wait_ready(e, pid, ready[0]);
+	if (e->pidfile)
+		write_pidfile(e->pidfile, pid);
+	exit(0);
+}
+
+static void parse_enter(int argc, char **argv, int i, struct enter_args *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->timeout_ms = 90000;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--no-wait") == 0) {
+			e->no_wait = 1;
+		} else if (strcmp(a, "--hostname") == 0 ||
+			   strcmp(a, "--pidfile") == 0 ||
+			   strcmp(a, "--ready-timeout") == 0) {
+			if (i + 1 >= argc)
+				usage_error("enter %s: missing value", a);
+			const char *v = argv[++i];
+
+			if (a[2] == 'h') {
+				if (*v == '\0' || strlen(v) > 64)
+					usage_error("enter --hostname: bad name '%s'", v);
+				e->hostname = v;
+			} else if (a[2] == 'p') {
+				if (*v == '\0')
+					usage_error("enter --pidfile: %sempty name", "");
+				e->pidfile = v;
+			} else {
+				char *end;
+				double s;
+
+				errno = 0;
+				s = strtod(v, &end);
+				if (*v == '\0' || *end != '\0' || errno ||
+				    !(s >= 0) || s > 86400 * 365)
+					usage_error("enter --ready-timeout: bad value '%s'", v);
+				e->timeout_ms = s == 0 ? -1 : (int)(s * 1000 + 0.5);
+			}
+		} else if (a[0] == '-' && a[1] == '-' && a[2] != '\0') {
+			usage_error("enter: unknown option %s", a);
+		} else {
+			break;
+		}
+	}
+	if (i >= argc)
+		usage_error("enter: missing ROOT%s", "");
+	e->root = argv[i++];
+	if (i >= argc || strcmp(argv[i], "--") != 0)
+		usage_error("enter: expected -- after ROOT %s", e->root);
+	i++;
+	if (i >= argc)
+		usage_error("enter: missing PROGRAM%s", "");
+	if (argv[i][0] != '/')
+		usage_error("enter: PROGRAM must be an absolute path: %s", argv[i]);
+	e->argv = &argv[i];
+}
+
+int main(int argc, char **argv)
+{
+	struct enter_args e;
+	int have_enter = 0, i;
+
+	if (argc < 2)
+		usage_error("nothing to do%s", "");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+
+	/* Parse everything before running anything: a typo in the plan
+	 * must not leave half of it done. */
+	for (i = 1; i < argc; ) {
+		const struct op *op;
+		int bad;
+
+		if (strcmp(argv[i], "enter") == 0) {
+			parse_enter(argc, argv, i + 1, &e);
+			have_enter = 1;
+			break;
+		}
+		if ((op = find_op(argv[i])) == NULL)
+			usage_error("unknown op '%s'", argv[i]);
+		if (argc - i - 1 < op->arity)
+			usage_error("%s: too few arguments", op->name);
+		if (op->check && (bad = op->check(&argv[i + 1])) >= 0) {
+			fprintf(stderr, PROG ": %s: bad argument '%s'\n\n%s",
+				op->name, argv[i + 1 + bad], usage_text);
+			return 2;
+		}
+		i += 1 + op->arity;
+	}
+
+	/* fds 0-2 may be closed by a careless caller; keep the readiness
+	 * pipe and the files we open from landing on them. */
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			die("open", "/dev/null");
+
+	for (i = 1; i < argc && strcmp(argv[i], "enter") != 0; ) {
+		const struct op *op = find_op(argv[i]);
+
+		if (op->run(&argv[i + 1]) != 0)
+			op_fail(op, &argv[i + 1]);
+		i += 1 + op->arity;
+	}
+	if (have_enter)
+		enter(&e);
+	return 0;
+}
