@@ -1,0 +1,71 @@
+#!/bin/sh
+# Stage script of the test sandbox. It runs as PID 1 of a fresh pid namespace
+# (and in fresh mount, net, uts, ipc and cgroup namespaces) made by
+#   unshare -fpmnuiC --propagation private sh stage.sh SCRATCH DATADIR UNIT LOG
+# and turns that namespace set into a booted systemd on an overlay of the host's
+# root. Everything it mounts lives in the private mount namespace, so it all
+# goes away when the last process of the sandbox dies.
+#
+# Arguments (positional, never spliced into a command line):
+#   $1 SCRATCH  host dir holding upper/, work/ and root/ (a tmpfs, see scratch.ts)
+#   $2 DATADIR  absolute path inside the sandbox that gets its own tmpfs
+#               (overlayfs refuses an upper dir that itself lives on overlayfs)
+#   $3 UNIT     the unit systemd boots (--unit=)
+#   $4 LOG      host file for the stage's and systemd's console output: a pipe
+#               nobody drains would block PID 1, and this survives a failed boot
+set -eu
+
+scratch=$1
+data=$2
+unit=$3
+exec </dev/null >>"$4" 2>&1
+root=$scratch/root
+
+# Nothing mounted below may propagate back to the host (unshare already asks
+# for this; repeat it so the stage is safe on its own).
+mount --make-rprivate /
+
+# The sandbox's / : host root read-only underneath, writes go to the scratch.
+mount -t overlay overlay \
+	-o "lowerdir=/,upperdir=$scratch/upper,workdir=$scratch/work" "$root"
+
+# proc of the new pid namespace (also needed by umount after pivot_root, which
+# reads /proc/self/mountinfo).
+mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
+
+# Host devices, but a private /dev/shm and a private devpts instance so that
+# shared memory and ptys made inside do not land on the host.
+mount --rbind /dev "$root/dev"
+mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs "$root/dev/shm"
+mount -t devpts -o newinstance,nosuid,noexec,ptmxmode=0666,mode=0620,gid=5 devpts "$root/dev/pts"
+mount --bind "$root/dev/pts/ptmx" "$root/dev/ptmx"
+# systemd as PID 1 writes to /dev/console and, like journald, to /dev/kmsg:
+# through the rbind those are the host's console and kernel log.
+mount --bind /dev/null "$root/dev/console"
+mount --bind /dev/null "$root/dev/kmsg"
+
+# sysfs of the new net namespace, and the cgroup2 hierarchy seen through the
+# new cgroup namespace: its root is the sandbox's own host cgroup, so the
+# sandbox's systemd cannot touch the host's (or another sandbox's) cgroups.
+mount -t sysfs -o nosuid,nodev,noexec sysfs "$root/sys"
+mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$root/sys/fs/cgroup"
+
+# Volatile dirs systemd expects empty at boot.
+mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs "$root/run"
+mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs "$root/tmp"
+
+# A non-overlay place for tests' own overlay upper dirs.
+mkdir -p "$root$data"
+mount -t tmpfs -o mode=0755 tmpfs "$root$data"
+
+# Switch root and drop the old one. If the old root stayed mounted (at
+# /.oldroot), the whole host would be reachable from inside: fail hard instead.
+cd "$root"
+mkdir -p .oldroot
+pivot_root . .oldroot
+cd /
+umount -l /.oldroot
+rmdir /.oldroot
+
+export container=overlay-boot-test
+exec /lib/systemd/systemd --system --unit="$unit"
