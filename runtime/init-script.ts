@@ -30,9 +30,10 @@ export function initScript(c: SubhostConfig): string {
     '}',
   ];
   for (const s of c.START) lines.push(`start_service ${q(s)}`);
-  if (c.START.length === 0) {
-    // 1.6's dummy_service: something to keep the subhost up, ended by
-    // writing to /run/dummy_service.
+  {
+    // 1.6's dummy_service, started whatever START holds (as 1.6 did): the
+    // subhost stays up for overlay-go even when no service runs (START=none,
+    // or services that failed); writing to /run/dummy_service ends it.
     lines.push(
       '[ -p /run/dummy_service ] || mkfifo /run/dummy_service',
       '( close_ready; printf dummy_service > /proc/self/comm; read X < /run/dummy_service ) &',

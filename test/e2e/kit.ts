@@ -1,0 +1,88 @@
+// Shared e2e helpers: install the build tree's units into a sandbox
+// systemd, make subhost directories and configs inside it, look inside a
+// running subhost, and count what a subhost could leave behind.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Sandbox } from '../sandbox/sandbox.js';
+
+export const ROOT = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
+export const DIST = join(ROOT, 'dist');
+const UNIT = 'org.freedesktop.systemd1.Unit';
+const SERVICE = 'org.freedesktop.systemd1.Service';
+
+/** The units as the package installs them, with dist/ as the libdir; plus the generator. */
+export async function installUnits(sb: Sandbox, opts: { generator?: boolean } = {}): Promise<void> {
+  for (const f of readdirSync(join(ROOT, 'units'))) {
+    const text = readFileSync(join(ROOT, 'units', f), 'utf8').replaceAll('@LIBDIR@', DIST);
+    await sb.writeFile(`/etc/systemd/system/${f.replace(/\.in$/, '')}`, text);
+  }
+  if (opts.generator) {
+    await sb.writeFile('/etc/systemd/system-generators/overlay-boot-generator', `#!/bin/sh\nexec ${DIST}/overlay-boot-generator.cjs "$@"\n`, 0o755);
+  }
+  await sb.daemonReload();
+}
+
+export interface SubhostDir {
+  name: string;
+  base: string;
+  conf: string;
+}
+
+/** A subhost dir under the sandbox's tmpfs with root/work/live and NAME.conf. */
+export async function makeSubhost(sb: Sandbox, name: string, conf: string, opts: { dirs?: string[]; confName?: string } = {}): Promise<SubhostDir> {
+  const base = `${sb.dataDir}/${name}`;
+  const dirs = opts.dirs ?? ['root', 'work', 'live'];
+  const r = await sb.run(['mkdir', '-p', base, ...dirs.map((d) => `${base}/${d}`)]);
+  if (r.exitCode !== 0) throw new Error(r.stderr);
+  const confPath = `${base}/${opts.confName ?? `${name}.conf`}`;
+  await sb.writeFile(confPath, conf, 0o644);
+  return { name, base, conf: confPath };
+}
+
+/** Register configs in the sandbox's /etc/subhosts.conf (as 1.6 did). */
+export async function register(sb: Sandbox, ...confs: string[]): Promise<void> {
+  await sb.writeFile('/etc/subhosts.conf', `# test\n${confs.join('\n')}\n`);
+}
+
+export async function prop(sb: Sandbox, unit: string, name: string, iface = UNIT): Promise<unknown> {
+  return sb.unitProperty(unit, iface, name);
+}
+
+export async function mainPid(sb: Sandbox, name: string): Promise<number> {
+  return Number(await sb.unitProperty(`subhost@${name}.service`, SERVICE, 'MainPID'));
+}
+
+export async function state(sb: Sandbox, unit: string): Promise<string> {
+  return String(await sb.unitProperty(unit, UNIT, 'ActiveState'));
+}
+
+/** Run a command inside running subhost NAME (all its namespaces, its root). */
+export async function inside(sb: Sandbox, name: string, argv: string[]) {
+  const pid = await mainPid(sb, name);
+  if (!pid) throw new Error(`subhost ${name} has no MainPID`);
+  return sb.run(['nsenter', '-t', String(pid), '-a', ...argv]);
+}
+
+export interface Counts {
+  mounts: number;
+  netns: string;
+  links: string;
+  subhostProcs: number;
+}
+
+/** What a subhost could leave behind, as seen in the sandbox's own namespaces. */
+export async function counts(sb: Sandbox): Promise<Counts> {
+  // ip(8) makes /run/netns a mount point of its own the first time (once
+  // per boot, not per subhost): not counted. Each netns is a mount there.
+  const mounts = (await sb.run(['cat', '/proc/1/mountinfo'])).stdout
+    .split('\n').filter((l) => l && l.split(' ')[4] !== '/run/netns').length;
+  const netns = (await sb.run(['ip', 'netns', 'list'])).stdout.trim();
+  const links = (await sb.run(['ip', '-o', 'link', 'show'])).stdout
+    .split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]).sort().join(' ');
+  const procs = (await sb.run(['sh', '-c', 'cat /sys/fs/cgroup/system.slice/system-subhost.slice/*/cgroup.procs 2>/dev/null | wc -l'])).stdout.trim();
+  return { mounts, netns, links, subhostProcs: Number(procs) };
+}
+
+export async function journalOf(sb: Sandbox, unit: string): Promise<string> {
+  return sb.journal(unit, 200);
+}
