@@ -1,0 +1,207 @@
+// A small client for systemd over the system bus (dbus-next), used by the
+// commands and by the tests (which point it at a sandbox systemd).
+//
+// Low-level bus.call() instead of getProxyObject(): no introspection round trip
+// per object, and full control over match rules. dbus-next never sends
+// RemoveMatch when a listener is removed, so exactly one JobRemoved match and
+// one listener are installed per connection; waiters are dispatched by job path.
+import dbus, { type MessageBus, type Message } from 'dbus-next';
+
+export type Variant = InstanceType<typeof dbus.Variant>;
+
+const SYSTEMD = 'org.freedesktop.systemd1';
+const MANAGER_PATH = '/org/freedesktop/systemd1';
+const MANAGER_IFACE = 'org.freedesktop.systemd1.Manager';
+const PROPS_IFACE = 'org.freedesktop.DBus.Properties';
+
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+export const DEFAULT_JOB_TIMEOUT_MS = 60_000;
+
+/** Job results as in JobRemoved (systemd 252). */
+export type JobResult = 'done' | 'canceled' | 'timeout' | 'failed' | 'dependency' | 'skipped' | string;
+
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Connects to `busAddress` and resolves once the Hello round trip is done.
+ * An 'error' listener stays installed: an EventEmitter 'error' without one
+ * would crash the test process when the sandbox powers off under the bus.
+ */
+export async function connectBus(busAddress: string, timeoutMs = 10_000): Promise<MessageBus> {
+  const bus = dbus.sessionBus({ busAddress });
+  const errors: unknown[] = [];
+  bus.on('error', (err) => errors.push(err));
+  try {
+    await withTimeout(
+      new Promise<void>((resolve, reject) => {
+        bus.once('connect', () => resolve());
+        bus.once('error', (err) => reject(err instanceof Error ? err : new Error(String(err))));
+      }),
+      timeoutMs,
+      `connecting to ${busAddress}`,
+    );
+  } catch (err) {
+    bus.disconnect();
+    throw err;
+  }
+  return bus;
+}
+
+/** Reads a value out of a Variant, recursively for nested variants. */
+function unwrap(v: unknown): unknown {
+  return v instanceof dbus.Variant ? unwrap(v.value) : v;
+}
+
+export class SystemdManager {
+  /** Results of jobs nobody waited for yet (a JobRemoved can beat the StartUnit reply's continuation). */
+  private readonly finished = new Map<string, JobResult>();
+  private readonly waiters = new Map<string, { resolve: (r: JobResult) => void; reject: (e: Error) => void }>();
+  private static readonly FINISHED_CAP = 1024;
+
+  private constructor(readonly bus: MessageBus) {}
+
+  /** Installs the single JobRemoved match/listener and subscribes to signals. */
+  static async create(bus: MessageBus): Promise<SystemdManager> {
+    const m = new SystemdManager(bus);
+    bus.on('message', (msg: Message) => m.onMessage(msg));
+    await m.call('/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's', [
+      `type='signal',sender='${SYSTEMD}',path='${MANAGER_PATH}',interface='${MANAGER_IFACE}',member='JobRemoved'`,
+    ], 'org.freedesktop.DBus');
+    // systemd emits JobRemoved only to subscribed clients.
+    await m.callManager('Subscribe');
+    return m;
+  }
+
+  private onMessage(msg: Message): void {
+    if (msg.interface !== MANAGER_IFACE || msg.member !== 'JobRemoved' || msg.path !== MANAGER_PATH) return;
+    const [, job, , result] = msg.body as [number, string, string, string];
+    const waiter = this.waiters.get(job);
+    if (waiter) {
+      this.waiters.delete(job);
+      waiter.resolve(result);
+      return;
+    }
+    this.finished.set(job, result);
+    if (this.finished.size > SystemdManager.FINISHED_CAP) {
+      this.finished.delete(this.finished.keys().next().value!);
+    }
+  }
+
+  /** Fails pending job waits and closes the connection. */
+  close(): void {
+    for (const [job, w] of this.waiters) w.reject(new Error(`bus closed while waiting for ${job}`));
+    this.waiters.clear();
+    this.bus.disconnect();
+  }
+
+  /** One method call; returns the reply body. */
+  async call(
+    path: string,
+    iface: string,
+    member: string,
+    signature = '',
+    body: unknown[] = [],
+    destination = SYSTEMD,
+    timeoutMs = DEFAULT_CALL_TIMEOUT_MS,
+  ): Promise<unknown[]> {
+    const msg = new dbus.Message({ destination, path, interface: iface, member, signature, body });
+    const reply = await withTimeout(this.bus.call(msg), timeoutMs, `${iface}.${member} on ${path}`);
+    return reply?.body ?? [];
+  }
+
+  callManager(member: string, signature = '', body: unknown[] = []): Promise<unknown[]> {
+    return this.call(MANAGER_PATH, MANAGER_IFACE, member, signature, body);
+  }
+
+  async getProperty(path: string, iface: string, name: string): Promise<unknown> {
+    const [v] = await this.call(path, PROPS_IFACE, 'Get', 'ss', [iface, name]);
+    return unwrap(v);
+  }
+
+  /** A property of org.freedesktop.systemd1.Manager (e.g. Version, SystemState). 64-bit ints are BigInt. */
+  managerProperty(name: string): Promise<unknown> {
+    return this.getProperty(MANAGER_PATH, MANAGER_IFACE, name);
+  }
+
+  /** Object path of a unit, loading it if needed (LoadUnit, unlike GetUnit, works for inactive units). */
+  async unitPath(unit: string): Promise<string> {
+    const [p] = await this.callManager('LoadUnit', 's', [unit]);
+    return p as string;
+  }
+
+  /** e.g. unitProperty('x.service', 'org.freedesktop.systemd1.Service', 'Result'). */
+  async unitProperty(unit: string, iface: string, name: string): Promise<unknown> {
+    return this.getProperty(await this.unitPath(unit), iface, name);
+  }
+
+  /** Waits for the JobRemoved of `job` and returns its result. */
+  waitJob(job: string, timeoutMs = DEFAULT_JOB_TIMEOUT_MS): Promise<JobResult> {
+    const done = this.finished.get(job);
+    if (done !== undefined) {
+      this.finished.delete(job);
+      return Promise.resolve(done);
+    }
+    return withTimeout(
+      new Promise<JobResult>((resolve, reject) => this.waiters.set(job, { resolve, reject })),
+      timeoutMs,
+      `job ${job}`,
+    ).finally(() => this.waiters.delete(job));
+  }
+
+  private async jobCall(member: string, signature: string, body: unknown[], timeoutMs?: number): Promise<JobResult> {
+    const [job] = await this.callManager(member, signature, body);
+    return this.waitJob(job as string, timeoutMs);
+  }
+
+  startUnit(unit: string, mode = 'replace', timeoutMs?: number): Promise<JobResult> {
+    return this.jobCall('StartUnit', 'ss', [unit, mode], timeoutMs);
+  }
+
+  stopUnit(unit: string, mode = 'replace', timeoutMs?: number): Promise<JobResult> {
+    return this.jobCall('StopUnit', 'ss', [unit, mode], timeoutMs);
+  }
+
+  restartUnit(unit: string, mode = 'replace', timeoutMs?: number): Promise<JobResult> {
+    return this.jobCall('RestartUnit', 'ss', [unit, mode], timeoutMs);
+  }
+
+  /**
+   * StartTransientUnit and wait for its job. `props` are (name, Variant) pairs
+   * (signature a(sv)), e.g. ['ExecStart', new dbus.Variant('a(sasb)', [[path, argv, false]])].
+   * Pass ['AddRef', new Variant('b', true)] to keep the unit loaded after it
+   * ends until this connection closes, so its Result can still be read.
+   */
+  startTransientUnit(
+    unit: string,
+    props: Array<[string, Variant]>,
+    mode = 'fail',
+    timeoutMs?: number,
+  ): Promise<JobResult> {
+    return this.jobCall('StartTransientUnit', 'ssa(sv)a(sa(sv))', [unit, mode, props, []], timeoutMs);
+  }
+
+  /** daemon-reload; systemd replies once the reload is complete. */
+  async daemonReload(): Promise<void> {
+    await this.call(MANAGER_PATH, MANAGER_IFACE, 'Reload', '', [], SYSTEMD, 120_000);
+  }
+}
+
+/** Shorthand for dbus.Variant, so callers need not import dbus-next themselves. */
+export function variant(signature: string, value: unknown): Variant {
+  return new dbus.Variant(signature, value);
+}
+
+/**
+ * The system bus: $DBUS_SYSTEM_BUS_ADDRESS or the standard socket. (dbus-next's
+ * systemBus() takes no address option; sessionBus({busAddress}) does.)
+ */
+export async function systemd(): Promise<SystemdManager> {
+  const address = process.env.DBUS_SYSTEM_BUS_ADDRESS || 'unix:path=/run/dbus/system_bus_socket';
+  return SystemdManager.create(await connectBus(address));
+}
