@@ -5,7 +5,7 @@
 // (/usr/lib/overlay-boot): bundles, shell helpers and, once
 // `make -C reaper` ran, the native helpers side by side.
 import { build } from 'esbuild';
-import { readdirSync, copyFileSync, chmodSync, mkdirSync, existsSync } from 'node:fs';
+import { readdirSync, copyFileSync, chmodSync, mkdirSync, existsSync, rmSync, symlinkSync } from 'node:fs';
 
 const entries = {
   'overlay-boot': 'cli/overlay-boot.ts',
@@ -35,6 +35,13 @@ await build({
   logLevel: 'warning',
 });
 for (const f of readdirSync('dist')) if (f.endsWith('.cjs')) chmodSync(`dist/${f}`, 0o755);
+// The user commands also under their 1.6 names (no extension), so that a
+// `LOWER=!overlay-diskfile ...` finds them on the runtime's PATH (libdir).
+for (const name of Object.keys(entries)) {
+  if (!name.startsWith('overlay-') || name.startsWith('overlay-boot-')) continue;
+  rmSync(`dist/${name}`, { force: true });
+  symlinkSync(`${name}.cjs`, `dist/${name}`);
+}
 
 // Shell helpers (no Node start-up on the stop path) and native helpers.
 mkdirSync('dist', { recursive: true });

@@ -28,5 +28,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 echo "setup: building"
+make -s -C reaper
 npm run --silent build
-if [ -f reaper/Makefile ]; then make -s -C reaper; fi
