@@ -1,6 +1,7 @@
 // Run a `VAR=!command` value as 1.6 did (`V="$($W)"`: the words of the
 // value, no shell), with CONFIG and ACTION in its environment and the
-// package's helpers (overlay-diskfile) on PATH.
+// package's helpers (overlay-diskfile) on PATH. Commands run in the unit's
+// private mount namespace: what they mount is the subhost's alone.
 import { execa } from 'execa';
 import { libDir } from '../lib/paths.js';
 import type { Evaluator } from '../lib/config/load.js';
@@ -13,6 +14,9 @@ export const evaluateCommand: Evaluator = async (command, ctx) => {
     env: {
       CONFIG: ctx.config,
       ACTION: 'overlay-boot',
+      // Which variable is being computed (overlay-diskfile mounts an image
+      // read-only for LOWER, read-write for UPPER).
+      OVERLAY_BOOT_KEY: ctx.key,
       PATH: `${libDir()}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
     },
     stdin: 'ignore',
