@@ -20,18 +20,13 @@ async function hasIfupStanza(ifname: string): Promise<boolean> {
   return r.exitCode === 0;
 }
 
-/** The `ip -batch` lines that create the host side of the cables (pure). */
-export function cableBatch(name: string, cables: Cable[]): string[] {
-  const lines: string[] = [];
-  for (const c of cables) {
-    if (c.kind === 'veth') {
-      const peer = ['peer', 'name', c.peerIf, ...(c.mac ? ['address', c.mac] : []), 'netns', name];
-      lines.push(['link', 'add', c.hostIf, 'type', 'veth', ...peer].join(' '));
-    } else {
-      lines.push(['link', 'add', 'link', c.parent, 'name', c.hostIf, 'type', 'vlan', 'id', String(c.vlan)].join(' '));
-    }
+/** The `ip` arguments that create the host side of one cable (pure). */
+export function cableArgs(name: string, c: Cable): string[] {
+  if (c.kind === 'veth') {
+    const peer = ['peer', 'name', c.peerIf, ...(c.mac ? ['address', c.mac] : []), 'netns', name];
+    return ['link', 'add', c.hostIf, 'type', 'veth', ...peer];
   }
-  return lines;
+  return ['link', 'add', 'link', c.parent, 'name', c.hostIf, 'type', 'vlan', 'id', String(c.vlan)];
 }
 
 export async function netnsUp(name: string, cables: Cable[], stateFile: string): Promise<void> {
@@ -51,8 +46,16 @@ export async function netnsUp(name: string, cables: Cable[], stateFile: string):
   await ip(['netns', 'add', name]);
   await ip(['-n', name, 'link', 'set', 'lo', 'up']);
   if (cables.length === 0) return;
-  for (const c of cables) record(`link ${c.hostIf}`);
-  await ip(['-batch', '-'], cableBatch(name, cables).join('\n') + '\n');
+  for (const c of cables) {
+    record(`link ${c.hostIf}`);
+    try {
+      await ip(cableArgs(name, c));
+    } catch (e) {
+      const hint = c.kind === 'vlan' && /Unknown device type/.test((e as Error).message)
+        ? ' (this kernel has no 802.1Q VLAN support: CONFIG_VLAN_8021Q)' : '';
+      throw new RuntimeError(`CABLES: cannot create ${c.hostIf}: ${(e as Error).message}${hint}`);
+    }
+  }
   for (const c of cables) {
     if (c.bridge) {
       await ip(['link', 'set', c.hostIf, 'master', c.bridge, 'up']);

@@ -86,3 +86,22 @@ export async function counts(sb: Sandbox): Promise<Counts> {
 export async function journalOf(sb: Sandbox, unit: string): Promise<string> {
   return sb.journal(unit, 200);
 }
+
+/** Stop subhost NAME and wait until its netns unit is gone too (it stops right after). */
+export async function stopSubhost(sb: Sandbox, name: string): Promise<string> {
+  const r = await sb.stopUnit(`subhost@${name}.service`);
+  await waitGone(sb, name);
+  return r;
+}
+
+/** Wait until subhost NAME and its netns unit are inactive or failed. */
+export async function waitGone(sb: Sandbox, name: string, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const a = await state(sb, `subhost@${name}.service`);
+    const b = await state(sb, `subhost-netns@${name}.service`);
+    if (['inactive', 'failed'].includes(a) && ['inactive', 'failed'].includes(b)) return;
+    if (Date.now() > end) throw new Error(`subhost ${name} did not stop: ${a}, netns ${b}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -4,7 +4,7 @@ import { overlayOps, postmountOps, reaperOps, shareOps, type HostFacts } from '.
 import { mkdirP } from '../../runtime/ops.js';
 import { initScript } from '../../runtime/init-script.js';
 import { interfacesFile } from '../../runtime/start.js';
-import { cableBatch } from '../../runtime/netns.js';
+import { cableArgs } from '../../runtime/netns.js';
 import { parseCables } from '../../lib/config/cables.js';
 import type { SubhostConfig } from '../../lib/config/fields.js';
 
@@ -103,7 +103,7 @@ describe('network', () => {
     );
   });
   it('creates veths (MAC on the subhost end) and VLANs on the previous host end', () => {
-    expect(cableBatch('x', parseCables('= =02:00:00:00:00:05 =.12', 'x'))).toEqual([
+    expect(parseCables('= =02:00:00:00:00:05 =.12', 'x').map((c) => cableArgs('x', c).join(' '))).toEqual([
       'link add x0 type veth peer name eth0 netns x',
       'link add x1 type veth peer name eth1 address 02:00:00:00:00:05 netns x',
       'link add link x1 name x1.12 type vlan id 12',
