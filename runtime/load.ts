@@ -3,7 +3,7 @@
 // not LOWER), and turn every problem into one journal line.
 import { findConf } from '../lib/registry.js';
 import { loadConfig, type Variable } from '../lib/config/load.js';
-import { formatProblem } from '../lib/config/problem.js';
+import { formatProblem, type Problem } from '../lib/config/problem.js';
 import type { SubhostConfig } from '../lib/config/fields.js';
 import { evaluateCommand } from './evaluate.js';
 
@@ -22,9 +22,13 @@ export async function loadSubhost(name: string, only?: Variable[]): Promise<Part
   const r = await loadConfig(found.conf, {
     evaluate: async (cmd, ctx) =>
       only && !only.includes(ctx.key) && ctx.key !== 'BASE' ? undefined : evaluateCommand(cmd, ctx),
+    // With `only`, the rest is the subhost unit's to check and report.
+    checkFs: !only,
   });
-  for (const w of r.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
-  if (r.problems.length) throw new RuntimeError(r.problems.map(formatProblem).join('\n'));
+  if (!only) for (const w of r.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+  const mine = (p: Problem) => !only || p.trust || !p.key || ['NAME', 'BASE', ...only].includes(p.key);
+  const problems = r.problems.filter(mine);
+  if (problems.length) throw new RuntimeError(problems.map(formatProblem).join('\n'));
   const c = only ? r.partial : r.config!;
   if (c.NAME !== name) {
     throw new RuntimeError(`${found.conf}: NAME is ${c.NAME}, but the unit is for ${name}`);

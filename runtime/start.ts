@@ -18,6 +18,7 @@ import { RuntimeError } from './load.js';
 import { overlayOps, postmountOps, reaperOps, shareOps, type HostFacts } from './plan.js';
 import { opsToArgv, type Op } from './ops.js';
 import { initScript } from './init-script.js';
+import { absentBefore, undoCreated } from './undo.js';
 
 const hookEnv = (c: SubhostConfig) => ({ CONFIG: c.CONFIG, ACTION: 'overlay-boot' });
 
@@ -64,6 +65,18 @@ async function helper(argv: string[]): Promise<void> {
 }
 
 export async function start(c: SubhostConfig, pidfile: string): Promise<void> {
+  // UPPER === LOWER === LIVE: the tree is used in place; nothing to undo.
+  const absent = c.UPPER === c.LIVE ? [] : absentBefore(c);
+  try {
+    await setUp(c, pidfile);
+  } catch (e) {
+    const removed = undoCreated(absent);
+    if (removed.length) process.stderr.write(`start failed: removed what it had added to UPPER: ${removed.join(' ')}\n`);
+    throw e;
+  }
+}
+
+async function setUp(c: SubhostConfig, pidfile: string): Promise<void> {
   const hooks = defaultHooks();
   const isDefault = (k: 'PREMOUNT' | 'POSTMOUNT' | 'INIT') => c[k].length === 1 && c[k][0] === hooks[k];
 

@@ -125,7 +125,10 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
     const why = untrustedReason(file);
     if (why) {
       const a = [...last.values()].find((x) => x.command || ['PREMOUNT', 'POSTMOUNT', 'INIT'].includes(x.key))!;
-      problem(a.key, `this config runs commands as root, so it must be owned by root and not writable by group or others: ${why}`, a.line);
+      res.problems.push({
+        file, line: a.line, key: a.key, trust: true,
+        message: `this config runs commands as root, so it must be owned by root and not writable by group or others: ${why}`,
+      });
       return res;
     }
   }

@@ -8,6 +8,8 @@ export interface Problem {
   line?: number;
   key?: string;
   message: string;
+  /** The file is not trusted to run commands (see trust.ts). */
+  trust?: boolean;
 }
 
 export function formatProblem(p: Problem): string {
