@@ -36,7 +36,8 @@ export function initScript(c: SubhostConfig): string {
     // or services that failed); writing to /run/dummy_service ends it.
     lines.push(
       '[ -p /run/dummy_service ] || mkfifo /run/dummy_service',
-      '( close_ready; printf dummy_service > /proc/self/comm; read X < /run/dummy_service ) &',
+      // Its own small sh, so that ps shows a dummy_service, not this script.
+      `( close_ready; exec /bin/sh -c 'printf dummy_service > /proc/self/comm; read X < /run/dummy_service' dummy_service ) &`,
     );
   }
   lines.push(`export OVERLAY_BOOT_STOP=${q(stop)}`, `exec ${c.REAPER} ${q(c.NAME)}`);

@@ -5,7 +5,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Sandbox } from '../sandbox/sandbox.js';
 
-export const ROOT = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
+// The source tree (OVERLAY_BOOT_SRC when this file is bundled elsewhere, as by scripts/demo.sh).
+export const ROOT = process.env.OVERLAY_BOOT_SRC ?? new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
 export const DIST = join(ROOT, 'dist');
 const UNIT = 'org.freedesktop.systemd1.Unit';
 const SERVICE = 'org.freedesktop.systemd1.Service';
