@@ -3,13 +3,18 @@
 // A bundle run from a build tree (dist/) finds its helpers beside itself,
 // so tests and the demo need no install; OVERLAY_BOOT_LIBDIR overrides.
 import { dirname } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 
 let cached: string | undefined;
 export function libDir(): string {
   if (process.env.OVERLAY_BOOT_LIBDIR) return process.env.OVERLAY_BOOT_LIBDIR;
   if (cached === undefined) {
-    const self = process.argv[1] ?? '';
+    let self = process.argv[1] ?? '';
+    try {
+      self = realpathSync(self); // /usr/sbin/overlay-boot -> /usr/lib/overlay-boot/overlay-boot.cjs
+    } catch {
+      /* not a file: keep as is */
+    }
     const here = dirname(self);
     cached = self.endsWith('.cjs') && existsSync(`${here}/subhost-enter`) ? here : '/usr/lib/overlay-boot';
   }
