@@ -91,6 +91,8 @@ export interface Sandbox {
   journal(unit: string, lines?: number): Promise<string>;
   /** systemd's own console output (stage errors land here too). */
   consoleLog(): Promise<string>;
+  /** What was written to /dev/kmsg inside (systemd, generators): the sandbox's kernel log. */
+  kmsg(): Promise<string>;
 
   getManagerProperty(name: string): Promise<unknown>;
   startUnit(name: string, mode?: string): Promise<JobResult>;
@@ -166,6 +168,10 @@ class SandboxImpl implements Sandbox {
   private async hostPath(p: string): Promise<{ host: string; inside: string }> {
     const inside = await resolveInside([this.root], normalizeInside(p));
     return { host: path.join(this.root, inside), inside };
+  }
+
+  async kmsg(): Promise<string> {
+    return fs.readFile(path.join(this.scratch, 'kmsg'), 'utf8').catch(() => '');
   }
 
   async writeFile(pathInside: string, content: string | Buffer, mode?: number): Promise<void> {

@@ -42,7 +42,11 @@ mount --bind "$root/dev/pts/ptmx" "$root/dev/ptmx"
 # systemd as PID 1 writes to /dev/console and, like journald, to /dev/kmsg:
 # through the rbind those are the host's console and kernel log.
 mount --bind /dev/null "$root/dev/console"
-mount --bind /dev/null "$root/dev/kmsg"
+# The kernel log inside is a file of the scratch: what systemd and
+# generators log there can be read by tests (sandbox.kmsg()), and nothing
+# reaches the host's kernel log. (journald does not read it: ReadKMsg=no.)
+: >"$scratch/kmsg"
+mount --bind "$scratch/kmsg" "$root/dev/kmsg"
 
 # sysfs of the new net namespace, and the cgroup2 hierarchy seen through the
 # new cgroup namespace: its root is the sandbox's own host cgroup, so the
@@ -54,9 +58,10 @@ mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$root/sys/fs/cgroup"
 mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs "$root/run"
 mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs "$root/tmp"
 
-# A non-overlay place for tests' own overlay upper dirs.
-mkdir -p "$root$data"
-mount -t tmpfs -o mode=0755 tmpfs "$root$data"
+# A non-overlay place for tests' own overlay upper dirs: a directory of the
+# scratch tmpfs, so that it survives a reboot() of the sandbox like upper/.
+mkdir -p "$root$data" "$scratch/data"
+mount --bind "$scratch/data" "$root$data"
 
 # Switch root and drop the old one. If the old root stayed mounted (at
 # /.oldroot), the whole host would be reachable from inside: fail hard instead.
