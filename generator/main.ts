@@ -15,7 +15,7 @@ function logger(toKmsg: boolean): (level: 3 | 4, msg: string) => void {
   let fd: number | undefined;
   if (toKmsg) {
     try {
-      fd = openSync('/dev/kmsg', 'w');
+      fd = openSync('/dev/kmsg', 'a'); // append: never O_TRUNC
     } catch {
       fd = undefined;
     }

@@ -49,6 +49,6 @@ for (const f of ['runtime/subhost-netns-down']) {
   copyFileSync(f, `dist/${f.split('/').pop()}`);
   chmodSync(`dist/${f.split('/').pop()}`, 0o755);
 }
-for (const f of ['reaper', 'subhost-enter']) {
+for (const f of ['reaper', 'subhost-enter', 'subhost-bind']) {
   if (existsSync(`reaper/build/${f}`)) copyFileSync(`reaper/build/${f}`, `dist/${f}`);
 }

@@ -2,7 +2,7 @@
 // systemd, boot a throwaway real systemd, install overlay-boot 2 from the
 // build tree into it, and start, use and stop a subhost, showing each step.
 import { bootSandbox, type Sandbox } from '../test/sandbox/sandbox.js';
-import { DIST, installUnits, makeSubhost, register, inside, counts, stopSubhost, journalOf } from '../test/e2e/kit.js';
+import { installUnits, makeSubhost, register, inside, counts, stopSubhost, journalOf } from '../test/e2e/kit.js';
 
 const step = (s: string) => process.stdout.write(`\n==> ${s}\n`);
 const show = (s: string) => process.stdout.write(s.trimEnd().replace(/^/gm, '    ') + '\n');
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     show((await sb.run(['cat', '/etc/subhosts.conf', s.conf])).stdout);
 
     step(`overlay-boot check ${s.conf} (resolve and validate the config; runs nothing)`);
-    const check = await sb.run([`${DIST}/overlay-boot.cjs`, 'check', s.conf]);
+    const check = await sb.run(["/usr/sbin/overlay-boot", "check", s.conf]);
     show(check.stdout + check.stderr);
 
     step('systemctl start subhost@demo (StartUnit over D-Bus)');

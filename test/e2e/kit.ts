@@ -1,7 +1,7 @@
 // Shared e2e helpers: install the build tree's units into a sandbox
 // systemd, make subhost directories and configs inside it, look inside a
 // running subhost, and count what a subhost could leave behind.
-import { readdirSync, readFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import type { Sandbox } from '../sandbox/sandbox.js';
 
@@ -11,15 +11,19 @@ export const DIST = join(ROOT, 'dist');
 const UNIT = 'org.freedesktop.systemd1.Unit';
 const SERVICE = 'org.freedesktop.systemd1.Service';
 
-/** The units as the package installs them, with dist/ as the libdir; plus the generator. */
-export async function installUnits(sb: Sandbox, opts: { generator?: boolean } = {}): Promise<void> {
-  for (const f of readdirSync(join(ROOT, 'units'))) {
-    const text = readFileSync(join(ROOT, 'units', f), 'utf8').replaceAll('@LIBDIR@', DIST);
-    await sb.writeFile(`/etc/systemd/system/${f.replace(/\.in$/, '')}`, text);
-  }
-  if (opts.generator) {
-    await sb.writeFile('/etc/systemd/system-generators/overlay-boot-generator', `#!/bin/sh\nexec ${DIST}/overlay-boot-generator.cjs "$@"\n`, 0o755);
-  }
+/** Where installUnits() puts the package inside a sandbox: where the .deb does. */
+export const LIBDIR = '/usr/lib/overlay-boot';
+
+/**
+ * Install the build tree into a sandbox the way the package does
+ * (scripts/install.sh with DESTDIR at the sandbox's root): bundles and
+ * helpers in /usr/lib/overlay-boot, units, the generator, /usr/sbin links.
+ * Copying (rather than pointing units at this tree) works wherever the
+ * tree is, even under /tmp, which the sandbox mounts over.
+ */
+export async function installUnits(sb: Sandbox): Promise<void> {
+  const r = await execa(join(ROOT, 'scripts/install.sh'), [], { env: { DESTDIR: sb.root }, reject: false });
+  if (r.exitCode !== 0) throw new Error(`install.sh: ${r.stderr}`);
   await sb.daemonReload();
 }
 

@@ -42,11 +42,17 @@ mount --bind "$root/dev/pts/ptmx" "$root/dev/ptmx"
 # systemd as PID 1 writes to /dev/console and, like journald, to /dev/kmsg:
 # through the rbind those are the host's console and kernel log.
 mount --bind /dev/null "$root/dev/console"
-# The kernel log inside is a file of the scratch: what systemd and
-# generators log there can be read by tests (sandbox.kmsg()), and nothing
-# reaches the host's kernel log. (journald does not read it: ReadKMsg=no.)
-: >"$scratch/kmsg"
-mount --bind "$scratch/kmsg" "$root/dev/kmsg"
+# The kernel log inside is a FIFO drained into a file of the scratch: what
+# systemd and generators log there can be read by tests (sandbox.kmsg()),
+# and nothing reaches the host's kernel log. A FIFO keeps the writers'
+# records in order (a plain file would let each writer's offset overwrite
+# the others'); the drain opens it read-write so it never sees EOF and
+# writers never block. It ends with the sandbox's pid namespace.
+# (journald does not read it: ReadKMsg=no.)
+rm -f "$scratch/kmsg.fifo"  # left by a previous boot (reboot())
+mkfifo "$scratch/kmsg.fifo"
+cat 0<>"$scratch/kmsg.fifo" >>"$scratch/kmsg" &
+mount --bind "$scratch/kmsg.fifo" "$root/dev/kmsg"
 
 # sysfs of the new net namespace, and the cgroup2 hierarchy seen through the
 # new cgroup namespace: its root is the sandbox's own host cgroup, so the
