@@ -121,6 +121,21 @@ describe('subhost lifecycle', () => {
     expect(await counts(sb)).toEqual(clean);
   });
 
+  it('a host end with an ifupdown stanza is brought up with ifup, and ifdown at stop', async () => {
+    const sb = sandbox();
+    // TEST-NET-1 (RFC 5737): an address of our own, inside the sandbox's own netns.
+    await sb.writeFile('/etc/network/interfaces.d/ob-test', 'iface ifu0 inet static\n    address 192.0.2.1/24\n');
+    const s = await makeSubhost(sb, 'ifu', 'BASE=.\nSTART=none\nCABLES==\n');
+    await register(sb, s.conf);
+    await startOk(sb, 'ifu');
+    expect((await sb.run(['ip', '-4', '-o', 'addr', 'show', 'dev', 'ifu0'])).stdout).toContain('inet 192.0.2.1/24');
+    expect((await sb.run(['ifquery', '--state', 'ifu0'])).stdout.trim()).toBe('ifu0=ifu0');
+    expect(await stopSubhost(sb, 'ifu')).toBe('done');
+    expect((await sb.run(['ifquery', '--state', 'ifu0'])).stdout.trim()).toBe('');
+    await sb.run(['rm', '/etc/network/interfaces.d/ob-test']);
+    expect(await counts(sb)).toEqual(clean);
+  });
+
   it('a .N CABLES entry makes a VLAN on the previous host end (or fails clearly where the kernel has no 802.1Q)', async () => {
     const sb = sandbox();
     const probe = await sb.run(['sh', '-c', 'ip link add vp0 type veth peer name vp1 && ip link add link vp0 name vp0.5 type vlan id 5; r=$?; ip link delete vp0; exit $r']);
