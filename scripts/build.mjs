@@ -33,6 +33,9 @@ await build({
   legalComments: 'none',
   banner: { js: '#!/usr/bin/node' },
   logLevel: 'warning',
+  // dbus-next requires x11 only to find a session bus through X11, never
+  // for the system bus (the commands' D-Bus client): left out of bundles.
+  external: ['x11'],
 });
 for (const f of readdirSync('dist')) if (f.endsWith('.cjs')) chmodSync(`dist/${f}`, 0o755);
 // The user commands also under their 1.6 names (no extension), so that a

@@ -1,0 +1,115 @@
+// overlay-go [NAME] [-- COMMAND...]: a shell, or COMMAND, inside a running
+// subhost: all its namespaces, its root and working directory (nsenter -a),
+// and its cgroup, so that it is accounted to subhost@NAME.service and ends
+// when the subhost stops. Without NAME: the running subhosts.
+//
+// The cgroup race: nsenter forks the shell as soon as it has entered the
+// namespaces, and a fork inherits its parent's cgroup at that moment, so
+// attaching nsenter's PID once it runs could leave the shell outside. The
+// child is therefore first a /bin/sh "gate" that waits on a pipe (fd 3):
+// its PID is attached with AttachProcessesToUnit, then the pipe is
+// written and the gate execs nsenter (same PID, already in the subhost's
+// cgroup), and everything it forks is born there. If this process dies
+// before that, the gate reads EOF and exits without running anything.
+//
+// Residual window: between reading MainPID over D-Bus and nsenter opening
+// /proc/PID/ns/*, the subhost could stop and its PID be reused. systemd
+// must first reap the reaper and the kernel hand out the same PID again
+// within milliseconds; attaching the gate fails first if the unit is no
+// longer active ("Unit is not active"), which is checked.
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { runMain, parseArgs, UsageError, CliError, errorText } from '../lib/cli-common.js';
+import { connectSystemd, listSubhostUnits, subhostUnit, attachProcesses } from '../lib/dbus-subhost.js';
+import { nameFromArg, runningPid } from '../lib/cli-subhost.js';
+
+const USAGE = `Usage: overlay-go [NAME [-- COMMAND [ARG...]]]
+
+Without NAME: lists the running subhosts.
+With NAME: runs an interactive shell (/bin/bash if the subhost has it, else
+/bin/sh), or COMMAND, in subhost NAME: in all its namespaces, with its root
+and working directory (nsenter -a), and in its cgroup (it is accounted to
+subhost@NAME.service and ends when the subhost stops).
+Exit status: COMMAND's (or the shell's); 128+N if it was killed by signal N;
+1 if NAME is not running; 2 bad usage.
+`;
+
+// The gate: wait for the go-ahead on fd 3 (EOF: give up), then become nsenter.
+const GATE = 'read -r go <&3 && [ "$go" = go ] || exit 125; exec 3<&-; exec "$@"';
+// Inside: bash if there is one, else sh (decided inside, in the subhost's root).
+const SHELL = ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash; fi; exec /bin/sh'];
+
+async function main(argv: string[]): Promise<number> {
+  const a = parseArgs(argv);
+  if (a.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (a.positionals.length > 1) throw new UsageError('too many arguments (a COMMAND goes after --)');
+  const sm = await connectSystemd();
+  let pid: number;
+  let name: string;
+  let child: ReturnType<typeof spawn>;
+  try {
+    if (a.positionals.length === 0) {
+      if (a.rest) throw new UsageError('a COMMAND needs a NAME');
+      const running = (await listSubhostUnits(sm, ['active', 'activating'])).map((u) => u.name);
+      process.stdout.write(running.length ? `Select subhost: ${running.join(' ')}\n` : 'No subhost is running.\n');
+      return 0;
+    }
+    name = nameFromArg(a.positionals[0]!);
+    pid = await runningPid(sm, name);
+    const command = a.rest?.length ? a.rest : SHELL;
+    child = spawn('/bin/sh', ['-c', GATE, 'overlay-go', 'nsenter', '-t', String(pid), '-a', '-r', '-w', '--', ...command], {
+      stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+    });
+    // A gate that died early (no /bin/sh?) must not turn the write below into an EPIPE crash.
+    (child.stdio[3] as NodeJS.WritableStream).on('error', () => {});
+    const spawned = new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    try {
+      await spawned;
+    } catch (e) {
+      throw new CliError(`cannot run /bin/sh: ${errorText(e)}`);
+    }
+    try {
+      await attachProcesses(sm, subhostUnit(name), [child.pid!]);
+    } catch (e) {
+      const msg = errorText(e);
+      if (/not active/i.test(msg)) {
+        (child.stdio[3] as NodeJS.WritableStream).end();
+        throw new CliError(`${name} is not running`);
+      }
+      // Not fatal: the shell still works, as in 1.6, only outside the subhost's cgroup.
+      process.stderr.write(
+        `overlay-go: warning: the shell is not in ${subhostUnit(name)}'s cgroup: ${msg}` +
+        `${/delegat/i.test(msg) ? ' (the unit needs Delegate=yes)' : ''}\n`,
+      );
+    }
+  } finally {
+    sm.close();
+  }
+  // Ctrl-C and Ctrl-\ are for the shell (same terminal process group): not
+  // for us. A SIGTERM or SIGHUP sent to us goes on to the child.
+  const ignore = (): void => {};
+  process.on('SIGINT', ignore);
+  process.on('SIGQUIT', ignore);
+  for (const s of ['SIGTERM', 'SIGHUP'] as const) {
+    process.on(s, () => {
+      try {
+        child.kill(s);
+      } catch {
+        /* gone */
+      }
+    });
+  }
+  const done = new Promise<number>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+  });
+  (child.stdio[3] as NodeJS.WritableStream).end('go\n');
+  return done;
+}
+
+runMain('overlay-go', USAGE, main);

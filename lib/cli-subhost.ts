@@ -1,0 +1,133 @@
+// The command-side operations on one subhost shared by several commands:
+// which subhost an argument means, validating its config, starting and
+// stopping it through systemd jobs.
+import { basename } from 'node:path';
+import { loadConfig, type LoadResult } from './config/load.js';
+import { formatProblem } from './config/problem.js';
+import { NameSchema } from './config/fields.js';
+import { confName } from './registry.js';
+import { SUBHOSTS_CONF } from './paths.js';
+import type { SystemdManager } from './systemd.js';
+import { CliError, checkName, confPath, looksLikeConf } from './cli-common.js';
+import { configOf, registerForBoot, sameFile, type ConfOf } from './cli-conf.js';
+import {
+  subhostUnit, netnsUnit, subhostProps, unitJob, waitPendingJob, explainFailure, activeState, RUNNING_STATES, SERVICE_IFACE,
+} from './dbus-subhost.js';
+
+/** NAME of a NAME-or-CONF argument without running anything (a CONF's NAME= line, else its file name less .conf). */
+export function nameFromArg(arg: string): string {
+  if (!looksLikeConf(arg)) return checkName(arg);
+  try {
+    return checkName(confName(arg));
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    // A config that is gone: its file name is still the subhost's NAME (as in 1.6).
+    return checkName(basename(arg).replace(/\.conf$/, ''));
+  }
+}
+
+/** The unit's Environment= entries (the generator's drop-in sets OVERLAY_BOOT_CONF there). */
+export async function unitEnvironment(sm: SystemdManager, name: string): Promise<string[]> {
+  const env = await sm.unitProperty(subhostUnit(name), SERVICE_IFACE, 'Environment');
+  return Array.isArray(env) ? env.map(String) : [];
+}
+
+/**
+ * Loads a config as check does (no `!cmd` is run) and writes its warnings
+ * (`warning: ...`) and problems (one line each) to stderr. Returns the
+ * result and its NAME; throws when there are problems.
+ */
+export async function validateConf(conf: string, what: string): Promise<{ r: LoadResult; name: string }> {
+  const r = await loadConfig(conf);
+  for (const w of r.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+  for (const p of r.problems) process.stderr.write(`${formatProblem(p)}\n`);
+  const literal = r.resolved.NAME?.value;
+  const name = r.partial.NAME ?? (literal !== undefined && NameSchema.safeParse(literal).success ? literal : undefined);
+  if (r.problems.length) {
+    const n = r.problems.length;
+    throw new CliError(`not ${what}${name ? ` ${name}` : ''}: ${r.file} has ${n} problem${n > 1 ? 's' : ''} (above)`);
+  }
+  if (!name) throw new CliError(`${r.file}: no valid NAME`);
+  return { r, name };
+}
+
+export interface StartTarget {
+  name: string;
+  conf: string;
+  /** How the unit will find the config. */
+  found: ConfOf;
+  /** Set when this call registered the config for this boot. */
+  registeredAt?: string;
+}
+
+/**
+ * Finds the config of a NAME-or-CONF argument, validates it, and for a
+ * CONF that systemd would not find, registers it for this boot (the
+ * /run/overlay-boot/registry/NAME.conf symlink; no daemon-reload needed).
+ */
+export async function prepareStart(sm: SystemdManager, arg: string): Promise<StartTarget> {
+  if (!looksLikeConf(arg)) {
+    const name = checkName(arg);
+    const found = configOf(name, await unitEnvironment(sm, name));
+    if (!found) {
+      throw new CliError(
+        `no config for subhost ${name}: none listed in ${SUBHOSTS_CONF} has NAME ${name}, and none is registered for this boot; ` +
+        `start it by its config file (overlay-boot start /path/to/${name}.conf) or list it (overlay-boot enable CONF)`,
+      );
+    }
+    await validateConf(found.conf, 'starting');
+    return { name, conf: found.conf, found };
+  }
+  const conf = confPath(arg);
+  const { name } = await validateConf(conf, 'starting');
+  const found = configOf(name, await unitEnvironment(sm, name));
+  if (found && sameFile(found.conf, conf)) return { name, conf, found };
+  if (found && found.how !== 'registry') {
+    throw new CliError(`NAME ${name} is taken: subhost@${name}.service uses ${found.conf} (${found.where}); give ${conf} another NAME=`);
+  }
+  if (found && RUNNING_STATES.includes(await activeState(sm, subhostUnit(name)))) {
+    throw new CliError(`subhost ${name} is running with ${found.conf}; stop it first (overlay-stop ${name})`);
+  }
+  let link: string;
+  try {
+    link = registerForBoot(name, conf);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError(
+      `cannot register ${conf} for this boot (${code ?? (e as Error).message})` +
+      (code === 'EACCES' || code === 'EPERM' ? '; run as root, or list it in /etc/subhosts.conf (overlay-boot enable)' : ''),
+    );
+  }
+  return { name, conf, found: configOf(name, [])!, registeredAt: link };
+}
+
+/** StartUnit and wait; on failure, the job result, the units' results and their journal lines. */
+export async function startUnitOrExplain(sm: SystemdManager, name: string): Promise<void> {
+  const since = Date.now();
+  // TimeoutStartSec=90s in the unit: systemd ends the job before this.
+  const result = await unitJob(sm, 'StartUnit', subhostUnit(name), 150_000);
+  if (result === 'done' && (await activeState(sm, subhostUnit(name))) === 'active') return;
+  const why = await explainFailure(sm, name, since);
+  throw new CliError(`starting subhost@${name}.service failed (job result: ${result})${why ? `\n${why}` : ''}`);
+}
+
+/** StopUnit and wait, also for the netns unit that stops right after it. */
+export async function stopUnitOrExplain(sm: SystemdManager, name: string): Promise<void> {
+  const since = Date.now();
+  const result = await unitJob(sm, 'StopUnit', subhostUnit(name), 60_000);
+  await waitPendingJob(sm, netnsUnit(name)).catch(() => undefined);
+  if (result === 'done') return;
+  const why = await explainFailure(sm, name, since);
+  throw new CliError(`stopping subhost@${name}.service failed (job result: ${result})${why ? `\n${why}` : ''}`);
+}
+
+/** The main PID of a running subhost (its PID 1), or a "not running" error. */
+export async function runningPid(sm: SystemdManager, name: string): Promise<number> {
+  const { unit, service } = await subhostProps(sm, name);
+  const state = String(unit.ActiveState);
+  const pid = Number(service.MainPID ?? 0);
+  if (state !== 'active' || pid <= 0) {
+    throw new CliError(`${name} is not running${state === 'activating' ? ' yet (still starting)' : ''}`);
+  }
+  return pid;
+}
