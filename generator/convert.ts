@@ -47,7 +47,13 @@ export function mountPaths(reg: Registration, r: LoadResult): string[] {
 }
 
 /** Units for a conf that could be read and validated (statically). */
-export function convert(reg: Registration, r: LoadResult, templates: Templates): Output {
+export interface Plans {
+  /** Absolute paths of the plan files written beside the units. */
+  start?: string;
+  netns?: string;
+}
+
+export function convert(reg: Registration, r: LoadResult, templates: Templates, plans: Plans = {}): Output {
   const c = r.partial;
   const name = c.NAME!;
   const out: Output = { files: new Map(), links: new Map() };
@@ -59,6 +65,9 @@ export function convert(reg: Registration, r: LoadResult, templates: Templates):
   for (const a of c.AFTER ?? []) unit.push(`After=subhost@${a}.service`);
   for (const q of c.REQUIRES ?? []) unit.push(`Requires=subhost@${q}.service`, `After=subhost@${q}.service`);
   unit.push('', '[Service]', env);
+  // The start plan computed now: the unit runs it natively while the
+  // config is unchanged (subhost-enter checks), else the runtime.
+  if (plans.start) unit.push(`Environment=${word(`OVERLAY_BOOT_PLAN=${plans.start}`)}`);
   for (const [directive, value] of Object.entries(c.SYSTEMD ?? {})) unit.push(`${directive}=${value}`);
   out.files.set(`subhost@${name}.service.d/${DROPIN}`, unit.join('\n') + '\n');
 
@@ -68,6 +77,7 @@ export function convert(reg: Registration, r: LoadResult, templates: Templates):
     `RequiresMountsFor=${[...new Set([dirname(reg.path), c.BASE ?? '/'])].filter((p) => p !== '/').map(word).join(' ')}`,
     '', '[Service]', env,
   ];
+  if (plans.netns) netns.push(`Environment=${word(`OVERLAY_BOOT_NETNS_PLAN=${plans.netns}`)}`);
   out.files.set(`subhost-netns@${name}.service.d/${DROPIN}`, netns.join('\n') + '\n');
 
   out.links.set(`subhosts.target.wants/subhost@${name}.service`, templates.subhost);

@@ -8,6 +8,9 @@ import { formatProblem } from '../lib/config/problem.js';
 import { readSubhostsConf } from '../lib/registry.js';
 import { NameSchema } from '../lib/config/fields.js';
 import { convert, convertUnreadable, type Output, type Templates } from './convert.js';
+import { builtinHooks, hostFacts, planFileContent, startPlan, type HostFacts } from '../runtime/plan.js';
+import { netnsPlanContent, netnsPlanLines } from '../runtime/netns.js';
+import { statSig } from '../lib/plan-sig.js';
 
 export interface Generated {
   output: Output;
@@ -26,7 +29,12 @@ export function findTemplates(dirs = UNIT_DIRS): Templates {
   return { subhost: find('subhost@.service'), target: find('subhosts.target') };
 }
 
-export async function generate(subhostsConf: string, templates: Templates): Promise<Generated> {
+/**
+ * outDir: where the output will be written (plans are referenced by
+ * absolute path from the drop-ins); undefined writes no plans.
+ */
+export async function generate(subhostsConf: string, templates: Templates, outDir?: string): Promise<Generated> {
+  let facts: HostFacts | undefined;
   const g: Generated = { output: { files: new Map(), links: new Map() }, errors: [], warnings: [], subhosts: new Map() };
   let listed;
   try {
@@ -67,7 +75,23 @@ export async function generate(subhostsConf: string, templates: Templates): Prom
         continue;
       }
       name = r.partial.NAME!;
-      out = convert(reg, r, templates);
+      const plans: { start?: string; netns?: string } = {};
+      const files = new Map<string, string>();
+      if (outDir) {
+        // Plans for a native start, valid while the config file is unchanged.
+        const sig = [['check-env', 'OVERLAY_BOOT_CONF', l.path], ['check-stat', l.path, statSig(l.path)]];
+        if (r.config && builtinHooks(r.config)) {
+          facts ??= hostFacts();
+          plans.start = `${outDir}/overlay-boot/${name}.start`;
+          files.set(`overlay-boot/${name}.start`, planFileContent(sig, startPlan(r.config, facts, `/run/subhost/${name}/pid`)));
+        }
+        if (r.partial.CABLES && !r.deferred.includes('BASE')) {
+          plans.netns = `${outDir}/overlay-boot/${name}.netns`;
+          files.set(`overlay-boot/${name}.netns`, netnsPlanContent(sig, netnsPlanLines(name, r.partial.CABLES)));
+        }
+      }
+      out = convert(reg, r, templates, plans);
+      for (const [k, v] of files) out.files.set(k, v);
     }
     const first = seen.get(name);
     if (first) {

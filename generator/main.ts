@@ -40,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
     return argv.length === 0 ? 2 : 0;
   }
   const conf = dry ? (argv[1] ?? SUBHOSTS_CONF) : SUBHOSTS_CONF;
-  const g = await generate(conf, findTemplates());
+  const g = await generate(conf, findTemplates(), dry ? undefined : argv[0]);
   const log = logger(!dry);
   for (const e of g.errors) log(3, e);
   for (const w of g.warnings) log(4, w);

@@ -45,7 +45,20 @@ static const char usage_text[] =
 "  chmod PATH MODE\n"
 "  install-if-missing SRC DST MODE\n"
 "  bind-file-ro SRC DST\n"
+"  bind-if-exists SRC DST                      (bind when both exist)\n"
+"  write-if-missing PATH MODE CONTENT          (parents made as needed)\n"
+"  require-dir PATH MESSAGE                    (else print MESSAGE, fail)\n"
+"  refuse-mountpoint PATH MESSAGE              (fail if PATH is a mount point)\n"
+"  check-env VAR VALUE                         (\"-\": unset; else exit 75)\n"
+"  check-stat PATH SIG                         (lstat signature; else exit 75)\n"
 "MODE is octal, UID/GID/MAJOR/MINOR decimal.\n"
+"What mkdir, install-if-missing and write-if-missing create is removed\n"
+"again when a later step fails (a failed start leaves UPPER as it was).\n"
+"\n"
+"  " PROG " --plan FILE [--plan FILE ...] --or PROGRAM [ARG ...]\n"
+"runs the first FILE (NUL-separated arguments as above) whose leading\n"
+"check-env/check-stat ops all hold; if none does (missing or stale),\n"
+"execs PROGRAM (which computes a fresh plan).\n"
 "\n"
 "enter starts PROGRAM as PID 1 of new pid/mount/ipc/uts/time namespaces,\n"
 "with ROOT (a mount point) pivoted to / and a fresh /proc, and waits until\n"
@@ -55,7 +68,7 @@ static const char usage_text[] =
 "  --no-wait               do not wait for readiness\n"
 "  --ready-timeout SECS    give up after SECS (default 90, 0 = never)\n"
 "\n"
-"Exit status: 0 ready, 1 failure, 2 bad usage.\n";
+"Exit status: 0 ready, 1 failure, 2 bad usage, 75 stale plan.\n";
 
 static void usage_error(const char *fmt, const char *arg)
 {
@@ -66,6 +79,8 @@ static void usage_error(const char *fmt, const char *arg)
 }
 
 /* ---- ops ---------------------------------------------------------- */
+
+static void undo_add(const char *path);
 
 struct op {
 	const char *name;
@@ -230,6 +245,7 @@ static int run_mkdir(char **a)
 		}
 		return -1;
 	}
+	undo_add(a[0]);
 	/* mkdir(2) applies the umask and may drop the sticky bit. */
 	return chmod(a[0], mode);
 }
@@ -262,7 +278,9 @@ static int run_mknod(char **a)
 	parse_uint(a[5], ULONG_MAX, &uid);
 	parse_uint(a[6], ULONG_MAX, &gid);
 	dev = makedev(maj, min);
-	if (mknod(a[0], type | mode, dev) != 0) {
+	if (mknod(a[0], type | mode, dev) == 0) {
+		undo_add(a[0]);
+	} else {
 		/* The same node left by an earlier start is fine; anything
 		 * else in its place is not. */
 		if (errno != EEXIST || lstat(a[0], &st) != 0)
@@ -293,8 +311,9 @@ static char *tmp_name(const char *path)
 
 static int run_symlink(char **a)
 {
+	struct stat st;
 	char *tmp;
-	int err;
+	int err, existed = lstat(a[1], &st) == 0;
 
 	/* Atomic replace: PATH never disappears, unlike unlink+symlink. */
 	for (;;) {
@@ -316,6 +335,8 @@ static int run_symlink(char **a)
 		errno = err;
 		return -1;
 	}
+	if (!existed)
+		undo_add(a[1]);
 	free(tmp);
 	return 0;
 }
@@ -385,6 +406,7 @@ static int run_install(char **a)
 	out = -1;
 	if (rename(tmp, a[1]) != 0)
 		goto fail;
+	undo_add(a[1]);
 	close(in);
 	free(tmp);
 	return 0;
@@ -418,6 +440,209 @@ static int run_bind_file_ro(char **a)
 	return remount_bind(a[1], MS_RDONLY);
 }
 
+
+/* ---- undo ---------------------------------------------------------- */
+
+/* A failed start must leave UPPER as it found it. Mounts need no undo
+ * (they die with the unit's mount namespace); files and directories made
+ * by the ops do. They are recorded as made and removed, newest first,
+ * when the process exits without having succeeded. */
+static char **undo_list;
+static size_t undo_len, undo_cap;
+static int succeeded;
+
+static void undo_add(const char *path)
+{
+	if (undo_len == undo_cap) {
+		size_t cap = undo_cap ? undo_cap * 2 : 16;
+		char **n = realloc(undo_list, cap * sizeof(*n));
+
+		if (n == NULL)
+			return;	/* best effort: better a leftover than a crash */
+		undo_list = n;
+		undo_cap = cap;
+	}
+	if ((undo_list[undo_len] = strdup(path)) != NULL)
+		undo_len++;
+}
+
+static int remove_path(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	for (int tries = 0; tries < 2; tries++) {
+		if ((S_ISDIR(st.st_mode) ? rmdir(path) : unlink(path)) == 0)
+			return 0;
+		/* Something of ours is mounted on it (/.reaper, /dev, ...). */
+		if (errno != EBUSY || umount2(path, MNT_DETACH) != 0)
+			return -1;
+	}
+	return -1;
+}
+
+/* Silent when it works: the failure itself is the one line to read. */
+static void undo_run(void)
+{
+	if (succeeded)
+		return;
+	for (size_t i = undo_len; i-- > 0; )
+		if (remove_path(undo_list[i]) != 0)
+			fprintf(stderr, PROG ": could not remove %s after the "
+				"failure: %s\n", undo_list[i], strerror(errno));
+}
+
+/* ---- checks and conditional ops ------------------------------------ */
+
+#define EX_STALE 75
+/* A run() result meaning "failed, and the message is already printed". */
+#define FAILED_QUIETLY (-2)
+
+static int run_require_dir(char **a)
+{
+	struct stat st;
+
+	if (stat(a[0], &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	fprintf(stderr, "%s\n", a[1]);
+	return FAILED_QUIETLY;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++, d++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*d = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*d = *s;
+		}
+	}
+	*d = '\0';
+}
+
+static int run_refuse_mountpoint(char **a)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	int found = 0;
+
+	if (f == NULL)
+		return -1;
+	while (!found && getline(&line, &cap, f) > 0) {
+		char *save = NULL, *field = strtok_r(line, " ", &save);
+
+		for (int i = 1; field && i < 5; i++)
+			field = strtok_r(NULL, " ", &save);
+		if (field) {
+			unescape_octal(field);
+			found = strcmp(field, a[0]) == 0;
+		}
+	}
+	free(line);
+	fclose(f);
+	if (!found)
+		return 0;
+	fprintf(stderr, "%s\n", a[1]);
+	return FAILED_QUIETLY;
+}
+
+static int env_holds(char **a)
+{
+	const char *v = getenv(a[0]);
+
+	return strcmp(a[1], "-") == 0 ? v == NULL : v != NULL && strcmp(v, a[1]) == 0;
+}
+
+/* The signature a plan was computed against: device, inode, size and
+ * modification time of PATH (lstat), or "absent". Any edit of the config,
+ * a new registry link or a changed /etc/subhosts.conf changes it. */
+static int stat_holds(char **a)
+{
+	struct stat st;
+	char sig[128];
+
+	if (lstat(a[0], &st) != 0)
+		return errno == ENOENT && strcmp(a[1], "absent") == 0;
+	snprintf(sig, sizeof(sig), "%llu:%llu:%lld:%lld.%09ld",
+		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+		 (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+		 st.st_mtim.tv_nsec);
+	return strcmp(sig, a[1]) == 0;
+}
+
+static int run_check_env(char **a)
+{
+	if (env_holds(a))
+		return 0;
+	fprintf(stderr, PROG ": plan is stale: %s differs\n", a[0]);
+	exit(EX_STALE);
+}
+
+static int run_check_stat(char **a)
+{
+	if (stat_holds(a))
+		return 0;
+	fprintf(stderr, PROG ": plan is stale: %s changed\n", a[0]);
+	exit(EX_STALE);
+}
+
+static int run_bind_if_exists(char **a)
+{
+	if (access(a[0], F_OK) != 0 || access(a[1], F_OK) != 0)
+		return 0;
+	return mount(a[0], a[1], NULL, MS_BIND, NULL);
+}
+
+/* mkdir -p of PATH's parents, recording what it made. */
+static int make_parents(const char *path)
+{
+	char *p = strdup(path);
+
+	if (p == NULL)
+		return -1;
+	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdir(p, 0755) == 0)
+			undo_add(p);
+		else if (errno != EEXIST) {
+			free(p);
+			return -1;
+		}
+		*s = '/';
+	}
+	free(p);
+	return 0;
+}
+
+static int run_write_if_missing(char **a)
+{
+	struct stat st;
+	mode_t mode;
+	size_t len = strlen(a[2]);
+	int fd;
+
+	parse_mode(a[1], &mode);
+	if (lstat(a[0], &st) == 0)
+		return 0;
+	if (errno != ENOENT || make_parents(a[0]) != 0)
+		return -1;
+	fd = open(a[0], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	undo_add(a[0]);
+	if (write(fd, a[2], len) != (ssize_t)len || fchmod(fd, mode) != 0 ||
+	    close(fd) != 0)
+		return -1;
+	return 0;
+}
+
 static const struct op ops[] = {
 	{ "mount", 5, run_mount, check_mount },
 	{ "mkdir", 2, run_mkdir, check_mode1 },
@@ -426,6 +651,12 @@ static const struct op ops[] = {
 	{ "chmod", 2, run_chmod, check_mode1 },
 	{ "install-if-missing", 3, run_install, check_mode2 },
 	{ "bind-file-ro", 2, run_bind_file_ro, NULL },
+	{ "bind-if-exists", 2, run_bind_if_exists, NULL },
+	{ "write-if-missing", 3, run_write_if_missing, check_mode1 },
+	{ "require-dir", 2, run_require_dir, NULL },
+	{ "refuse-mountpoint", 2, run_refuse_mountpoint, NULL },
+	{ "check-env", 2, run_check_env, NULL },
+	{ "check-stat", 2, run_check_stat, NULL },
 };
 
 static const struct op *find_op(const char *name)
@@ -682,12 +913,14 @@ static void enter(const struct enter_args *e)
 	if (e->no_wait) {
 		if (e->pidfile)
 			write_pidfile(e->pidfile, pid);
+		succeeded = 1;
 		exit(0);
 	}
 	close(ready[1]);
 	wait_ready(e, pid, ready[0]);
 	if (e->pidfile)
 		write_pidfile(e->pidfile, pid);
+	succeeded = 1;
 	exit(0);
 }
 
@@ -745,17 +978,10 @@ static void parse_enter(int argc, char **argv, int i, struct enter_args *e)
 	e->argv = &argv[i];
 }
 
-int main(int argc, char **argv)
+static int run_args(int argc, char **argv)
 {
 	struct enter_args e;
 	int have_enter = 0, i;
-
-	if (argc < 2)
-		usage_error("nothing to do%s", "");
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
 
 	/* Parse everything before running anything: a typo in the plan
 	 * must not leave half of it done. */
@@ -789,11 +1015,103 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc && strcmp(argv[i], "enter") != 0; ) {
 		const struct op *op = find_op(argv[i]);
 
-		if (op->run(&argv[i + 1]) != 0)
+		int r = op->run(&argv[i + 1]);
+
+		if (r == FAILED_QUIETLY)
+			exit(1);
+		if (r != 0)
 			op_fail(op, &argv[i + 1]);
 		i += 1 + op->arity;
 	}
 	if (have_enter)
 		enter(&e);
+	succeeded = 1;
 	return 0;
+}
+
+/* ---- plans ---------------------------------------------------------- */
+
+/* A plan file: the arguments of one run, NUL-separated (argv[0] first). */
+static char **read_plan(const char *path, int *argc)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf, **argv;
+	size_t n = 0;
+	ssize_t got;
+	int count = 0;
+
+	if (fd < 0 || fstat(fd, &st) != 0 || st.st_size <= 0) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	while (buf && n < (size_t)st.st_size &&
+	       (got = read(fd, buf + n, (size_t)st.st_size - n)) > 0)
+		n += (size_t)got;
+	close(fd);
+	if (buf == NULL || n != (size_t)st.st_size || buf[n - 1] != '\0') {
+		free(buf);
+		return NULL;	/* unreadable or torn: treat as missing */
+	}
+	for (size_t i = 0; i < n; i++)
+		count += buf[i] == '\0';
+	if ((argv = calloc((size_t)count + 1, sizeof(*argv))) == NULL)
+		return NULL;
+	for (size_t i = 0, k = 0; i < n; i += strlen(buf + i) + 1)
+		argv[k++] = buf + i;
+	*argc = count;
+	return argv;
+}
+
+/* Do the plan's leading check-env/check-stat ops all hold? */
+static int plan_holds(int argc, char **argv)
+{
+	for (int i = 1; i + 2 < argc; i += 3) {
+		if (strcmp(argv[i], "check-env") == 0) {
+			if (!env_holds(&argv[i + 1]))
+				return 0;
+		} else if (strcmp(argv[i], "check-stat") == 0) {
+			if (!stat_holds(&argv[i + 1]))
+				return 0;
+		} else {
+			break;
+		}
+	}
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage_error("nothing to do%s", "");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	atexit(undo_run);
+	if (strcmp(argv[1], "--plan") == 0) {
+		int i = 1;
+
+		for (; i + 1 < argc && strcmp(argv[i], "--plan") == 0; i += 2) {
+			int pargc;
+			char **pargv;
+
+			if (argv[i + 1][0] == '\0')
+				continue;	/* an unset ${VAR} in a unit */
+			pargv = read_plan(argv[i + 1], &pargc);
+			if (pargv && pargc >= 1 && plan_holds(pargc, pargv))
+				return run_args(pargc, pargv);
+			free(pargv ? pargv[0] : NULL);
+			free(pargv);
+		}
+		if (i >= argc || strcmp(argv[i], "--or") != 0 || i + 1 >= argc)
+			usage_error("--plan FILE ... needs --or PROGRAM%s", "");
+		if (argv[i + 1][0] != '/')
+			usage_error("--or: PROGRAM must be an absolute path: %s", argv[i + 1]);
+		execv(argv[i + 1], &argv[i + 1]);
+		die("exec", argv[i + 1]);
+	}
+	return run_args(argc, argv);
 }

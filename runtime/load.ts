@@ -7,16 +7,23 @@ import { formatProblem, type Problem } from '../lib/config/problem.js';
 import type { SubhostConfig } from '../lib/config/fields.js';
 import { evaluateCommand } from './evaluate.js';
 
-export class RuntimeError extends Error {}
+export { RuntimeError } from './errors.js';
+import { RuntimeError } from './errors.js';
+
+export interface Loaded<T> {
+  config: T;
+  /** Keys whose value came from running a `!command`: a plan made from them cannot be reused. */
+  commands: Variable[];
+}
 
 /**
  * The config of subhost NAME with every `!cmd` run; with `only`, just
  * those keys are evaluated and the result may be partial (the netns unit
  * needs CABLES and must not run LOWER's overlay-diskfile on the host).
  */
-export async function loadSubhost(name: string): Promise<SubhostConfig>;
-export async function loadSubhost(name: string, only: Variable[]): Promise<Partial<SubhostConfig>>;
-export async function loadSubhost(name: string, only?: Variable[]): Promise<Partial<SubhostConfig>> {
+export async function loadSubhost(name: string): Promise<Loaded<SubhostConfig>>;
+export async function loadSubhost(name: string, only: Variable[]): Promise<Loaded<Partial<SubhostConfig>>>;
+export async function loadSubhost(name: string, only?: Variable[]): Promise<Loaded<Partial<SubhostConfig>>> {
   const found = findConf(name);
   if ('error' in found) throw new RuntimeError(found.error);
   const r = await loadConfig(found.conf, {
@@ -33,5 +40,6 @@ export async function loadSubhost(name: string, only?: Variable[]): Promise<Part
   if (c.NAME !== name) {
     throw new RuntimeError(`${found.conf}: NAME is ${c.NAME}, but the unit is for ${name}`);
   }
-  return c;
+  const commands = (Object.keys(r.resolved) as Variable[]).filter((k) => r.resolved[k]!.source.kind === 'command');
+  return { config: c, commands };
 }

@@ -4,7 +4,9 @@
 // Errors are one line each, to the journal, and a non-zero exit.
 import { loadSubhost, RuntimeError } from './load.js';
 import { start } from './start.js';
-import { netnsUp } from './netns.js';
+import { netnsPlanLines, writeNetnsPlan, runNetnsPlan } from './netns.js';
+import { sigOps } from '../lib/plan-sig.js';
+import { RUNTIME_REGISTRY, SUBHOSTS_CONF, PLAN_DIR } from '../lib/paths.js';
 import { NameSchema } from '../lib/config/fields.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -16,11 +18,20 @@ async function main(argv: string[]): Promise<void> {
   const rundir = process.env.RUNTIME_DIRECTORY;
   if (!rundir) throw new RuntimeError('RUNTIME_DIRECTORY is not set: run this from its systemd unit');
   switch (cmd) {
-    case 'start':
-      return start(await loadSubhost(name), `${rundir}/pid`);
+    case 'start': {
+      process.stderr.write(`no valid start plan for ${name}: computing one\n`);
+      const { config, commands } = await loadSubhost(name);
+      return start(config, `${rundir}/pid`, commands.length === 0);
+    }
     case 'netns-up': {
-      const c = await loadSubhost(name, ['CABLES']);
-      return netnsUp(name, c.CABLES ?? [], `${rundir}/state`);
+      const { config, commands } = await loadSubhost(name, ['CABLES']);
+      const lines = netnsPlanLines(name, config.CABLES ?? []);
+      const sig = sigOps(config.CONFIG!, process.env.OVERLAY_BOOT_CONF, [`${RUNTIME_REGISTRY}/${name}.conf`, SUBHOSTS_CONF]);
+      const cached = `${PLAN_DIR}/${name}.netns`;
+      // Kept for later starts unless CABLES (or BASE) came from a command.
+      const plan = commands.some((k) => k === 'CABLES' || k === 'BASE') ? `${rundir}/plan` : cached;
+      writeNetnsPlan(plan, plan === cached ? sig : [], lines);
+      return runNetnsPlan(name, `${rundir}/state`, plan);
     }
     default:
       throw new RuntimeError(`unknown command ${cmd}`);
@@ -30,7 +41,8 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (e: unknown) => {
-    process.stderr.write(e instanceof RuntimeError ? `${e.message}\n` : `internal error: ${(e as Error).stack}\n`);
+    if (!(e instanceof RuntimeError)) process.stderr.write(`internal error: ${(e as Error).stack}\n`);
+    else if (e.message) process.stderr.write(`${e.message}\n`);
     process.exit(1);
   },
 );

@@ -10,7 +10,13 @@ export type Op =
   | ['symlink', target: string, path: string]
   | ['chmod', path: string, mode: string]
   | ['install-if-missing', src: string, dst: string, mode: string]
-  | ['bind-file-ro', src: string, dst: string];
+  | ['bind-file-ro', src: string, dst: string]
+  | ['bind-if-exists', src: string, dst: string]
+  | ['write-if-missing', path: string, mode: string, content: string]
+  | ['require-dir', path: string, message: string]
+  | ['refuse-mountpoint', path: string, message: string]
+  | ['check-env', name: string, value: string]
+  | ['check-stat', path: string, sig: string];
 
 export function opsToArgv(ops: Op[]): string[] {
   return ops.flat();

@@ -2,18 +2,47 @@
 // the overlay mount, the default POSTMOUNT of 1.6 (a fresh /dev, devpts,
 // sysfs, a /run tmpfs, /etc/adjtime), the SHARE binds and the reaper.
 // Pure: the caller supplies the few facts about the host it needs.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { SubhostConfig } from '../lib/config/fields.js';
-import { mkdirP, type Op } from './ops.js';
+import { defaultHooks } from '../lib/config/load.js';
+import { libDir } from '../lib/paths.js';
+import { mkdirP, opsToArgv, type Op } from './ops.js';
+import { initScript } from './init-script.js';
 
 export interface HostFacts {
   /** gid of group tty on the host (1.6: chown root:tty). */
   ttyGid: number;
   /** The package's reaper binary. */
   reaper: string;
-  /** /etc/adjtime exists on the host. */
-  adjtime: boolean;
-  /** LIVE/etc/adjtime exists (bind target). */
-  liveAdjtime: boolean;
+}
+
+/**
+ * What must hold at start time, checked again at every start because a
+ * plan may be reused (directories can vanish, something can be mounted
+ * on LIVE): same messages as the config checks.
+ */
+export function checkOps(c: SubhostConfig): Op[] {
+  const dir = (key: string, path: string): Op => ['require-dir', path, `${c.CONFIG}: ${key}: ${path} is not a directory`];
+  const ops: Op[] = [dir('BASE', c.BASE), dir('LIVE', c.LIVE), dir('UPPER', c.UPPER), dir('LOWER', c.LOWER)];
+  if (c.UPPER !== c.LOWER) ops.push(dir('WORK', c.WORK));
+  for (const s of c.SHARE) ops.push(['require-dir', s.host, `${c.CONFIG}:${s.line}: SHARE: host directory ${s.host} does not exist`]);
+  ops.push(['refuse-mountpoint', c.LIVE, `LIVE ${c.LIVE} already has a mount (mounted by hand, or in use by another subhost)`]);
+  return ops;
+}
+
+/** 1.6's default PREMOUNT: give the subhost its own /etc/network/interfaces when it has none. */
+export function interfacesFile(c: SubhostConfig): string {
+  const lines = [`# Generated for ${c.NAME} subhost`, 'auto lo', 'iface lo inet loopback'];
+  for (const cable of c.CABLES) {
+    if (cable.kind === 'veth') lines.push('', `auto ${cable.peerIf}`, `iface ${cable.peerIf} inet manual`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The default PREMOUNT as an op (on UPPER, before the overlay; not when LIVE is UPPER is LOWER). */
+export function premountOps(c: SubhostConfig): Op[] {
+  if (c.UPPER === c.LOWER && c.LIVE === c.UPPER) return [];
+  return [['write-if-missing', `${c.UPPER}/etc/network/interfaces`, '644', interfacesFile(c)]];
 }
 
 /** The overlay (or bind) mount of LOWER+UPPER on LIVE, as 1.6's setup_overlay. */
@@ -66,7 +95,7 @@ export function postmountOps(c: SubhostConfig, h: HostFacts): Op[] {
       ['chmod', `${L}/run/lock`, '1777'],
     );
   }
-  if (h.adjtime && h.liveAdjtime) ops.push(['mount', 'none', '/etc/adjtime', `${L}/etc/adjtime`, 'bind', '-']);
+  ops.push(['bind-if-exists', '/etc/adjtime', `${L}/etc/adjtime`]);
   return ops;
 }
 
@@ -91,4 +120,47 @@ export function shareOps(c: SubhostConfig): Op[] {
     ops.push(['mount', 'none', s.host, `${c.LIVE}${s.inside}`, 'bind,rec', '-']);
   }
   return ops;
+}
+
+export function ttyGid(): number {
+  const m = /^tty:[^:]*:(\d+):/m.exec(readFileSync('/etc/group', 'utf8'));
+  return m ? Number(m[1]) : 5;
+}
+
+export function hostFacts(): HostFacts {
+  return { ttyGid: ttyGid(), reaper: `${libDir()}/reaper` };
+}
+
+/** Uses only the built-in hooks, so the whole start is one native plan. */
+export function builtinHooks(c: SubhostConfig): boolean {
+  const hooks = defaultHooks();
+  return (['PREMOUNT', 'POSTMOUNT', 'INIT'] as const).every((k) => c[k].length === 1 && c[k][0] === hooks[k]);
+}
+
+/** The helper's arguments for a config with the built-in hooks (pure but for the facts). */
+export function startPlan(c: SubhostConfig, facts: HostFacts, pidfile: string): string[] {
+  const ops: Op[] = [
+    ...checkOps(c), ...premountOps(c), ...overlayOps(c), ...postmountOps(c, facts), ...shareOps(c), ...reaperOps(c, facts),
+  ];
+  return [...opsToArgv(ops), ...enterArgs(c, pidfile), initScript(c), `init-${c.NAME}`];
+}
+
+export function enterArgs(c: SubhostConfig, pidfile: string): string[] {
+  const enter = ['enter', '--hostname', c.NAME, '--pidfile', pidfile];
+  // Readiness comes from our reaper; a custom REAPER cannot report it.
+  if (c.REAPER !== '/.reaper') enter.push('--no-wait');
+  return [...enter, c.LIVE, '--', '/bin/sh', '-c'];
+}
+
+/** A plan file's bytes: NUL-separated, argv[0] first, the check ops leading. */
+export function planFileContent(sig: string[][], argv: string[]): string {
+  return ['subhost-enter', ...sig.flat(), ...argv].map((a) => `${a}\0`).join('');
+}
+
+/** Write a plan file atomically (root only: it holds the init script). */
+export function writePlan(path: string, sig: string[][], argv: string[]): void {
+  mkdirSync(path.slice(0, path.lastIndexOf('/')), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, planFileContent(sig, argv), { mode: 0o600 });
+  renameSync(tmp, path);
 }

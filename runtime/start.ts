@@ -1,59 +1,37 @@
-// ExecStart of subhost@NAME.service: everything 1.6's overlay-boot did
-// after `unshare -m`, in the private mount namespace systemd made for us
-// (PrivateMounts=yes) and inside the subhost's netns
-// (NetworkNamespacePath=). Node.js decides; the native helper
-// subhost-enter performs the mounts, makes the pid/ipc/uts/time/mount
-// namespaces, pivots into LIVE and execs the init, then exits once the
-// reaper reports ready. Nothing of Node stays behind.
+// ExecStart of subhost@NAME.service when no valid plan exists yet (the
+// unit runs `subhost-enter --plan ... --or` this): everything 1.6's
+// overlay-boot did after `unshare -m`, computed here and performed by the
+// native helper subhost-enter, in the private mount namespace systemd made
+// for the unit (PrivateMounts=yes) and inside the subhost's netns.
 //
-// A failure anywhere leaves nothing: every mount lives in this unit's
-// mount namespace, which dies with our processes; UPPER is only written
-// by PREMOUNT (a missing /etc/network/interfaces) and `.reaper`.
+// The plan is the helper's whole argument list: checks, PREMOUNT, the
+// overlay, the default POSTMOUNT, SHARE binds, the reaper, and `enter`
+// (new pid/mount/ipc/uts/time namespaces, pivot_root into LIVE, the init
+// script, readiness). When the config runs no commands and uses the
+// built-in hooks, the plan is kept in /run/overlay-boot/plans/NAME.start
+// with the signatures of the files it came from, so the next start runs
+// it natively without Node.js (and so does the generator's plan at boot).
+//
+// A failure anywhere leaves nothing: mounts live in this unit's mount
+// namespace, which dies with our processes, and subhost-enter removes
+// what it had made in UPPER.
 import { execa } from 'execa';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { SubhostConfig } from '../lib/config/fields.js';
 import { defaultHooks } from '../lib/config/load.js';
-import { libDir } from '../lib/paths.js';
+import { libDir, RUNTIME_REGISTRY, SUBHOSTS_CONF, PLAN_DIR } from '../lib/paths.js';
+import { sigOps } from '../lib/plan-sig.js';
 import { RuntimeError } from './load.js';
-import { overlayOps, postmountOps, reaperOps, shareOps, type HostFacts } from './plan.js';
+import {
+  checkOps, overlayOps, postmountOps, premountOps, reaperOps, shareOps, hostFacts, builtinHooks, startPlan, enterArgs, writePlan,
+  type HostFacts,
+} from './plan.js';
 import { opsToArgv, type Op } from './ops.js';
 import { initScript } from './init-script.js';
 import { absentBefore, undoCreated } from './undo.js';
 
-const hookEnv = (c: SubhostConfig) => ({ CONFIG: c.CONFIG, ACTION: 'overlay-boot' });
-
-function ttyGid(): number {
-  const m = /^tty:[^:]*:(\d+):/m.exec(readFileSync('/etc/group', 'utf8'));
-  return m ? Number(m[1]) : 5;
-}
-
-/** Mount points of this (the unit's) mount namespace. */
-function mountPoints(): Set<string> {
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return new Set(
-    readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((l) => unescape(l.split(' ')[4]!)),
-  );
-}
-
-/** 1.6's default PREMOUNT: give the subhost its own /etc/network/interfaces when it has none. */
-export function interfacesFile(c: SubhostConfig): string {
-  const lines = [`# Generated for ${c.NAME} subhost`, 'auto lo', 'iface lo inet loopback'];
-  for (const cable of c.CABLES) {
-    if (cable.kind === 'veth') lines.push('', `auto ${cable.peerIf}`, `iface ${cable.peerIf} inet manual`);
-  }
-  return lines.join('\n') + '\n';
-}
-
-function defaultPremount(c: SubhostConfig): void {
-  const f = `${c.UPPER}/etc/network/interfaces`;
-  if (existsSync(f)) return;
-  mkdirSync(`${c.UPPER}/etc/network`, { recursive: true });
-  writeFileSync(f, interfacesFile(c), { flag: 'wx', mode: 0o644 });
-}
-
 async function runHook(c: SubhostConfig, argv: string[], extra: string[]): Promise<string> {
   const r = await execa(argv[0]!, [...argv.slice(1), ...extra], {
-    env: hookEnv(c), cwd: c.BASE, stdin: 'ignore', stderr: 'inherit', reject: false,
+    env: { CONFIG: c.CONFIG, ACTION: 'overlay-boot' }, cwd: c.BASE, stdin: 'ignore', stderr: 'inherit', reject: false,
   });
   if (r.exitCode !== 0) throw new RuntimeError(`${argv.join(' ')} failed (exit status ${r.exitCode ?? r.signal})`);
   return r.stdout;
@@ -64,36 +42,37 @@ async function helper(argv: string[]): Promise<void> {
   if (r.exitCode !== 0) throw new RuntimeError(`subhost-enter failed (exit status ${r.exitCode ?? r.signal})`);
 }
 
-export async function start(c: SubhostConfig, pidfile: string): Promise<void> {
-  // UPPER === LOWER === LIVE: the tree is used in place; nothing to undo.
+/**
+ * Start subhost c. `cacheable`: its config ran no commands, so the plan
+ * stays valid until one of the files it came from changes.
+ */
+export async function start(c: SubhostConfig, pidfile: string, cacheable: boolean): Promise<void> {
+  const facts = hostFacts();
+  if (builtinHooks(c)) {
+    const argv = startPlan(c, facts, pidfile);
+    if (cacheable) {
+      const sig = sigOps(c.CONFIG, process.env.OVERLAY_BOOT_CONF, [`${RUNTIME_REGISTRY}/${c.NAME}.conf`, SUBHOSTS_CONF]);
+      writePlan(`${PLAN_DIR}/${c.NAME}.start`, sig, argv);
+    }
+    return helper(argv);
+  }
   const absent = c.UPPER === c.LIVE ? [] : absentBefore(c);
   try {
-    await setUp(c, pidfile);
+    await startWithHooks(c, pidfile, facts);
   } catch (e) {
-    const removed = undoCreated(absent);
-    if (removed.length) process.stderr.write(`start failed: removed what it had added to UPPER: ${removed.join(' ')}\n`);
+    undoCreated(absent);
     throw e;
   }
 }
 
-async function setUp(c: SubhostConfig, pidfile: string): Promise<void> {
+// Custom hooks run here, between the native steps they must follow.
+async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFacts): Promise<void> {
   const hooks = defaultHooks();
   const isDefault = (k: 'PREMOUNT' | 'POSTMOUNT' | 'INIT') => c[k].length === 1 && c[k][0] === hooks[k];
-
-  if (mountPoints().has(c.LIVE)) throw new RuntimeError(`LIVE ${c.LIVE} already has a mount (mounted by hand, or in use by another subhost)`);
-
-  // PREMOUNT runs before the overlay, on UPPER (not when LIVE is UPPER).
-  if (!(c.UPPER === c.LOWER && c.LIVE === c.UPPER)) {
-    if (isDefault('PREMOUNT')) defaultPremount(c);
-    else await runHook(c, c.PREMOUNT, [c.UPPER]);
-  }
-
-  const facts: HostFacts = {
-    ttyGid: ttyGid(),
-    reaper: `${libDir()}/reaper`,
-    adjtime: existsSync('/etc/adjtime'),
-    liveAdjtime: false, // decided after the overlay is mounted, see below
-  };
+  const first: Op[] = [...checkOps(c)];
+  if (isDefault('PREMOUNT')) first.push(...premountOps(c));
+  await helper(opsToArgv(first));
+  if (!isDefault('PREMOUNT') && !(c.UPPER === c.LOWER && c.LIVE === c.UPPER)) await runHook(c, c.PREMOUNT, [c.UPPER]);
   let ops: Op[] = overlayOps(c);
   if (!isDefault('POSTMOUNT')) {
     // A custom POSTMOUNT must see the mounted overlay: mount it first.
@@ -101,15 +80,9 @@ async function setUp(c: SubhostConfig, pidfile: string): Promise<void> {
     await runHook(c, c.POSTMOUNT, [c.LIVE, c.UPPER]);
     ops = [];
   } else {
-    // /etc/adjtime inside is only known once LIVE shows LOWER+UPPER.
-    facts.liveAdjtime = existsSync(`${c.UPPER}/etc/adjtime`) || existsSync(`${c.LOWER}/etc/adjtime`);
     ops.push(...postmountOps(c, facts));
   }
   ops.push(...shareOps(c), ...reaperOps(c, facts));
-
   const script = isDefault('INIT') ? initScript(c) : await runHook(c, c.INIT, []);
-  const enter = ['enter', '--hostname', c.NAME, '--pidfile', pidfile];
-  // Readiness comes from our reaper; a custom REAPER cannot report it.
-  if (c.REAPER !== '/.reaper') enter.push('--no-wait');
-  await helper([...opsToArgv(ops), ...enter, c.LIVE, '--', '/bin/sh', '-c', script, `init-${c.NAME}`]);
+  await helper([...opsToArgv(ops), ...enterArgs(c, pidfile), script, `init-${c.NAME}`]);
 }

@@ -1,9 +1,11 @@
-// A failed start must leave UPPER as it found it. Mounts need no undo
-// (they die with the unit's mount namespace), but a start writes a few
-// things into UPPER: PREMOUNT's /etc/network/interfaces, `.reaper`, and
-// mount points (/dev, /sys, /proc, /run, SHARE targets) that LOWER lacks.
-// Before starting we note which of those already exist; after a failure
-// we remove the ones this start created (directories only when empty).
+// A failed start must leave UPPER as it found it. subhost-enter undoes
+// what one run of it made; a start with custom hooks runs it several
+// times with the hooks in between, so a failure in a later step must also
+// undo what earlier (successful) runs made in UPPER: PREMOUNT's
+// /etc/network/interfaces, `.reaper`, and mount points (/dev, /sys,
+// /proc, /run, SHARE targets) that LOWER lacks. We note which of those
+// exist before, and after a failure remove the ones this start created
+// (directories only when empty).
 import { lstatSync, rmdirSync, unlinkSync } from 'node:fs';
 import type { SubhostConfig } from '../lib/config/fields.js';
 

@@ -71,7 +71,7 @@ describe('subhost-enter ops', () => {
     expect(r.kv.write).toMatch(/Read-only file system/);
   });
 
-  it('a failing op exits 1 with one line naming it, and stops the plan there', async () => {
+  it('a failing op exits 1 with one line naming it, stops the plan there and removes what it made', async () => {
     const s = await scenario();
     const r = await s.run(`
       rc=0
@@ -81,7 +81,8 @@ describe('subhost-enter ops', () => {
     expect(r.kv.rc).toBe('1');
     expect(r.stderr).toBe(
       `subhost-enter: mount tmpfs tmpfs ${s.dir}/missing - -: No such file or directory`);
-    expect(existsSync(join(s.dir, 'before'))).toBe(true);
+    // Undone: a failed start leaves no directory of its own behind.
+    expect(existsSync(join(s.dir, 'before'))).toBe(false);
     expect(existsSync(join(s.dir, 'after'))).toBe(false);
   });
 

@@ -1,10 +1,9 @@
 // The start plan is data: check what it would do without doing it.
 import { describe, it, expect } from 'vitest';
-import { overlayOps, postmountOps, reaperOps, shareOps, type HostFacts } from '../../runtime/plan.js';
+import { overlayOps, postmountOps, reaperOps, shareOps, checkOps, premountOps, interfacesFile, startPlan, type HostFacts } from '../../runtime/plan.js';
 import { mkdirP } from '../../runtime/ops.js';
 import { initScript } from '../../runtime/init-script.js';
-import { interfacesFile } from '../../runtime/start.js';
-import { cableArgs } from '../../runtime/netns.js';
+import { netnsPlanLines } from '../../runtime/netns.js';
 import { parseCables } from '../../lib/config/cables.js';
 import type { SubhostConfig } from '../../lib/config/fields.js';
 
@@ -13,7 +12,7 @@ const base: SubhostConfig = {
   LOWER: '/', CABLES: [], START: ['networking', 'ssh'], PREMOUNT: ['/p'], POSTMOUNT: ['/q'], INIT: ['/i'],
   RAM_SIZE: '50M', REAPER: '/.reaper', SHARE: [], LOG: '', AFTER: [], REQUIRES: [], SYSTEMD: {},
 };
-const facts: HostFacts = { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper', adjtime: true, liveAdjtime: true };
+const facts: HostFacts = { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper' };
 
 describe('overlay mount', () => {
   it('overlays LOWER and UPPER on LIVE', () => {
@@ -49,13 +48,13 @@ describe('default POSTMOUNT', () => {
       'devpts /dev/pts nosuid,noexec newinstance,ptmxmode=0666,mode=620,gid=5',
       'sysfs /sys ro,nosuid,nodev,noexec -',
       'tmpfs /run nosuid,nodev size=50M,mode=755',
-      'none /etc/adjtime bind -',
     ]);
+    expect(ops).toContainEqual(['bind-if-exists', '/etc/adjtime', '/s/x/live/etc/adjtime']);
     expect(ops).toContainEqual(['chmod', '/s/x/live/run/lock', '1777']);
   });
-  it('RAM_SIZE=none leaves /run alone; a missing adjtime is skipped', () => {
-    const o = postmountOps({ ...base, RAM_SIZE: 'none' }, { ...facts, liveAdjtime: false });
-    expect(o.some((x) => x[0] === 'mount' && (x[3].endsWith('/run') || x[3].endsWith('adjtime')))).toBe(false);
+  it('RAM_SIZE=none leaves /run alone', () => {
+    const o = postmountOps({ ...base, RAM_SIZE: 'none' }, facts);
+    expect(o.some((x) => x[0] === 'mount' && x[3].endsWith('/run'))).toBe(false);
   });
   it('a size is passed to tmpfs as is', () => {
     expect(postmountOps({ ...base, RAM_SIZE: '1G' }, facts)).toContainEqual(['mount', 'tmpfs', 'tmpfs', '/s/x/live/run', 'nosuid,nodev', 'size=1G,mode=755']);
@@ -103,10 +102,30 @@ describe('network', () => {
     );
   });
   it('creates veths (MAC on the subhost end) and VLANs on the previous host end', () => {
-    expect(parseCables('= =02:00:00:00:00:05 =.12', 'x').map((c) => cableArgs('x', c).join(' '))).toEqual([
-      'link add x0 type veth peer name eth0 netns x',
-      'link add x1 type veth peer name eth1 address 02:00:00:00:00:05 netns x',
-      'link add link x1 name x1.12 type vlan id 12',
+    expect(netnsPlanLines('x', parseCables('= br0=02:00:00:00:00:05 =.12', 'x'))).toEqual([
+      'netns\tx',
+      'veth\tx0\teth0\t-\t-',
+      'veth\tx1\teth1\t02:00:00:00:00:05\tbr0',
+      'vlan\tx1.12\tx1\t12\t-',
     ]);
   });
 });
+
+describe('the whole start plan', () => {
+  it('checks first, then PREMOUNT, the overlay, POSTMOUNT, shares, the reaper, and enter with the init script', () => {
+    const argv = startPlan({ ...base, SHARE: [{ host: '/h', inside: '/in', line: 4 }] }, facts, '/run/subhost/x/pid');
+    const ops = argv.filter((a) => ['require-dir', 'refuse-mountpoint', 'write-if-missing', 'mount', 'install-if-missing', 'bind-file-ro', 'enter'].includes(a));
+    expect(ops.slice(0, 7)).toEqual(['require-dir', 'require-dir', 'require-dir', 'require-dir', 'require-dir', 'require-dir', 'refuse-mountpoint']);
+    expect(ops.slice(7, 9)).toEqual(['write-if-missing', 'mount']);
+    expect(ops.slice(-3)).toEqual(['install-if-missing', 'bind-file-ro', 'enter']);
+    expect(argv.slice(argv.indexOf('enter'))).toEqual([
+      'enter', '--hostname', 'x', '--pidfile', '/run/subhost/x/pid', '/s/x/live', '--', '/bin/sh', '-c', initScriptOf(argv), 'init-x',
+    ]);
+    expect(checkOps(base)).toContainEqual(['require-dir', '/s/x/live', '/s/x/x.conf: LIVE: /s/x/live is not a directory']);
+    expect(premountOps({ ...base, UPPER: '/t', LOWER: '/t', LIVE: '/t' })).toEqual([]);
+  });
+});
+
+function initScriptOf(argv: string[]): string {
+  return argv[argv.length - 2]!;
+}

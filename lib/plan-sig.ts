@@ -1,0 +1,25 @@
+// A start plan is computed from a config and the files that decided which
+// config it is. It records their signatures; subhost-enter (C) and
+// subhost-netns-up (sh) recompute them (same format) and fall back to the
+// Node.js runtime when anything changed: an edited config takes effect on
+// the next start, with or without a daemon-reload.
+import { lstatSync } from 'node:fs';
+
+/** dev:ino:size:mtime (lstat), as `stat -c %d:%i:%s:%.9Y`; "absent" when missing. */
+export function statSig(path: string): string {
+  try {
+    const s = lstatSync(path, { bigint: true });
+    const ns = s.mtimeNs;
+    return `${s.dev}:${s.ino}:${s.size}:${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+    throw e;
+  }
+}
+
+/** The check ops a plan starts with: it holds while these hold. */
+export function sigOps(conf: string, envConf: string | undefined, lookupFiles: string[]): string[][] {
+  const ops = [['check-env', 'OVERLAY_BOOT_CONF', envConf ?? '-'], ['check-stat', conf, statSig(conf)]];
+  for (const f of lookupFiles) ops.push(['check-stat', f, statSig(f)]);
+  return ops;
+}
