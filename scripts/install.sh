@@ -6,6 +6,9 @@
 #   /usr/lib/systemd/system-generators/overlay-boot-generator
 #   /usr/sbin/overlay-*               the commands, under their 1.6 names
 #   /etc/subhosts.conf                (only when missing)
+#   /usr/share/man/man[578]/          man pages (when built: make -C man)
+#   /usr/share/bash-completion/completions/overlay-*
+#   /usr/share/overlay-boot/subhost-scripts/   devnodes, wait-online
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DESTDIR="${DESTDIR:-}"
@@ -34,3 +37,27 @@ for f in dist/overlay-*; do
   ln -sfn "$LIBDIR/$n.cjs" "$DESTDIR/usr/sbin/$n"
 done
 [ -e "$DESTDIR/etc/subhosts.conf" ] || install -m 0644 scripts/subhosts.conf "$DESTDIR/etc/subhosts.conf"
+
+# Man pages, when built (`make -C man`: scripts/setup.sh and the package
+# build run it). asciidoctor's alias pages (".so PAGE") become links.
+if [ -f man/build/.stamp ]; then
+  for f in man/build/*.[1-9]; do
+    n=$(basename "$f")
+    d="$DESTDIR/usr/share/man/man${n##*.}"
+    install -d "$d"
+    if [ "$(head -c 4 "$f")" = ".so " ]; then
+      ln -sfn "$(basename "$(sed -n '1s/^\.so //p' "$f")")" "$d/$n"
+    else
+      install -m 0644 "$f" "$d/$n"
+    fi
+  done
+fi
+# Bash completion: one file, loaded under each command's name.
+install -d "$DESTDIR/usr/share/bash-completion/completions"
+install -m 0644 completion/overlay-boot "$DESTDIR/usr/share/bash-completion/completions/overlay-boot"
+for n in overlay-stop overlay-go overlay-share overlay-clean-root overlay-diskfile; do
+  ln -sfn overlay-boot "$DESTDIR/usr/share/bash-completion/completions/$n"
+done
+# Init scripts for inside subhosts (overlay-boot-subhost-scripts(7)).
+install -d "$DESTDIR/usr/share/overlay-boot/subhost-scripts"
+install -m 0755 subhost-scripts/devnodes subhost-scripts/wait-online "$DESTDIR/usr/share/overlay-boot/subhost-scripts/"

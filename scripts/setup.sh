@@ -10,6 +10,9 @@ APT_PACKAGES=(
   gcc libc6-dev make                      # the static C reaper and start helper
   busybox-static                          # tiny LOWER trees in tests
   ifupdown                                # the ifup path for host-side cable ends
+  asciidoctor man-db                      # man pages (asciidoctor -b manpage, as 1.6), man -l in tests
+  dpkg-dev debhelper lintian              # the Debian package (debian/build-deb) and its lintian check
+  bash-completion                         # the completion's helpers, for its test
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -30,3 +33,11 @@ fi
 echo "setup: building"
 make -s -C reaper
 npm run --silent build
+make -s -C man
+
+# The Debian package, into build-deb/ (reused by the package tests while
+# the sources are unchanged). Also built on demand by those tests.
+if [ "${OVERLAY_BOOT_BUILD_DEB:-}" = 1 ]; then
+  echo "setup: building the .deb"
+  debian/build-deb >/dev/null
+fi
