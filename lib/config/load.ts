@@ -47,6 +47,8 @@ export interface LoadOptions {
   evaluate?: Evaluator;
   /** Check that directories exist (default true). */
   checkFs?: boolean;
+  /** The file's text, when the caller has it already (tests, fuzzing). */
+  text?: string;
 }
 
 export interface LoadResult {
@@ -91,11 +93,15 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
     res.problems.push({ file, line, key, message });
 
   let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    problem(undefined, `cannot read config: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    return res;
+  if (opts.text !== undefined) {
+    text = opts.text;
+  } else {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      problem(undefined, `cannot read config: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      return res;
+    }
   }
   const parsed = parseConfText(text);
   for (const line of parsed.strayLines) {
