@@ -14,9 +14,11 @@ const USAGE = `Usage: overlay-clean-root [--dry-run] [--verbose] CONF
   files that are identical to the ones they shadow in LOWER (content, type,
   mode, owner, group, symlink target, device number, extended attributes
   and link count), and the directories that this leaves empty and that
-  match LOWER's. Whiteouts, opaque directories, entries with overlayfs
-  attributes and WORK are never touched. Prints what it removes and the
-  space saved.
+  match LOWER's. Timestamps are not compared. Never touched: whiteouts,
+  opaque and redirected directories and what is in them, entries with
+  overlayfs attributes other than its bookkeeping (origin, impure), WORK,
+  anything across a mount point. Refuses while the subhost runs (asks
+  systemd). Prints what it removes and the space saved.
   --dry-run   only print what would be removed; change nothing
   --verbose   also list what stays, and why
   --help      this text

@@ -9,10 +9,12 @@ const USAGE = `Usage: overlay-diskfile MOUNT/PATH [IMAGE [PARTITION]]
     LOWER=!overlay-diskfile mnt/ disk.img 2
     UPPER=!overlay-diskfile mnt/some/upper disk.img 2   (with WORK=mnt/some/work)
   Mounts IMAGE (or its partition number PARTITION, found with sfdisk --json)
-  on the directory part of MOUNT/PATH, relative to BASE, unless something is
-  mounted there already; read-only for LOWER, read-write for UPPER. The mount
-  (and its loop device) belongs to the subhost and ends with it. Prints
-  MOUNT/PATH. Does nothing but print unless ACTION=overlay-boot.
+  on the part of MOUNT/PATH before its last "/" (mnt/some/upper: on mnt/some),
+  relative to BASE, unless something is mounted there already; read-only for
+  LOWER, read-write for UPPER and WORK (the runtime says which in
+  OVERLAY_BOOT_KEY; without it, read-write). The mount (and its loop device)
+  belongs to the subhost and ends with it. Prints MOUNT/PATH less a leading
+  "/" (relative to BASE). Does nothing but print unless ACTION=overlay-boot.
 `;
 
 runCommand('overlay-diskfile', USAGE, async (argv) => {

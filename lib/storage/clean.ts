@@ -278,6 +278,16 @@ export async function cleanRoot(opts: CleanOptions): Promise<CleanReport> {
     if (!n.keep && isCandidate.has(n) && !sameXattrs(ux, xa.get(n.lower!) as Xattrs)) n.keep = 'differs from LOWER (extended attributes)';
   }
 
+  // What lies inside a directory that turned out opaque or redirected stays
+  // (decided now, so that hard links across its border stay too).
+  const seal = (d: Node, why: string) => {
+    for (const c of d.children ?? []) {
+      c.keep ??= why;
+      seal(c, why);
+    }
+  };
+  for (const d of all) if (d.kind === 'directory' && d.sealed) seal(d, `inside ${d.rel}`);
+
   // --- content ----------------------------------------------------------------
   for (const n of candidates) {
     if (n.keep || n.kind !== 'file') continue;

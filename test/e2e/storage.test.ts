@@ -181,6 +181,9 @@ echo same > ${img}/ctree/etc/same; echo lower > ${img}/ctree/etc/differs
     expect(dry.stdout).not.toContain('etc/differs');
     expect(dry.stdout).toMatch(/^would remove 1 file and 0 directories from .*, saving [\d.]+ \w+ \(dry run: nothing changed\)$/m);
     expect(await sh(sb, listing)).toBe(before);
+    const verbose = await sb.run(['overlay-clean-root', '--dry-run', '--verbose', s.conf]);
+    expect(verbose.stdout).toContain(`kept ${s.base}/root/etc/differs: differs from LOWER (content)\n`);
+    expect(verbose.stdout).toMatch(/^kept \d+: .*\b1 differs from LOWER\b/m);
 
     const real = await sb.run(['overlay-clean-root', s.conf]);
     expect(real.exitCode).toBe(0);

@@ -210,11 +210,19 @@ echo a > lower/x/a; ln lower/x/a lower/x/a2
 echo b > lower/x/b; ln lower/x/b lower/x/b2; ln lower/x/b lower/x/b3
 cp -a lower/x/a upper/x/a; ln upper/x/a upper/x/a2
 cp -a lower/x/b upper/x/b; ln upper/x/b upper/x/b2; ln upper/x/b upper/x/elsewhere
+mkdir -p lower/y lower/o upper/y upper/o
+echo c > lower/y/c; ln lower/y/c lower/o/c
+cp -a lower/y/c upper/y/c; ln upper/y/c upper/o/c
+setfattr -n trusted.overlay.opaque -v y upper/o
 `);
     const before = await merged();
     const r = await clean();
     expect(removedOf(r)).toEqual(['x/a', 'x/a2']);
-    expect(keptOf(r)).toMatchObject({ 'x/b': expect.any(String), 'x/b2': expect.any(String), 'x/elsewhere': 'only in UPPER' });
+    // y/c is identical to y/c in LOWER, links and all, but its other link is inside an opaque directory.
+    expect(keptOf(r)).toMatchObject({
+      'x/b': expect.any(String), 'x/b2': expect.any(String), 'x/elsewhere': 'only in UPPER',
+      o: 'opaque directory', 'y/c': 'hard link of an entry that stays',
+    });
     expect(await merged()).toEqual(before);
   });
 
