@@ -13,6 +13,7 @@ APT_PACKAGES=(
   asciidoctor man-db                      # man pages (asciidoctor -b manpage, as 1.6), man -l in tests
   dpkg-dev debhelper lintian              # the Debian package (debian/build-deb) and its lintian check
   bash-completion                         # the completion's helpers, for its test
+  fdisk attr                              # sfdisk --json (overlay-diskfile), getfattr (overlay-clean-root)
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
