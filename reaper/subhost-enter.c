@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
@@ -51,6 +52,8 @@ static const char usage_text[] =
 "  refuse-mountpoint PATH MESSAGE              (fail if PATH is a mount point)\n"
 "  check-env VAR VALUE                         (\"-\": unset; else exit 75)\n"
 "  check-stat PATH SIG                         (lstat signature; else exit 75)\n"
+"  guard ROOT       later paths under ROOT are resolved inside it: a symlink\n"
+"                   there cannot lead a step out of ROOT (RESOLVE_IN_ROOT)\n"
 "MODE is octal, UID/GID/MAJOR/MINOR decimal.\n"
 "What mkdir, install-if-missing and write-if-missing create is removed\n"
 "again when a later step fails (a failed start leaves UPPER as it was).\n"
@@ -81,12 +84,17 @@ static void usage_error(const char *fmt, const char *arg)
 /* ---- ops ---------------------------------------------------------- */
 
 static void undo_add(const char *path);
+static char *guarded(char *path, char kind);
+static char **orig_args;
 
 struct op {
 	const char *name;
 	int arity;
 	int (*run)(char **a);	/* 0 or -1 with errno set */
 	int (*check)(char **a);	/* NULL or returns a bad-arg index, -1 if ok */
+	/* Per argument: 'e' an existing object, 'c' one to create, '.'
+	 * anything else; see guard below. */
+	const char *kinds;
 };
 
 /* The one-line error of a failed op names the op with its arguments, so
@@ -216,8 +224,13 @@ static int run_mount(char **a)
 		return -1;
 	/* The kernel ignores ro & co. on a new bind mount; util-linux mount
 	 * does this second step too. */
-	if ((flags & MS_BIND) && !(flags & MS_REMOUNT) && (flags & per_mount))
-		return remount_bind(a[2], flags & per_mount);
+	/* a[2] may be /proc/self/fd/N of the directory under the new mount:
+	 * resolve the target again to reach the mount itself. */
+	if ((flags & MS_BIND) && !(flags & MS_REMOUNT) && (flags & per_mount)) {
+		char *top = orig_args ? guarded(orig_args[2], 'e') : a[2];
+
+		return top ? remount_bind(top, flags & per_mount) : -1;
+	}
 	return 0;
 }
 
@@ -437,9 +450,100 @@ static int run_bind_file_ro(char **a)
 	}
 	if (mount(a[0], a[1], NULL, MS_BIND, NULL) != 0)
 		return -1;
-	return remount_bind(a[1], MS_RDONLY);
+	a[1] = orig_args ? guarded(orig_args[1], 'e') : a[1];	/* the new mount */
+	return a[1] ? remount_bind(a[1], MS_RDONLY) : -1;
 }
 
+
+
+/* ---- guard ----------------------------------------------------------- */
+
+/* LIVE and UPPER hold what the subhost wrote: a symlink there must never
+ * make a host-side step act outside them (1.6's `mkdir -p $LIVE$S` would
+ * follow /srv -> /etc onto the host). After `guard ROOT`, every op path
+ * under ROOT is resolved inside ROOT with openat2(RESOLVE_IN_ROOT), as
+ * the subhost itself would see it once ROOT is its /, and handed to the
+ * syscall as /proc/self/fd/N (the object itself) or /proc/self/fd/N/LEAF
+ * (a new entry in that directory). The fds stay open: the undo list may
+ * name them. */
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+static const char *guards[8];
+static int nguards;
+
+static int run_guard(char **a)
+{
+	if (nguards == (int)(sizeof(guards) / sizeof(guards[0]))) {
+		errno = E2BIG;
+		return -1;
+	}
+	guards[nguards++] = a[0];
+	return 0;
+}
+
+static int open_in(const char *root, const char *rel, int flags)
+{
+	struct open_how how = {
+		.flags = (unsigned long long)(flags | O_PATH | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	/* The root itself is the config's (trusted); opened per use, so that
+	 * LIVE means the overlay once it is mounted. */
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd, err;
+
+	if (rootfd < 0)
+		return -1;
+	fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+	err = errno;
+	close(rootfd);
+	errno = err;
+	return fd;
+}
+
+/* PATH rewritten for kind 'e' or 'c'; NULL with errno on failure, or
+ * PATH itself when no guard covers it. */
+static char *guarded(char *path, char kind)
+{
+	const char *root = NULL, *rel;
+	size_t best = 0;
+	char *out = NULL, *dir, *slash;
+	int fd;
+
+	for (int i = 0; i < nguards; i++) {
+		size_t n = strlen(guards[i]);
+
+		if (n > best && strncmp(path, guards[i], n) == 0 && path[n] == '/') {
+			root = guards[i];
+			best = n;
+		}
+	}
+	if (root == NULL)
+		return path;
+	for (rel = path + best; *rel == '/'; rel++)
+		;
+	if (*rel == '\0')
+		return path;
+	if (kind == 'e') {
+		if ((fd = open_in(root, rel, 0)) < 0)
+			return NULL;
+		if (asprintf(&out, "/proc/self/fd/%d", fd) < 0)
+			return NULL;
+		return out;
+	}
+	if ((dir = strdup(rel)) == NULL)
+		return NULL;
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	fd = open_in(root, slash ? dir : ".", O_DIRECTORY);
+	if (fd < 0 || asprintf(&out, "/proc/self/fd/%d/%s", fd,
+			       slash ? slash + 1 : rel) < 0)
+		out = NULL;
+	free(dir);
+	return out;
+}
 
 /* ---- undo ---------------------------------------------------------- */
 
@@ -593,14 +697,23 @@ static int run_check_stat(char **a)
 	exit(EX_STALE);
 }
 
+static char *guarded(char *path, char kind);
+
 static int run_bind_if_exists(char **a)
 {
-	if (access(a[0], F_OK) != 0 || access(a[1], F_OK) != 0)
+	char *dst;
+
+	if (access(a[0], F_OK) != 0)
 		return 0;
-	return mount(a[0], a[1], NULL, MS_BIND, NULL);
+	if ((dst = guarded(a[1], 'e')) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	if (access(dst, F_OK) != 0)
+		return 0;
+	return mount(a[0], dst, NULL, MS_BIND, NULL);
 }
 
-/* mkdir -p of PATH's parents, recording what it made. */
+/* mkdir -p of PATH's parents, recording what it made; each level is
+ * resolved under the guard (see above). */
 static int make_parents(const char *path)
 {
 	char *p = strdup(path);
@@ -608,13 +721,18 @@ static int make_parents(const char *path)
 	if (p == NULL)
 		return -1;
 	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		char *g;
+		int made;
+
 		*s = '\0';
-		if (mkdir(p, 0755) == 0)
-			undo_add(p);
-		else if (errno != EEXIST) {
+		g = guarded(p, 'c');
+		made = g != NULL && mkdir(g, 0755) == 0;
+		if (g == NULL || (!made && errno != EEXIST)) {
 			free(p);
 			return -1;
 		}
+		if (made)
+			undo_add(g);
 		*s = '/';
 	}
 	free(p);
@@ -628,15 +746,19 @@ static int run_write_if_missing(char **a)
 	size_t len = strlen(a[2]);
 	int fd;
 
+	char *path;
+
 	parse_mode(a[1], &mode);
-	if (lstat(a[0], &st) == 0)
-		return 0;
-	if (errno != ENOENT || make_parents(a[0]) != 0)
+	if (make_parents(a[0]) != 0 || (path = guarded(a[0], 'c')) == NULL)
 		return -1;
-	fd = open(a[0], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (lstat(path, &st) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	undo_add(a[0]);
+	undo_add(path);
 	if (write(fd, a[2], len) != (ssize_t)len || fchmod(fd, mode) != 0 ||
 	    close(fd) != 0)
 		return -1;
@@ -644,19 +766,20 @@ static int run_write_if_missing(char **a)
 }
 
 static const struct op ops[] = {
-	{ "mount", 5, run_mount, check_mount },
-	{ "mkdir", 2, run_mkdir, check_mode1 },
-	{ "mknod", 7, run_mknod, check_mknod },
-	{ "symlink", 2, run_symlink, NULL },
-	{ "chmod", 2, run_chmod, check_mode1 },
-	{ "install-if-missing", 3, run_install, check_mode2 },
-	{ "bind-file-ro", 2, run_bind_file_ro, NULL },
-	{ "bind-if-exists", 2, run_bind_if_exists, NULL },
-	{ "write-if-missing", 3, run_write_if_missing, check_mode1 },
-	{ "require-dir", 2, run_require_dir, NULL },
-	{ "refuse-mountpoint", 2, run_refuse_mountpoint, NULL },
-	{ "check-env", 2, run_check_env, NULL },
-	{ "check-stat", 2, run_check_stat, NULL },
+	{ "mount", 5, run_mount, check_mount, "..e.." },
+	{ "mkdir", 2, run_mkdir, check_mode1, "c." },
+	{ "mknod", 7, run_mknod, check_mknod, "c......" },
+	{ "symlink", 2, run_symlink, NULL, ".c" },
+	{ "chmod", 2, run_chmod, check_mode1, "e." },
+	{ "install-if-missing", 3, run_install, check_mode2, ".c." },
+	{ "bind-file-ro", 2, run_bind_file_ro, NULL, ".e" },
+	{ "bind-if-exists", 2, run_bind_if_exists, NULL, ".." },
+	{ "write-if-missing", 3, run_write_if_missing, check_mode1, "..." },
+	{ "require-dir", 2, run_require_dir, NULL, ".." },
+	{ "refuse-mountpoint", 2, run_refuse_mountpoint, NULL, ".." },
+	{ "check-env", 2, run_check_env, NULL, ".." },
+	{ "check-stat", 2, run_check_stat, NULL, ".." },
+	{ "guard", 1, run_guard, NULL, "." },
 };
 
 static const struct op *find_op(const char *name)
@@ -730,6 +853,14 @@ static void child(const struct enter_args *e, int ready_w)
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
 		CHILD_DIE("mount proc on", "/proc");
 	if (ready_w >= 0) {
+		/* fd 3: a shell (dash) can only redirect single-digit fds, and
+		 * the init script closes this one for the services it starts. */
+		if (ready_w != 3) {
+			if (dup2(ready_w, 3) != 3)
+				CHILD_DIE("dup2", "ready fd");
+			close(ready_w);
+			ready_w = 3;
+		}
 		if (fcntl(ready_w, F_SETFD, 0) != 0)
 			CHILD_DIE("fcntl", "ready fd");
 		snprintf(buf, sizeof(buf), "%d", ready_w);
@@ -1015,8 +1146,20 @@ static int run_args(int argc, char **argv)
 	for (i = 1; i < argc && strcmp(argv[i], "enter") != 0; ) {
 		const struct op *op = find_op(argv[i]);
 
-		int r = op->run(&argv[i + 1]);
+		char *args[8];
+		int r = 0;
 
+		orig_args = &argv[i + 1];
+		for (int k = 0; k < op->arity; k++) {
+			args[k] = argv[i + 1 + k];
+			if (op->kinds[k] != '.' &&
+			    (args[k] = guarded(argv[i + 1 + k], op->kinds[k])) == NULL) {
+				r = -1;
+				break;
+			}
+		}
+		if (r == 0)
+			r = op->run(args);
 		if (r == FAILED_QUIETLY)
 			exit(1);
 		if (r != 0)

@@ -16,7 +16,8 @@ export type Op =
   | ['require-dir', path: string, message: string]
   | ['refuse-mountpoint', path: string, message: string]
   | ['check-env', name: string, value: string]
-  | ['check-stat', path: string, sig: string];
+  | ['check-stat', path: string, sig: string]
+  | ['guard', root: string];
 
 export function opsToArgv(ops: Op[]): string[] {
   return ops.flat();

@@ -138,9 +138,17 @@ export function builtinHooks(c: SubhostConfig): boolean {
 }
 
 /** The helper's arguments for a config with the built-in hooks (pure but for the facts). */
+/**
+ * LIVE and UPPER hold what the subhost wrote: steps under them resolve
+ * paths inside them (a symlink there cannot lead a host-side step out).
+ */
+export function guardOps(c: SubhostConfig): Op[] {
+  return [['guard', c.LIVE], ...(c.UPPER !== c.LIVE ? [['guard', c.UPPER] as Op] : [])];
+}
+
 export function startPlan(c: SubhostConfig, facts: HostFacts, pidfile: string): string[] {
   const ops: Op[] = [
-    ...checkOps(c), ...premountOps(c), ...overlayOps(c), ...postmountOps(c, facts), ...shareOps(c), ...reaperOps(c, facts),
+    ...checkOps(c), ...guardOps(c), ...premountOps(c), ...overlayOps(c), ...postmountOps(c, facts), ...shareOps(c), ...reaperOps(c, facts),
   ];
   return [...opsToArgv(ops), ...enterArgs(c, pidfile), initScript(c), `init-${c.NAME}`];
 }

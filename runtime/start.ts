@@ -22,7 +22,7 @@ import { libDir, RUNTIME_REGISTRY, SUBHOSTS_CONF, PLAN_DIR } from '../lib/paths.
 import { sigOps } from '../lib/plan-sig.js';
 import { RuntimeError } from './load.js';
 import {
-  checkOps, overlayOps, postmountOps, premountOps, reaperOps, shareOps, hostFacts, builtinHooks, startPlan, enterArgs, writePlan,
+  checkOps, guardOps, overlayOps, postmountOps, premountOps, reaperOps, shareOps, hostFacts, builtinHooks, startPlan, enterArgs, writePlan,
   type HostFacts,
 } from './plan.js';
 import { opsToArgv, type Op } from './ops.js';
@@ -69,19 +69,20 @@ export async function start(c: SubhostConfig, pidfile: string, cacheable: boolea
 async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFacts): Promise<void> {
   const hooks = defaultHooks();
   const isDefault = (k: 'PREMOUNT' | 'POSTMOUNT' | 'INIT') => c[k].length === 1 && c[k][0] === hooks[k];
-  const first: Op[] = [...checkOps(c)];
+  const first: Op[] = [...checkOps(c), ...guardOps(c)];
   if (isDefault('PREMOUNT')) first.push(...premountOps(c));
   await helper(opsToArgv(first));
   if (!isDefault('PREMOUNT') && !(c.UPPER === c.LOWER && c.LIVE === c.UPPER)) await runHook(c, c.PREMOUNT, [c.UPPER]);
   let ops: Op[] = overlayOps(c);
   if (!isDefault('POSTMOUNT')) {
     // A custom POSTMOUNT must see the mounted overlay: mount it first.
-    if (ops.length) await helper(opsToArgv(ops));
+    if (ops.length) await helper(opsToArgv([...guardOps(c), ...ops]));
     await runHook(c, c.POSTMOUNT, [c.LIVE, c.UPPER]);
     ops = [];
   } else {
     ops.push(...postmountOps(c, facts));
   }
+  ops.unshift(...guardOps(c));
   ops.push(...shareOps(c), ...reaperOps(c, facts));
   const script = isDefault('INIT') ? initScript(c) : await runHook(c, c.INIT, []);
   await helper([...opsToArgv(ops), ...enterArgs(c, pidfile), script, `init-${c.NAME}`]);

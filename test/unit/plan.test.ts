@@ -117,6 +117,7 @@ describe('the whole start plan', () => {
     const ops = argv.filter((a) => ['require-dir', 'refuse-mountpoint', 'write-if-missing', 'mount', 'install-if-missing', 'bind-file-ro', 'enter'].includes(a));
     expect(ops.slice(0, 7)).toEqual(['require-dir', 'require-dir', 'require-dir', 'require-dir', 'require-dir', 'require-dir', 'refuse-mountpoint']);
     expect(ops.slice(7, 9)).toEqual(['write-if-missing', 'mount']);
+    expect(argv.slice(argv.indexOf('guard'), argv.indexOf('guard') + 4)).toEqual(['guard', '/s/x/live', 'guard', '/s/x/root']);
     expect(ops.slice(-3)).toEqual(['install-if-missing', 'bind-file-ro', 'enter']);
     expect(argv.slice(argv.indexOf('enter'))).toEqual([
       'enter', '--hostname', 'x', '--pidfile', '/run/subhost/x/pid', '/s/x/live', '--', '/bin/sh', '-c', initScriptOf(argv), 'init-x',
