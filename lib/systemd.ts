@@ -61,7 +61,9 @@ function unwrap(v: unknown): unknown {
 export class SystemdManager {
   /** Results of jobs nobody waited for yet (a JobRemoved can beat the StartUnit reply's continuation). */
   private readonly finished = new Map<string, JobResult>();
-  private readonly waiters = new Map<string, { resolve: (r: JobResult) => void; reject: (e: Error) => void }>();
+  // Several callers may wait for one job: systemd merges a second start of
+  // a unit into the job already queued and returns its path again.
+  private readonly waiters = new Map<string, { resolve: (r: JobResult) => void; reject: (e: Error) => void }[]>();
   private static readonly FINISHED_CAP = 1024;
 
   private constructor(readonly bus: MessageBus) {}
@@ -81,10 +83,10 @@ export class SystemdManager {
   private onMessage(msg: Message): void {
     if (msg.interface !== MANAGER_IFACE || msg.member !== 'JobRemoved' || msg.path !== MANAGER_PATH) return;
     const [, job, , result] = msg.body as [number, string, string, string];
-    const waiter = this.waiters.get(job);
-    if (waiter) {
+    const waiting = this.waiters.get(job);
+    if (waiting) {
       this.waiters.delete(job);
-      waiter.resolve(result);
+      for (const w of waiting) w.resolve(result);
       return;
     }
     this.finished.set(job, result);
@@ -95,7 +97,7 @@ export class SystemdManager {
 
   /** Fails pending job waits and closes the connection. */
   close(): void {
-    for (const [job, w] of this.waiters) w.reject(new Error(`bus closed while waiting for ${job}`));
+    for (const [job, ws] of this.waiters) for (const w of ws) w.reject(new Error(`bus closed while waiting for ${job}`));
     this.waiters.clear();
     this.bus.disconnect();
   }
@@ -142,16 +144,23 @@ export class SystemdManager {
 
   /** Waits for the JobRemoved of `job` and returns its result. */
   waitJob(job: string, timeoutMs = DEFAULT_JOB_TIMEOUT_MS): Promise<JobResult> {
+    // Kept, not consumed: another caller may wait for the same (merged)
+    // job; job paths are never reused, and the map is capped.
     const done = this.finished.get(job);
-    if (done !== undefined) {
-      this.finished.delete(job);
-      return Promise.resolve(done);
-    }
+    if (done !== undefined) return Promise.resolve(done);
+    let me: { resolve: (r: JobResult) => void; reject: (e: Error) => void } | undefined;
     return withTimeout(
-      new Promise<JobResult>((resolve, reject) => this.waiters.set(job, { resolve, reject })),
+      new Promise<JobResult>((resolve, reject) => {
+        me = { resolve, reject };
+        this.waiters.set(job, [...(this.waiters.get(job) ?? []), me]);
+      }),
       timeoutMs,
       `job ${job}`,
-    ).finally(() => this.waiters.delete(job));
+    ).finally(() => {
+      const left = (this.waiters.get(job) ?? []).filter((w) => w !== me);
+      if (left.length) this.waiters.set(job, left);
+      else this.waiters.delete(job);
+    });
   }
 
   private async jobCall(member: string, signature: string, body: unknown[], timeoutMs?: number): Promise<JobResult> {

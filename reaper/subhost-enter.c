@@ -86,6 +86,7 @@ static void usage_error(const char *fmt, const char *arg)
 static void undo_add(const char *path);
 static char *guarded(char *path, char kind);
 static char **orig_args;
+static void fault_point(int n, const char *stage);
 
 struct op {
 	const char *name;
@@ -1019,6 +1020,7 @@ static void enter(const struct enter_args *e)
 	int ready[2] = { -1, -1 };
 	pid_t pid;
 
+	fault_point(0, "enter");
 	/* PID and time namespaces apply to children only, so the parent
 	 * stays where it is. */
 	if (unshare(CLONE_NEWPID | CLONE_NEWTIME) != 0) {
@@ -1049,6 +1051,7 @@ static void enter(const struct enter_args *e)
 	}
 	close(ready[1]);
 	wait_ready(e, pid, ready[0]);
+	fault_point(0, "ready");
 	if (e->pidfile)
 		write_pidfile(e->pidfile, pid);
 	succeeded = 1;
@@ -1109,10 +1112,26 @@ static void parse_enter(int argc, char **argv, int i, struct enter_args *e)
 	e->argv = &argv[i];
 }
 
+/* Fault injection for the hardening tests: OVERLAY_BOOT_FAULT_KILL_AT=N
+ * (before the Nth op), =enter (before the namespaces are made) or =ready
+ * (the subhost is ready, its pidfile not written yet) SIGKILLs this
+ * process there, as a crash at that point would. */
+static void fault_point(int n, const char *stage)
+{
+	const char *at = getenv("OVERLAY_BOOT_FAULT_KILL_AT");
+	char num[16];
+
+	if (at == NULL)
+		return;
+	snprintf(num, sizeof(num), "%d", n);
+	if (stage ? strcmp(at, stage) == 0 : strcmp(at, num) == 0)
+		raise(SIGKILL);
+}
+
 static int run_args(int argc, char **argv)
 {
 	struct enter_args e;
-	int have_enter = 0, i;
+	int have_enter = 0, i, n;
 
 	/* Parse everything before running anything: a typo in the plan
 	 * must not leave half of it done. */
@@ -1143,7 +1162,8 @@ static int run_args(int argc, char **argv)
 		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
 			die("open", "/dev/null");
 
-	for (i = 1; i < argc && strcmp(argv[i], "enter") != 0; ) {
+	for (i = 1, n = 1; i < argc && strcmp(argv[i], "enter") != 0; n++) {
+		fault_point(n, NULL);
 		const struct op *op = find_op(argv[i]);
 
 		char *args[8];
