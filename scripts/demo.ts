@@ -1,46 +1,58 @@
 // The README's main-job command: on a machine whose PID 1 may not be
-// systemd, boot a throwaway real systemd, install overlay-boot 2 from the
-// build tree into it, and start, use and stop a subhost, showing each step.
+// systemd, build the Debian package, boot a throwaway real systemd, install
+// the package into it with dpkg, and start, inspect, use and stop a
+// subhost with a cable through the overlay-boot commands, showing each step.
+import { readFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { bootSandbox, type Sandbox } from '../test/sandbox/sandbox.js';
-import { installUnits, makeSubhost, register, inside, counts, stopSubhost, journalOf } from '../test/e2e/kit.js';
+import { ROOT, makeSubhost, counts } from '../test/e2e/kit.js';
 
 const step = (s: string) => process.stdout.write(`\n==> ${s}\n`);
 const show = (s: string) => process.stdout.write(s.trimEnd().replace(/^/gm, '    ') + '\n');
 
+async function run(sb: Sandbox, argv: string[]): Promise<void> {
+  process.stdout.write(`    # ${argv.join(' ')}\n`);
+  const r = await sb.run(argv, { timeoutMs: 120_000 });
+  show(r.stdout + r.stderr);
+  if (r.exitCode !== 0) throw new Error(`${argv.join(' ')} exited with ${r.exitCode}`);
+}
+
 async function main(): Promise<void> {
+  step('build the Debian package (debian/build-deb: dpkg-buildpackage, then lintian)');
+  const built = await execa(`${ROOT}/debian/build-deb`, [], { cwd: ROOT, reject: false });
+  if (built.exitCode !== 0) throw new Error(built.stderr);
+  const deb = built.stdout.trim().split('\n').pop()!;
+  show(`${deb}\n${readFileSync(`${deb.slice(0, deb.lastIndexOf('/'))}/lintian.txt`, 'utf8') || 'lintian: no findings'}`);
+
   step('boot a throwaway systemd (PID 1 of fresh namespaces, on an overlay of this machine)');
   const sb: Sandbox = await bootSandbox();
   try {
     show(`systemd ${String(await sb.getManagerProperty('Version'))}, ${String(await sb.getManagerProperty('SystemState'))}, booted in ${sb.bootMs} ms`);
 
-    step('install the units (subhost@.service, subhost-netns@.service, subhosts.target)');
-    await installUnits(sb);
-    show((await sb.systemctl('list-unit-files', 'subhost*', '--no-pager')).stdout);
+    step('install the package into it');
+    await sb.writeFile('/var/tmp/overlay-boot.deb', readFileSync(deb));
+    await run(sb, ['dpkg', '-i', '/var/tmp/overlay-boot.deb']);
 
-    step('create /srv/subhosts/demo and register it in /etc/subhosts.conf, as in 1.6');
-    const s = await makeSubhost(sb, 'demo', (await import('node:fs')).readFileSync('examples/demo.conf', 'utf8'));
-    await register(sb, s.conf);
-    show((await sb.run(['cat', '/etc/subhosts.conf', s.conf])).stdout);
+    step('a subhost with one cable: /srv/subhosts/demo/demo.conf');
+    const s = await makeSubhost(sb, 'demo', readFileSync(`${ROOT}/examples/demo.conf`, 'utf8'));
+    await run(sb, ['cat', s.conf]);
+    await run(sb, ['overlay-boot', 'check', s.conf]);
 
-    step(`overlay-boot check ${s.conf} (resolve and validate the config; runs nothing)`);
-    const check = await sb.run(["/usr/sbin/overlay-boot", "check", s.conf]);
-    show(check.stdout + check.stderr);
-
-    step('systemctl start subhost@demo (StartUnit over D-Bus)');
+    step('start it (overlay-boot CONF, the 1.6 form: StartUnit over D-Bus, waits for the job)');
     const t0 = Date.now();
-    const r = await sb.startUnit('subhost@demo.service');
-    show(`job result: ${r} in ${Date.now() - t0} ms`);
-    if (r !== 'done') throw new Error(await journalOf(sb, 'subhost@demo.service'));
-    show((await sb.systemctl('status', '--no-pager', '--lines=5', 'subhost@demo.service')).stdout);
+    await run(sb, ['overlay-boot', s.conf]);
+    show(`started in ${Date.now() - t0} ms (including the command's own start-up)`);
 
+    step('overlay-boot status demo');
+    await run(sb, ['overlay-boot', 'status', 'demo']);
     step('the host end of its cable');
-    show((await sb.run(['ip', '-br', 'link', 'show', 'demo0'])).stdout);
+    await run(sb, ['ip', '-br', 'link', 'show', 'demo0']);
 
-    step('inside the subhost: hostname, PID 1, processes, its own network');
-    show((await inside(sb, 'demo', ['sh', '-c', 'hostname; readlink /proc/1/exe; ps -e 2>/dev/null || ls /proc | grep -c "^[0-9]"; ip -br link'])).stdout);
+    step('run a command inside with overlay-go');
+    await run(sb, ['overlay-go', 'demo', '--', 'sh', '-c', 'hostname; readlink /proc/1/exe; ip -br link']);
 
-    step('systemctl stop subhost@demo');
-    show(`job result: ${await stopSubhost(sb, 'demo')}`);
+    step('overlay-stop demo');
+    await run(sb, ['overlay-stop', 'demo']);
     const c = await counts(sb);
     show(`left behind: netns [${c.netns}], interfaces [${c.links}], subhost processes ${c.subhostProcs}`);
   } finally {
