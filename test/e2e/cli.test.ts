@@ -3,9 +3,8 @@
 // systemd (/usr/sbin, like the .deb), run inside it, compared with what
 // systemd itself reports over D-Bus.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { useSandbox } from '../sandbox/vitest.js';
 import type { Sandbox, RunResult } from '../sandbox/sandbox.js';
-import { installUnits, makeSubhost, register, inside, mainPid, state, counts, waitGone, type Counts } from './kit.js';
+import { useInstalledSandbox, makeSubhost, register, inside, mainPid, state, counts, waitGone, type Counts } from './kit.js';
 
 const U = (n: string) => `subhost@${n}.service`;
 const UNIT = 'org.freedesktop.systemd1.Unit';
@@ -53,12 +52,10 @@ async function expectStatusMatchesSystemd(sb: Sandbox, s: Record<string, unknown
 }
 
 describe('commands', () => {
-  const sandbox = useSandbox();
+  const { sandbox, clean: cleanCounts } = useInstalledSandbox();
   let clean: Counts;
-  beforeAll(async () => {
-    await installUnits(sandbox());
-    await sandbox().run(['sh', '-c', 'ip netns add warmup && ip netns delete warmup']);
-    clean = await counts(sandbox());
+  beforeAll(() => {
+    clean = cleanCounts();
   });
 
   it('start/stop an unregistered config by path (1.6 form) and by NAME; status reports what systemd reports', async () => {

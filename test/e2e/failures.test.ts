@@ -2,9 +2,8 @@
 // and leaves nothing behind: no mount, netns, veth or process, and UPPER
 // exactly as it was.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { useSandbox } from '../sandbox/vitest.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { installUnits, makeSubhost, register, counts, journalOf, waitGone, type Counts } from './kit.js';
+import { useInstalledSandbox, makeSubhost, register, counts, journalOf, waitGone, type Counts } from './kit.js';
 
 interface Case {
   title: string;
@@ -72,12 +71,10 @@ const cases: Case[] = [
 ];
 
 describe('failed starts leave nothing behind', () => {
-  const sandbox = useSandbox();
+  const { sandbox, clean: cleanCounts } = useInstalledSandbox();
   let clean: Counts;
-  beforeAll(async () => {
-    await installUnits(sandbox());
-    await sandbox().run(['sh', '-c', 'ip netns add warmup && ip netns delete warmup']);
-    clean = await counts(sandbox());
+  beforeAll(() => {
+    clean = cleanCounts();
   });
 
   cases.forEach((c, i) => {

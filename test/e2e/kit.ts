@@ -3,7 +3,9 @@
 // running subhost, and count what a subhost could leave behind.
 import { execa } from 'execa';
 import { join } from 'node:path';
-import type { Sandbox } from '../sandbox/sandbox.js';
+import { beforeAll } from 'vitest';
+import type { Sandbox, SandboxOptions } from '../sandbox/sandbox.js';
+import { useSandbox, type SandboxHandle } from '../sandbox/vitest.js';
 
 // The source tree (OVERLAY_BOOT_SRC when this file is bundled elsewhere, as by scripts/demo.sh).
 export const ROOT = process.env.OVERLAY_BOOT_SRC ?? new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
@@ -109,4 +111,26 @@ export async function waitGone(sb: Sandbox, name: string, ms = 15_000): Promise<
     if (Date.now() > end) throw new Error(`subhost ${name} did not stop: ${a}, netns ${b}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * One sandbox for the test file with the package installed, and the
+ * counts a test must leave as it found them (taken after one netns was
+ * made and removed, so that ip(8)'s one-time /run/netns mount exists).
+ */
+export function useInstalledSandbox(opts?: SandboxOptions): { sandbox: SandboxHandle; clean: () => Counts } {
+  const sandbox = useSandbox(opts);
+  let clean: Counts | undefined;
+  beforeAll(async () => {
+    await installUnits(sandbox());
+    await sandbox().run(['sh', '-c', 'ip netns add warmup && ip netns delete warmup']);
+    clean = await counts(sandbox());
+  });
+  return {
+    sandbox,
+    clean: () => {
+      if (!clean) throw new Error('sandbox not set up yet');
+      return clean;
+    },
+  };
 }

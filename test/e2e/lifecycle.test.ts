@@ -1,9 +1,8 @@
 // subhost@NAME.service under a real systemd, driven over D-Bus: start and
 // stop as 1.6 did, and what the subhost looks like from inside.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { useSandbox } from '../sandbox/vitest.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { installUnits, makeSubhost, register, inside, mainPid, state, counts, journalOf, stopSubhost, waitGone, type Counts } from './kit.js';
+import { useInstalledSandbox, makeSubhost, register, inside, mainPid, state, counts, journalOf, stopSubhost, waitGone, type Counts } from './kit.js';
 
 const U = (n: string) => `subhost@${n}.service`;
 
@@ -27,13 +26,10 @@ async function busyboxTree(sb: Sandbox, dir: string): Promise<void> {
 }
 
 describe('subhost lifecycle', () => {
-  const sandbox = useSandbox();
+  const { sandbox, clean: cleanCounts } = useInstalledSandbox();
   let clean: Counts;
-  beforeAll(async () => {
-    await installUnits(sandbox());
-    // One netns made and removed, so that ip(8)'s one-time /run/netns mount exists.
-    await sandbox().run(['sh', '-c', 'ip netns add warmup && ip netns delete warmup']);
-    clean = await counts(sandbox());
+  beforeAll(() => {
+    clean = cleanCounts();
   });
 
   it('BASE=. alone: reaper as PID 1, hostname, overlay root that persists, nothing of the host visible', async () => {

@@ -3,9 +3,8 @@
 // service inside a real subhost, the way an admin sets them up (a link in
 // the subhost's /etc/init.d, settings in its /etc/default).
 import { describe, it, expect, beforeAll } from 'vitest';
-import { useSandbox } from '../sandbox/vitest.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { installUnits, makeSubhost, register, inside, journalOf, stopSubhost, counts, type Counts } from './kit.js';
+import { useInstalledSandbox, makeSubhost, register, inside, journalOf, stopSubhost, counts, type Counts } from './kit.js';
 
 const SCRIPTS = '/usr/share/overlay-boot/subhost-scripts';
 const U = (n: string) => `subhost@${n}.service`;
@@ -33,12 +32,10 @@ async function initScript(sb: Sandbox, upper: string, name: string, start: strin
 }
 
 describe('subhost scripts as START services', () => {
-  const sandbox = useSandbox();
+  const { sandbox, clean: cleanCounts } = useInstalledSandbox();
   let clean: Counts;
-  beforeAll(async () => {
-    await installUnits(sandbox());
-    await sandbox().run(['sh', '-c', 'ip netns add warmup && ip netns delete warmup']);
-    clean = await counts(sandbox());
+  beforeAll(() => {
+    clean = cleanCounts();
   });
 
   it('devnodes: nodes, links and directories made in /dev survive a restart; mounts below /dev are not saved', async () => {

@@ -2,9 +2,8 @@
 // stopped or failed unit with nothing leaked, UPPER's existing files
 // unchanged, and the next start works. Plus concurrent starts.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { useSandbox } from '../sandbox/vitest.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { installUnits, makeSubhost, register, counts, state, waitGone, stopSubhost, mainPid, type Counts } from '../e2e/kit.js';
+import { useInstalledSandbox, makeSubhost, register, counts, state, waitGone, stopSubhost, mainPid, type Counts } from '../e2e/kit.js';
 
 const MOTD = 'user data, never to be lost\n';
 export const injected: string[] = [];
@@ -14,12 +13,10 @@ async function upperIntact(sb: Sandbox, base: string): Promise<void> {
 }
 
 describe('faults', () => {
-  const sandbox = useSandbox();
+  const { sandbox, clean: cleanCounts } = useInstalledSandbox();
   let clean: Counts;
-  beforeAll(async () => {
-    await installUnits(sandbox());
-    await sandbox().run(['sh', '-c', 'ip netns add warmup && ip netns delete warmup']);
-    clean = await counts(sandbox());
+  beforeAll(() => {
+    clean = cleanCounts();
   });
 
   it('the start helper SIGKILLed before each step in turn, before the namespaces and right after readiness', async () => {
