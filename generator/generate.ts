@@ -10,7 +10,7 @@ import { NameSchema } from '../lib/config/fields.js';
 import { convert, convertUnreadable, type Output, type Templates } from './convert.js';
 import { builtinHooks, hostFacts, planFileContent, startPlan, type HostFacts } from '../runtime/plan.js';
 import { netnsPlanContent, netnsPlanLines } from '../runtime/netns.js';
-import { statSig } from '../lib/plan-sig.js';
+import { sigOps } from '../lib/plan-sig.js';
 
 export interface Generated {
   output: Output;
@@ -79,7 +79,7 @@ export async function generate(subhostsConf: string, templates: Templates, outDi
       const files = new Map<string, string>();
       if (outDir) {
         // Plans for a native start, valid while the config file is unchanged.
-        const sig = [['check-env', 'OVERLAY_BOOT_CONF', l.path], ['check-stat', l.path, statSig(l.path)]];
+        const sig = sigOps(l.path, l.path, []);
         if (r.config && builtinHooks(r.config)) {
           facts ??= hostFacts();
           plans.start = `${outDir}/overlay-boot/${name}.start`;

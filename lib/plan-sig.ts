@@ -4,6 +4,7 @@
 // Node.js runtime when anything changed: an edited config takes effect on
 // the next start, with or without a daemon-reload.
 import { lstatSync } from 'node:fs';
+import { libDir } from './paths.js';
 
 /** dev:ino:size:mtime (lstat), as `stat -c %d:%i:%s:%.9Y`; "absent" when missing. */
 export function statSig(path: string): string {
@@ -17,9 +18,13 @@ export function statSig(path: string): string {
   }
 }
 
-/** The check ops a plan starts with: it holds while these hold. */
+/**
+ * The check ops a plan starts with: it holds while these hold. The
+ * package's own executors are among the files: a plan kept across a
+ * package upgrade is recomputed rather than read by a newer helper.
+ */
 export function sigOps(conf: string, envConf: string | undefined, lookupFiles: string[]): string[][] {
   const ops = [['check-env', 'OVERLAY_BOOT_CONF', envConf ?? '-'], ['check-stat', conf, statSig(conf)]];
-  for (const f of lookupFiles) ops.push(['check-stat', f, statSig(f)]);
+  for (const f of [...lookupFiles, `${libDir()}/subhost-enter`, `${libDir()}/subhost-netns-up`]) ops.push(['check-stat', f, statSig(f)]);
   return ops;
 }
