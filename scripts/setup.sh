@@ -14,6 +14,7 @@ APT_PACKAGES=(
   dpkg-dev debhelper lintian              # the Debian package (debian/build-deb) and its lintian check
   bash-completion                         # the completion's helpers, for its test
   fdisk attr                              # sfdisk --json (overlay-diskfile), getfattr (overlay-clean-root)
+  systemd-container strace                # bench/: systemd-nspawn to compare with; profiling the start
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

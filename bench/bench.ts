@@ -1,0 +1,391 @@
+// overlay-boot 2 against systemd-nspawn, in the same run, in one throwaway
+// sandbox systemd 252 (test/sandbox). Run by bench/run.sh (see
+// bench/README.md); writes RESULTS.md and results.json.
+import { mkdirSync, writeFileSync, readFileSync, utimesSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { bootSandbox, type Sandbox } from '../test/sandbox/sandbox.js';
+import { installUnits, register } from '../test/e2e/kit.js';
+import { OB, NS, OB_CONF, nspawnUnit, type Tool, type ToolKey } from './tools.js';
+import { startMany, stopMany, memOf, sandboxPids, systemRss, journalSince, type StartSample, type StopSample, type MemSample } from './measure.js';
+import { microStartup, straceStart, type StraceProfile } from './profile.js';
+import { CpuWatch, sleep, nowMs, loadavg, meminfo, type CpuSnap } from './lib.js';
+import { renderResults } from './report.js';
+
+export interface Options {
+  quick: boolean;
+  /** Single start/stop pairs (each: one overlay-boot and one nspawn run). */
+  runs: number;
+  /** Instances started at once. */
+  atOnce: number;
+  /** Repetitions of the at-once test per tool. */
+  atOnceRuns: number;
+  /** Runs of the generator and of daemon-reload per case. */
+  genRuns: number;
+  /** Wait up to this many seconds for a quiet machine before measuring. */
+  waitQuiet: number;
+  out: string;
+  command: string;
+}
+
+export interface AtOnceRun {
+  startWallMs: number;
+  stopWallMs: number;
+  /** Per-instance start latencies (each from the common start). */
+  startMs: number[];
+  mem: MemSample;
+  /** Sandbox system processes' RSS (KiB) before the start and while they all run. */
+  systemBefore: Record<string, number>;
+  systemDuring: Record<string, number>;
+  /** Host-wide /proc/meminfo deltas (KiB) with all running (noisy: others' work counts too). */
+  hostDelta: Record<string, number>;
+  stopLast: Record<string, number>;
+}
+
+export interface PhaseNoise {
+  phase: string;
+  seconds: number;
+  othersCores: number;
+  oursCores: number;
+  loadavg: string;
+  otherSandboxes: number;
+}
+
+export interface Results {
+  meta: {
+    date: string;
+    command: string;
+    options: Options;
+    machine: Record<string, string>;
+    noise: PhaseNoise[];
+    totalSeconds: number;
+  };
+  setup: { obConf: string; nspawnUnit: string; checks: string[] };
+  /** ob: overlay-boot (plans valid: the common path), ns: nspawn, obn: overlay-boot with its config touched before each start (no valid plan: Node.js runtime). */
+  single: Record<VariantKey, { start: StartSample[]; stop: StopSample[]; mem: MemSample[] }>;
+  /** Order of the variants in each run. */
+  pairOrder: string[];
+  lastObJournal: string[];
+  atOnce: Record<ToolKey, AtOnceRun[]>;
+  generator: Record<string, number[]>;
+  generatorOutput: Record<string, string>;
+  reload: Record<string, number[]>;
+  micro: Record<string, number[]>;
+  profiles: StraceProfile[];
+}
+
+export type VariantKey = ToolKey | 'obn';
+
+function parseArgs(argv: string[]): Options {
+  const quick = argv.includes('--quick');
+  const num = (flag: string, dflt: number) => {
+    const a = argv.find((x) => x.startsWith(`${flag}=`));
+    if (!a) return dflt;
+    const n = Number(a.slice(flag.length + 1));
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: a positive integer`);
+    return n;
+  };
+  for (const a of argv) {
+    if (!/^--(quick|runs|at-once|at-once-runs|gen-runs|wait-quiet|out)(=|$)/.test(a)) throw new Error(`unknown argument ${a} (see bench/README.md)`);
+  }
+  const benchDir = process.env.BENCH_DIR ?? new URL('.', import.meta.url).pathname;
+  const outArg = argv.find((x) => x.startsWith('--out='))?.slice(6);
+  return {
+    quick,
+    runs: num('--runs', quick ? 3 : 10),
+    atOnce: num('--at-once', quick ? 5 : 50),
+    atOnceRuns: num('--at-once-runs', quick ? 3 : 10),
+    genRuns: num('--gen-runs', quick ? 3 : 10),
+    waitQuiet: argv.includes('--wait-quiet') ? 600 : num('--wait-quiet', 0),
+    out: outArg ?? (quick ? join(benchDir, 'out') : benchDir),
+    command: process.env.BENCH_COMMAND ?? `bench/run.sh ${argv.join(' ')}`.trim(),
+  };
+}
+
+const log = (s: string) => process.stdout.write(`${s}\n`);
+const pad2 = (i: number) => String(i).padStart(2, '0');
+
+function machine(): Record<string, string> {
+  const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '?';
+  const mem = meminfo();
+  let debian = '?';
+  try {
+    debian = readFileSync('/etc/debian_version', 'utf8').trim();
+  } catch { /* not Debian */ }
+  return {
+    tree: process.env.BENCH_TREE ?? 'unknown',
+    nproc: String(os.availableParallelism?.() ?? os.cpus().length),
+    memory: `${(mem.MemTotal! / 1048576).toFixed(1)} GiB`,
+    kernel: os.release(),
+    cpu,
+    debian,
+    node: process.version,
+  };
+}
+
+async function main(): Promise<void> {
+  const opt = parseArgs(process.argv.slice(2));
+  const began = nowMs();
+  log(`bench: ${opt.runs} runs per tool, ${opt.atOnce} at once x ${opt.atOnceRuns}, results to ${opt.out}`);
+  const sb: Sandbox = await bootSandbox();
+  // Ctrl-C: power the sandbox off rather than leave it behind.
+  const interrupted = (sig: string) => {
+    log(`bench: ${sig}: stopping the sandbox`);
+    void sb.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    const res = await run(sb, opt);
+    res.meta.totalSeconds = (nowMs() - began) / 1000;
+    mkdirSync(opt.out, { recursive: true });
+    writeFileSync(join(opt.out, 'results.json'), JSON.stringify(res, null, 1) + '\n');
+    writeFileSync(join(opt.out, 'RESULTS.md'), renderResults(res));
+    log(`bench: done in ${res.meta.totalSeconds.toFixed(0)} s: ${join(opt.out, 'RESULTS.md')}`);
+  } finally {
+    await sb.stop();
+  }
+}
+
+async function run(sb: Sandbox, opt: Options): Promise<Results> {
+  const cpu = await CpuWatch.create(sb);
+  const noise: PhaseNoise[] = [];
+  let mark: CpuSnap = cpu.snap();
+  const phase = (name: string) => {
+    const now = cpu.snap();
+    noise.push({
+      phase: name,
+      seconds: (now.t - mark.t) / 1000,
+      othersCores: CpuWatch.others(mark, now),
+      oursCores: CpuWatch.ours(mark, now),
+      loadavg: loadavg(),
+      otherSandboxes: cpu.otherSandboxes(),
+    });
+    log(`  [${name}: ${((now.t - mark.t) / 1000).toFixed(1)} s, others used ${CpuWatch.others(mark, now).toFixed(2)} cores]`);
+    mark = now;
+  };
+
+  if (opt.waitQuiet > 0) {
+    log(`waiting up to ${opt.waitQuiet} s for a quiet machine (others < 0.10 cores over 10 s)`);
+    const end = nowMs() + opt.waitQuiet * 1000;
+    for (;;) {
+      const a = cpu.snap();
+      await sleep(10_000);
+      const o = CpuWatch.others(a, cpu.snap());
+      log(`  others: ${o.toFixed(2)} cores, ${cpu.otherSandboxes()} other sandbox(es)`);
+      if (o < 0.1 || nowMs() > end) break;
+    }
+    mark = cpu.snap();
+  }
+
+  const version = String(await sb.getManagerProperty('Version'));
+  log(`sandbox: systemd ${version}, booted in ${sb.bootMs} ms`);
+  await installUnits(sb);
+  await sb.writeFile('/etc/systemd/system/nspawn-bench@.service', nspawnUnit(sb.dataDir), 0o644);
+  // ip(8) mounts /run/netns on itself the first time: not part of any start.
+  await sb.run(['sh', '-c', 'ip netns add bench-warmup && ip netns delete bench-warmup']);
+  const nsv = await sb.run(['systemd-nspawn', '--version']);
+  const m = { ...machine(), systemd: version, nspawn: nsv.stdout.split('\n')[0] ?? '?' };
+
+  // Instances: one of each for the single runs, N of each at once.
+  const single: Record<ToolKey, string> = { ob: 'obs', ns: 'nss' };
+  const many: Record<ToolKey, string[]> = {
+    ob: Array.from({ length: opt.atOnce }, (_, i) => `ob${pad2(i + 1)}`),
+    ns: Array.from({ length: opt.atOnce }, (_, i) => `ns${pad2(i + 1)}`),
+  };
+  const confs: Record<string, string> = {};
+  for (const t of [OB, NS]) {
+    for (const n of [single[t.key], ...many[t.key]]) confs[n] = await t.prepare(sb, n);
+  }
+  confs.obn = await OB.prepare(sb, 'obn');
+  await register(sb, confs.obs!, confs.obn);
+  await sb.daemonReload();
+  phase('setup');
+
+  // ---- checks: both really get the overlay and the veth (once per run; also a warm-up)
+  const checks: string[] = [];
+  for (const [t, n] of [[OB, single.ob], [NS, single.ns], [OB, 'obn']] as const) {
+    const s = await startMany(sb, t, [n]);
+    if (n !== 'obn') {
+      const c = await checkInstance(sb, t, n, s.samples[0]!.cgroup);
+      checks.push(...c);
+      c.forEach((l) => log(`  ${l}`));
+    }
+    await stopMany(sb, t, [{ name: n, cgroup: s.samples[0]!.cgroup }]);
+  }
+  phase('checks and warm-up');
+
+  // ---- single start / idle memory / stop; the variants take turns going first
+  const baseline = sandboxPids(sb);
+  const singleRes: Results['single'] = {
+    ob: { start: [], stop: [], mem: [] }, ns: { start: [], stop: [], mem: [] }, obn: { start: [], stop: [], mem: [] },
+  };
+  const variants: Array<{ key: VariantKey; tool: Tool; name: string; label: string; touch?: string }> = [
+    { key: 'ob', tool: OB, name: single.ob, label: OB.label },
+    { key: 'ns', tool: NS, name: single.ns, label: NS.label },
+    { key: 'obn', tool: OB, name: 'obn', label: `${OB.label}, config touched (no plan)`, touch: `${sb.root}${confs.obn}` },
+  ];
+  const pairOrder: string[] = [];
+  const micro: Record<string, number[]> = {};
+  let lastObStart = 0;
+  for (let i = 0; i < opt.runs; i++) {
+    const order = [...variants.slice(i % 3), ...variants.slice(0, i % 3)];
+    pairOrder.push(order.map((v) => v.key).join(','));
+    for (const v of order) {
+      if (v.touch) {
+        const now = new Date();
+        utimesSync(v.touch, now, now); // every plan made from it is stale now
+      }
+      if (v.key === 'ob') lastObStart = nowMs();
+      const s = (await startMany(sb, v.tool, [v.name])).samples[0]!;
+      await sleep(500);
+      const mem = await memOf(sb, v.tool, [{ name: v.name, cgroup: s.cgroup }], baseline);
+      const st = (await stopMany(sb, v.tool, [{ name: v.name, cgroup: s.cgroup }])).samples[0]!;
+      singleRes[v.key].start.push(s);
+      singleRes[v.key].mem.push(mem);
+      singleRes[v.key].stop.push(st);
+      log(`  run ${i + 1} ${v.label}: start ${s.ms.toFixed(1)} ms, stop ${st.ms.toFixed(1)} ms (last: ${st.last}), PSS ${(mem.pssKiB / 1024).toFixed(2)} MiB`);
+      await sleep(200);
+    }
+    // The commands timed alone, once per run: under the same conditions as the starts.
+    for (const [k, v] of Object.entries(await microStartup(sb, 1))) (micro[k] ??= []).push(...v);
+  }
+  const lastObJournal = await journalSince(sb, OB.units(single.ob), lastObStart);
+  phase('single runs');
+
+  // ---- N at once, alternating the tools
+  await register(sb, ...many.ob.map((n) => confs[n]!));
+  await sb.daemonReload();
+  const atOnce: Results['atOnce'] = { ob: [], ns: [] };
+  for (let i = 0; i < opt.atOnceRuns; i++) {
+    for (const t of i % 2 === 0 ? [OB, NS] : [NS, OB]) {
+      const names = many[t.key];
+      const sysBefore = systemRss(sb);
+      const hostBefore = meminfo();
+      const base = sandboxPids(sb);
+      const s = await startMany(sb, t, names);
+      await sleep(1000);
+      const items = s.samples.map((x) => ({ name: x.name, cgroup: x.cgroup }));
+      const mem = await memOf(sb, t, items, base);
+      const sysDuring = systemRss(sb);
+      const hostDuring = meminfo();
+      const hostDelta: Record<string, number> = {};
+      for (const k of ['MemAvailable', 'Slab', 'SUnreclaim', 'KernelStack', 'PageTables', 'Shmem']) {
+        hostDelta[k] = k === 'MemAvailable' ? hostBefore[k]! - hostDuring[k]! : hostDuring[k]! - hostBefore[k]!;
+      }
+      const st = await stopMany(sb, t, items);
+      const lastCount: Record<string, number> = {};
+      for (const x of st.samples) lastCount[x.last] = (lastCount[x.last] ?? 0) + 1;
+      atOnce[t.key].push({
+        startWallMs: s.wallMs, stopWallMs: st.wallMs, startMs: s.samples.map((x) => x.ms), mem,
+        systemBefore: sysBefore, systemDuring: sysDuring, hostDelta, stopLast: lastCount,
+      });
+      log(`  ${names.length} at once, run ${i + 1}, ${t.label}: all active ${s.wallMs.toFixed(0)} ms, PSS ${(mem.pssKiB / 1024).toFixed(1)} MiB, all gone ${st.wallMs.toFixed(0)} ms`);
+      await sleep(500);
+    }
+  }
+  phase(`${opt.atOnce} at once`);
+
+  // ---- daemon-reload with N registered, and with none (baseline: systemd and the host's other generators)
+  const reload: Record<string, number[]> = {};
+  for (const [label, list] of [[`${opt.atOnce} registered`, many.ob], ['none registered', [] as string[]]] as const) {
+    await register(sb, ...list.map((n) => confs[n]!));
+    await sb.daemonReload(); // the transition itself is not timed
+    reload[label] = [];
+    for (let i = 0; i < opt.genRuns; i++) {
+      const t0 = nowMs();
+      await sb.daemonReload();
+      reload[label].push(nowMs() - t0);
+    }
+    log(`  daemon-reload, ${label}: ${reload[label].map((x) => x.toFixed(0)).join(' ')} ms`);
+  }
+  phase('daemon-reload');
+
+  // ---- the generator alone with 1, 10 and N registered configs
+  const generator: Record<string, number[]> = {};
+  const generatorOutput: Record<string, string> = {};
+  for (const k of [...new Set([1, 10, opt.atOnce])].filter((k) => k <= opt.atOnce)) {
+    await register(sb, ...many.ob.slice(0, k).map((n) => confs[n]!));
+    const r = await sb.run(['bash', '-c', GEN_SCRIPT, 'bench', String(opt.genRuns), GENERATOR]);
+    if (r.exitCode !== 0) throw new Error(`generator timing: ${r.stderr}`);
+    const lines = r.stdout.trim().split('\n');
+    generator[`${k}`] = lines.filter((l) => l.startsWith('t ')).map((l) => (Number(l.split(' ')[2]) - Number(l.split(' ')[1])) * 1000);
+    generatorOutput[`${k}`] = lines.find((l) => l.startsWith('out ')) ?? '';
+    log(`  generator, ${k} registered: ${generator[`${k}`]!.map((x) => x.toFixed(0)).join(' ')} ms (${generatorOutput[`${k}`]})`);
+  }
+  phase('generator');
+
+  // ---- profile of the start paths
+  await register(sb, confs.obs!, confs.obn!);
+  await sb.daemonReload();
+  const profiles: StraceProfile[] = [];
+  for (const [t, n, o] of [
+    [OB, single.ob, { label: `${OB.label}: plans valid (the common path)` }],
+    [OB, 'obn', { label: `${OB.label}: config touched, no valid plan (Node.js runtime)`, touch: `${sb.root}${confs.obn}` }],
+    [NS, single.ns, { label: NS.label }],
+  ] as const) {
+    try {
+      profiles.push(await straceStart(sb, t, n, o));
+    } catch (e) {
+      log(`profile under strace (${o.label}) failed: ${(e as Error).message}`);
+    }
+  }
+  phase('profile');
+
+  return {
+    meta: { date: new Date().toISOString(), command: opt.command, options: opt, machine: m, noise, totalSeconds: 0 },
+    setup: { obConf: OB_CONF, nspawnUnit: nspawnUnit(sb.dataDir), checks },
+    single: singleRes,
+    pairOrder,
+    lastObJournal,
+    atOnce,
+    generator,
+    generatorOutput,
+    reload,
+    micro,
+    profiles,
+  };
+}
+
+/** The installed generator (a link to the bundle in /usr/lib/overlay-boot), as systemd runs it. */
+export const GENERATOR = '/usr/lib/systemd/system-generators/overlay-boot-generator';
+
+/**
+ * $1 runs, $2 the generator: run it directly with three fresh output dirs,
+ * timed with bash's $EPOCHREALTIME (no extra process in the measurement).
+ */
+const GEN_SCRIPT = `set -e
+for i in $(seq "$1"); do
+  d=$(mktemp -d); mkdir "$d/normal" "$d/early" "$d/late"
+  s=$EPOCHREALTIME; "$2" "$d/normal" "$d/early" "$d/late"; e=$EPOCHREALTIME
+  echo "t $s $e"
+  [ "$i" = 1 ] && echo "out $(find "$d/normal" -name '*.conf' | wc -l) drop-ins, $(find "$d/normal" -type l | wc -l) wants links"
+  rm -rf "$d"
+done`;
+
+/** Shows once per run that the instance has the overlay root, the veth on both ends and a minimal PID 1. */
+async function checkInstance(sb: Sandbox, t: Tool, name: string, cgroup: string): Promise<string[]> {
+  // A process inside the container (sandbox PIDs): overlay-boot's reaper, nspawn's payload.
+  const inner = `for p in $(cat "$1/payload/cgroup.procs" "$1/cgroup.procs" 2>/dev/null); do
+  case "$(cat /proc/$p/comm)" in .reaper|sleep) echo $p; break;; esac; done`;
+  const pid = (await sb.run(['sh', '-c', inner, 'sh', `/sys/fs/cgroup${cgroup}`])).stdout.trim();
+  if (!pid) throw new Error(`${t.label} ${name}: no process found inside (cgroup ${cgroup})`);
+  const script = `awk '$5=="/" {print "root: " $0}' /proc/self/mountinfo | sed 's/^root: .* - /root: /'
+echo "PID 1: $(cat /proc/1/comm); processes: $(ls -d /proc/[0-9]* | wc -l)"
+ip -o link show | awk '{print "link inside: " $2}'`;
+  const r = await sb.run(['nsenter', '-t', pid, '-a', 'sh', '-c', script]);
+  const host = await sb.run(['ip', '-o', 'link', 'show', t.veth(name)]);
+  const lines = [
+    ...r.stdout.trim().split('\n'),
+    `host end: ${host.stdout.trim().split(/\s+/).slice(1, 3).join(' ') || 'MISSING'}`,
+  ].map((l) => `${t.label} ${name}: ${l}`);
+  const all = lines.join('\n');
+  if (!/root: overlay overlay .*upperdir=/.test(all)) throw new Error(`${t.label}: root is not an overlay:\n${all}`);
+  if (!/link inside: (eth0|host0)@/.test(all) || /MISSING/.test(all)) throw new Error(`${t.label}: veth missing:\n${all}`);
+  return lines;
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

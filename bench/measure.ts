@@ -1,0 +1,213 @@
+// The measurements: start (StartUnit to JobRemoved), stop (StopUnit to
+// nothing left), resident memory of idle instances.
+import { existsSync } from 'node:fs';
+import type { Sandbox } from '../test/sandbox/sandbox.js';
+import type { Tool } from './tools.js';
+import {
+  nowMs, sleep, usToMs, unitProps, waitInactive, refUnit, cgroupMem, byComm, cgroupPids, procMem,
+  UNIT_IFACE, SERVICE_IFACE, type ProcMem,
+} from './lib.js';
+
+export interface StartSample {
+  name: string;
+  /** StartUnit call to JobRemoved (result done) received. */
+  ms: number;
+  /** StartUnit call to systemd's ActiveEnterTimestamp of the unit. */
+  activeMs: number;
+  /** CPU time charged to the unit(s) by the time it is active (CPUUsageNSec). */
+  cpuMs: number;
+  /** Phases (ms), see phaseNames. */
+  phases: Record<string, number>;
+  /** The unit's cgroup (inside path), for memory and the stop conditions. */
+  cgroup: string;
+}
+
+export interface StopSample {
+  name: string;
+  /** StopUnit call to the last of the conditions below becoming true. */
+  ms: number;
+  /** StopUnit call to JobRemoved of the stop job. */
+  jobMs: number;
+  /** When (ms after StopUnit) each condition became true. */
+  conds: Record<string, number>;
+  /** The condition that became true last. */
+  last: string;
+}
+
+export interface ManyResult<T> {
+  /** From the first call to the last instance done. */
+  wallMs: number;
+  samples: T[];
+}
+
+/** Host-side path of a path inside the sandbox (no absolute symlinks on these paths). */
+const hp = (sb: Sandbox, p: string): string => `${sb.root}${p}`;
+
+/** Starts the instances at once; throws (with the journal) if any job is not done or a veth is missing. */
+export async function startMany(sb: Sandbox, tool: Tool, names: string[]): Promise<ManyResult<StartSample>> {
+  const t0 = nowMs();
+  const jobs = await Promise.all(names.map((n) => sb.startUnit(tool.unit(n)).then((r) => ({ r, t: nowMs() }))));
+  const wallMs = Math.max(...jobs.map((j) => j.t)) - t0;
+  const bad = names.filter((_, i) => jobs[i]!.r !== 'done');
+  if (bad.length) {
+    const n = bad[0]!;
+    const logs = await Promise.all(tool.units(n).map((u) => sb.journal(u, 30)));
+    throw new Error(`${tool.label}: start of ${bad.length} instance(s) failed (${bad.join(' ')}): ${jobs[names.indexOf(n)]!.r}\n${logs.join('\n')}`);
+  }
+  const samples: StartSample[] = [];
+  for (const [i, n] of names.entries()) {
+    for (const u of tool.units(n)) await refUnit(sb, u);
+    const main = await unitProps(sb, tool.unit(n), UNIT_IFACE);
+    const mainSvc = await unitProps(sb, tool.unit(n), SERVICE_IFACE);
+    const rel = (v: unknown) => (usToMs(v) ?? NaN) - t0;
+    let cpuNs = Number(mainSvc.CPUUsageNSec ?? 0);
+    const phases: Record<string, number> = {};
+    if (tool.key === 'ob') {
+      const netns = await unitProps(sb, tool.units(n)[1]!, UNIT_IFACE);
+      const netnsSvc = await unitProps(sb, tool.units(n)[1]!, SERVICE_IFACE);
+      cpuNs += Number(netnsSvc.CPUUsageNSec ?? 0);
+      phases['StartUnit → netns unit activating'] = rel(netns.InactiveExitTimestampMonotonic);
+      phases['netns unit: ExecStart run (fork to exit)'] =
+        (usToMs(netnsSvc.ExecMainExitTimestampMonotonic) ?? NaN) - (usToMs(netnsSvc.ExecMainStartTimestampMonotonic) ?? NaN);
+      phases['netns unit active → subhost unit activating'] =
+        (usToMs(main.InactiveExitTimestampMonotonic) ?? NaN) - (usToMs(netns.ActiveEnterTimestampMonotonic) ?? NaN);
+      phases['subhost unit: ExecStart until active'] =
+        (usToMs(main.ActiveEnterTimestampMonotonic) ?? NaN) - (usToMs(main.InactiveExitTimestampMonotonic) ?? NaN);
+    } else {
+      phases['StartUnit → unit activating'] = rel(main.InactiveExitTimestampMonotonic);
+      phases['nspawn until READY=1 (active)'] =
+        (usToMs(main.ActiveEnterTimestampMonotonic) ?? NaN) - (usToMs(main.InactiveExitTimestampMonotonic) ?? NaN);
+    }
+    phases['active → JobRemoved received'] = jobs[i]!.t - (usToMs(main.ActiveEnterTimestampMonotonic) ?? NaN);
+    const vethOk = existsSync(hp(sb, `/sys/class/net/${tool.veth(n)}`));
+    if (!vethOk) throw new Error(`${tool.label} ${n}: active, but host veth ${tool.veth(n)} is missing`);
+    samples.push({
+      name: n,
+      ms: jobs[i]!.t - t0,
+      activeMs: rel(main.ActiveEnterTimestampMonotonic),
+      cpuMs: cpuNs / 1e6,
+      phases,
+      cgroup: String(mainSvc.ControlGroup ?? ''),
+    });
+  }
+  return { wallMs, samples };
+}
+
+/**
+ * Stops the instances at once and waits until nothing is left of any of
+ * them: the stop job done (JobRemoved), every unit inactive (systemd's
+ * InactiveEnterTimestamp; for overlay-boot the netns unit too), the host
+ * veth gone, the named netns gone (overlay-boot), the unit's cgroup gone.
+ * File conditions are polled every 2 ms from this process (no process is
+ * started for it): each is timed at the first poll that sees it true.
+ */
+export async function stopMany(sb: Sandbox, tool: Tool, items: Array<{ name: string; cgroup: string }>): Promise<ManyResult<StopSample>> {
+  type Cond = { i: number; what: string; path: string; at?: number };
+  const conds: Cond[] = [];
+  items.forEach(({ name, cgroup }, i) => {
+    conds.push({ i, what: 'host veth gone', path: hp(sb, `/sys/class/net/${tool.veth(name)}`) });
+    if (tool.netnsFile) conds.push({ i, what: 'netns gone (/run/netns/NAME)', path: hp(sb, tool.netnsFile(name)) });
+    if (cgroup) conds.push({ i, what: 'unit cgroup gone', path: hp(sb, `/sys/fs/cgroup${cgroup}`) });
+  });
+  for (const c of conds) {
+    if (!existsSync(c.path)) throw new Error(`before stop: ${c.path} does not exist`);
+  }
+  const t0 = nowMs();
+  const jobTimes: Array<number | undefined> = items.map(() => undefined);
+  const jobs = Promise.all(items.map(({ name }, i) => sb.stopUnit(tool.unit(name)).then((r) => {
+    jobTimes[i] = nowMs();
+    return r;
+  })));
+  for (;;) {
+    const t = nowMs();
+    for (const c of conds) if (c.at === undefined && !existsSync(c.path)) c.at = t;
+    if (jobTimes.every((x) => x !== undefined) && conds.every((c) => c.at !== undefined)) break;
+    if (t - t0 > 120_000) throw new Error(`${tool.label}: not stopped after 120 s: ${conds.filter((c) => c.at === undefined).map((c) => c.path).join(' ')}`);
+    await sleep(2);
+  }
+  const results = await jobs;
+  const samples: StopSample[] = [];
+  for (const [i, { name }] of items.entries()) {
+    if (results[i] !== 'done') throw new Error(`${tool.label} ${name}: stop job ${results[i]}`);
+    const c: Record<string, number> = { 'stop job done (JobRemoved)': jobTimes[i]! - t0 };
+    for (const u of tool.units(name)) {
+      const w = await waitInactive(sb, u);
+      if (w.state !== 'inactive') throw new Error(`${u} ended ${w.state}:\n${await sb.journal(u, 20)}`);
+      c[u.startsWith('subhost-netns@') ? 'netns unit inactive' : 'unit inactive'] = (w.at ?? NaN) - t0;
+    }
+    for (const k of conds.filter((x) => x.i === i)) c[k.what] = k.at! - t0;
+    const [last, ms] = Object.entries(c).reduce((a, b) => (b[1] > a[1] ? b : a));
+    samples.push({ name, ms, jobMs: jobTimes[i]! - t0, conds: c, last });
+  }
+  return { wallMs: Math.max(...samples.map((s) => s.ms)), samples };
+}
+
+export interface MemSample {
+  /** Total PSS (KiB) of every process in the unit cgroups measured. */
+  pssKiB: number;
+  rssKiB: number;
+  procs: number;
+  /** Per process name: count, PSS, RSS (KiB). */
+  byComm: Record<string, { count: number; pssKiB: number; rssKiB: number }>;
+  /** Processes that appeared elsewhere in the sandbox since the baseline (on the instances' behalf). */
+  outside: Record<string, { count: number; pssKiB: number; rssKiB: number }>;
+}
+
+/** Host path of the sandbox's cgroup root (its /sys/fs/cgroup). */
+const cgRoot = (sb: Sandbox) => hp(sb, '/sys/fs/cgroup');
+
+/** PIDs of every process in the sandbox (its cgroup tree), for the "outside" baseline. */
+export function sandboxPids(sb: Sandbox): Set<number> {
+  return new Set(cgroupPids(cgRoot(sb)));
+}
+
+/** PSS of everything in the given unit cgroups, and of new processes outside them. */
+export async function memOf(sb: Sandbox, tool: Tool, items: Array<{ name: string; cgroup: string }>, baseline: Set<number>): Promise<MemSample> {
+  const procs: ProcMem[] = [];
+  const inUnits = new Set<number>();
+  for (const { cgroup } of items) {
+    for (const m of cgroupMem(hp(sb, `/sys/fs/cgroup${cgroup}`))) {
+      procs.push(m);
+      inUnits.add(m.pid);
+    }
+  }
+  // Also the other units of the instance (overlay-boot's netns unit: a
+  // oneshot with RemainAfterExit, no process expected).
+  for (const { name } of items) {
+    for (const u of tool.units(name).slice(1)) {
+      const cg = String((await unitProps(sb, u, SERVICE_IFACE)).ControlGroup ?? '');
+      if (!cg) continue;
+      for (const m of cgroupMem(hp(sb, `/sys/fs/cgroup${cg}`))) {
+        procs.push(m);
+        inUnits.add(m.pid);
+      }
+    }
+  }
+  const outside = [...sandboxPids(sb)].filter((p) => !baseline.has(p) && !inUnits.has(p))
+    .map(procMem).filter((m): m is ProcMem => m !== undefined);
+  return {
+    pssKiB: procs.reduce((a, p) => a + p.pssKiB, 0),
+    rssKiB: procs.reduce((a, p) => a + p.rssKiB, 0),
+    procs: procs.length,
+    byComm: Object.fromEntries(byComm(procs)),
+    outside: Object.fromEntries(byComm(outside)),
+  };
+}
+
+/** RSS (KiB) of the sandbox's own system processes (systemd, journald, dbus-daemon): what they hold grows with the units they track. */
+export function systemRss(sb: Sandbox): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [label, cg] of [['systemd (PID 1)', '/init.scope'], ['systemd-journald', '/system.slice/systemd-journald.service'], ['dbus-daemon', '/system.slice/dbus.service']] as const) {
+    out[label] = cgroupMem(hp(sb, `/sys/fs/cgroup${cg}`)).reduce((a, p) => a + p.rssKiB, 0);
+  }
+  return out;
+}
+
+/** The journal of some units, from monotonic time `sinceMs` on (short-monotonic lines). */
+export async function journalSince(sb: Sandbox, units: string[], sinceMs: number, lines = 80): Promise<string[]> {
+  const r = await sb.run(['journalctl', '--no-pager', '-o', 'short-monotonic', '-n', String(lines), ...units.flatMap((u) => ['-u', u])]);
+  return r.stdout.split('\n').filter((l) => {
+    const m = /^\[\s*(\d+\.\d+)\]/.exec(l);
+    return m !== null && Number(m[1]) * 1000 >= sinceMs - 1;
+  });
+}
