@@ -20,7 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -52,6 +55,7 @@ static const char usage_text[] =
 "  refuse-mountpoint PATH MESSAGE              (fail if PATH is a mount point)\n"
 "  check-env VAR VALUE                         (\"-\": unset; else exit 75)\n"
 "  check-stat PATH SIG                         (lstat signature; else exit 75)\n"
+"  link-up IFNAME                              (in the current netns)\n"
 "  guard ROOT       later paths under ROOT are resolved inside it: a symlink\n"
 "                   there cannot lead a step out of ROOT (RESOLVE_IN_ROOT)\n"
 "MODE is octal, UID/GID/MAJOR/MINOR decimal.\n"
@@ -700,6 +704,29 @@ static int run_check_stat(char **a)
 
 static char *guarded(char *path, char kind);
 
+/* Bring a link of the current network namespace up (the subhost's lo:
+ * systemd put us in its netns), without starting ip(8). */
+static int run_link_up(char **a)
+{
+	struct ifreq ifr;
+	int fd, r = -1;
+
+	if (strlen(a[0]) >= IFNAMSIZ) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, a[0]);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	close(fd);
+	return r;
+}
+
 static int run_bind_if_exists(char **a)
 {
 	char *dst;
@@ -781,6 +808,7 @@ static const struct op ops[] = {
 	{ "check-env", 2, run_check_env, NULL, ".." },
 	{ "check-stat", 2, run_check_stat, NULL, ".." },
 	{ "guard", 1, run_guard, NULL, "." },
+	{ "link-up", 1, run_link_up, NULL, "." },
 };
 
 static const struct op *find_op(const char *name)

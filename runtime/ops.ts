@@ -17,7 +17,8 @@ export type Op =
   | ['refuse-mountpoint', path: string, message: string]
   | ['check-env', name: string, value: string]
   | ['check-stat', path: string, sig: string]
-  | ['guard', root: string];
+  | ['guard', root: string]
+  | ['link-up', ifname: string];
 
 export function opsToArgv(ops: Op[]): string[] {
   return ops.flat();

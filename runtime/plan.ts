@@ -148,7 +148,7 @@ export function guardOps(c: SubhostConfig): Op[] {
 
 export function startPlan(c: SubhostConfig, facts: HostFacts, pidfile: string): string[] {
   const ops: Op[] = [
-    ...checkOps(c), ...guardOps(c), ...premountOps(c), ...overlayOps(c), ...postmountOps(c, facts), ...shareOps(c), ...reaperOps(c, facts),
+    ...checkOps(c), ['link-up', 'lo'], ...guardOps(c), ...premountOps(c), ...overlayOps(c), ...postmountOps(c, facts), ...shareOps(c), ...reaperOps(c, facts),
   ];
   return [...opsToArgv(ops), ...enterArgs(c, pidfile), initScript(c), `init-${c.NAME}`];
 }

@@ -69,7 +69,7 @@ export async function start(c: SubhostConfig, pidfile: string, cacheable: boolea
 async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFacts): Promise<void> {
   const hooks = defaultHooks();
   const isDefault = (k: 'PREMOUNT' | 'POSTMOUNT' | 'INIT') => c[k].length === 1 && c[k][0] === hooks[k];
-  const first: Op[] = [...checkOps(c), ...guardOps(c)];
+  const first: Op[] = [...checkOps(c), ['link-up', 'lo'], ...guardOps(c)];
   if (isDefault('PREMOUNT')) first.push(...premountOps(c));
   await helper(opsToArgv(first));
   if (!isDefault('PREMOUNT') && !(c.UPPER === c.LOWER && c.LIVE === c.UPPER)) await runHook(c, c.PREMOUNT, [c.UPPER]);
