@@ -1,7 +1,7 @@
 #!/bin/bash
 # The benchmark: overlay-boot 2 against systemd-nspawn in the same run, in a
 # throwaway sandbox systemd. Installs what it needs (scripts/setup.sh),
-# bundles bench/*.ts like scripts/demo.sh, runs it. See bench/README.md.
+# bundles bench/*.ts and runs it (scripts/run-with-sandbox.sh). See bench/README.md.
 #   sudo bench/run.sh            full run: writes bench/RESULTS.md, bench/results.json
 #   sudo bench/run.sh --quick    3 runs, 5 at once: writes bench/out/
 set -euo pipefail
@@ -18,10 +18,4 @@ if [ -z "${BENCH_TREE:-}" ]; then
   fi
 fi
 scripts/setup.sh
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-npx esbuild bench/bench.ts --bundle --platform=node --format=esm --packages=external \
-  --outfile="$out/bench.mjs" --log-level=warning
-cp test/sandbox/stage.sh "$out/"
-ln -s "$PWD/node_modules" "$out/node_modules"
-OVERLAY_BOOT_SRC="$PWD" BENCH_DIR="$PWD/bench" BENCH_COMMAND="$command" BENCH_TREE="$BENCH_TREE" node "$out/bench.mjs" "$@"
+BENCH_DIR="$PWD/bench" BENCH_COMMAND="$command" BENCH_TREE="$BENCH_TREE" exec scripts/run-with-sandbox.sh bench/bench.ts "$@"
