@@ -16,11 +16,3 @@ export function formatProblem(p: Problem): string {
   const where = p.line !== undefined ? `${p.file}:${p.line}` : p.file;
   return p.key ? `${where}: ${p.key}: ${p.message}` : `${where}: ${p.message}`;
 }
-
-/** Thrown where a single problem must stop the caller (e.g. the runtime). */
-export class ConfigError extends Error {
-  constructor(readonly problems: Problem[]) {
-    super(problems.map(formatProblem).join('\n'));
-    this.name = 'ConfigError';
-  }
-}
