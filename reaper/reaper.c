@@ -94,16 +94,7 @@ static void term_all(enum state *st)
 	*st = DRAINING;
 }
 
-static void describe(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "was killed by signal %d (SIG%s)",
-			 WTERMSIG(status), sigabbrev_np(WTERMSIG(status)) ?: "?");
-	else
-		snprintf(buf, len, "ended with status 0x%x", status);
-}
+#include "common.h"
 
 int main(int argc, char **argv)
 {

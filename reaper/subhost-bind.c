@@ -90,13 +90,8 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 mounted, 1 failure, 2 bad usage.\n";
 
-static void usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, PROG ": ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n\n%s", usage_text);
-	exit(2);
-}
+#define WITH_USAGE
+#include "common.h"
 
 /* One line: "subhost-bind: WHAT: strerror" (or without WHAT). */
 static void die(const char *what, const char *arg)

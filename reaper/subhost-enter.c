@@ -77,13 +77,8 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 ready, 1 failure, 2 bad usage, 75 stale plan.\n";
 
-static void usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, PROG ": ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n\n%s", usage_text);
-	exit(2);
-}
+#define WITH_USAGE
+#include "common.h"
 
 /* ---- ops ---------------------------------------------------------- */
 
@@ -937,16 +932,6 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static void describe(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "was killed by signal %d (SIG%s)",
-			 WTERMSIG(status), sigabbrev_np(WTERMSIG(status)) ?: "?");
-	else
-		snprintf(buf, len, "ended with status 0x%x", status);
-}
 
 /* Kill and reap the child, then say what happened in one line, exit 1.
  * With an EOF, what happened is ambiguous: a dying child closes its fds
