@@ -1,16 +1,11 @@
 // 100 start/stop cycles of one subhost (with a cable) leave the mount,
 // netns and interface counts as they were; after a start no Node.js
 // process is left running for the subhost.
-import { describe, it, expect, beforeAll } from 'vitest';
-import { useSandbox } from '../sandbox/vitest.js';
-import { installUnits, makeSubhost, register, counts, stopSubhost, mainPid, journalOf } from './kit.js';
+import { describe, it, expect } from 'vitest';
+import { useInstalledSandbox, makeSubhost, register, counts, stopSubhost, mainPid, journalOf } from './kit.js';
 
 describe('start/stop cycles', () => {
-  const sandbox = useSandbox();
-  beforeAll(async () => {
-    await installUnits(sandbox());
-    await sandbox().run(['sh', '-c', 'ip netns add warmup && ip netns delete warmup']);
-  });
+  const { sandbox } = useInstalledSandbox();
 
   it('leaves no Node.js process behind a started subhost', async () => {
     const sb = sandbox();

@@ -1,19 +1,16 @@
 // Start plans: the generator's plan starts a registered subhost without
 // Node.js; the runtime keeps a plan after computing one; editing the
 // config makes both stale, and the next start follows the edit.
-import { describe, it, expect, beforeAll } from 'vitest';
-import { useSandbox } from '../sandbox/vitest.js';
-import { installUnits, makeSubhost, register, inside, stopSubhost, journalOf } from './kit.js';
+import { describe, it, expect } from 'vitest';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { useInstalledSandbox, makeSubhost, register, inside, stopSubhost, journalOf } from './kit.js';
 
 const COMPUTING = 'no valid start plan for';
-const journalCount = async (sb: ReturnType<ReturnType<typeof useSandbox>>, unit: string) =>
+const journalCount = async (sb: Sandbox, unit: string) =>
   (await journalOf(sb, unit)).split('\n').filter((l) => l.includes(COMPUTING)).length;
 
 describe('start plans', () => {
-  const sandbox = useSandbox();
-  beforeAll(async () => {
-    await installUnits(sandbox());
-  });
+  const { sandbox } = useInstalledSandbox();
 
   it("a registered subhost starts from the generator's plan, without the runtime", async () => {
     const sb = sandbox();

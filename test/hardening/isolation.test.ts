@@ -1,15 +1,11 @@
 // Isolation seen from inside a subhost: the host's mounts, processes,
 // network interfaces and namespaces can neither be seen nor entered, and
 // symlinks the subhost plants cannot make a host-side step act outside it.
-import { describe, it, expect, beforeAll } from 'vitest';
-import { useSandbox } from '../sandbox/vitest.js';
-import { installUnits, makeSubhost, register, inside, stopSubhost } from '../e2e/kit.js';
+import { describe, it, expect } from 'vitest';
+import { useInstalledSandbox, makeSubhost, register, inside, stopSubhost } from '../e2e/kit.js';
 
 describe('isolation', () => {
-  const sandbox = useSandbox();
-  beforeAll(async () => {
-    await installUnits(sandbox());
-  });
+  const { sandbox } = useInstalledSandbox();
 
   it('host mounts, processes, interfaces and namespaces are out of reach', async () => {
     const sb = sandbox();
