@@ -145,7 +145,7 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
   ) as Record<SystemdKey, () => [string, string]>;
   const defaults: Record<Exclude<Variable, 'SHARE' | 'BASE'>, (base: string) => [string, string]> = {
     ...systemdDefaults,
-    CONTAINMENT: () => ['contained', 'the default: root inside cannot reach the host through the kernel'],
+    CONTAINMENT: () => ['contained', 'root inside cannot reach the host through the kernel'],
     AFTER: () => ['', 'no ordering'],
     REQUIRES: () => ['', 'no dependency'],
     NAME: () => [name, 'the config file name less .conf'],

@@ -10,7 +10,7 @@
 // there already; print MOUNT/PATH less a leading "/" (a path relative to
 // BASE, the command's working directory).
 import { execa } from 'execa';
-import { realpathSync, statSync } from 'node:fs';
+import { closeSync, openSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { StorageError, UsageError } from './errors.js';
 import { mountAt, readMountinfo } from './mountinfo.js';
@@ -164,6 +164,22 @@ export async function probe(image: string, extent?: { offset: number; size: numb
   return parseBlkidExport(r.stdout);
 }
 
+/**
+ * A contained subhost's unit may open loop devices only with the drop-in
+ * the generator (or overlay-boot start) writes for configs that use this
+ * command: say so when the device policy is what refused.
+ */
+function loopRefused(): string {
+  try {
+    closeSync(openSync('/dev/loop-control', 'r'));
+    return '';
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+      ? " (the unit's device policy refuses loop devices: list the config in /etc/subhosts.conf and run systemctl daemon-reload, or start it with overlay-boot start CONF)"
+      : '';
+  }
+}
+
 /** The filesystem type to mount, or a one-line reason why there is none. */
 export function filesystemOf(p: Probe, where: string, partitions?: number): string {
   if (p.usage === 'ambivalent') {
@@ -283,7 +299,7 @@ export async function diskfile(args: DiskfileArgs, env: DiskfileEnv, cwd: string
   });
   if (r.exitCode !== 0) {
     const why = firstLine(r.stderr) || r.shortMessage || `exit status ${r.exitCode}`;
-    throw new StorageError(`cannot mount ${where} (${type}, ${access}) on ${mountPoint}: ${why.replace(/^mount: /, '')}`);
+    throw new StorageError(`cannot mount ${where} (${type}, ${access}) on ${mountPoint}: ${why.replace(/^mount: /, '')}${loopRefused()}`);
   }
   return { print, mounted: { image, mountPoint, type, options } };
 }

@@ -80,6 +80,11 @@ rm -r tree rw
     const s = await makeSubhost(sb, 'dfl', `BASE=.\nSTART=none\nLOWER=!overlay-diskfile mnt/ ${img}/lower.img\n`, { dirs: ['root', 'work', 'live', 'mnt'] });
     await register(sb, s.conf);
     expect(await loopsOf(sb, `${img}/lower.img`)).toEqual([]);
+    // Contained, the unit may open loop devices only with the generator's
+    // drop-in for this config: listed but not reloaded, the start says so.
+    expect(await sb.startUnit(U('dfl'))).not.toBe('done');
+    expect(await journalOf(sb, U('dfl'))).toContain("the unit's device policy refuses loop devices");
+    await sb.daemonReload();
     await startOk(sb, 'dfl');
     expect((await inside(sb, 'dfl', ['cat', '/from-image'])).stdout).toBe('whole\n');
     expect((await inside(sb, 'dfl', ['test', '-e', '/usr/bin/systemctl'])).exitCode).toBe(1);
@@ -109,6 +114,7 @@ rm -r tree rw
     ].join('\n') + '\n';
     const s = await makeSubhost(sb, 'dfp', conf, { dirs: ['live', 'rw', 'lo'] });
     await register(sb, s.conf);
+    await sb.daemonReload(); // the drop-in that lets the unit open loop devices
     const disk = `${img}/disk.img`;
     await startOk(sb, 'dfp');
     expect((await inside(sb, 'dfp', ['cat', '/from-image'])).stdout).toBe('partition-1\n');
