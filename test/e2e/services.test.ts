@@ -1,0 +1,137 @@
+// 1.6's typical services keep working in a default subhost (issue 11 item
+// 3): one subhost, LOWER the sandbox's root, one cable to the sandbox, and
+// START=networking ssh postgresql postfix rsyslog started with `service X
+// start` from the packages scripts/setup.sh installed (masked in the
+// sandbox's own systemd: they run inside the subhost only). Each service
+// is used the way a client would: ssh login and a PostgreSQL query over
+// the cable, a mail delivered locally, a line logged.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { useInstalledSandbox, makeSubhost, register, inside, journalOf, stopSubhost, state, counts, type Counts, type SubhostDir } from './kit.js';
+
+const NAME = 'svc';
+const UNIT = `subhost@${NAME}.service`;
+// TEST-NET-1 (RFC 5737), in the sandbox's own netns: the host end is svc0.
+const HOST_ADDR = '192.0.2.1';
+const SUB_ADDR = '192.0.2.2';
+
+async function ok(p: Promise<{ exitCode?: number; stdout: string; stderr: string }>, what = 'command'): Promise<string> {
+  const r = await p;
+  if (r.exitCode !== 0) throw new Error(`${what}: exit ${r.exitCode}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/** Wait (not a timed assertion: only a deadline against hanging) until `probe` holds. */
+async function until(what: string, probe: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error(`gave up waiting: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('1.6 services in a default subhost with a cable', () => {
+  const { sandbox, clean: cleanCounts } = useInstalledSandbox();
+  let clean: Counts;
+  let s: SubhostDir;
+  let key: string;
+  let pgVersion: string;
+
+  /** ssh over the cable as root with the test's key; argv is one remote command line. */
+  const ssh = (sb: Sandbox, command: string, input?: string) =>
+    sb.run(['ssh', '-i', key, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+      '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=20', `root@${SUB_ADDR}`, command], { input });
+
+  beforeAll(async () => {
+    clean = cleanCounts();
+    const sb = sandbox();
+    s = await makeSubhost(sb, NAME, 'BASE=.\nCABLES= =\nSTART= networking ssh postgresql postfix rsyslog\n');
+    const up = `${s.base}/root`;
+
+    // The sandbox side of the cable, as 1.6 configured host ends: an
+    // ifupdown stanza, brought up by the netns unit's ifup.
+    await sb.writeFile(`/etc/network/interfaces.d/ob-${NAME}`, `iface ${NAME}0 inet static\n    address ${HOST_ADDR}/24\n`);
+    // The subhost side: its own /etc/network/interfaces in UPPER (the
+    // default PREMOUNT keeps it), brought up by `service networking start`.
+    await sb.writeFile(`${up}/etc/network/interfaces`,
+      `auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet static\n    address ${SUB_ADDR}/24\n`, 0o644);
+
+    // ssh: a key made for this run, authorized for root inside only.
+    key = `${sb.dataDir}/${NAME}-key`;
+    await ok(sb.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'obt-services-test', '-f', key]), 'ssh-keygen');
+    await ok(sb.run(['install', '-d', '-m', '700', `${up}/root`, `${up}/root/.ssh`]));
+    await sb.writeFile(`${up}/root/.ssh/authorized_keys`, await sb.readFile(`${key}.pub`), 0o600);
+
+    // PostgreSQL: the cluster the package made on the host (in LOWER), told
+    // in UPPER to listen on the cable too and to trust the cable's subnet.
+    const clusters = (await ok(sb.run(['ls', '/etc/postgresql']))).trim().split('\n');
+    pgVersion = clusters[clusters.length - 1]!;
+    const etc = `/etc/postgresql/${pgVersion}/main`;
+    await sb.writeFile(`${up}${etc}/conf.d/obt-cable.conf`, `listen_addresses = 'localhost, ${SUB_ADDR}'\n`, 0o644);
+    const hba = await sb.readFile(`${etc}/pg_hba.conf`);
+    await sb.writeFile(`${up}${etc}/pg_hba.conf`, `${hba}\n# the cable (services.test.ts)\nhost all postgres ${HOST_ADDR}/32 trust\n`, 0o640);
+    await ok(sb.run(['chown', 'postgres:postgres', `${up}${etc}/pg_hba.conf`, `${up}${etc}/conf.d/obt-cable.conf`]));
+
+    await register(sb, s.conf);
+    const r = await sb.startUnit(UNIT);
+    if (r !== 'done') throw new Error(`start ${NAME}: ${r}\n${await journalOf(sb, UNIT)}`);
+  });
+
+  afterAll(async () => {
+    // Only when a test failed half-way: the last test stops it itself.
+    const sb = sandbox();
+    if (!sb.stopped && (await state(sb, UNIT)) === 'active') await stopSubhost(sb, NAME);
+  });
+
+  it('ifupdown brought the cable up on both ends', async () => {
+    const sb = sandbox();
+    expect(await ok(inside(sb, NAME, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']))).toContain(`inet ${SUB_ADDR}/24`);
+    expect(await ok(inside(sb, NAME, ['cat', '/run/network/ifstate.eth0']))).toBe('eth0\n');
+    expect(await ok(sb.run(['ip', '-o', '-4', 'addr', 'show', 'dev', `${NAME}0`]))).toContain(`inet ${HOST_ADDR}/24`);
+  });
+
+  it('ssh: root logs in over the cable with the generated key', async () => {
+    const sb = sandbox();
+    expect(await ok(ssh(sb, 'echo "logged in as $(id -un) on $(cat /proc/sys/kernel/hostname)"'), 'ssh')).toBe(`logged in as root on ${NAME}\n`);
+    // Without the key, no way in.
+    const r = await sb.run(['ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+      '-o', 'PubkeyAuthentication=no', `root@${SUB_ADDR}`, 'true']);
+    expect(r.exitCode).toBe(255);
+    expect(r.stderr).toContain('Permission denied');
+  });
+
+  it('PostgreSQL answers a query over the cable', async () => {
+    const sb = sandbox();
+    const out = await ok(sb.run(['psql', '-h', SUB_ADDR, '-U', 'postgres', '-d', 'postgres', '-XAtc',
+      "select 1, inet_server_addr(), current_setting('server_version_num')::int / 10000"]), 'psql');
+    expect(out).toBe(`1|${SUB_ADDR}|${pgVersion}\n`);
+  });
+
+  it('postfix delivers a mail to root locally', async () => {
+    const sb = sandbox();
+    const token = `obt-mail-${process.pid}-${Date.now()}`;
+    // Sent from the ssh session: by a process of the subhost itself.
+    await ok(ssh(sb, '/usr/sbin/sendmail -t', `To: root\nSubject: ${token}\n\nbody ${token}\n`), 'sendmail');
+    await until('the mail in /var/mail/root', async () =>
+      (await inside(sb, NAME, ['cat', '/var/mail/root'])).stdout.includes(`Subject: ${token}`));
+    const mbox = await ok(inside(sb, NAME, ['cat', '/var/mail/root']));
+    expect(mbox).toContain(`body ${token}`);
+    expect(mbox).toMatch(/^Delivered-To: root@/m);
+  });
+
+  it('rsyslog writes a logger line to /var/log/syslog', async () => {
+    const sb = sandbox();
+    const token = `obt-log-${process.pid}-${Date.now()}`;
+    await ok(ssh(sb, `logger -t obt-services ${token}`), 'logger');
+    await until('the line in /var/log/syslog', async () =>
+      (await inside(sb, NAME, ['cat', '/var/log/syslog'])).stdout.includes(token));
+    expect(await ok(inside(sb, NAME, ['cat', '/var/log/syslog']))).toMatch(new RegExp(`obt-services(\\[\\d+\\])?: ${token}`));
+  });
+
+  it('stops cleanly and leaves nothing behind', async () => {
+    const sb = sandbox();
+    expect(await stopSubhost(sb, NAME)).toBe('done');
+    await ok(sb.run(['rm', `/etc/network/interfaces.d/ob-${NAME}`]));
+    expect(await counts(sb)).toEqual(clean);
+  });
+});
