@@ -3,6 +3,7 @@
 // Nothing here touches the filesystem.
 import { dirname } from 'node:path';
 import type { LoadResult } from '../lib/config/load.js';
+import { fenceLines } from '../lib/containment.js';
 
 export interface Registration {
   /** The conf path as listed in subhosts.conf. */
@@ -69,6 +70,7 @@ export function convert(reg: Registration, r: LoadResult, templates: Templates, 
   // config is unchanged (subhost-enter checks), else the runtime.
   if (plans.start) unit.push(`Environment=${word(`OVERLAY_BOOT_PLAN=${plans.start}`)}`);
   for (const [directive, value] of Object.entries(c.SYSTEMD ?? {})) unit.push(`${directive}=${value}`);
+  unit.push(...fenceLines(r));
   out.files.set(`subhost@${name}.service.d/${DROPIN}`, unit.join('\n') + '\n');
 
   // The netns unit reads the same config (for CABLES) and its path.

@@ -10,6 +10,7 @@ import { SUBHOSTS_CONF } from './paths.js';
 import type { SystemdManager } from './systemd.js';
 import { CliError, checkName, confPath, looksLikeConf } from './cli-common.js';
 import { configOf, registerForBoot, sameFile, type ConfOf } from './cli-conf.js';
+import { ensureFence } from './cli-fence.js';
 import {
   subhostUnit, netnsUnit, subhostProps, unitJob, waitPendingJob, explainFailure, activeState, RUNNING_STATES, SERVICE_IFACE,
 } from './dbus-subhost.js';
@@ -75,13 +76,17 @@ export async function prepareStart(sm: SystemdManager, arg: string): Promise<Sta
         `start it by its config file (overlay-boot start /path/to/${name}.conf) or list it (overlay-boot enable CONF)`,
       );
     }
-    await validateConf(found.conf, 'starting');
+    const { r } = await validateConf(found.conf, 'starting');
+    await ensureFence(sm, name, r, found.how === 'generator');
     return { name, conf: found.conf, found };
   }
   const conf = confPath(arg);
-  const { name } = await validateConf(conf, 'starting');
+  const { name, r } = await validateConf(conf, 'starting');
   const found = configOf(name, await unitEnvironment(sm, name));
-  if (found && sameFile(found.conf, conf)) return { name, conf, found };
+  if (found && sameFile(found.conf, conf)) {
+    await ensureFence(sm, name, r, found.how === 'generator');
+    return { name, conf, found };
+  }
   if (found && found.how !== 'registry') {
     throw new CliError(`NAME ${name} is taken: subhost@${name}.service uses ${found.conf} (${found.where}); give ${conf} another NAME=`);
   }
@@ -98,6 +103,7 @@ export async function prepareStart(sm: SystemdManager, arg: string): Promise<Sta
       (code === 'EACCES' || code === 'EPERM' ? '; run as root, or list it in /etc/subhosts.conf (overlay-boot enable)' : ''),
     );
   }
+  await ensureFence(sm, name, r, false);
   return { name, conf, found: configOf(name, [])!, registeredAt: link };
 }
 

@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "contain.h"
+
 #define PROG "subhost-enter"
 
 static const char usage_text[] =
@@ -50,6 +52,10 @@ static const char usage_text[] =
 "  install-if-missing SRC DST MODE\n"
 "  bind-file-ro SRC DST\n"
 "  bind-if-exists SRC DST                      (bind when both exist)\n"
+"  bind-ro-if-exists SRC DST                   (the same, read-only)\n"
+"  bind-nofollow SRC DST   recursive bind; no component of SRC may be a\n"
+"                          symlink (RESOLVE_NO_SYMLINKS)\n"
+"  check-containment contained|none            (the unit's fence matches)\n"
 "  write-if-missing PATH MODE CONTENT          (parents made as needed)\n"
 "  require-dir PATH MESSAGE                    (else print MESSAGE, fail)\n"
 "  refuse-mountpoint PATH MESSAGE              (fail if PATH is a mount point)\n"
@@ -73,6 +79,10 @@ static const char usage_text[] =
 "  --hostname NAME         hostname of the new uts namespace\n"
 "  --pidfile FILE          write PROGRAM's pid here once ready\n"
 "  --no-wait               do not wait for readiness\n"
+"  --contain               CONTAINMENT=contained: a cgroup namespace too,\n"
+"                          /proc/sys read-only (but /proc/sys/net), host\n"
+"                          kernel files in /proc masked, no new user\n"
+"                          namespaces, CAP_SYS_ADMIN & co. dropped\n"
 "  --ready-timeout SECS    give up after SECS (default 90, 0 = never)\n"
 "\n"
 "Exit status: 0 ready, 1 failure, 2 bad usage, 75 stale plan.\n";
@@ -735,6 +745,57 @@ static int run_bind_if_exists(char **a)
 	return mount(a[0], dst, NULL, MS_BIND, NULL);
 }
 
+static int run_bind_ro_if_exists(char **a)
+{
+	char *dst;
+
+	if (access(a[0], F_OK) != 0)
+		return 0;
+	if ((dst = guarded(a[1], 'e')) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	if (access(dst, F_OK) != 0)
+		return 0;
+	if (mount(a[0], dst, NULL, MS_BIND, NULL) != 0)
+		return -1;
+	dst = guarded(a[1], 'e');	/* the new mount, not the one below */
+	return dst ? remount_bind(dst, MS_RDONLY) : -1;
+}
+
+/* SHARE's host directory: a symlink anywhere on its path (one planted in
+ * another subhost's UPPER, say) must not hand out a different tree. The
+ * source is opened once without following any, and bound by its fd. */
+static int run_bind_nofollow(char **a)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS,
+	};
+	char src[32];
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, a[0], &how, sizeof(how));
+	int r, err;
+
+	if (fd < 0)
+		return -1;
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+	r = mount(src, a[1], NULL, MS_BIND | MS_REC, NULL);
+	err = errno;
+	close(fd);
+	errno = err;
+	return r;
+}
+
+static int check_containment(char **a)
+{
+	return strcmp(a[0], "contained") == 0 || strcmp(a[0], "none") == 0 ? -1 : 0;
+}
+
+static int run_check_containment(char **a)
+{
+	if (contain_check(strcmp(a[0], "contained") == 0) != 0)
+		exit(1);
+	return 0;
+}
+
 /* mkdir -p of PATH's parents, recording what it made; each level is
  * resolved under the guard (see above). */
 static int make_parents(const char *path)
@@ -797,6 +858,9 @@ static const struct op ops[] = {
 	{ "install-if-missing", 3, run_install, check_mode2, ".c." },
 	{ "bind-file-ro", 2, run_bind_file_ro, NULL, ".e" },
 	{ "bind-if-exists", 2, run_bind_if_exists, NULL, ".." },
+	{ "bind-ro-if-exists", 2, run_bind_ro_if_exists, NULL, ".." },
+	{ "bind-nofollow", 2, run_bind_nofollow, NULL, ".e" },
+	{ "check-containment", 1, run_check_containment, check_containment, "." },
 	{ "write-if-missing", 3, run_write_if_missing, check_mode1, "..." },
 	{ "require-dir", 2, run_require_dir, NULL, ".." },
 	{ "refuse-mountpoint", 2, run_refuse_mountpoint, NULL, ".." },
@@ -820,6 +884,7 @@ struct enter_args {
 	const char *hostname;
 	const char *pidfile;
 	int no_wait;
+	int contain;		/* CONTAINMENT=contained */
 	int timeout_ms;		/* -1: wait forever */
 	const char *root;
 	char **argv;		/* PROGRAM ARG... */
@@ -851,8 +916,12 @@ static void child(const struct enter_args *e, int ready_w)
 	 * pivot_root below moves the root of every process in the
 	 * namespace whose root is the old one, and the parent must keep
 	 * its view to write the pidfile and report errors. */
-	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) != 0)
-		CHILD_DIE("unshare", "mnt,ipc,uts");
+	/* A cgroup namespace rooted at the unit's cgroup (where this
+	 * process is): the subhost sees its own cgroup as / and no path
+	 * to any other. */
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+		    (e->contain ? CLONE_NEWCGROUP : 0)) != 0)
+		CHILD_DIE("unshare", e->contain ? "mnt,ipc,uts,cgroup" : "mnt,ipc,uts");
 	/* Nothing may propagate between the subhost and anything else. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		CHILD_DIE("make private", "/");
@@ -876,6 +945,8 @@ static void child(const struct enter_args *e, int ready_w)
 		CHILD_DIE("chdir", "/");
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
 		CHILD_DIE("mount proc on", "/proc");
+	if (e->contain && contain_proc() != 0)
+		_exit(1);
 	if (ready_w >= 0) {
 		/* fd 3: a shell (dash) can only redirect single-digit fds, and
 		 * the init script closes this one for the services it starts. */
@@ -893,6 +964,9 @@ static void child(const struct enter_args *e, int ready_w)
 	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Last: from here on this process has only what the subhost gets. */
+	if (e->contain && contain_before_exec() != 0)
+		_exit(1);
 	execv(e->argv[0], e->argv);
 	CHILD_DIE("exec", e->argv[0]);
 #undef CHILD_DIE
@@ -1080,6 +1154,8 @@ static void parse_enter(int argc, char **argv, int i, struct enter_args *e)
 
 		if (strcmp(a, "--no-wait") == 0) {
 			e->no_wait = 1;
+		} else if (strcmp(a, "--contain") == 0) {
+			e->contain = 1;
 		} else if (strcmp(a, "--hostname") == 0 ||
 			   strcmp(a, "--pidfile") == 0 ||
 			   strcmp(a, "--ready-timeout") == 0) {

@@ -27,6 +27,8 @@ export function checkOps(c: SubhostConfig): Op[] {
   if (c.UPPER !== c.LOWER) ops.push(dir('WORK', c.WORK));
   for (const s of c.SHARE) ops.push(['require-dir', s.host, `${c.CONFIG}:${s.line}: SHARE: host directory ${s.host} does not exist`]);
   ops.push(['refuse-mountpoint', c.LIVE, `LIVE ${c.LIVE} already has a mount (mounted by hand, or in use by another subhost)`]);
+  // The unit's fence (its drop-ins) must be the one the config asks for.
+  ops.push(['check-containment', c.CONTAINMENT]);
   return ops;
 }
 
@@ -95,7 +97,9 @@ export function postmountOps(c: SubhostConfig, h: HostFacts): Op[] {
       ['chmod', `${L}/run/lock`, '1777'],
     );
   }
-  ops.push(['bind-if-exists', '/etc/adjtime', `${L}/etc/adjtime`]);
+  // The host's clock drift file: 1.6 shared it writable; contained, the
+  // subhost may read it but not change the host's.
+  ops.push([c.CONTAINMENT === 'none' ? 'bind-if-exists' : 'bind-ro-if-exists', '/etc/adjtime', `${L}/etc/adjtime`]);
   return ops;
 }
 
@@ -112,12 +116,16 @@ export function reaperOps(c: SubhostConfig, h: HostFacts): Op[] {
   ];
 }
 
-/** SHARE=hostdir[:subhostdir] bind mounts, created inside as needed (1.6: mkdir -p). */
+/**
+ * SHARE=hostdir[:subhostdir] bind mounts, created inside as needed (1.6:
+ * mkdir -p). The host directory is followed without symlinks: one planted
+ * in another subhost's UPPER cannot hand out the host's /etc.
+ */
 export function shareOps(c: SubhostConfig): Op[] {
   const ops: Op[] = [];
   for (const s of c.SHARE) {
     ops.push(...mkdirP(c.LIVE, s.inside));
-    ops.push(['mount', 'none', s.host, `${c.LIVE}${s.inside}`, 'bind,rec', '-']);
+    ops.push(['bind-nofollow', s.host, `${c.LIVE}${s.inside}`]);
   }
   return ops;
 }
@@ -155,6 +163,7 @@ export function startPlan(c: SubhostConfig, facts: HostFacts, pidfile: string): 
 
 export function enterArgs(c: SubhostConfig, pidfile: string): string[] {
   const enter = ['enter', '--hostname', c.NAME, '--pidfile', pidfile];
+  if (c.CONTAINMENT === 'contained') enter.push('--contain');
   // Readiness comes from our reaper; a custom REAPER cannot report it.
   if (c.REAPER !== '/.reaper') enter.push('--no-wait');
   return [...enter, c.LIVE, '--', '/bin/sh', '-c'];

@@ -71,6 +71,22 @@ export const SYSTEMD_KEYS = {
 } as const;
 export type SystemdKey = keyof typeof SYSTEMD_KEYS;
 
+/**
+ * CONTAINMENT: how far root inside reaches the host (beyond 1.6; see
+ * overlay-boot.conf(5)). `contained` is the default for every config,
+ * 1.6 ones included; `none` is 1.6's behaviour, root inside is root on
+ * the host; `private-users` (a user namespace with idmapped layers) is
+ * reserved and refused until it is built.
+ */
+export const ContainmentSchema = z.string().superRefine((v, ctx) => {
+  if (v === 'private-users') {
+    ctx.addIssue({ code: 'custom', message: 'is not available in this version (a user namespace with idmapped layers is not built yet): use "contained" (the default) or "none"' });
+  } else if (v !== 'contained' && v !== 'none') {
+    ctx.addIssue({ code: 'custom', message: 'must be "contained" (the default) or "none" (root inside is root on the host)' });
+  }
+}).transform((v) => v as 'contained' | 'none');
+export type Containment = z.infer<typeof ContainmentSchema>;
+
 /** AFTER: subhosts (by NAME) this one starts after, and REQUIRES: ones it cannot run without. */
 export const NameListSchema = z.string().transform((s, ctx) => {
   const names = s.split(/\s+/).filter(Boolean);
@@ -99,6 +115,7 @@ export const SubhostConfigSchema = z.object({
   LOG: z.string(),
   AFTER: z.array(NameSchema),
   REQUIRES: z.array(NameSchema),
+  CONTAINMENT: z.enum(['contained', 'none']),
   SYSTEMD: z.record(z.string(), z.string()),
 });
 export type SubhostConfig = z.infer<typeof SubhostConfigSchema>;

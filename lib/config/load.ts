@@ -9,7 +9,7 @@ import { parseConfText, type Assignment } from './parse.js';
 import { parseCables } from './cables.js';
 import {
   NameSchema, AbsolutePath, RamSizeSchema, StartSchema, CommandSchema, ShareSchema,
-  SubhostConfigSchema, SYSTEMD_KEYS, NameListSchema, type SubhostConfig, type Share, type SystemdKey,
+  SubhostConfigSchema, SYSTEMD_KEYS, NameListSchema, ContainmentSchema, type SubhostConfig, type Share, type SystemdKey,
 } from './fields.js';
 import { untrustedReason } from './trust.js';
 import type { Problem } from './problem.js';
@@ -18,12 +18,12 @@ import { libDir } from '../paths.js';
 /** The variables 1.6 read, in the order it read them (commands run in this order). */
 export const VARIABLES: readonly [
   'NAME', 'LOG', 'BASE', 'CABLES', 'LIVE', 'UPPER', 'WORK', 'LOWER', 'START',
-  'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER', 'SHARE', 'AFTER', 'REQUIRES', ...SystemdKey[],
+  'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER', 'SHARE', 'CONTAINMENT', 'AFTER', 'REQUIRES', ...SystemdKey[],
 ] = [
   'NAME', 'LOG', 'BASE', 'CABLES', 'LIVE', 'UPPER', 'WORK', 'LOWER', 'START',
   'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER', 'SHARE',
   // beyond 1.6: for systemd, never commands
-  'AFTER', 'REQUIRES', ...(Object.keys(SYSTEMD_KEYS) as SystemdKey[]),
+  'CONTAINMENT', 'AFTER', 'REQUIRES', ...(Object.keys(SYSTEMD_KEYS) as SystemdKey[]),
 ] as const;
 export type Variable = (typeof VARIABLES)[number];
 const FIRST_16 = ['BASE', 'CABLES', 'LIVE', 'UPPER', 'WORK', 'LOWER', 'START', 'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER'] as const;
@@ -145,6 +145,7 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
   ) as Record<SystemdKey, () => [string, string]>;
   const defaults: Record<Exclude<Variable, 'SHARE' | 'BASE'>, (base: string) => [string, string]> = {
     ...systemdDefaults,
+    CONTAINMENT: () => ['contained', 'the default: root inside cannot reach the host through the kernel'],
     AFTER: () => ['', 'no ordering'],
     REQUIRES: () => ['', 'no dependency'],
     NAME: () => [name, 'the config file name less .conf'],
@@ -256,6 +257,7 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
       problem('CABLES', (e as Error).message, line('CABLES'));
     }
   }
+  field('CONTAINMENT', ContainmentSchema, values.CONTAINMENT);
   for (const k of ['AFTER', 'REQUIRES'] as const) field(k, NameListSchema, values[k]);
   const systemd: Record<string, string> = {};
   for (const k of Object.keys(SYSTEMD_KEYS) as SystemdKey[]) {

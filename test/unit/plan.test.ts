@@ -10,7 +10,7 @@ import type { SubhostConfig } from '../../lib/config/fields.js';
 const base: SubhostConfig = {
   CONFIG: '/s/x/x.conf', NAME: 'x', BASE: '/s/x', LIVE: '/s/x/live', UPPER: '/s/x/root', WORK: '/s/x/work',
   LOWER: '/', CABLES: [], START: ['networking', 'ssh'], PREMOUNT: ['/p'], POSTMOUNT: ['/q'], INIT: ['/i'],
-  RAM_SIZE: '50M', REAPER: '/.reaper', SHARE: [], LOG: '', AFTER: [], REQUIRES: [], SYSTEMD: {},
+  RAM_SIZE: '50M', REAPER: '/.reaper', SHARE: [], LOG: '', AFTER: [], REQUIRES: [], CONTAINMENT: 'contained', SYSTEMD: {},
 };
 const facts: HostFacts = { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper' };
 
@@ -49,7 +49,9 @@ describe('default POSTMOUNT', () => {
       'sysfs /sys ro,nosuid,nodev,noexec -',
       'tmpfs /run nosuid,nodev size=50M,mode=755',
     ]);
-    expect(ops).toContainEqual(['bind-if-exists', '/etc/adjtime', '/s/x/live/etc/adjtime']);
+    // Contained, the host's clock drift file is the subhost's to read only; 1.6 (CONTAINMENT=none) shared it writable.
+    expect(ops).toContainEqual(['bind-ro-if-exists', '/etc/adjtime', '/s/x/live/etc/adjtime']);
+    expect(postmountOps({ ...base, CONTAINMENT: 'none' }, facts)).toContainEqual(['bind-if-exists', '/etc/adjtime', '/s/x/live/etc/adjtime']);
     expect(ops).toContainEqual(['chmod', '/s/x/live/run/lock', '1777']);
   });
   it('RAM_SIZE=none leaves /run alone', () => {
@@ -66,7 +68,7 @@ describe('SHARE and the reaper', () => {
     expect(shareOps({ ...base, SHARE: [{ host: '/h/d', inside: '/srv/d', line: 3 }] })).toEqual([
       ['mkdir', '/s/x/live/srv', '755'],
       ['mkdir', '/s/x/live/srv/d', '755'],
-      ['mount', 'none', '/h/d', '/s/x/live/srv/d', 'bind,rec', '-'],
+      ['bind-nofollow', '/h/d', '/s/x/live/srv/d'],
     ]);
     expect(mkdirP('/r', '//a//b/')).toEqual([['mkdir', '/r/a', '755'], ['mkdir', '/r/a/b', '755']]);
   });
@@ -120,8 +122,14 @@ describe('the whole start plan', () => {
     expect(argv.slice(argv.indexOf('guard'), argv.indexOf('guard') + 4)).toEqual(['guard', '/s/x/live', 'guard', '/s/x/root']);
     expect(ops.slice(-3)).toEqual(['install-if-missing', 'bind-file-ro', 'enter']);
     expect(argv.slice(argv.indexOf('enter'))).toEqual([
-      'enter', '--hostname', 'x', '--pidfile', '/run/subhost/x/pid', '/s/x/live', '--', '/bin/sh', '-c', initScriptOf(argv), 'init-x',
+      'enter', '--hostname', 'x', '--pidfile', '/run/subhost/x/pid', '--contain', '/s/x/live', '--', '/bin/sh', '-c', initScriptOf(argv), 'init-x',
     ]);
+    // The unit's fence is checked against the config, before anything is mounted.
+    expect(argv.slice(argv.indexOf('check-containment'), argv.indexOf('check-containment') + 2)).toEqual(['check-containment', 'contained']);
+    expect(argv.indexOf('check-containment')).toBeLessThan(argv.indexOf('mount'));
+    const none = startPlan({ ...base, CONTAINMENT: 'none' }, facts, '/run/subhost/x/pid');
+    expect(none).not.toContain('--contain');
+    expect(none.slice(none.indexOf('check-containment'), none.indexOf('check-containment') + 2)).toEqual(['check-containment', 'none']);
     expect(checkOps(base)).toContainEqual(['require-dir', '/s/x/live', '/s/x/x.conf: LIVE: /s/x/live is not a directory']);
     expect(premountOps({ ...base, UPPER: '/t', LOWER: '/t', LIVE: '/t' })).toEqual([]);
   });
