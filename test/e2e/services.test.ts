@@ -4,13 +4,18 @@
 // start` from the packages scripts/setup.sh installed (masked in the
 // sandbox's own systemd: they run inside the subhost only). Each service
 // is used the way a client would: ssh login and a PostgreSQL query over
-// the cable, a mail delivered locally, a line logged.
+// the cable, a mail delivered locally, a line logged. The subhost is
+// CONTAINMENT=contained (the default: its config does not say): each
+// service's own process shows it, and an opt-out subhost shows the same
+// reading open.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { useInstalledSandbox, makeSubhost, register, inside, journalOf, stopSubhost, state, counts, type Counts, type SubhostDir } from './kit.js';
 
 const NAME = 'svc';
 const UNIT = `subhost@${NAME}.service`;
+/** The opt-out counterpart: CONTAINMENT=none, only ssh. */
+const OPEN = 'svo';
 // TEST-NET-1 (RFC 5737), in the sandbox's own netns: the host end is svc0.
 const HOST_ADDR = '192.0.2.1';
 const SUB_ADDR = '192.0.2.2';
@@ -30,10 +35,20 @@ async function until(what: string, probe: () => Promise<boolean>, ms = 30_000): 
   }
 }
 
+/** A process's capability bounding set and seccomp mode, from its /proc status. */
+function containmentOf(status: string): { sysAdmin: boolean; seccomp: number } {
+  const capBnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status);
+  const seccomp = /^Seccomp:\s*(\d)$/m.exec(status);
+  if (!capBnd || !seccomp) throw new Error(`no CapBnd/Seccomp in:\n${status}`);
+  const CAP_SYS_ADMIN = 21n;
+  return { sysAdmin: ((BigInt(`0x${capBnd[1]}`) >> CAP_SYS_ADMIN) & 1n) === 1n, seccomp: Number(seccomp[1]) };
+}
+
 describe('1.6 services in a default subhost with a cable', () => {
   const { sandbox, clean: cleanCounts } = useInstalledSandbox();
   let clean: Counts;
   let s: SubhostDir;
+  let open: SubhostDir;
   let key: string;
   let pgVersion: string;
 
@@ -72,15 +87,27 @@ describe('1.6 services in a default subhost with a cable', () => {
     await sb.writeFile(`${up}${etc}/pg_hba.conf`, `${hba}\n# the cable (services.test.ts)\nhost all postgres ${HOST_ADDR}/32 trust\n`, 0o640);
     await ok(sb.run(['chown', 'postgres:postgres', `${up}${etc}/pg_hba.conf`, `${up}${etc}/conf.d/obt-cable.conf`]));
 
-    await register(sb, s.conf);
+    open = await makeSubhost(sb, OPEN, 'BASE=.\nCONTAINMENT=none\nSTART=ssh\n');
+
+    // Registered as at boot: the generator's drop-in opens svo's unit.
+    await register(sb, s.conf, open.conf);
+    await sb.daemonReload();
     const r = await sb.startUnit(UNIT);
     if (r !== 'done') throw new Error(`start ${NAME}: ${r}\n${await journalOf(sb, UNIT)}`);
   });
 
+  /** CapBnd/Seccomp of the process whose pid file (inside subhost `name`) is `pidFile`. */
+  const serviceStatus = async (sb: Sandbox, name: string, pidFile: string) => {
+    const pid = (await ok(inside(sb, name, ['cat', pidFile]), pidFile)).trim().split('\n')[0]!.trim();
+    if (!/^\d+$/.test(pid)) throw new Error(`${pidFile}: no pid: ${pid}`);
+    return containmentOf(await ok(inside(sb, name, ['cat', `/proc/${pid}/status`]), `status of ${pidFile}`));
+  };
+
   afterAll(async () => {
     // Only when a test failed half-way: the last test stops it itself.
     const sb = sandbox();
-    if (!sb.stopped && (await state(sb, UNIT)) === 'active') await stopSubhost(sb, NAME);
+    if (sb.stopped) return;
+    for (const n of [NAME, OPEN]) if ((await state(sb, `subhost@${n}.service`)) === 'active') await stopSubhost(sb, n);
   });
 
   it('ifupdown brought the cable up on both ends', async () => {
@@ -126,6 +153,34 @@ describe('1.6 services in a default subhost with a cable', () => {
     await until('the line in /var/log/syslog', async () =>
       (await inside(sb, NAME, ['cat', '/var/log/syslog'])).stdout.includes(token));
     expect(await ok(inside(sb, NAME, ['cat', '/var/log/syslog']))).toMatch(new RegExp(`obt-services(\\[\\d+\\])?: ${token}`));
+  });
+
+  it('every service ran contained: no CAP_SYS_ADMIN in its bounding set, a seccomp filter, no kernel log', async () => {
+    const sb = sandbox();
+    // Read from the services' own processes (not from nsenter's, which has
+    // the caller's state): the reaper, each daemon, and an ssh session.
+    const contained = { sysAdmin: false, seccomp: 2 };
+    expect(containmentOf(await ok(inside(sb, NAME, ['cat', '/proc/1/status'])))).toEqual(contained);
+    for (const pidFile of ['/run/sshd.pid', `/run/postgresql/${pgVersion}-main.pid`, '/var/spool/postfix/pid/master.pid', '/run/rsyslogd.pid']) {
+      expect({ pidFile, ...(await serviceStatus(sb, NAME, pidFile)) }).toEqual({ pidFile, ...contained });
+    }
+    expect(containmentOf(await ok(ssh(sb, 'cat /proc/self/status'), 'ssh'))).toEqual(contained);
+    // rsyslog's imklog reads the host's kernel log (/proc/kmsg) as soon as
+    // it may: contained, CAP_SYSLOG is gone and rsyslog carries on without
+    // it. (Not tried open: it would drain /proc/kmsg, which the host's own
+    // syslog reads.)
+    expect(await ok(inside(sb, NAME, ['cat', '/var/log/syslog'])))
+      .toMatch(/imklog: cannot open kernel log \(\/proc\/kmsg\): Operation not permitted/);
+  });
+
+  it('the same reading is open in a CONTAINMENT=none subhost', async () => {
+    const sb = sandbox();
+    const r = await sb.startUnit(`subhost@${OPEN}.service`);
+    if (r !== 'done') throw new Error(`start ${OPEN}: ${r}\n${await journalOf(sb, `subhost@${OPEN}.service`)}`);
+    const opened = { sysAdmin: true, seccomp: 0 };
+    expect(containmentOf(await ok(inside(sb, OPEN, ['cat', '/proc/1/status'])))).toEqual(opened);
+    expect(await serviceStatus(sb, OPEN, '/run/sshd.pid')).toEqual(opened);
+    expect(await stopSubhost(sb, OPEN)).toBe('done');
   });
 
   it('stops cleanly and leaves nothing behind', async () => {
