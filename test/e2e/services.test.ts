@@ -78,7 +78,7 @@ describe('1.6 services in a default subhost with a cable', () => {
     await sb.writeFile(`${up}/root/.ssh/authorized_keys`, await sb.readFile(`${key}.pub`), 0o600);
 
     // PostgreSQL: the cluster the package made on the host (in LOWER), told
-    // in UPPER to listen on the cable too and to trust the cable's subnet.
+    // in UPPER to listen on the cable too and to trust the cable's host end.
     const clusters = (await ok(sb.run(['ls', '/etc/postgresql']))).trim().split('\n');
     pgVersion = clusters[clusters.length - 1]!;
     const etc = `/etc/postgresql/${pgVersion}/main`;
@@ -185,6 +185,9 @@ describe('1.6 services in a default subhost with a cable', () => {
 
   it('stops cleanly and leaves nothing behind', async () => {
     const sb = sandbox();
+    // The services ran in the subhost only, never as the sandbox's own units.
+    const units = ['ssh.service', `postgresql@${pgVersion}-main.service`, 'postfix.service', 'rsyslog.service'];
+    expect((await sb.systemctl('is-active', ...units)).stdout.trim().split('\n')).toEqual(units.map(() => 'inactive'));
     expect(await stopSubhost(sb, NAME)).toBe('done');
     await ok(sb.run(['rm', `/etc/network/interfaces.d/ob-${NAME}`]));
     expect(await counts(sb)).toEqual(clean);
