@@ -21,11 +21,50 @@ missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
+# The services test/e2e/services.test.ts runs inside a subhost (1.6's
+# typical set). They must run there only, never on this machine: see below.
+# rsyslog has no init script in Debian 12: orphan-sysvinit-scripts puts one
+# in /etc/init.d, so that `service rsyslog start` (1.6's START) works.
+SERVICE_PACKAGES=(
+  openssh-server openssh-client postgresql postgresql-client postfix rsyslog
+  orphan-sysvinit-scripts
+)
+new_services=()
+for p in "${SERVICE_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || new_services+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ] || [ ${#new_services[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]} ${new_services[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # postfix asks what kind of mail system this is: local delivery only, so
+  # the installed main.cf never relays anything anywhere.
+  debconf-set-selections <<'SEL'
+postfix postfix/main_mailer_type select Local only
+postfix postfix/mailname string localhost
+SEL
+  # The maintainer scripts start what they install (invoke-rc.d): an sshd,
+  # a postfix master and an rsyslogd on the host are not wanted. A
+  # policy-rc.d that says 101 ("action forbidden") stops that; one that is
+  # already there (container images ship one) is the machine's own policy.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# temporary, from overlay-boot scripts/setup.sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" "${new_services[@]}" >/dev/null
+  # Nor started at this machine's next boot (a systemd host): enabled by
+  # their postinst, disabled again when this script installed them.
+  for p in "${new_services[@]}"; do
+    case $p in
+      openssh-server) units=(ssh.service) ;;
+      postfix) units=(postfix.service) ;;
+      rsyslog) units=(rsyslog.service) ;;
+      *) units=() ;;
+    esac
+    [ ${#units[@]} -eq 0 ] || systemctl disable --quiet --no-reload "${units[@]}" 2>/dev/null || true
+  done
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

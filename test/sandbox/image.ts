@@ -66,6 +66,17 @@ export const DEFAULT_MASKS: readonly string[] = [
   'getty-static.service',
   'ssh.service',
   'sshd.service',
+  'ssh.socket',
+  'ssh@.service',
+  'rescue-ssh.target',
+  // Installed by scripts/setup.sh for test/e2e/services.test.ts, which
+  // starts them inside a subhost only, never in the sandbox itself.
+  'postfix.service',
+  'postfix@.service',
+  'postfix-resolvconf.path',
+  'postfix-resolvconf.service',
+  'rsyslog.service',
+  'syslog.socket',
   'cron.service',
   'anacron.service',
   'anacron.timer',
