@@ -104,6 +104,35 @@ describe('subhost-enter ops', () => {
     expect(readdirSync(s.dir).sort()).toEqual(['file', 'out', 'root']);
   });
 
+  it('bind-nofollow refuses a source with a symlink on its path; bind-ro-if-exists binds read-only', async () => {
+    const s = await scenario();
+    const r = await s.run(`
+      mkdir -p $D/src/sub $D/dst $D/dst2 && echo hi > $D/src/sub/f && echo clock > $D/adj && : > $D/adj-target
+      ln -s $D/src $D/link
+      rc=0; $SE bind-nofollow $D/link/sub $D/dst 2>$D/err || rc=$?; echo link=$rc:$(cat $D/err)
+      $SE bind-nofollow $D/src/sub $D/dst2; echo real=$?:$(cat $D/dst2/f)
+      $SE bind-ro-if-exists $D/adj $D/adj-target bind-ro-if-exists $D/absent $D/adj-target; echo ro=$?:$(cat $D/adj-target)
+      if { echo x >> $D/adj-target; } 2>$D/err; then echo write=ok; else echo write=$(cat $D/err); fi
+    `);
+    expect(r.kv.link).toBe(`1:subhost-enter: bind-nofollow ${s.dir}/link/sub ${s.dir}/dst: Too many levels of symbolic links`);
+    expect(r.kv.real).toBe('0:hi');
+    expect(r.kv.ro).toBe('0:clock');
+    expect(r.kv.write).toMatch(/Read-only file system/);
+  });
+
+  it('check-containment refuses a unit whose fence is not the one the config asks for', async () => {
+    // Run by hand, this process has every capability and no seccomp filter:
+    // what a CONTAINMENT=none unit looks like, and a contained one must not.
+    const contained = await execa(SE, ['check-containment', 'contained'], { reject: false });
+    expect(contained.exitCode).toBe(1);
+    expect(contained.stderr).toMatch(/^subhost-enter: the config says CONTAINMENT=contained, but this unit runs without its system call filter or capability limits .*daemon-reload\n?$/);
+    expect((await execa(SE, ['check-containment', 'none'], { reject: false })).exitCode).toBe(0);
+    const capsh = await execa('capsh', ['--drop=cap_sys_module', '--', '-c', `${SE} check-containment none`], { reject: false });
+    expect(capsh.exitCode).toBe(1);
+    expect(capsh.stderr).toContain('the config says CONTAINMENT=none, but the unit still confines it');
+    expect((await execa(SE, ['check-containment', 'maybe'], { reject: false })).exitCode).toBe(2);
+  });
+
   it('bad usage exits 2 with the usage text and runs nothing', async () => {
     const s = await scenario();
     const cases: string[][] = [
