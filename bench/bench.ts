@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync, readFileSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { bootSandbox, type Sandbox } from '../test/sandbox/sandbox.js';
-import { installUnits, register } from '../test/e2e/kit.js';
+import { installUnits, makeSubhost, register } from '../test/e2e/kit.js';
 import { OB, NS, OB_CONF, nspawnUnit, type Tool, type ToolKey } from './tools.js';
 import { startMany, stopMany, memOf, sandboxPids, systemRss, journalSince, type StartSample, type StopSample, type MemSample } from './measure.js';
 import { microStartup, straceStart, type StraceProfile } from './profile.js';
@@ -61,7 +61,11 @@ export interface Results {
     totalSeconds: number;
   };
   setup: { obConf: string; nspawnUnit: string; checks: string[] };
-  /** ob: overlay-boot (plans valid: the common path), ns: nspawn, obn: overlay-boot with its config touched before each start (no valid plan: Node.js runtime). */
+  /**
+   * ob: overlay-boot (plans valid: the common path; contained, the default), ns: nspawn, obn: overlay-boot with its
+   * config touched before each start (no valid plan: Node.js runtime), obo: overlay-boot with CONTAINMENT=none (what
+   * containment costs, in the same run).
+   */
   single: Record<VariantKey, { start: StartSample[]; stop: StopSample[]; mem: MemSample[] }>;
   /** Order of the variants in each run. */
   pairOrder: string[];
@@ -74,7 +78,7 @@ export interface Results {
   profiles: StraceProfile[];
 }
 
-export type VariantKey = ToolKey | 'obn';
+export type VariantKey = ToolKey | 'obn' | 'obo';
 
 function parseArgs(argv: string[]): Options {
   const quick = argv.includes('--quick');
@@ -198,15 +202,16 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
     for (const n of [single[t.key], ...many[t.key]]) confs[n] = await t.prepare(sb, n);
   }
   confs.obn = await OB.prepare(sb, 'obn');
-  await register(sb, confs.obs!, confs.obn);
+  confs.obo = (await makeSubhost(sb, 'obo', `${OB_CONF}CONTAINMENT=none\n`)).conf;
+  await register(sb, confs.obs!, confs.obn, confs.obo);
   await sb.daemonReload();
   phase('setup');
 
   // ---- checks: both really get the overlay and the veth (once per run; also a warm-up)
   const checks: string[] = [];
-  for (const [t, n] of [[OB, single.ob], [NS, single.ns], [OB, 'obn']] as const) {
+  for (const [t, n] of [[OB, single.ob], [NS, single.ns], [OB, 'obn'], [OB, 'obo']] as const) {
     const s = await startMany(sb, t, [n]);
-    if (n !== 'obn') {
+    if (n !== 'obn' && n !== 'obo') {
       const c = await checkInstance(sb, t, n, s.samples[0]!.cgroup);
       checks.push(...c);
       c.forEach((l) => log(`  ${l}`));
@@ -219,17 +224,19 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
   const baseline = sandboxPids(sb);
   const singleRes: Results['single'] = {
     ob: { start: [], stop: [], mem: [] }, ns: { start: [], stop: [], mem: [] }, obn: { start: [], stop: [], mem: [] },
+    obo: { start: [], stop: [], mem: [] },
   };
   const variants: Array<{ key: VariantKey; tool: Tool; name: string; label: string; touch?: string }> = [
     { key: 'ob', tool: OB, name: single.ob, label: OB.label },
     { key: 'ns', tool: NS, name: single.ns, label: NS.label },
     { key: 'obn', tool: OB, name: 'obn', label: `${OB.label}, config touched (no plan)`, touch: `${sb.root}${confs.obn}` },
+    { key: 'obo', tool: OB, name: 'obo', label: `${OB.label}, CONTAINMENT=none` },
   ];
   const pairOrder: string[] = [];
   const micro: Record<string, number[]> = {};
   let lastObStart = 0;
   for (let i = 0; i < opt.runs; i++) {
-    const order = [...variants.slice(i % 3), ...variants.slice(0, i % 3)];
+    const order = [...variants.slice(i % variants.length), ...variants.slice(0, i % variants.length)];
     pairOrder.push(order.map((v) => v.key).join(','));
     for (const v of order) {
       if (v.touch) {
