@@ -9,8 +9,10 @@ import type { Evaluator } from '../lib/config/load.js';
 export const evaluateCommand: Evaluator = async (command, ctx) => {
   const [file, ...args] = command.split(/\s+/).filter(Boolean);
   if (!file) throw new Error('empty command');
-  // The program the loader checked is root's alone (lib/config/trust.ts).
-  const r = await execa(ctx.program ?? file, args, {
+  // Only a program the loader found and checked to be root's alone
+  // (lib/config/trust.ts), by the path it checked.
+  if (!ctx.program) throw new Error(`no program ${file}${file.includes('/') ? '' : ` in ${commandPath()}`}`);
+  const r = await execa(ctx.program, args, {
     cwd: ctx.cwd,
     env: {
       CONFIG: ctx.config,

@@ -174,7 +174,7 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
       const cwd = key === 'BASE' ? dirname(file) : base;
       // The program must be root's alone, checked now (also by check and
       // the generator, which do not run it).
-      const prog = checkCommand(file, a, cwd, opts.evaluate !== undefined);
+      const prog = checkCommand(file, a, cwd);
       if ('problem' in prog) {
         res.problems.push(prog.problem);
         continue;

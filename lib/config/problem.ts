@@ -27,3 +27,12 @@ export function capProblems(file: string, problems: Problem[], max = 5): string[
   if (more > 0) lines.push(`... and ${more} more problem${more > 1 ? 's' : ''} in ${file}`);
   return lines;
 }
+
+/**
+ * What a command shows of a loaded config, capped as above: the problems
+ * first (one line each), then the warnings (`warning: ...`).
+ */
+export function reportLines(file: string, problems: Problem[], warnings: Problem[], max = 5): string[] {
+  const shown = capProblems(file, [...problems, ...warnings], max);
+  return shown.map((line, i) => (i >= problems.length && i < max ? `warning: ${line}` : line));
+}

@@ -10,7 +10,7 @@
 // others cannot rename root's entries there). The checks are made on
 // descriptors (open.ts), so that what was checked is what is read.
 import { readTextFile, checkProgram, Refused } from './open.js';
-import { findProgram, commandPath } from './program.js';
+import { findProgram } from './program.js';
 import type { Assignment } from './parse.js';
 import type { Problem } from './problem.js';
 
@@ -32,17 +32,17 @@ export function readConfigText(file: string): { text: string } | { problem: Prob
 }
 
 /**
- * The program of a `!command` (assignment a), checked. Not found: a
- * problem only when it is about to run (`check` and the generator may
- * look before the filesystem holding it is mounted).
+ * The program of a `!command` (assignment a), checked. Not found: no
+ * problem here (`check` and the generator may look before the filesystem
+ * holding it is mounted); the evaluator runs only a program checked here,
+ * so it then fails to run it.
  */
-export function checkCommand(file: string, a: Assignment, cwd: string, running: boolean): { program?: string } | { problem: Problem } {
+export function checkCommand(file: string, a: Assignment, cwd: string): { program?: string } | { problem: Problem } {
   const word = a.value.split(/\s+/).filter(Boolean)[0];
   const where = { file, line: a.line, key: a.key };
   if (!word) return { problem: { ...where, message: 'the command is empty' } };
-  const notFound = { problem: { ...where, message: `command "${a.value}": no program ${word}${word.includes('/') ? '' : ` in ${commandPath()}`}` } };
   const path = findProgram(word, cwd);
-  if (!path) return running ? notFound : {};
+  if (!path) return {};
   try {
     checkProgram(path);
     // The path as found, not as resolved: a multi-call program reads its
@@ -50,7 +50,7 @@ export function checkCommand(file: string, a: Assignment, cwd: string, running: 
     return { program: path };
   } catch (e) {
     if (!(e instanceof Refused)) throw e;
-    if (e.code === 'ENOENT') return running ? notFound : {};
+    if (e.code === 'ENOENT') return {};
     return { problem: { ...where, message: `command "${a.value}": ${e.untrusted ? `${e.message}: ${PROGRAM_RULE}` : e.message}` } };
   }
 }
