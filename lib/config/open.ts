@@ -61,7 +61,7 @@ function kind(st: Stats): string {
 export function ownershipReason(what: string, path: string, st: Stats): string | undefined {
   if (st.uid !== 0) return `the ${what} ${path} is owned by uid ${st.uid}, not root`;
   if (st.mode & 0o022 && !(st.isDirectory() && st.mode & 0o1000)) {
-    return `the ${what} ${path} is writable by ${st.mode & 0o020 ? 'group' : 'others'} (mode ${(st.mode & 0o7777).toString(8)})`;
+    return `the ${what} ${path} is writable by ${st.mode & 0o002 ? 'others' : 'group'} (mode ${(st.mode & 0o7777).toString(8)})`;
   }
   return undefined;
 }

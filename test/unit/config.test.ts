@@ -261,7 +261,7 @@ describe('every config must be root\'s alone (more in trust.test.ts)', () => {
     const g = f.conf('BASE=..\nLOWER=!echo /\n', 'open/x.conf');
     expect(g).toBe(p);
     const r = await loadConfig(p);
-    expect(errors(r)).toEqual([`${p}: the directory ${d} is writable by group (mode 777): ${RULE}`]);
+    expect(errors(r)).toEqual([`${p}: the directory ${d} is writable by others (mode 777): ${RULE}`]);
   });
   it('accepts the same config when root-owned 0644', async () => {
     const r = await loadConfig(f.conf('BASE=.\nLOWER=!echo /\n'));
