@@ -313,7 +313,8 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
     }
     for (const k of ['PREMOUNT', 'POSTMOUNT', 'INIT'] as const) {
       const argv = typed[k] as string[] | undefined;
-      if (!argv || argv[0] === hooks[k] || untrustedHooks.has(k)) continue; // built in: implemented by the runtime itself
+      // Built in (implemented by the runtime itself), or refused above already.
+      if (!argv || argv[0] === hooks[k] || untrustedHooks.has(k)) continue;
       try {
         const st = statSync(argv[0]!);
         if (!st.isFile() || !(st.mode & 0o111)) problem(k, `${argv[0]} is not an executable file`, line(k));
