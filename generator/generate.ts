@@ -1,10 +1,10 @@
 // Read /etc/subhosts.conf and every config it lists, and convert each
 // into units (convert.ts). One bad config is skipped with a message; it
 // never stops the others. Commands in configs are never run here.
-import { accessSync, constants, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, isAbsolute } from 'node:path';
 import { loadConfig } from '../lib/config/load.js';
-import { formatProblem } from '../lib/config/problem.js';
+import { capProblems } from '../lib/config/problem.js';
 import { readSubhostsConf } from '../lib/registry.js';
 import { NameSchema } from '../lib/config/fields.js';
 import { convert, convertUnreadable, type Output, type Templates } from './convert.js';
@@ -21,6 +21,9 @@ export interface Generated {
   /** NAME -> conf, for what was generated. */
   subhosts: Map<string, string>;
 }
+
+/** Messages about one listed config, at most (then a count). */
+export const MAX_LINES_PER_FILE = 5;
 
 const UNIT_DIRS = ['/etc/systemd/system', '/run/systemd/system', '/usr/local/lib/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system'];
 
@@ -51,15 +54,12 @@ export async function generate(subhostsConf: string, templates: Templates, outDi
       continue;
     }
     const reg = { path: l.path, listedAt: at };
-    let readable = true;
-    try {
-      accessSync(l.path, constants.R_OK);
-    } catch {
-      readable = false;
-    }
+    // Read once, by descriptor, never blocking (lib/config/open.ts): a
+    // FIFO or a device listed here must not hold up the boot.
+    const r = await loadConfig(l.path, { checkFs: false });
     let out: Output;
     let name: string;
-    if (!readable) {
+    if (r.unreadable === 'ENOENT' || r.unreadable === 'EACCES') {
       name = basename(l.path).replace(/\.conf$/, '');
       if (!NameSchema.safeParse(name).success) {
         g.errors.push(`${at}: ${l.path} cannot be read, and its file name gives no valid NAME; skipped`);
@@ -68,12 +68,13 @@ export async function generate(subhostsConf: string, templates: Templates, outDi
       g.warnings.push(`${at}: ${l.path} cannot be read now (not mounted yet?); subhost@${name} will check it when it starts`);
       out = convertUnreadable(reg, name, templates);
     } else {
-      const r = await loadConfig(l.path, { checkFs: false });
-      for (const w of r.warnings) g.warnings.push(formatProblem(w));
-      if (r.problems.length) {
-        for (const p of r.problems) g.errors.push(`${formatProblem(p)} (listed at ${at}; skipped)`);
-        continue;
-      }
+      // A few lines per file at most: a file of garbage must not flood the kernel log.
+      const shown = capProblems(l.path, [...r.problems, ...r.warnings], MAX_LINES_PER_FILE);
+      shown.forEach((line, i) => {
+        if (i < r.problems.length) g.errors.push(`${line} (listed at ${at}; skipped)`);
+        else (r.problems.length ? g.errors : g.warnings).push(line);
+      });
+      if (r.problems.length) continue;
       name = r.partial.NAME!;
       const plans: { start?: string; netns?: string } = {};
       const files = new Map<string, string>();

@@ -4,7 +4,7 @@
 // Exit codes: 0 success, 1 failure, 2 bad usage (like systemctl and the
 // 1.6 scripts' `exit 1`); `status NAME` also uses 3 ("not running").
 // Errors are one line, prefixed with the command's name.
-import { existsSync, statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { NameSchema } from './config/fields.js';
 
@@ -127,7 +127,12 @@ export function checkName(name: string): string {
 /** The absolute path of a CONF argument; it must exist. */
 export function confPath(arg: string): string {
   const p = resolve(arg);
-  if (!existsSync(p)) throw new CliError(`${arg}: no such config file`);
+  // lstat: a dangling or looping symlink is there, and loading it says why it is refused.
+  try {
+    lstatSync(p);
+  } catch {
+    throw new CliError(`${arg}: no such config file`);
+  }
   return p;
 }
 

@@ -6,12 +6,13 @@
 //  - for every boot: a line in /etc/subhosts.conf (`overlay-boot enable`),
 //    turned into units by the generator on daemon-reload.
 import {
-  readFileSync, readlinkSync, realpathSync, mkdirSync, symlinkSync, renameSync, rmSync, statSync,
+  readlinkSync, realpathSync, mkdirSync, symlinkSync, renameSync, rmSync, statSync,
   openSync, writeSync, fsyncSync, closeSync, chownSync, fchmodSync,
 } from 'node:fs';
 import { dirname, basename, resolve } from 'node:path';
 import { SUBHOSTS_CONF, RUNTIME_REGISTRY } from './paths.js';
 import { readSubhostsConf, confName } from './registry.js';
+import { readTextFile, Refused } from './config/open.js';
 
 export interface ConfOf {
   conf: string;
@@ -166,11 +167,12 @@ export function writeFileAtomic(file: string, text: string): void {
   }
 }
 
+/** The text of /etc/subhosts.conf, read as the generator reads it (open.ts); '' when absent. */
 export function readTextOrEmpty(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readTextFile(file, { trust: false }).text;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    if (e instanceof Refused && e.code === 'ENOENT') return '';
     throw e;
   }
 }

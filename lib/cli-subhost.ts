@@ -3,7 +3,7 @@
 // stopping it through systemd jobs.
 import { basename } from 'node:path';
 import { loadConfig, type LoadResult } from './config/load.js';
-import { formatProblem } from './config/problem.js';
+import { formatProblem, reportLines } from './config/problem.js';
 import { NameSchema } from './config/fields.js';
 import { confName } from './registry.js';
 import { SUBHOSTS_CONF } from './paths.js';
@@ -40,10 +40,13 @@ export async function unitEnvironment(sm: SystemdManager, name: string): Promise
  */
 export async function validateConf(conf: string, what: string): Promise<{ r: LoadResult; name: string }> {
   const r = await loadConfig(conf);
-  for (const w of r.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
-  for (const p of r.problems) process.stderr.write(`${formatProblem(p)}\n`);
   const literal = r.resolved.NAME?.value;
   const name = r.partial.NAME ?? (literal !== undefined && NameSchema.safeParse(literal).success ? literal : undefined);
+  // A file refused before it was read (a FIFO, a device, not root's...): one line.
+  if (r.problems.length === 1 && r.warnings.length === 0) {
+    throw new CliError(`not ${what}${name ? ` ${name}` : ''}: ${formatProblem(r.problems[0]!)}`);
+  }
+  for (const line of reportLines(r.file, r.problems, r.warnings)) process.stderr.write(`${line}\n`);
   if (r.problems.length) {
     const n = r.problems.length;
     throw new CliError(`not ${what}${name ? ` ${name}` : ''}: ${r.file} has ${n} problem${n > 1 ? 's' : ''} (above)`);

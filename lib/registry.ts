@@ -7,10 +7,11 @@
 //  3. the configs listed in /etc/subhosts.conf, read now (so that a
 //     subhost listed there works even before the generator ran).
 // A config's NAME is its NAME= line, else its file name less .conf.
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { SUBHOSTS_CONF, RUNTIME_REGISTRY } from './paths.js';
 import { parseConfText } from './config/parse.js';
+import { readTextFile, Refused } from './config/open.js';
 
 export interface Listed {
   path: string;
@@ -27,18 +28,24 @@ export function parseSubhostsConf(text: string): Listed[] {
   return out;
 }
 
-/** NAME of a config file without resolving anything else (cheap; never runs commands). */
+/**
+ * NAME of a config file without resolving anything else (cheap; never
+ * runs commands). Read as every config is (open.ts: never blocks on a
+ * FIFO, never reads a device or a huge file) but without the ownership
+ * rule: the NAME only says which config is meant, loading it checks it.
+ */
 export function confName(path: string, text?: string): string {
-  const t = text ?? readFileSync(path, 'utf8');
+  const t = text ?? readTextFile(path, { trust: false }).text;
   const names = parseConfText(t).assignments.filter((a) => a.key === 'NAME' && a.value !== '' && !a.command);
   return names.length ? names[names.length - 1]!.value : basename(path).replace(/\.conf$/, '');
 }
 
+/** The configs listed in /etc/subhosts.conf (read as configs are: open.ts); none when it is absent. */
 export function readSubhostsConf(file = SUBHOSTS_CONF): Listed[] {
   try {
-    return parseSubhostsConf(readFileSync(file, 'utf8'));
+    return parseSubhostsConf(readTextFile(file, { trust: false }).text);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (e instanceof Refused && e.code === 'ENOENT') return [];
     throw e;
   }
 }

@@ -3,13 +3,16 @@
 // package's helpers (overlay-diskfile) on PATH. Commands run in the unit's
 // private mount namespace: what they mount is the subhost's alone.
 import { execa } from 'execa';
-import { libDir } from '../lib/paths.js';
+import { commandPath } from '../lib/config/program.js';
 import type { Evaluator } from '../lib/config/load.js';
 
 export const evaluateCommand: Evaluator = async (command, ctx) => {
   const [file, ...args] = command.split(/\s+/).filter(Boolean);
   if (!file) throw new Error('empty command');
-  const r = await execa(file, args, {
+  // Only a program the loader found and checked to be root's alone
+  // (lib/config/trust.ts), by the path it checked.
+  if (!ctx.program) throw new Error(`no program ${file}${file.includes('/') ? '' : ` in ${commandPath()}`}`);
+  const r = await execa(ctx.program, args, {
     cwd: ctx.cwd,
     env: {
       CONFIG: ctx.config,
@@ -17,7 +20,7 @@ export const evaluateCommand: Evaluator = async (command, ctx) => {
       // Which variable is being computed (overlay-diskfile mounts an image
       // read-only for LOWER, read-write for UPPER).
       OVERLAY_BOOT_KEY: ctx.key,
-      PATH: `${libDir()}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      PATH: commandPath(),
     },
     stdin: 'ignore',
     stderr: 'inherit',

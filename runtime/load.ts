@@ -3,7 +3,7 @@
 // not LOWER), and turn every problem into one journal line.
 import { findConf } from '../lib/registry.js';
 import { loadConfig, type Variable } from '../lib/config/load.js';
-import { formatProblem, type Problem } from '../lib/config/problem.js';
+import { reportLines, type Problem } from '../lib/config/problem.js';
 import type { SubhostConfig } from '../lib/config/fields.js';
 import { evaluateCommand } from './evaluate.js';
 
@@ -32,10 +32,12 @@ export async function loadSubhost(name: string, only?: Variable[]): Promise<Load
     // With `only`, the rest is the subhost unit's to check and report.
     checkFs: !only,
   });
-  if (!only) for (const w of r.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
   const mine = (p: Problem) => !only || p.trust || !p.key || ['NAME', 'BASE', ...only].includes(p.key);
   const problems = r.problems.filter(mine);
-  if (problems.length) throw new RuntimeError(problems.map(formatProblem).join('\n'));
+  // A few lines at most into the journal (a file of garbage: a few, then a count).
+  const lines = reportLines(r.file, problems, only ? [] : r.warnings);
+  if (problems.length) throw new RuntimeError(lines.join('\n'));
+  for (const l of lines) process.stderr.write(`${l}\n`);
   const c = only ? r.partial : r.config!;
   if (c.NAME !== name) {
     throw new RuntimeError(`${found.conf}: NAME is ${c.NAME}, but the unit is for ${name}`);

@@ -1,7 +1,7 @@
 // overlay-boot check CONF...: show every variable of a subhost config with
 // where its value came from, or the problems, without running anything.
 import { loadConfig, VARIABLES, type LoadResult, type Source } from '../../lib/config/load.js';
-import { formatProblem } from '../../lib/config/problem.js';
+import { formatProblem, reportLines } from '../../lib/config/problem.js';
 
 function describe(s: Source): string {
   switch (s.kind) {
@@ -35,7 +35,9 @@ export async function check(args: string[]): Promise<number> {
   let status = 0;
   for (const f of files) {
     const r = await loadConfig(f);
-    for (const w of r.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+    // Problems and warnings, a few at most (a file of garbage gives a few lines, then a count).
+    const lines = reportLines(r.file, r.problems, r.warnings);
+    if (r.problems.length === 0) for (const l of lines) process.stderr.write(`${l}\n`);
     if (json) {
       process.stdout.write(JSON.stringify({
         file: r.file, valid: r.problems.length === 0, deferred: r.deferred,
@@ -44,8 +46,10 @@ export async function check(args: string[]): Promise<number> {
     } else if (r.problems.length === 0) {
       process.stdout.write(renderCheck(r));
     }
-    for (const p of r.problems) process.stderr.write(`${formatProblem(p)}\n`);
-    if (r.problems.length) status = 1;
+    if (r.problems.length) {
+      for (const l of lines) process.stderr.write(`${l}\n`);
+      status = 1;
+    }
   }
   return status;
 }

@@ -3,7 +3,7 @@
 // from. Values that are commands (`VAR=!cmd`) are run only when the
 // caller passes an evaluator (the runtime does; `check` and the generator
 // never do): until then they are "deferred" and not validated.
-import { readFileSync, statSync, realpathSync } from 'node:fs';
+import { statSync, realpathSync } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { parseConfText, type Assignment } from './parse.js';
 import { parseCables } from './cables.js';
@@ -11,7 +11,7 @@ import {
   NameSchema, AbsolutePath, RamSizeSchema, StartSchema, CommandSchema, ShareSchema,
   SubhostConfigSchema, SYSTEMD_KEYS, NameListSchema, ContainmentSchema, type SubhostConfig, type Share, type SystemdKey,
 } from './fields.js';
-import { untrustedReason } from './trust.js';
+import { readConfigText, checkHook, checkCommand } from './trust.js';
 import type { Problem } from './problem.js';
 import { libDir } from '../paths.js';
 
@@ -40,7 +40,11 @@ export interface Resolved {
 }
 
 /** Runs a `!cmd` value; resolving to undefined leaves that key deferred. */
-export type Evaluator = (command: string, ctx: { key: Variable; cwd: string; config: string }) => Promise<string | undefined>;
+export type Evaluator = (
+  command: string,
+  /** program: the path the command's first word names, checked to be root's alone: run that one. */
+  ctx: { key: Variable; cwd: string; config: string; program?: string },
+) => Promise<string | undefined>;
 
 export interface LoadOptions {
   /** Run `!cmd` values with this; without it they stay deferred. */
@@ -62,8 +66,10 @@ export interface LoadResult {
   problems: Problem[];
   warnings: Problem[];
   deferred: Variable[];
-  /** True when the file can run commands on the host (see trust.ts). */
+  /** True when the file can run commands on the host. */
   runsCommands: boolean;
+  /** Set (to the errno) when the file could not be opened at all: absent, or not mounted yet. */
+  unreadable?: string;
 }
 
 export function defaultHooks(): Record<'PREMOUNT' | 'POSTMOUNT' | 'INIT', string> {
@@ -96,12 +102,14 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
   if (opts.text !== undefined) {
     text = opts.text;
   } else {
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      problem(undefined, `cannot read config: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    // Every config is trusted before a byte of it is read (see trust.ts).
+    const read = readConfigText(file);
+    if ('problem' in read) {
+      res.problems.push(read.problem);
+      res.unreadable = read.unreadable;
       return res;
     }
+    text = read.text;
   }
   const parsed = parseConfText(text);
   for (const line of parsed.strayLines) {
@@ -127,17 +135,6 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
   res.runsCommands = [...last.values()].some(
     (a) => a.command || (['PREMOUNT', 'POSTMOUNT', 'INIT'] as string[]).includes(a.key),
   );
-  if (res.runsCommands) {
-    const why = untrustedReason(file);
-    if (why) {
-      const a = [...last.values()].find((x) => x.command || ['PREMOUNT', 'POSTMOUNT', 'INIT'].includes(x.key))!;
-      res.problems.push({
-        file, line: a.line, key: a.key, trust: true,
-        message: `this config runs commands as root, so it must be owned by root and not writable by group or others: ${why}`,
-      });
-      return res;
-    }
-  }
 
   const name = basename(file).replace(/\.conf$/, '');
   const systemdDefaults = Object.fromEntries(
@@ -175,10 +172,18 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
         problem(key, `${key} cannot be a !command: systemd must know it without running anything`, a.line);
         continue;
       }
+      const cwd = key === 'BASE' ? dirname(file) : base;
+      // The program must be root's alone, checked now (also by check and
+      // the generator, which do not run it).
+      const prog = checkCommand(file, a, cwd);
+      if ('problem' in prog) {
+        res.problems.push(prog.problem);
+        continue;
+      }
       let out: string | undefined;
       if (opts.evaluate) {
         try {
-          out = await opts.evaluate(a.value, { key, cwd: key === 'BASE' ? dirname(file) : base, config: file });
+          out = await opts.evaluate(a.value, { key, cwd, config: file, program: prog.program });
         } catch (e) {
           problem(key, `command "${a.value}" failed: ${(e as Error).message}`, a.line);
           continue;
@@ -236,6 +241,7 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
     else problem(key, `"${String(values[key])}" ${firstIssue(r.error)}`, line(key));
   };
   const deferred = (k: Variable) => res.deferred.includes(k) || values[k] === undefined;
+  const untrustedHooks = new Set<Variable>();
 
   if (!deferred('NAME')) field('NAME', NameSchema, values.NAME);
   for (const k of ['LIVE', 'UPPER', 'WORK', 'LOWER'] as const) {
@@ -247,7 +253,17 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
     }
   }
   if (!deferred('START')) field('START', StartSchema, values.START);
-  for (const k of ['PREMOUNT', 'POSTMOUNT', 'INIT'] as const) if (!deferred(k)) field(k, CommandSchema, values[k]);
+  for (const k of ['PREMOUNT', 'POSTMOUNT', 'INIT'] as const) {
+    if (deferred(k)) continue;
+    field(k, CommandSchema, values[k]);
+    // A custom hook runs as root on the host: it must be root's alone.
+    const argv = typed[k] as string[] | undefined;
+    const p = argv && argv[0] !== hooks[k] ? checkHook(file, k, argv[0]!, line(k)) : undefined;
+    if (p) {
+      res.problems.push(p);
+      untrustedHooks.add(k);
+    }
+  }
   if (!deferred('RAM_SIZE')) field('RAM_SIZE', RamSizeSchema, values.RAM_SIZE);
   if (!deferred('REAPER')) field('REAPER', AbsolutePath, values.REAPER);
   if (!deferred('CABLES') && typed.NAME) {
@@ -299,7 +315,8 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
     }
     for (const k of ['PREMOUNT', 'POSTMOUNT', 'INIT'] as const) {
       const argv = typed[k] as string[] | undefined;
-      if (!argv || argv[0] === hooks[k]) continue; // built in: implemented by the runtime itself
+      // Built in (implemented by the runtime itself), or refused above already.
+      if (!argv || argv[0] === hooks[k] || untrustedHooks.has(k)) continue;
       try {
         const st = statSync(argv[0]!);
         if (!st.isFile() || !(st.mode & 0o111)) problem(k, `${argv[0]} is not an executable file`, line(k));

@@ -29,11 +29,11 @@ const cases: Case[] = [
   { title: 'bridge that does not exist', conf: () => 'BASE=.\nSTART=none\nCABLES== nobr0=\n', unit: 'netns', message: 'CABLES: bridge nobr0 for NAME1 does not exist (or is not a bridge)' },
   { title: 'failing !cmd', conf: () => 'BASE=.\nSTART=none\nUPPER=!false\n', message: ':3: UPPER: command "false" failed: exit status 1' },
   {
-    title: 'non-root-owned config that runs commands',
+    title: 'non-root-owned config',
     conf: () => 'BASE=.\nSTART=none\nLOWER=!echo /\n',
     setup: async (sb, b, n) => sh(sb, `chown 65534 ${b}/${n}.conf`),
     unit: 'netns',
-    message: (b) => `this config runs commands as root, so it must be owned by root and not writable by group or others: the file ${b}/NAME.conf is owned by uid 65534, not root`,
+    message: (b) => `${b}/NAME.conf: the file ${b}/NAME.conf is owned by uid 65534, not root: a config that root runs must be root's alone`,
   },
   {
     title: 'LIVE already mounted',

@@ -240,19 +240,18 @@ describe('invalid configs: one clear line naming file, line and key', () => {
   });
 });
 
-describe('configs that run commands must be trusted', () => {
+describe('every config must be root\'s alone (more in trust.test.ts)', () => {
+  const RULE = "a config that root runs must be root's alone";
   it('refuses a !cmd config that is group-writable', async () => {
     const p = f.conf('BASE=.\nLOWER=!echo /\n', 'sub.conf', 0o664);
     const r = await loadConfig(p);
-    expect(errors(r)).toEqual([
-      `${p}:2: LOWER: this config runs commands as root, so it must be owned by root and not writable by group or others: the file ${p} is writable by group (mode 664)`,
-    ]);
+    expect(errors(r)).toEqual([`${p}: the file ${p} is writable by group (mode 664): ${RULE}`]);
   });
   it('refuses a PREMOUNT config not owned by root', async () => {
     const p = f.conf('BASE=.\nPREMOUNT=/bin/true\n');
     chownSync(p, 65534, 65534);
     const r = await loadConfig(p);
-    expect(errors(r)[0]).toContain(`the file ${p} is owned by uid 65534, not root`);
+    expect(errors(r)).toEqual([`${p}: the file ${p} is owned by uid 65534, not root: ${RULE}`]);
   });
   it('refuses a !cmd config in a world-writable (non-sticky) directory', async () => {
     const d = join(f.dir, 'open');
@@ -262,16 +261,16 @@ describe('configs that run commands must be trusted', () => {
     const g = f.conf('BASE=..\nLOWER=!echo /\n', 'open/x.conf');
     expect(g).toBe(p);
     const r = await loadConfig(p);
-    expect(errors(r)[0]).toContain(`the directory ${d} is writable by group (mode 777)`);
+    expect(errors(r)).toEqual([`${p}: the directory ${d} is writable by others (mode 777): ${RULE}`]);
   });
   it('accepts the same config when root-owned 0644', async () => {
     const r = await loadConfig(f.conf('BASE=.\nLOWER=!echo /\n'));
     expect(r.problems).toEqual([]);
   });
-  it('does not care about ownership of configs that run nothing', async () => {
-    const p = f.conf('BASE=.\n', 'sub.conf', 0o666);
+  it('refuses configs that run nothing too: START and SHARE act as root as well', async () => {
+    const p = f.conf('BASE=.\n', 'sub.conf', 0o644);
     chownSync(p, 65534, 65534);
-    expect((await loadConfig(p)).config).toBeDefined();
+    expect(errors(await loadConfig(p))).toEqual([`${p}: the file ${p} is owned by uid 65534, not root: ${RULE}`]);
   });
 });
 
