@@ -58,7 +58,6 @@ export const nsDir = (sb: Sandbox, n: string): string => `${sb.dataDir}/nspawn/$
  *   cgroups below the unit's (--keep-unit).
  */
 export function nspawnUnit(dataDir: string): string {
-  const d = `${dataDir}/nspawn/%i`;
   return `[Unit]
 Description=systemd-nspawn benchmark container %i
 
@@ -66,8 +65,19 @@ Description=systemd-nspawn benchmark container %i
 Type=notify
 Delegate=yes
 KillMode=mixed
-ExecStart=/usr/bin/systemd-nspawn --quiet --keep-unit --register=no --as-pid2 --notify-ready=no --console=pipe --link-journal=no --kill-signal=SIGRTMIN+3 --directory=${d}/empty --overlay=/:${d}/upper:/ --network-veth --machine=%i /bin/sleep infinity
+ExecStart=/usr/bin/systemd-nspawn ${nspawnArgs(`${dataDir}/nspawn/%i`, '%i').join(' ')} /bin/sleep infinity
 `;
+}
+
+/**
+ * systemd-nspawn's options for the job (above), for a container in DIR
+ * (DIR/empty with an empty usr/, DIR/upper) named MACHINE; the payload
+ * follows. Also what the security table measures (test/hardening/escape.ts).
+ */
+export function nspawnArgs(dir: string, machine: string): string[] {
+  return ['--quiet', '--keep-unit', '--register=no', '--as-pid2', '--notify-ready=no', '--console=pipe',
+    '--link-journal=no', '--kill-signal=SIGRTMIN+3', `--directory=${dir}/empty`, `--overlay=/:${dir}/upper:/`,
+    '--network-veth', `--machine=${machine}`];
 }
 
 export const NS: Tool = {

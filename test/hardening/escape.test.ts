@@ -1,0 +1,84 @@
+// The escape suite (issue 11): every way root inside a subhost could reach
+// the host through the kernel, tried from inside by escape-probe.c running
+// as one of the subhost's own processes (a START entry), harmlessly. A
+// subhost from an unchanged 1.6 config (no CONTAINMENT line: contained)
+// must have every vector closed; the same config with CONTAINMENT=none must
+// have them open, so that each assertion can fail.
+//
+// What this kernel cannot show (it has no module support, no sysrq, no
+// kcore; cgroups are hybrid): loading a module is only covered by
+// CAP_SYS_MODULE and the seccomp filter (@module), /proc/sysrq-trigger and
+// /proc/kcore are absent here (n/a on both sides: the check stays for a
+// kernel that has them), the cgroup escape is shown on the cgroup2 tree
+// only (the v1 hierarchies are not mounted in the sandbox).
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { useInstalledSandbox, register, stopSubhost } from '../e2e/kit.js';
+import { buildProbe, makeProbedSubhost, probeSubhost, probeOverlayGo, VECTOR_NAMES, ABSENT_HERE, type Findings } from './escape.js';
+
+const VECTORS = VECTOR_NAMES;
+/** What overlay-go shells must share with the subhost's own processes. */
+const GO_VECTORS = VECTORS.filter((v) => /^(cap-|seccomp$|cgroup-|mount-|userns$|keyctl$|bpf$|remount-)/.test(v));
+
+/**
+ * overlay-go does not carry the subhost's restrictions yet (branch `go`
+ * makes it): flip when that lands, and the overlay-go half runs.
+ */
+const OVERLAY_GO_IS_CONTAINED = false;
+
+// The host's /etc/adjtime, which subhosts get bound in (1.6 bound it read-write).
+const ADJTIME = '0.0 0 0.0\n0\nUTC\n';
+
+describe('escape from a subhost', () => {
+  const { sandbox } = useInstalledSandbox({ files: { '/etc/adjtime': ADJTIME } });
+  const found: Record<'contained' | 'optout', Findings> = { contained: new Map(), optout: new Map() };
+  const subhosts = { contained: 'esc', optout: 'escnone' } as const;
+
+  beforeAll(async () => {
+    await buildProbe();
+    const sb = sandbox();
+    // An unchanged 1.6 config for the contained one; the opt-out adds one line.
+    await register(sb, await makeProbedSubhost(sb, subhosts.contained), await makeProbedSubhost(sb, subhosts.optout, 'CONTAINMENT=none\n'));
+    await sb.daemonReload();
+    for (const [level, name] of Object.entries(subhosts) as [keyof typeof subhosts, string][]) {
+      expect(await sb.startUnit(`subhost@${name}.service`), await sb.journal(`subhost@${name}.service`, 30)).toBe('done');
+      found[level] = await probeSubhost(sb, name);
+    }
+  });
+
+  afterAll(async () => {
+    const sb = sandbox();
+    for (const name of Object.values(subhosts)) await stopSubhost(sb, name);
+  });
+
+  it('the probe tried every vector in both subhosts', () => {
+    for (const f of Object.values(found)) expect([...f.keys()].filter((k) => k !== 'proc-sys-net').sort()).toEqual([...VECTORS].sort());
+  });
+
+  describe.each(VECTORS)('%s', (v) => {
+    it('is open with CONTAINMENT=none (the probe can see it)', () => {
+      const f = found.optout.get(v)!;
+      if (ABSENT_HERE.includes(v)) expect(f.detail).toMatch(/ENOENT/);
+      else expect(f, `${v} with CONTAINMENT=none`).toMatchObject({ state: 'open' });
+    });
+    it('is closed in a subhost from an unchanged 1.6 config', () => {
+      const f = found.contained.get(v)!;
+      if (ABSENT_HERE.includes(v)) expect(f.state).not.toBe('open');
+      else expect(f, `${v} contained`).toMatchObject({ state: 'closed' });
+    });
+  });
+
+  it("the subhost's own network settings stay writable at both levels (its own netns)", () => {
+    expect(found.contained.get('proc-sys-net')?.state).toBe('open');
+    expect(found.optout.get('proc-sys-net')?.state).toBe('open');
+  });
+
+  // An overlay-go shell is started from the host, not by the subhost: it
+  // must be given the same bounding set, filter and cgroup explicitly.
+  it.skipIf(!OVERLAY_GO_IS_CONTAINED)('an overlay-go shell has the same restrictions as the subhost', async () => {
+    const sb = sandbox();
+    for (const [level, name] of Object.entries(subhosts) as [keyof typeof subhosts, string][]) {
+      const go = await probeOverlayGo(sb, name);
+      for (const v of GO_VECTORS) expect(go.get(v), `${v} in overlay-go ${name}`).toMatchObject({ state: level === 'contained' ? 'closed' : 'open' });
+    }
+  });
+});

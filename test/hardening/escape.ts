@@ -1,0 +1,173 @@
+// The escape probe (escape-probe.c) and how to run it as one of a
+// container's OWN processes, for the escape suite (escape.test.ts) and the
+// security table (bench/security.ts):
+// - a subhost runs probe/agent as a START entry: it leaves a loop behind
+//   that serves probe runs through two FIFOs in the SHARE'd probe dir, so the
+//   probe carries the subhost's capabilities, seccomp filter and cgroup (an
+//   `nsenter -a` from the sandbox would carry the caller's);
+// - systemd-nspawn runs the probe as its payload (bench/tools.ts's flags).
+import { execa } from 'execa';
+import { readFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { ROOT, makeSubhost } from '../e2e/kit.js';
+import { nspawnArgs } from '../../bench/tools.js';
+
+export const PROBE_SRC = join(ROOT, 'test/hardening/escape-probe.c');
+export const PROBE_BIN = join(ROOT, 'reaper/build/test/escape-probe');
+
+/** Build the probe (static: it runs in whatever root the container has). */
+export async function buildProbe(): Promise<void> {
+  await mkdir(join(ROOT, 'reaper/build/test'), { recursive: true });
+  await execa('gcc', ['-static', '-O', '-Wall', '-Wextra', '-Werror', '-D_GNU_SOURCE', '-o', PROBE_BIN, PROBE_SRC]);
+}
+
+/** Every vector of issue 11, by the probe's names, with what each means (the security table's rows). */
+export const VECTORS: ReadonlyArray<readonly [string, string]> = [
+  ...(['SYS_ADMIN', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_TIME', 'SYS_BOOT', 'SYSLOG', 'MAC_ADMIN', 'MAC_OVERRIDE', 'BPF', 'PERFMON',
+    'SYS_PACCT', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'DAC_READ_SEARCH', 'CHECKPOINT_RESTORE', 'AUDIT_CONTROL'] as const)
+    .map((c) => [`cap-${c}`, `CAP_${c} in the bounding set`] as const),
+  ['seccomp', 'a seccomp filter is missing'],
+  ['keyctl', "keyctl(): the host root's keyrings (not namespaced)"],
+  ['bpf', 'bpf(BPF_PROG_LOAD) passes the privilege check'],
+  ['perf_event_open', 'perf_event_open() system-wide'],
+  ['open_by_handle_at', 'open_by_handle_at() on a shared-in filesystem (any file of it, outside the share too)'],
+  ['mknod-disk', "mknod + open of a host block device"],
+  ['mknod-kmsg', 'mknod + open of /dev/kmsg'],
+  ['proc-sys-kernel', '/proc/sys/kernel/core_pattern opens for writing (host code execution)'],
+  ['proc-sys-vm', '/proc/sys/vm/drop_caches opens for writing'],
+  ['remount-proc-sys', '/proc/sys writable, or remountable read-write'],
+  ['sysrq-trigger', '/proc/sysrq-trigger opens for writing'],
+  ['kallsyms', '/proc/kallsyms shows kernel addresses'],
+  ['kcore', '/proc/kcore readable'],
+  ['dmesg', 'the kernel log readable (syslog(2))'],
+  ['cgroup-ns', 'the cgroup tree above its own visible (no cgroup namespace)'],
+  ['cgroup-escape', "a parent cgroup's cgroup.procs opens for writing (leaving its limits)"],
+  ['mount-proc', 'a fresh proc mounts'],
+  ['mount-sysfs', 'a fresh sysfs mounts'],
+  ['mount-cgroup2', 'a fresh cgroup2 mounts'],
+  ['mount-debugfs', 'a fresh debugfs mounts'],
+  ['mount-bpf', 'a fresh bpf filesystem mounts'],
+  ['remount-sys', '/sys writable, or remountable read-write'],
+  ['remount-reaper', 'the read-only /.reaper bind remounts read-write'],
+  ['remount-share-ro', 'a read-only share (overlay-share --ro, nspawn --bind-ro) remounts read-write'],
+  ['userns', 'a user namespace with a fresh proc can be made'],
+  ['adjtime', "the host's /etc/adjtime opens for writing"],
+];
+export const VECTOR_NAMES = VECTORS.map(([n]) => n);
+/** Files this kernel does not have: n/a (ENOENT) wherever they are probed. */
+export const ABSENT_HERE = ['sysrq-trigger', 'kcore'];
+
+export type Verdict = 'open' | 'closed' | 'n/a';
+export interface Finding {
+  state: Verdict;
+  detail: string;
+}
+export type Findings = Map<string, Finding>;
+
+/** The probe's lines `NAME open|closed|n/a DETAIL`, by NAME (in order). */
+export function parseProbe(out: string): Findings {
+  const m: Findings = new Map();
+  for (const line of out.split('\n')) {
+    const r = /^(\S+) (open|closed|n\/a) ?(.*)$/.exec(line);
+    if (r) m.set(r[1]!, { state: r[2] as Verdict, detail: r[3]! });
+    else if (line.trim()) throw new Error(`escape-probe: unexpected line: ${line}`);
+  }
+  if (m.size === 0) throw new Error(`escape-probe printed nothing: ${out}`);
+  return m;
+}
+
+/**
+ * The START entry. It returns at once (the start waits for absolute START
+ * entries), leaving a loop that reads one line of probe arguments from
+ * `request` and writes the probe's output to `answer`. The loop ends with
+ * the subhost (the reaper signals everything at stop).
+ */
+const AGENT = `#!/bin/sh
+# escape-probe agent: runs the probe on request, as the subhost's own process.
+d=/probe
+( exec </dev/null 2>/dev/null
+  while read -r args < "$d/request"; do
+    "$d/escape-probe" $args > "$d/answer" 2>&1
+  done ) > /dev/null &
+`;
+
+/** Probe dir inside a subhost, and the config lines that run the agent there. */
+export const PROBE_INSIDE = '/probe';
+export const probeConfLines = (dir: string): string => `START=${PROBE_INSIDE}/agent\nSHARE=${dir}:${PROBE_INSIDE}\n`;
+
+/** A subhost NAME whose START runs the agent, with dirs probe/ and rodata/ (for overlay-share --ro); not started. */
+export async function makeProbedSubhost(sb: Sandbox, name: string, extraConf = ''): Promise<string> {
+  const s = await makeSubhost(sb, name, `BASE=.\nCABLES==\n${probeConfLines('probe')}${extraConf}`,
+    { dirs: ['root', 'work', 'live', 'probe', 'rodata'] });
+  await installProbe(sb, `${sb.dataDir}/${name}/probe`);
+  return s.conf;
+}
+
+/**
+ * Probe running subhost NAME (made by makeProbedSubhost) from its agent,
+ * after sharing its rodata/ read-only at /rodata with overlay-share.
+ */
+export async function probeSubhost(sb: Sandbox, name: string): Promise<Findings> {
+  const share = await sb.run(['overlay-share', '--ro', `${sb.dataDir}/${name}/rodata`, name, '/rodata']);
+  if (share.exitCode !== 0) throw new Error(`overlay-share --ro: ${share.stderr}`);
+  return askAgent(sb, `${sb.dataDir}/${name}/probe`, probeArgs('/rodata'));
+}
+
+/** The probe in an `overlay-go NAME -- PROBE` shell (after probeSubhost). */
+export async function probeOverlayGo(sb: Sandbox, name: string): Promise<Findings> {
+  const r = await sb.run(['overlay-go', name, '--', `${PROBE_INSIDE}/escape-probe`, ...probeArgs('/rodata')]);
+  if (r.exitCode !== 0) throw new Error(`overlay-go ${name}: exit ${r.exitCode}: ${r.stderr}`);
+  return parseProbe(r.stdout);
+}
+
+/** Put the probe, the agent and the two FIFOs into DIR (a path inside the sandbox). */
+export async function installProbe(sb: Sandbox, dir: string): Promise<void> {
+  const r = await sb.run(['sh', '-c', 'mkdir -p "$1" && rm -f "$1/request" "$1/answer" && mkfifo "$1/request" "$1/answer"', 'sh', dir]);
+  if (r.exitCode !== 0) throw new Error(r.stderr);
+  await sb.writeFile(`${dir}/escape-probe`, await readFile(PROBE_BIN), 0o755);
+  await sb.writeFile(`${dir}/agent`, AGENT, 0o755);
+}
+
+/**
+ * Run the probe through the agent of a subhost whose probe dir is DIR
+ * (inside the sandbox): one request, one answer. ARGS are probe options
+ * (no spaces inside one).
+ */
+export async function askAgent(sb: Sandbox, dir: string, args: string[] = []): Promise<Findings> {
+  const r = await sb.run(['sh', '-c', 'printf "%s\\n" "$2" > "$1/request" && cat "$1/answer"', 'sh', dir, args.join(' ')], { timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw new Error(`escape-probe agent in ${dir}: exit ${r.exitCode}${r.timedOut ? ' (timed out: is the agent running?)' : ''}: ${r.stderr}`);
+  return parseProbe(r.stdout);
+}
+
+/** The probe's arguments inside a subhost whose probe dir is shared at /probe. */
+export const probeArgs = (roShare?: string): string[] => ['-s', PROBE_INSIDE, ...(roShare ? ['-r', `share-ro=${roShare}`] : [])];
+
+/**
+ * Run the probe as the payload of a systemd-nspawn container in its default
+ * setup (the benchmark's flags: --as-pid2, an overlay of /, one veth), as a
+ * oneshot service (nspawn --keep-unit wants a unit of its own). The probe
+ * dir is bound in read-write at /probe, RODIR read-only at /rodata.
+ */
+export async function probeNspawn(sb: Sandbox, name: string, probeDir: string, roDir: string): Promise<Findings> {
+  const d = `${sb.dataDir}/nspawn/${name}`;
+  let r = await sb.run(['mkdir', '-p', `${d}/empty/usr`, `${d}/upper`, roDir]);
+  if (r.exitCode !== 0) throw new Error(r.stderr);
+  const args = [...nspawnArgs(d, name), `--bind=${probeDir}:${PROBE_INSIDE}`, `--bind-ro=${roDir}:/rodata`];
+  // The probe's output goes to a file in the bound dir (the console is a pipe to the journal).
+  const payload = `exec ${PROBE_INSIDE}/escape-probe ${probeArgs('/rodata').join(' ')} > ${PROBE_INSIDE}/nspawn.out 2>&1`;
+  await sb.writeFile(`/etc/systemd/system/escape-nspawn-${name}.service`, [
+    '[Unit]',
+    'Description=escape probe in a systemd-nspawn container (default options)',
+    '[Service]',
+    'Type=oneshot',
+    'Delegate=yes',
+    `ExecStart=/usr/bin/systemd-nspawn ${args.join(' ')} /bin/sh -c "${payload}"`,
+    '',
+  ].join('\n'), 0o644);
+  await sb.daemonReload();
+  const job = await sb.startUnit(`escape-nspawn-${name}.service`);
+  if (job !== 'done') throw new Error(`nspawn probe: ${job}: ${await sb.journal(`escape-nspawn-${name}.service`, 30)}`);
+  r = await sb.run(['cat', `${probeDir}/nspawn.out`]);
+  return parseProbe(r.stdout);
+}
