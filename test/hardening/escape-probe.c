@@ -358,6 +358,35 @@ static void probe_kcore(void)
 		say("kcore", "closed", "/proc/kcore reads %s", n == 0 ? "empty" : strerrorname_np(errno));
 }
 
+/* A /proc file that shows the host kernel's state to whoever reads it:
+ * open if it has content (a few bytes read, lines counted for keys). */
+static void probe_proc_read(const char *name, const char *path)
+{
+	char buf[4096];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			say(name, "n/a", "%s: ENOENT", path);
+		else
+			refused(name, path, errno);
+		return;
+	}
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < 0) {
+		refused(name, "read", errno);
+		return;
+	}
+	buf[n] = 0;
+	int lines = 0;
+	for (char *p = buf; (p = strchr(p, '\n')); p++)
+		lines++;
+	if (n == 0)
+		say(name, "closed", "%s is empty", path);
+	else
+		say(name, "open", "%s shows the host kernel's (%d lines in the first %zd bytes)", path, lines, n);
+}
+
 /* ---- cgroups ---- */
 
 static int own_cgroup(char *path, size_t len)
@@ -609,6 +638,8 @@ int main(int argc, char **argv)
 	probe_open_write("sysrq-trigger", "/proc/sysrq-trigger", O_WRONLY);
 	probe_kallsyms();
 	probe_kcore();
+	probe_proc_read("proc-keys", "/proc/keys");
+	probe_proc_read("timer-list", "/proc/timer_list");
 	probe_klog();
 	probe_cgroups();
 	probe_mount("proc");

@@ -40,6 +40,8 @@ export const VECTORS: ReadonlyArray<readonly [string, string]> = [
   ['sysrq-trigger', '/proc/sysrq-trigger opens for writing'],
   ['kallsyms', '/proc/kallsyms shows kernel addresses'],
   ['kcore', '/proc/kcore readable'],
+  ['proc-keys', "/proc/keys lists the host kernel's keys"],
+  ['timer-list', "/proc/timer_list shows the host's timers (and their processes)"],
   ['dmesg', 'the kernel log readable (syslog(2))'],
   ['cgroup-ns', 'the cgroup tree above its own visible (no cgroup namespace)'],
   ['cgroup-escape', "a parent cgroup's cgroup.procs opens for writing (leaving its limits)"],
