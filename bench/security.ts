@@ -22,7 +22,8 @@ function cell(f: Finding | undefined): string {
   if (f.state === 'n/a') return `n/a${errno ? ` (${errno})` : ''}`;
   if (/bounding set/.test(f.detail)) return 'closed (dropped)';
   if (/cgroup namespace|namespace's root/.test(f.detail)) return 'closed (cgroup ns)';
-  if (/empty|hidden/.test(f.detail)) return 'closed (masked)';
+  if (/is empty/.test(f.detail)) return 'closed (masked)';
+  if (/hidden/.test(f.detail)) return 'closed (zeros)';
   if (/own file/.test(f.detail)) return 'closed (own copy)';
   if (/filter \(Seccomp/.test(f.detail)) return `closed (${f.detail.match(/Seccomp: \d/)![0]})`;
   return `closed${errno ? ` (${errno})` : ''}`;
