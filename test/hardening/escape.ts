@@ -70,7 +70,8 @@ export type Findings = Map<string, Finding>;
 /** The probe's lines `NAME open|closed|n/a DETAIL`, by NAME (in order). */
 export function parseProbe(out: string): Findings {
   const m: Findings = new Map();
-  for (const line of out.split('\n')) {
+  // \r: a shell on a pseudo-terminal (overlay-go) ends lines with CR LF.
+  for (const line of out.replace(/\r/g, '').split('\n')) {
     const r = /^(\S+) (open|closed|n\/a) ?(.*)$/.exec(line);
     if (r) m.set(r[1]!, { state: r[2] as Verdict, detail: r[3]! });
     else if (line.trim()) throw new Error(`escape-probe: unexpected line: ${line}`);
