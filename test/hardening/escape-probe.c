@@ -179,6 +179,36 @@ static void probe_perf(void)
 	}
 }
 
+/* A call that checks the caller's privilege before its arguments, made
+ * with arguments the kernel then refuses (or that change nothing): past
+ * the privilege check (EXPECTED, or success) is open, EPERM is closed (a
+ * filter, or the missing capability), ENOSYS is a kernel without it. */
+static void probe_privileged(const char *name, const char *what, long r, int expected)
+{
+	if (r == 0)
+		say(name, "open", "%s succeeded (it changes nothing)", what);
+	else if (errno == expected)
+		say(name, "open", "%s passed the privilege check (then %s)", what, strerrorname_np(errno));
+	else if (errno == ENOSYS)
+		say(name, "n/a", "%s: ENOSYS (not in this kernel)", what);
+	else
+		refused(name, what, errno);
+}
+
+static void probe_privileged_calls(void)
+{
+	/* settimeofday(NULL, NULL): the CAP_SYS_TIME check, then nothing to set. */
+	probe_privileged("settime", "settimeofday(NULL, NULL)", syscall(SYS_settimeofday, NULL, NULL), 0);
+	/* kexec_load with more segments than allowed (KEXEC_SEGMENT_MAX 16):
+	 * CAP_SYS_BOOT is checked first, nothing is loaded. */
+	errno = 0;
+	probe_privileged("kexec_load", "kexec_load(17 segments)", syscall(SYS_kexec_load, 0UL, 17UL, NULL, 0UL), EINVAL);
+	/* finit_module on fd -1: CAP_SYS_MODULE, then EBADF. */
+	probe_privileged("finit_module", "finit_module(-1)", syscall(SYS_finit_module, -1, "", 0), EBADF);
+	/* swapon(NULL): CAP_SYS_ADMIN, then EFAULT for the path. */
+	probe_privileged("swapon", "swapon(NULL)", syscall(SYS_swapon, NULL, 0), EFAULT);
+}
+
 static void probe_handles(const char *dir)
 {
 	/* open_by_handle_at takes a raw file handle: with CAP_DAC_READ_SEARCH a
@@ -310,6 +340,21 @@ static void probe_open_write(const char *name, const char *path, int flags)
 		say(name, "open", "%s can be opened for writing (nothing written)", path);
 	} else if (errno == ENOENT) {
 		say(name, "n/a", "%s: ENOENT (not on this kernel or machine)", path);
+	} else {
+		refused(name, path, errno);
+	}
+}
+
+/* Opened read-only and closed unread: reading /proc/kmsg would take the
+ * messages away from the host's own log reader. */
+static void probe_open_read(const char *name, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd >= 0) {
+		close(fd);
+		say(name, "open", "%s opened for reading (nothing read)", path);
+	} else if (errno == ENOENT) {
+		say(name, "n/a", "%s: ENOENT", path);
 	} else {
 		refused(name, path, errno);
 	}
@@ -627,6 +672,7 @@ int main(int argc, char **argv)
 	probe_keyctl();
 	probe_bpf();
 	probe_perf();
+	probe_privileged_calls();
 	probe_handles(share);
 	probe_disk();
 	probe_kmsg();
@@ -641,6 +687,7 @@ int main(int argc, char **argv)
 	probe_proc_read("proc-keys", "/proc/keys");
 	probe_proc_read("timer-list", "/proc/timer_list");
 	probe_klog();
+	probe_open_read("proc-kmsg", "/proc/kmsg");
 	probe_cgroups();
 	probe_mount("proc");
 	probe_mount("sysfs");

@@ -31,6 +31,10 @@ export const VECTORS: ReadonlyArray<readonly [string, string]> = [
   ['keyctl', "keyctl(): the host root's keyrings (not namespaced)"],
   ['bpf', 'bpf(BPF_PROG_LOAD) passes the privilege check'],
   ['perf_event_open', 'perf_event_open() system-wide'],
+  ['settime', 'settimeofday() passes the privilege check (the clock)'],
+  ['kexec_load', 'kexec_load() passes the privilege check (another kernel)'],
+  ['finit_module', 'finit_module() passes the privilege check (a module)'],
+  ['swapon', 'swapon() passes the privilege check'],
   ['open_by_handle_at', 'open_by_handle_at() on a shared-in filesystem (any file of it, outside the share too)'],
   ['mknod-disk', "mknod + open of a host block device"],
   ['mknod-kmsg', 'mknod + open of /dev/kmsg'],
@@ -43,6 +47,7 @@ export const VECTORS: ReadonlyArray<readonly [string, string]> = [
   ['proc-keys', "/proc/keys lists the host kernel's keys"],
   ['timer-list', "/proc/timer_list shows the host's timers (and their processes)"],
   ['dmesg', 'the kernel log readable (syslog(2))'],
+  ['proc-kmsg', '/proc/kmsg opens (the kernel log, taken from the host\'s reader)'],
   ['cgroup-ns', 'the cgroup tree above its own visible (no cgroup namespace)'],
   ['cgroup-escape', "a parent cgroup's cgroup.procs opens for writing (leaving its limits)"],
   ['mount-proc', 'a fresh proc mounts'],
@@ -57,8 +62,11 @@ export const VECTORS: ReadonlyArray<readonly [string, string]> = [
   ['adjtime', "the host's /etc/adjtime opens for writing"],
 ];
 export const VECTOR_NAMES = VECTORS.map(([n]) => n);
-/** Files this kernel does not have: n/a (ENOENT) wherever they are probed. */
-export const ABSENT_HERE = ['sysrq-trigger', 'kcore'];
+/**
+ * What this kernel does not have: no sysrq and no kcore (ENOENT), no kexec
+ * and no modules (ENOSYS): n/a wherever nothing else refuses them first.
+ */
+export const ABSENT_HERE = ['sysrq-trigger', 'kcore', 'kexec_load', 'finit_module'];
 
 export type Verdict = 'open' | 'closed' | 'n/a';
 export interface Finding {
