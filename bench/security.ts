@@ -25,6 +25,7 @@ function cell(f: Finding | undefined): string {
   if (/is empty/.test(f.detail)) return 'closed (masked)';
   if (/hidden/.test(f.detail)) return 'closed (zeros)';
   if (/own file/.test(f.detail)) return 'closed (own copy)';
+  if (/not the kernel's/.test(f.detail)) return 'closed (replaced)';
   if (/filter \(Seccomp/.test(f.detail)) return `closed (${f.detail.match(/Seccomp: \d/)![0]})`;
   return `closed${errno ? ` (${errno})` : ''}`;
 }

@@ -41,6 +41,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -351,8 +353,15 @@ static void probe_open_read(const char *name, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd >= 0) {
+		/* nspawn binds a FIFO of its own over /proc/kmsg: not the kernel's. */
+		struct statfs sf;
+		struct stat st;
+		int kernels = fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 		close(fd);
-		say(name, "open", "%s opened for reading (nothing read)", path);
+		if (kernels)
+			say(name, "open", "%s opened for reading (nothing read)", path);
+		else
+			say(name, "closed", "%s opens, but is not the kernel's (another file bound over it)", path);
 	} else if (errno == ENOENT) {
 		say(name, "n/a", "%s: ENOENT", path);
 	} else {
