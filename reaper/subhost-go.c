@@ -13,7 +13,7 @@
  *    ambient sets and from the permitted and effective sets;
  *    NoNewPrivs if it has it;
  *  - its seccomp filters, read with ptrace (PTRACE_SECCOMP_GET_FILTER,
- *    as CRIU does) and installed again, oldest first.
+ *    as CRIU does) and installed again in the same order.
  *
  * The cgroup is the caller's business: overlay-go attaches this process
  * to the subhost's unit before it execs us, so what we fork is born there
@@ -152,7 +152,7 @@ struct reaper {
 	int nnp;
 	int seccomp;		/* 0 none, 1 strict, 2 filter */
 	int nfilters_status;	/* Seccomp_filters: (Linux >= 5.9), or -1 */
-	struct filter *filters;	/* index 0 = the newest, as the kernel reports them */
+	struct filter *filters;	/* index 0 = the oldest, as the kernel numbers them */
 	int nfilters;
 };
 
@@ -208,9 +208,12 @@ static void read_status(struct reaper *r)
  *    and a tracee in a ptrace-stop (ptrace_check_attach): so we attach
  *    with PTRACE_SEIZE (no signal sent, nothing seen by the reaper) and
  *    stop it with PTRACE_INTERRUPT;
- *  - index 0 is the newest filter (the head of the task's list), each
- *    older one the next index, until ENOENT; a filter is returned as the
- *    classic BPF it was installed with (EMEDIUMTYPE if it has none);
+ *  - index 0 is the OLDEST filter, each newer one the next index, until
+ *    ENOENT (get_nth_filter() counts back from the newest, the head of
+ *    the task's list, by count - index - 1: ptrace(2) says otherwise, the
+ *    kernel does this; the native test sees the difference); a filter is
+ *    returned as the classic BPF it was installed with (EMEDIUMTYPE if it
+ *    has none);
  *  - PTRACE_SECCOMP_GET_METADATA gives a filter's flags (only
  *    SECCOMP_FILTER_FLAG_LOG is kept by the kernel).
  * A task can have only one tracer: a reaper already traced (say by a
@@ -424,9 +427,10 @@ static void open_pty(int rootfd, int *master, int *slave)
  *    permitted = inheritable | bounding (| ambient), so a capability left
  *    there would come back;
  *  - no_new_privs, if the reaper has it;
- *  - the seccomp filters, oldest first (each new one goes on top, and the
- *    kernel reports the newest first); installing one needs CAP_SYS_ADMIN
- *    or no_new_privs, so this comes before
+ *  - the seccomp filters, oldest first (each new one goes on top: for two
+ *    equal actions the newest filter's data wins, so the order matters);
+ *    installing one needs CAP_SYS_ADMIN or no_new_privs, so this comes
+ *    before
  *  - permitted and effective: only what the bounding set allows. This is a
  *    capset() under the subhost's own filters: a subhost whose processes
  *    may not call capset() gets no shell (we fail rather than run one with
@@ -455,7 +459,7 @@ static void drop_to(const struct reaper *r)
 		fail("cannot clear the ambient capabilities: %s", strerror(errno));
 	if (r->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		fail("cannot set no_new_privs: %s", strerror(errno));
-	for (int i = r->nfilters - 1; i >= 0; i--) {
+	for (int i = 0; i < r->nfilters; i++) {
 		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, r->filters[i].flags,
 			    &r->filters[i].prog) != 0)
 			fail("cannot install seccomp filter %d of process %d: %s",
