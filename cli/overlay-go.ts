@@ -116,8 +116,10 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     sm.close();
   }
-  // Ctrl-C and Ctrl-\ are for the shell (same terminal process group): not
-  // for us. A SIGTERM or SIGHUP sent to us goes on to the child.
+  // Ctrl-C and Ctrl-\ are for the shell: with a pty they are plain keys
+  // (raw mode); without one they reach subhost-go (our terminal process
+  // group), which passes them on. Not for us. A SIGTERM or SIGHUP sent to
+  // us goes on to the child.
   const ignore = (): void => {};
   process.on('SIGINT', ignore);
   process.on('SIGQUIT', ignore);

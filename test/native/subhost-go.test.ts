@@ -88,7 +88,7 @@ describe('subhost-go', () => {
     r = await execa(SG, ['999999999', 'true'], { reject: false });
     expect(r).toMatchObject({ exitCode: 125, stderr: 'subhost-go: no process 999999999 (is the subhost running?)' });
     const pid = await startTarget([]);
-    r = await execa(SG, [String(pid), '--', '/nonexistent'], { reject: false, stdin: 'ignore' });
-    expect(r).toMatchObject({ exitCode: 127, stderr: 'subhost-go: cannot run /nonexistent: No such file or directory' });
+    const n = await execa(SG, [String(pid), '--', '/nonexistent'], { reject: false, stdin: 'ignore' });
+    expect(n).toMatchObject({ exitCode: 127, stderr: 'subhost-go: cannot run /nonexistent: No such file or directory' });
   });
 });
