@@ -79,6 +79,39 @@ describe('subhost-go', () => {
     expect(r.stdout).toBe(target);
   });
 
+  it('on a terminal: the window size is passed on at the start and on SIGWINCH; the terminal is restored', async () => {
+    const pid = await startTarget([]);
+    const inner = 'stty size; trap "stty size; exit 7" WINCH; echo ready; while :; do sleep 0.05; done';
+    // script(1) gives subhost-go a terminal; its stdin stays open until the end.
+    const p = execa('script', ['-q', '-e', '-c', `stty rows 20 cols 60; tty; stty -g; ${SG} ${pid} -- sh -c '${inner}'; echo "rc=$?"; stty -g`, '/dev/null'],
+      { reject: false, buffer: false, stdin: 'pipe' });
+    running.push(p);
+    let out = '';
+    let wake = (): void => {};
+    p.stdout!.on('data', (d: Buffer) => {
+      out += String(d);
+      wake();
+    });
+    const until = async (re: RegExp) => {
+      while (!re.test(out.replace(/\r/g, ''))) {
+        if (p.exitCode !== null) throw new Error(`script ended: ${out}`);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          p.once('exit', resolve);
+        });
+      }
+    };
+    await until(/^ready$/m);
+    const tty = /^(\/dev\/pts\/\d+)$/m.exec(out.replace(/\r/g, ''))![1]!;
+    // Resizing script's terminal signals its foreground process group: subhost-go.
+    await execa('stty', ['-F', tty, 'rows', '41', 'cols', '101']);
+    await until(/^rc=\d+$/m);
+    p.stdin!.end();
+    await p;
+    const l = out.replace(/\r/g, '').trim().split('\n');
+    expect(l.slice(2)).toEqual(['20 60', 'ready', '41 101', 'rc=7', l[1]]);
+  });
+
   it('bad calls: usage (2); a PID that does not exist, a command that does not (125, 127)', async () => {
     let r = await execa(SG, ['x', 'true'], { reject: false });
     expect(r.exitCode).toBe(2);
