@@ -150,6 +150,7 @@ struct reaper {
 	int rootfd, cwdfd;	/* its root and working directory */
 	uint64_t capbnd;
 	int nnp;
+	int tracer;		/* TracerPid: */
 	int seccomp;		/* 0 none, 1 strict, 2 filter */
 	int nfilters_status;	/* Seccomp_filters: (Linux >= 5.9), or -1 */
 	struct filter *filters;	/* index 0 = the oldest, as the kernel numbers them */
@@ -182,6 +183,8 @@ static void read_status(struct reaper *r)
 		if (sscanf(line, "CapBnd: %llx", &v) == 1) {
 			r->capbnd = v;
 			have_bnd = 1;
+		} else if (sscanf(line, "TracerPid: %d", &i) == 1) {
+			r->tracer = i;
 		} else if (sscanf(line, "NoNewPrivs: %d", &i) == 1) {
 			r->nnp = i;
 		} else if (sscanf(line, "Seccomp: %d", &i) == 1) {
@@ -227,9 +230,12 @@ static void read_filters(struct reaper *r)
 	const char *what = NULL;
 
 	if (ptrace(PTRACE_SEIZE, r->pid, NULL, NULL) != 0) {
+		if (errno == EPERM && r->tracer)
+			fail("cannot inspect process %d to copy its seccomp filters: it is traced "
+			     "by process %d; refusing to run without them", (int)r->pid, r->tracer);
 		if (errno == EPERM)
-			fail("cannot inspect process %d to copy its seccomp filters: %s "
-			     "(is it traced by another process?); refusing to run without them",
+			fail("cannot inspect process %d to copy its seccomp filters: %s (ptrace "
+			     "refused: kernel.yama.ptrace_scope?); refusing to run without them",
 			     (int)r->pid, strerror(errno));
 		fail("cannot inspect process %d (ptrace): %s", (int)r->pid, strerror(errno));
 	}
