@@ -1,43 +1,66 @@
 // overlay-go [NAME] [-- COMMAND...]: a shell, or COMMAND, inside a running
-// subhost: all its namespaces, its root and working directory (nsenter -a),
-// and its cgroup, so that it is accounted to subhost@NAME.service and ends
-// when the subhost stops. Without NAME: the running subhosts.
+// subhost, restricted exactly as the subhost's own processes are. Without
+// NAME: the running subhosts.
 //
-// The cgroup race: nsenter forks the shell as soon as it has entered the
-// namespaces, and a fork inherits its parent's cgroup at that moment, so
-// attaching nsenter's PID once it runs could leave the shell outside. The
-// child is therefore first a /bin/sh "gate" that waits on a pipe (fd 3):
-// its PID is attached with AttachProcessesToUnit, then the pipe is
-// written and the gate execs nsenter (same PID, already in the subhost's
-// cgroup), and everything it forks is born there. If this process dies
-// before that, the gate reads EOF and exits without running anything.
+// The native helper subhost-go (reaper/subhost-go.c) does the entering: it
+// copies the namespaces, root, working directory, capability bounding set,
+// no_new_privs flag and seccomp filters of the subhost's reaper (its PID 1)
+// onto the command, and gives it a pseudo-terminal of the subhost's own
+// devpts when stdin is a terminal: the admin's terminal is never handed in.
+// The cgroup is ours to set: the command is attached to subhost@NAME's, so
+// that it is accounted to the unit and ends when the subhost stops.
 //
-// Residual window: between reading MainPID over D-Bus and nsenter opening
-// /proc/PID/ns/*, the subhost could stop and its PID be reused. systemd
-// must first reap the reaper and the kernel hand out the same PID again
-// within milliseconds; attaching the gate fails first if the unit is no
-// longer active ("Unit is not active"), which is checked.
-import { spawn } from 'node:child_process';
+// The cgroup race: a fork inherits its parent's cgroup at that moment, so
+// attaching the helper's PID once it runs could leave the shell outside.
+// The child is therefore first a /bin/sh "gate" that waits on a pipe
+// (fd 3): its PID is attached with AttachProcessesToUnit, then the pipe
+// is written and the gate execs subhost-go (same PID, already in the
+// subhost's cgroup), and everything it forks is born there. If this
+// process dies before that, the gate reads EOF and exits without running
+// anything.
+//
+// Residual window: between reading MainPID over D-Bus and subhost-go
+// opening a pidfd for it, the subhost could stop and its PID be reused.
+// systemd must first reap the reaper and the kernel hand out the same PID
+// again within milliseconds; attaching the gate fails first if the unit
+// is no longer active ("Unit is not active"), which is checked.
+import { spawn, spawnSync } from 'node:child_process';
+import { isatty } from 'node:tty';
 import { constants } from 'node:os';
 import { runMain, parseArgs, UsageError, CliError, errorText } from '../lib/cli-common.js';
 import { connectSystemd, listSubhostUnits, subhostUnit, attachProcesses } from '../lib/dbus-subhost.js';
 import { nameFromArg, runningPid } from '../lib/cli-subhost.js';
+import { libDir } from '../lib/paths.js';
 
 const USAGE = `Usage: overlay-go [NAME [-- COMMAND [ARG...]]]
 
 Without NAME: lists the running subhosts.
 With NAME: runs an interactive shell (/bin/bash if the subhost has it, else
-/bin/sh), or COMMAND, in subhost NAME: in all its namespaces, with its root
-and working directory (nsenter -a), and in its cgroup (it is accounted to
+/bin/sh), or COMMAND, in subhost NAME, restricted as the subhost's own
+processes are: in all its namespaces, with its root and working directory,
+its capability bounding set, no-new-privileges flag and seccomp filters
+(copied from its PID 1), and in its cgroup (it is accounted to
 subhost@NAME.service and ends when the subhost stops).
+When stdin is a terminal, the shell gets a new pseudo-terminal of the
+subhost's own /dev/pts, relayed to yours; otherwise stdin, stdout and
+stderr are passed through, except a terminal, which is replaced by a
+relayed pipe. Your terminal is never handed in.
 Exit status: COMMAND's (or the shell's); 128+N if it was killed by signal N;
-1 if NAME is not running; 2 bad usage.
+1 if NAME is not running; 125 if it could not be started inside (the reason
+is printed); 2 bad usage.
 `;
 
-// The gate: wait for the go-ahead on fd 3 (EOF: give up), then become nsenter.
+// The gate: wait for the go-ahead on fd 3 (EOF: give up), then become subhost-go.
 const GATE = 'read -r go <&3 && [ "$go" = go ] || exit 125; exec 3<&-; exec "$@"';
 // Inside: bash if there is one, else sh (decided inside, in the subhost's root).
 const SHELL = ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash; fi; exec /bin/sh'];
+
+/** `stty -g` of stdin when it is a terminal (subhost-go puts it in raw mode). */
+function savedTerminalModes(): string | undefined {
+  if (!isatty(0)) return undefined;
+  const r = spawnSync('stty', ['-g'], { stdio: ['inherit', 'pipe', 'ignore'], encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() || undefined : undefined;
+}
 
 async function main(argv: string[]): Promise<number> {
   const a = parseArgs(argv);
@@ -50,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
   let pid: number;
   let name: string;
   let child: ReturnType<typeof spawn>;
+  let ttyModes: string | undefined;
   try {
     if (a.positionals.length === 0) {
       if (a.rest) throw new UsageError('a COMMAND needs a NAME');
@@ -60,7 +84,8 @@ async function main(argv: string[]): Promise<number> {
     name = nameFromArg(a.positionals[0]!);
     pid = await runningPid(sm, name);
     const command = a.rest?.length ? a.rest : SHELL;
-    child = spawn('/bin/sh', ['-c', GATE, 'overlay-go', 'nsenter', '-t', String(pid), '-a', '-r', '-w', '--', ...command], {
+    ttyModes = savedTerminalModes();
+    child = spawn('/bin/sh', ['-c', GATE, 'overlay-go', `${libDir()}/subhost-go`, String(pid), '--', ...command], {
       stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
     });
     // A gate that died early (no /bin/sh?) must not turn the write below into an EPIPE crash.
@@ -91,8 +116,10 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     sm.close();
   }
-  // Ctrl-C and Ctrl-\ are for the shell (same terminal process group): not
-  // for us. A SIGTERM or SIGHUP sent to us goes on to the child.
+  // Ctrl-C and Ctrl-\ are for the shell: with a pty they are plain keys
+  // (raw mode); without one they reach subhost-go (our terminal process
+  // group), which passes them on. Not for us. A SIGTERM or SIGHUP sent to
+  // us goes on to the child.
   const ignore = (): void => {};
   process.on('SIGINT', ignore);
   process.on('SIGQUIT', ignore);
@@ -106,7 +133,12 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   const done = new Promise<number>((resolve) => {
-    child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+    child.once('exit', (code, signal) => {
+      // subhost-go restores the terminal itself, unless it was SIGKILLed
+      // (it is in the subhost's cgroup, which systemd kills at the stop).
+      if (signal && ttyModes) spawnSync('stty', [ttyModes], { stdio: ['inherit', 'ignore', 'ignore'] });
+      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
+    });
   });
   (child.stdio[3] as NodeJS.WritableStream).end('go\n');
   return done;

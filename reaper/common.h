@@ -1,6 +1,6 @@
 /*
- * Small pieces the three static helpers (reaper, subhost-enter,
- * subhost-bind) share. Header-only: each is still one .c file and one
+ * Small pieces the static helpers (reaper, subhost-enter, subhost-bind,
+ * subhost-go) share. Header-only: each is still one .c file and one
  * static binary. Include after <stdio.h>, <stdlib.h>, <sys/wait.h>,
  * <string.h>, and after defining PROG (and, for usage_error, usage_text).
  */

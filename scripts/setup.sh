@@ -17,6 +17,7 @@ APT_PACKAGES=(
   bash-completion                         # the completion's helpers, for its test
   fdisk attr                              # sfdisk --json (overlay-diskfile), getfattr (overlay-clean-root)
   systemd-container strace                # bench/: systemd-nspawn to compare with; profiling the start
+  keyutils                                # keyctl: overlay-go's copy of the subhost's seccomp filter, in tests
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -207,18 +207,21 @@ describe('commands', () => {
       await ok(sb, ['overlay-boot', 'start', 'go1']);
     }
     const cgroup = String(await sb.unitProperty(U('go1'), 'org.freedesktop.systemd1.Service', 'ControlGroup'));
-    // overlay-go (node) -> gate sh exec'd into nsenter -> sleep: find the sleep through
-    // /proc/PID/task/PID/children, look at its cgroup, then stop the subhost under it.
+    // overlay-go (node) -> gate sh exec'd into subhost-go -> its setup child -> sleep:
+    // find the sleep through /proc/PID/task/PID/children, look at its cgroup, then
+    // stop the subhost under it.
     const script = [
       'overlay-go go1 -- sleep 300 & g=$!',
+      'child() { cut -d" " -f1 /proc/$1/task/$1/children 2>/dev/null; }',
       's=; for i in $(seq 400); do',
-      '  n=$(cut -d" " -f1 /proc/$g/task/$g/children 2>/dev/null)',
-      '  [ -n "$n" ] && s=$(cut -d" " -f1 /proc/$n/task/$n/children 2>/dev/null)',
+      '  n=$(child $g); c=; s=',
+      '  [ -n "$n" ] && c=$(child $n)',
+      '  [ -n "$c" ] && s=$(child $c)',
       '  [ -n "$s" ] && [ "$(cat /proc/$s/comm 2>/dev/null)" = sleep ] && break',
       '  s=; sleep 0.05',
       'done',
-      'echo "nsenter=$(cat /proc/$n/comm)"',
-      'grep "^0::" /proc/$n/cgroup | sed "s/^/nsenter-cgroup=/"',
+      'echo "helper=$(cat /proc/$n/comm)"',
+      'grep "^0::" /proc/$n/cgroup | sed "s/^/helper-cgroup=/"',
       'grep "^0::" /proc/$s/cgroup | sed "s/^/sleep-cgroup=/"',
       'overlay-stop go1; echo "stop=$?"',
       'wait $g; echo "go=$?"',
@@ -228,8 +231,8 @@ describe('commands', () => {
     r = await cli(sb, ['sh', '-c', script]);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toEqual([
-      'nsenter=nsenter',
-      `nsenter-cgroup=0::${cgroup}`,
+      'helper=subhost-go',
+      `helper-cgroup=0::${cgroup}`,
       `sleep-cgroup=0::${cgroup}`,
       'stop=0',
       expect.stringMatching(/^go=(137|143)$/),

@@ -52,6 +52,7 @@ describe('the .deb', () => {
     for (const c of ['conffiles', 'postinst', 'prerm', 'postrm']) expect(control).toContain(`./${c}`);
     for (const p of [
       '/usr/lib/overlay-boot/overlay-boot-runtime.cjs', '/usr/lib/overlay-boot/reaper', '/usr/lib/overlay-boot/subhost-enter',
+      '/usr/lib/overlay-boot/subhost-bind', '/usr/lib/overlay-boot/subhost-go',
       '/usr/lib/systemd/system/subhost@.service', '/usr/lib/systemd/system/subhost-netns@.service', '/usr/lib/systemd/system/subhosts.target',
       '/usr/lib/systemd/system-generators/overlay-boot-generator', '/etc/subhosts.conf',
       '/usr/sbin/overlay-boot', '/usr/sbin/overlay-stop', '/usr/sbin/overlay-go', '/usr/sbin/overlay-share', '/usr/sbin/overlay-diskfile',
