@@ -48,7 +48,7 @@ for (const name of Object.keys(entries)) {
 
 // Shell helpers (no Node start-up on the stop path) and native helpers.
 mkdirSync('dist', { recursive: true });
-for (const f of ['runtime/subhost-netns-down', 'runtime/subhost-netns-up']) {
+for (const f of ['runtime/subhost-netns-down', 'runtime/subhost-netns-up', 'runtime/subhosts-service']) {
   copyFileSync(f, `dist/${f.split('/').pop()}`);
   chmodSync(`dist/${f.split('/').pop()}`, 0o755);
 }
