@@ -89,6 +89,11 @@ describe("service subhosts (1.6's init script)", () => {
     expect(await state(sb, U('sv1'))).toBe('active');
     expect(await state(sb, U('sv2'))).toBe('active');
     expect(await ok(sb, '/etc/init.d/subhosts status')).toMatch(/running: (sv1 sv2|sv2 sv1)$/m);
+    // restart (1.6 refused it): every subhost stopped, the listed ones started again.
+    const before = await mainPid(sb, 'sv1');
+    await ok(sb, 'service subhosts restart');
+    expect(await state(sb, U('sv1'))).toBe('active');
+    expect(await mainPid(sb, 'sv1')).not.toBe(before);
     await ok(sb, '/etc/init.d/subhosts stop');
     for (const n of ['sv1', 'sv2']) await waitGone(sb, n);
 
