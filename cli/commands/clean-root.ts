@@ -2,14 +2,16 @@
 // subhost by removing what is identical to what it shadows in LOWER (see
 // lib/storage/clean.ts for what "identical" means and what is never touched).
 import { realpathSync } from 'node:fs';
-import { loadConfig, type Variable } from '../lib/config/load.js';
-import { formatProblem } from '../lib/config/problem.js';
-import { systemd } from '../lib/systemd.js';
-import { cleanRoot, type CleanReport } from '../lib/storage/clean.js';
-import { formatBytes, runCommand, StorageError, UsageError } from '../lib/storage/errors.js';
-import { readMountinfo, unescapeMountField } from '../lib/storage/mountinfo.js';
+import { loadConfig, type Variable } from '../../lib/config/load.js';
+import { formatProblem } from '../../lib/config/problem.js';
+import { systemd } from '../../lib/systemd.js';
+import { cleanRoot, type CleanReport } from '../../lib/storage/clean.js';
+import { readMountinfo, unescapeMountField } from '../../lib/storage/mountinfo.js';
+import { Failure, UsageError } from '../../lib/errors.js';
+import { parseArgs, operands } from '../../lib/args.js';
+import { formatBytes } from '../support/format.js';
 
-const USAGE = `Usage: overlay-clean-root [--dry-run] [--verbose] CONF
+export const usage = `Usage: overlay-clean-root [--dry-run] [--verbose] CONF
   Remove from the UPPER tree of the stopped subhost configured in CONF the
   files that are identical to the ones they shadow in LOWER (content, type,
   mode, owner, group, symlink target, device number, extended attributes
@@ -26,29 +28,6 @@ const USAGE = `Usage: overlay-clean-root [--dry-run] [--verbose] CONF
 
 const PATH_KEYS: Variable[] = ['BASE', 'UPPER', 'LOWER', 'WORK'];
 
-interface Args {
-  conf: string;
-  dryRun: boolean;
-  verbose: boolean;
-}
-
-function parseArgs(argv: string[]): Args | 'help' {
-  let dryRun = false;
-  let verbose = false;
-  const files: string[] = [];
-  let opts = true;
-  for (const a of argv) {
-    if (opts && a === '--') opts = false;
-    else if (opts && (a === '--help' || a === '-h')) return 'help';
-    else if (opts && (a === '--dry-run' || a === '-n')) dryRun = true;
-    else if (opts && (a === '--verbose' || a === '-v')) verbose = true;
-    else if (opts && a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
-    else files.push(a);
-  }
-  if (files.length === 0) throw new UsageError('missing CONF (the subhost\'s config file)');
-  if (files.length > 1) throw new UsageError(`one CONF at a time (got ${files.length})`);
-  return { conf: files[0]!, dryRun, verbose };
-}
 
 /** Asks systemd whether subhost@NAME.service runs; refuses unless it is inactive or failed. */
 async function refuseIfRunning(name: string): Promise<void> {
@@ -59,12 +38,12 @@ async function refuseIfRunning(name: string): Promise<void> {
     m = await systemd();
     state = String(await m.unitProperty(unit, 'org.freedesktop.systemd1.Unit', 'ActiveState'));
   } catch (e) {
-    throw new StorageError(`cannot ask systemd whether subhost ${name} runs (${(e as Error).message}): not cleaning`);
+    throw new Failure(`cannot ask systemd whether subhost ${name} runs (${(e as Error).message}): not cleaning`);
   } finally {
     m?.close();
   }
   if (state !== 'inactive' && state !== 'failed') {
-    throw new StorageError(`subhost ${name} is running (${unit} is ${state}): stop it first (systemctl stop ${unit})`);
+    throw new Failure(`subhost ${name} is running (${unit} is ${state}): stop it first (systemctl stop ${unit})`);
   }
 }
 
@@ -95,17 +74,21 @@ function summary(r: CleanReport): string {
     (r.kept.length ? `kept ${r.kept.length}: ${kept}\n` : '');
 }
 
-runCommand('overlay-clean-root', USAGE, async (argv) => {
-  const args = parseArgs(argv);
-  if (args === 'help') {
-    process.stdout.write(USAGE);
+export async function run(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, { flags: ['--dry-run', '--verbose'], aliases: { '-n': '--dry-run', '-v': '--verbose' } });
+  if (a.help) {
+    process.stdout.write(usage);
     return 0;
   }
+  const files = operands(a);
+  if (files.length === 0) throw new UsageError('missing CONF (the subhost\'s config file)');
+  if (files.length > 1) throw new UsageError(`one CONF at a time (got ${files.length})`);
+  const args = { conf: files[0]!, dryRun: a.flags.has('--dry-run'), verbose: a.flags.has('--verbose') };
   const r = await loadConfig(args.conf);
   const deferred = r.deferred.filter((k) => PATH_KEYS.includes(k));
   if (deferred.length) {
     const k = deferred[0]!;
-    throw new StorageError(
+    throw new Failure(
       `${r.file}: ${k} is computed when the subhost starts (${r.resolved[k]?.value}), inside the subhost's own mount namespace: ` +
       `overlay-clean-root runs no commands and cannot see that tree. To clean it, mount it yourself and ` +
       `run overlay-clean-root on a copy of the config with plain ${deferred.join(' and ')} paths`,
@@ -113,7 +96,7 @@ runCommand('overlay-clean-root', USAGE, async (argv) => {
   }
   // (Problems of the paths that are known: WORK on an image cannot exist yet, hence after the above.)
   const relevant = r.problems.filter((p) => !p.key || p.trust || PATH_KEYS.includes(p.key as Variable) || p.key === 'NAME');
-  if (relevant.length) throw new StorageError(relevant.map(formatProblem).join('; '));
+  if (relevant.length) throw new Failure(relevant.map(formatProblem).join('; '));
   const c = r.partial;
   const name = c.NAME!;
   const canon = (k: 'UPPER' | 'LOWER' | 'WORK') => {
@@ -121,29 +104,29 @@ runCommand('overlay-clean-root', USAGE, async (argv) => {
       return realpathSync(c[k]!);
     } catch {
       if (k === 'WORK') return c[k]!;
-      throw new StorageError(`${k} ${c[k]} does not exist`);
+      throw new Failure(`${k} ${c[k]} does not exist`);
     }
   };
   const upper = canon('UPPER');
   const lower = canon('LOWER');
   const work = canon('WORK');
   if (upper === lower) {
-    throw new StorageError(`UPPER and LOWER are the same directory (${upper}): the subhost uses that tree as it is; there is nothing to clean`);
+    throw new Failure(`UPPER and LOWER are the same directory (${upper}): the subhost uses that tree as it is; there is nothing to clean`);
   }
   await refuseIfRunning(name);
   const mounted = overlayUsing(upper);
-  if (mounted) throw new StorageError(`UPPER ${upper} is in use by the overlay mounted on ${mounted}: unmount it first`);
+  if (mounted) throw new Failure(`UPPER ${upper} is in use by the overlay mounted on ${mounted}: unmount it first`);
 
   let report: CleanReport;
   try {
     report = await cleanRoot({ upper, lower, work, dryRun: args.dryRun });
   } catch (e) {
-    if (e instanceof StorageError) throw e;
-    throw new StorageError((e as Error).message);
+    if (e instanceof Failure) throw e;
+    throw new Failure((e as Error).message);
   }
   const out: string[] = [];
   for (const x of report.removed) out.push(`${args.dryRun ? 'would remove' : 'removed'} ${upper}/${x.rel}${x.kind === 'directory' ? '/' : ''}`);
   if (args.verbose) for (const k of report.kept) out.push(`kept ${upper}/${k.rel}: ${k.reason}`);
   process.stdout.write(out.map((l) => `${l}\n`).join('') + summary(report));
   return 0;
-});
+}

@@ -1,10 +1,10 @@
 // overlay-diskfile MOUNT/PATH [IMAGE [PARTITION]]: a config value helper
 // (`LOWER=!overlay-diskfile mnt/ disk.img 2`) that mounts a disk image, or
 // one partition of it, for the subhost being started. See lib/storage/diskfile.ts.
-import { diskfile, parseDiskfileArgs } from '../lib/storage/diskfile.js';
-import { runCommand } from '../lib/storage/errors.js';
+import { diskfile, diskfileArgs } from '../../lib/storage/diskfile.js';
+import { parseArgs, operands } from '../../lib/args.js';
 
-const USAGE = `Usage: overlay-diskfile MOUNT/PATH [IMAGE [PARTITION]]
+export const usage = `Usage: overlay-diskfile MOUNT/PATH [IMAGE [PARTITION]]
   As a subhost config value, run when the subhost starts:
     LOWER=!overlay-diskfile mnt/ disk.img 2
     UPPER=!overlay-diskfile mnt/some/upper disk.img 2   (with WORK=mnt/some/work)
@@ -17,12 +17,13 @@ const USAGE = `Usage: overlay-diskfile MOUNT/PATH [IMAGE [PARTITION]]
   "/" (relative to BASE). Does nothing but print unless ACTION=overlay-boot.
 `;
 
-runCommand('overlay-diskfile', USAGE, async (argv) => {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(USAGE);
+export async function run(argv: string[]): Promise<number> {
+  const a = parseArgs(argv);
+  if (a.help) {
+    process.stdout.write(usage);
     return 0;
   }
-  const r = await diskfile(parseDiskfileArgs(argv), process.env, process.cwd());
+  const r = await diskfile(diskfileArgs(operands(a)), process.env, process.cwd());
   process.stdout.write(`${r.print}\n`);
   return 0;
-});
+}

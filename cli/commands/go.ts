@@ -27,12 +27,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { isatty } from 'node:tty';
 import { constants } from 'node:os';
-import { runMain, parseArgs, UsageError, CliError, errorText } from '../lib/cli-common.js';
-import { connectSystemd, listSubhostUnits, subhostUnit, attachProcesses } from '../lib/dbus-subhost.js';
-import { nameFromArg, runningPid } from '../lib/cli-subhost.js';
-import { libDir } from '../lib/paths.js';
+import { parseArgs } from '../../lib/args.js';
+import { UsageError, Failure, errorText } from '../../lib/errors.js';
+import { connectSystemd, listSubhostUnits, subhostUnit, attachProcesses } from '../support/dbus.js';
+import { nameFromArg, runningPid } from '../support/subhost.js';
+import { libDir } from '../../lib/paths.js';
 
-const USAGE = `Usage: overlay-go [NAME [-- COMMAND [ARG...]]]
+export const usage = `Usage: overlay-go [NAME [-- COMMAND [ARG...]]]
 
 Without NAME: lists the running subhosts.
 With NAME: runs an interactive shell (/bin/bash if the subhost has it, else
@@ -62,10 +63,10 @@ function savedTerminalModes(): string | undefined {
   return r.status === 0 ? r.stdout.trim() || undefined : undefined;
 }
 
-async function main(argv: string[]): Promise<number> {
+export async function run(argv: string[]): Promise<number> {
   const a = parseArgs(argv);
   if (a.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage);
     return 0;
   }
   if (a.positionals.length > 1) throw new UsageError('too many arguments (a COMMAND goes after --)');
@@ -97,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       await spawned;
     } catch (e) {
-      throw new CliError(`cannot run /bin/sh: ${errorText(e)}`);
+      throw new Failure(`cannot run /bin/sh: ${errorText(e)}`);
     }
     try {
       await attachProcesses(sm, subhostUnit(name), [child.pid!]);
@@ -105,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
       const msg = errorText(e);
       if (/not active/i.test(msg)) {
         (child.stdio[3] as NodeJS.WritableStream).end();
-        throw new CliError(`${name} is not running`);
+        throw new Failure(`${name} is not running`);
       }
       // Not fatal: the shell still works, as in 1.6, only outside the subhost's cgroup.
       process.stderr.write(
@@ -143,5 +144,3 @@ async function main(argv: string[]): Promise<number> {
   (child.stdio[3] as NodeJS.WritableStream).end('go\n');
   return done;
 }
-
-runMain('overlay-go', USAGE, main);

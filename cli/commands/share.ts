@@ -7,12 +7,13 @@
 import { statSync } from 'node:fs';
 import { resolve, isAbsolute } from 'node:path';
 import { execa } from 'execa';
-import { runMain, parseArgs, UsageError, CliError, errorText } from '../lib/cli-common.js';
-import { connectSystemd, listSubhostUnits } from '../lib/dbus-subhost.js';
-import { nameFromArg, runningPid } from '../lib/cli-subhost.js';
-import { libDir } from '../lib/paths.js';
+import { parseArgs } from '../../lib/args.js';
+import { UsageError, Failure, errorText } from '../../lib/errors.js';
+import { connectSystemd, listSubhostUnits } from '../support/dbus.js';
+import { nameFromArg, runningPid } from '../support/subhost.js';
+import { libDir } from '../../lib/paths.js';
 
-const USAGE = `Usage: overlay-share [--ro] [--no-mkdir] DIR NAME [PATH]
+export const usage = `Usage: overlay-share [--ro] [--no-mkdir] DIR NAME [PATH]
 
 Bind mounts host directory DIR (with the mounts below it) into running
 subhost NAME at PATH, an absolute path inside the subhost (default: the
@@ -25,10 +26,10 @@ stops (or is unmounted inside it).
 Exit status: 0 mounted, 1 failure, 2 bad usage.
 `;
 
-async function main(argv: string[]): Promise<number> {
+export async function run(argv: string[]): Promise<number> {
   const a = parseArgs(argv, { flags: ['--ro', '--no-mkdir'] });
   if (a.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage);
     return 0;
   }
   if (a.rest) throw new UsageError('no command is taken (no --)');
@@ -39,9 +40,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     isDir = statSync(dir).isDirectory();
   } catch (e) {
-    throw new CliError(`${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : errorText(e)}`);
+    throw new Failure(`${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : errorText(e)}`);
   }
-  if (!isDir) throw new CliError(`not a directory: ${dir}`);
+  if (!isDir) throw new Failure(`not a directory: ${dir}`);
   const src = resolve(dir);
   const dst = inside ?? src;
   if (!isAbsolute(dst)) throw new UsageError(`PATH must be an absolute path inside the subhost: ${dst}`);
@@ -60,12 +61,10 @@ async function main(argv: string[]): Promise<number> {
   const r = await execa(helper, [String(pid), src, dst, ...(a.flags.has('--no-mkdir') ? [] : ['--mkdir']), ...(a.flags.has('--ro') ? ['--ro'] : [])], {
     reject: false, stdin: 'ignore',
   });
-  if (r.failed && r.exitCode === undefined) throw new CliError(`cannot run ${helper}: ${r.shortMessage ?? r.message}`);
+  if (r.failed && r.exitCode === undefined) throw new Failure(`cannot run ${helper}: ${r.shortMessage ?? r.message}`);
   if (r.exitCode !== 0) {
     const msg = String(r.stderr).trim().split('\n').filter(Boolean).map((l) => l.replace(/^subhost-bind: /, '')).join('\n');
-    throw new CliError(msg || `${helper} failed (exit status ${r.exitCode})`);
+    throw new Failure(msg || `${helper} failed (exit status ${r.exitCode})`);
   }
   return 0;
 }
-
-runMain('overlay-share', USAGE, main);

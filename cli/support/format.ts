@@ -1,142 +1,5 @@
-// What every user command shares: errors and exit codes, a small
-// argument parser, NAME-or-CONF arguments, and human formatting.
-//
-// Exit codes: 0 success, 1 failure, 2 bad usage (like systemctl and the
-// 1.6 scripts' `exit 1`); `status NAME` also uses 3 ("not running").
-// Errors are one line, prefixed with the command's name.
-import { lstatSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { NameSchema } from './config/fields.js';
-
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_NOT_RUNNING = 3;
-
-/** A bad call: the command prints its usage and exits 2. */
-export class UsageError extends Error {}
-
-/** A failure the user can act on: one line (or more, already formatted), exit 1 unless told. */
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode = EXIT_FAILURE) {
-    super(message);
-  }
-}
-
-/**
- * Runs a command's main and exits with its status. Errors: one line
- * `PROG: message`; usage errors add the usage text and exit 2.
- */
-export function runMain(prog: string, usage: string, main: (argv: string[]) => Promise<number>): void {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      if (e instanceof UsageError) {
-        process.stderr.write(`${prog}: ${e.message}\n${usage}`);
-        process.exit(EXIT_USAGE);
-      }
-      if (e instanceof CliError) {
-        process.stderr.write(prefixLines(prog, e.message));
-        process.exit(e.exitCode);
-      }
-      process.stderr.write(`${prog}: ${errorText(e)}\n`);
-      process.exit(EXIT_FAILURE);
-    },
-  );
-}
-
-/** `PROG: ` before the first line; the following lines (details) as they are. */
-export function prefixLines(prog: string, message: string): string {
-  return `${prog}: ${message.replace(/\n*$/, '')}\n`;
-}
-
-/** The message of anything thrown (D-Bus errors carry their text in message). */
-export function errorText(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return e.message || code || e.name;
-  }
-  return String(e);
-}
-
-export interface ParsedArgs {
-  flags: Set<string>;
-  options: Map<string, string>;
-  positionals: string[];
-  /** What came after `--` (undefined when there was no `--`). */
-  rest?: string[];
-  help: boolean;
-}
-
-/**
- * Parses `--flag`, `--option VALUE` / `--option=VALUE`, positionals and a
- * `--` that ends the options (what follows goes to `rest`). Unknown
- * options are usage errors. `-h` is `--help`.
- */
-export function parseArgs(argv: string[], spec: { flags?: string[]; options?: string[] } = {}): ParsedArgs {
-  const flags = new Set<string>();
-  const options = new Map<string, string>();
-  const positionals: string[] = [];
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') return { flags, options, positionals, rest: argv.slice(i + 1), help };
-    if (a === '--help' || a === '-h') {
-      help = true;
-      continue;
-    }
-    if (a.startsWith('-') && a !== '-') {
-      const eq = a.indexOf('=');
-      const key = eq < 0 ? a : a.slice(0, eq);
-      if (spec.flags?.includes(key) && eq < 0) {
-        flags.add(key);
-      } else if (spec.options?.includes(key)) {
-        const v = eq < 0 ? argv[++i] : a.slice(eq + 1);
-        if (v === undefined) throw new UsageError(`${key} needs a value`);
-        options.set(key, v);
-      } else {
-        throw new UsageError(`unknown option ${key}`);
-      }
-      continue;
-    }
-    positionals.push(a);
-  }
-  return { flags, options, positionals, help };
-}
-
-/**
- * Whether a command argument names a config file rather than a subhost:
- * it has a "/" or ends in .conf (as 1.6's `overlay-stop tiny.conf`), or it
- * is an existing file in the current directory.
- */
-export function looksLikeConf(arg: string): boolean {
-  if (arg.includes('/') || arg.endsWith('.conf')) return true;
-  try {
-    return statSync(arg).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** A NAME given on the command line, checked as the config schema checks NAME=. */
-export function checkName(name: string): string {
-  const r = NameSchema.safeParse(name);
-  if (!r.success) throw new CliError(`"${name}" is not a subhost NAME: it ${r.error.issues[0]?.message ?? 'is invalid'}`);
-  return name;
-}
-
-/** The absolute path of a CONF argument; it must exist. */
-export function confPath(arg: string): string {
-  const p = resolve(arg);
-  // lstat: a dangling or looping symlink is there, and loading it says why it is refused.
-  try {
-    lstatSync(p);
-  } catch {
-    throw new CliError(`${arg}: no such config file`);
-  }
-  return p;
-}
-
-// ---- formatting -----------------------------------------------------
+// How the commands show systemd's values and sizes to people: uint64
+// counters, timestamps, bytes, CPU time, and columns.
 
 /** 2^64-1: what systemd reports for an unknown 64-bit counter (no accounting). */
 export const UINT64_MAX = 18446744073709551615n;
@@ -157,17 +20,23 @@ export function usecToIso(v: unknown): string | null {
   return new Date(Number(b / 1000n)).toISOString();
 }
 
-/** 1536 -> "1.5K", like systemctl (base 1024). */
+/**
+ * 1536 -> "1.5 KiB", 1 -> "1 byte"; null (unknown) -> "-". Binary units
+ * spelled out: the same in a table (status, list) and in a sentence
+ * (overlay-clean-root: "saved 1.5 MiB").
+ */
 export function formatBytes(n: number | string | null): string {
   if (n === null) return '-';
-  let v = Number(n);
-  const units = ['B', 'K', 'M', 'G', 'T', 'P', 'E'];
+  const b = Number(n);
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let v = b;
   let i = 0;
   while (v >= 1024 && i < units.length - 1) {
     v /= 1024;
     i++;
   }
-  return i === 0 ? `${v}B` : `${v >= 100 ? v.toFixed(0) : v.toFixed(1)}${units[i]}`;
+  if (i === 0) return `${b} ${b === 1 ? 'byte' : 'bytes'}`;
+  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
 }
 
 /** CPU time in nanoseconds: "1.234s", "2min 3.4s", "1h 2min". */

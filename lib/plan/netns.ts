@@ -1,11 +1,10 @@
 // The netns plan of a subhost: what subhost-netns-up (sh) makes for
 // subhost-netns@NAME.service, as tab-separated lines. Computed here from
 // the config (pure), kept with the signatures of the files it came from
-// when CABLES ran no command, so later starts need no Node.js.
-import { writeFileSync, mkdirSync, renameSync } from 'node:fs';
-import type { Cable } from '../lib/config/cables.js';
-import { libDir } from '../lib/paths.js';
-import { RuntimeError } from './errors.js';
+// when CABLES ran no command, so later starts need no Node.js. Running it
+// is the runtime's (runtime/netns-up.ts).
+import type { Cable } from '../config/cables.js';
+import { writeFileAtomic } from '../atomic-write.js';
 
 /** The action lines (no checks) for subhost NAME's netns and cables. */
 export function netnsPlanLines(name: string, cables: Cable[]): string[] {
@@ -22,15 +21,5 @@ export function netnsPlanContent(sig: string[][], lines: string[]): string {
 }
 
 export function writeNetnsPlan(path: string, sig: string[][], lines: string[]): void {
-  mkdirSync(path.slice(0, path.lastIndexOf('/')), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, netnsPlanContent(sig, lines), { mode: 0o600 });
-  renameSync(tmp, path);
-}
-
-/** Run a plan file with subhost-netns-up (no checks: it was just computed). */
-export async function runNetnsPlan(name: string, stateFile: string, plan: string): Promise<void> {
-  const { execa } = await import('execa'); // not needed by the generator, which shares this module
-  const r = await execa(`${libDir()}/subhost-netns-up`, ['--run', name, stateFile, plan], { stdio: 'inherit', reject: false });
-  if (r.exitCode !== 0) throw new RuntimeError(''); // subhost-netns-up said why
+  writeFileAtomic(path, netnsPlanContent(sig, lines), { mode: 0o600, mkdirMode: 0o700 });
 }

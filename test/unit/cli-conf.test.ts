@@ -3,7 +3,8 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { statSync, readFileSync, readdirSync, symlinkSync, chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addConfLine, removeConfLines, writeFileAtomic, configOf, sameFile, readTextOrEmpty } from '../../lib/cli-conf.js';
+import { addConfLine, removeConfLines, configOf, sameFile, readTextOrEmpty } from '../../cli/support/conf.js';
+import { writeFileAtomic } from '../../lib/atomic-write.js';
 import { fixture, type Fixture } from './helpers.js';
 
 let f: Fixture;

@@ -1,9 +1,9 @@
 // The start plan is data: check what it would do without doing it.
 import { describe, it, expect } from 'vitest';
-import { overlayOps, postmountOps, reaperOps, shareOps, checkOps, premountOps, interfacesFile, startPlan, type HostFacts } from '../../runtime/plan.js';
-import { mkdirP } from '../../runtime/ops.js';
-import { initScript } from '../../runtime/init-script.js';
-import { netnsPlanLines } from '../../runtime/netns.js';
+import { overlayOps, postmountOps, reaperOps, shareOps, checkOps, premountOps, interfacesFile, startPlan, type HostFacts } from '../../lib/plan/plan.js';
+import { mkdirP } from '../../lib/plan/ops.js';
+import { initScript } from '../../lib/plan/init-script.js';
+import { netnsPlanLines } from '../../lib/plan/netns.js';
 import { parseCables } from '../../lib/config/cables.js';
 import type { SubhostConfig } from '../../lib/config/fields.js';
 
