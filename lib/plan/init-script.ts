@@ -3,7 +3,7 @@
 // overlay-init printed it. It starts the START entries in order, parks a
 // dummy service when there are none, and becomes the reaper, telling it
 // which services to stop (in reverse order) when systemd stops the unit.
-import type { SubhostConfig } from '../lib/config/fields.js';
+import type { SubhostConfig } from '../config/fields.js';
 
 // START entries are validated to hold no shell syntax; quote anyway.
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
