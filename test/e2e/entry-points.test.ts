@@ -53,7 +53,9 @@ describe("service subhosts (1.6's init script)", () => {
     const b = await makeSubhost(sb, 'sv2', 'BASE=.\nSTART=none\n');
     // Starts, then its reaper is not there: the unit fails.
     const bad = await makeSubhost(sb, 'sv3', 'BASE=.\nSTART=none\nREAPER=/nonexistent\n');
-    await register(sb, a.conf, b.conf, bad.conf);
+    // Skipped by the generator: said by start too, as 1.6's script did.
+    const broken = await makeSubhost(sb, 'sv5', 'BASE=.\nSTART=none\nRAM_SIZE=big\n');
+    await register(sb, a.conf, b.conf, bad.conf, broken.conf);
     await sb.daemonReload();
 
     // As in 1.6, a failing subhost neither stops the others nor fails the
@@ -66,8 +68,9 @@ describe("service subhosts (1.6's init script)", () => {
     r = await sh(sb, 'service subhosts status');
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/Active: active \(exited\)/);
-    expect(r.stdout).toMatch(/running: (sv1 sv2|sv2 sv1); failed: sv3/);
     expect(r.stdout).toContain('subhost@sv3.service is failed: see systemctl status subhost@sv3.service');
+    expect(r.stdout).toMatch(/running: (sv1 sv2|sv2 sv1); failed: sv3; not started: 1 listed config\(s\), see above$/m);
+    expect(r.stdout).toContain(`${broken.conf}:3: RAM_SIZE: "big" must be a size such as 50M, 1G or 10%, or "none" (listed at /etc/subhosts.conf:5; skipped)`);
 
     // 1.6's stop stopped every running subhost, listed or not; it waits for them.
     const extra = await makeSubhost(sb, 'sv4', 'BASE=.\nSTART=none\nCABLES==\n');
