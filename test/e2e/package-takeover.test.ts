@@ -62,18 +62,22 @@ describe('taking over a 1.6 make install', () => {
     const r = await sb.run(['dpkg', '-i', '/var/tmp/overlay-boot.deb']);
     expect(r.exitCode, `${r.stdout}${r.stderr}`).toBe(0);
     expect(r.stdout + r.stderr).not.toMatch(/Configuration file/);
-    expect(r.stdout).toContain('/etc/init.d/subhosts (not from a package: overlay-boot 1.6?) moved to /etc/init.d/subhosts.dpkg-bak');
+    expect(r.stdout).toContain('/etc/init.d/subhosts (not from a package: overlay-boot 1.6?) moved to /etc/init.d/subhosts.dpkg-old');
 
     // Unchanged: the admin's list (byte for byte, mode too), subhosts, and 1.6's program directory.
     expect(await sum(sb, `etc/subhosts.conf var/lib/overlay-boot ${a.base.slice(1)} ${b.base.slice(1)}`)).toBe(adminBefore);
     // dpkg knows it as the package's conffile, modified by the admin.
     expect(await ok(sb, "dpkg-query -W -f='${Conffiles}' overlay-boot")).toMatch(/^ \/etc\/subhosts\.conf [0-9a-f]{32}$/m);
     // Replaced: 1.6's init script (kept aside), units, commands and man page.
-    expect(await ok(sb, 'cat /etc/init.d/subhosts.dpkg-bak')).toBe(fix('subhosts.sh').toString());
+    expect(await ok(sb, 'cat /etc/init.d/subhosts.dpkg-old')).toBe(fix('subhosts.sh').toString());
     expect(await ok(sb, 'cat /etc/init.d/subhosts')).toContain('subhosts.service');
     expect(await ok(sb, 'readlink /usr/lib/systemd/system/subhosts@.service /usr/lib/systemd/system/overlay-boot@.service')).toBe('subhost@.service\nsubhost@.service\n');
     expect(await ok(sb, 'readlink -f /usr/sbin/overlay-boot /usr/sbin/overlay-stop')).toBe('/usr/lib/overlay-boot/overlay-boot.cjs\n/usr/lib/overlay-boot/overlay-stop.cjs\n');
     expect(await ok(sb, 'man -w overlay-boot')).toBe('/usr/share/man/man8/overlay-boot.8.gz\n');
+    await ok(sb, 'test ! -e /usr/share/man/man8/overlay-boot.8');
+    // The 1.6 script kept aside is no service to systemd or to service(8).
+    expect(await ok(sb, 'systemctl show -p LoadState --value subhosts.dpkg-old.service')).toBe('not-found\n');
+    expect(await ok(sb, 'service --status-all 2>&1 | grep subhosts || true')).toMatch(/^ \[ [-+?] \]  subhosts\n$/);
     // Only the package's subhosts unit is known under the name `service` uses.
     expect(await ok(sb, 'systemctl show -p FragmentPath --value subhosts.service')).toBe('/lib/systemd/system/subhosts.service\n');
 
@@ -92,8 +96,11 @@ describe('taking over a 1.6 make install', () => {
     await waitGone(sb, 'old1');
     expect((await ok(sb, 'ip netns list')).trim()).toBe('');
 
-    // Purge takes the package's files, never the admin's subhosts or what 1.6 left.
+    // Purge takes the package's files, and its conffiles' old versions
+    // (dpkg: the 1.6 init script, kept as /etc/init.d/subhosts.dpkg-old),
+    // never the admin's subhosts or 1.6's /var/lib/overlay-boot.
     await ok(sb, 'dpkg --purge overlay-boot');
-    await ok(sb, `test ! -e /etc/init.d/subhosts && test -e /etc/init.d/subhosts.dpkg-bak && test -d ${a.base}/root && test -e ${b.conf} && test -e /var/lib/overlay-boot/functions`);
+    await ok(sb, 'test ! -e /etc/init.d/subhosts && test ! -e /etc/init.d/subhosts.dpkg-old');
+    await ok(sb, `test -d ${a.base}/root && test -e ${b.conf} && test -e /var/lib/overlay-boot/functions`);
   });
 });
