@@ -512,20 +512,8 @@ static int run_link_up(char **a)
 	return r;
 }
 
-static int run_bind_if_exists(char **a)
-{
-	char *dst;
-
-	if (access(a[0], F_OK) != 0)
-		return 0;
-	if ((dst = guarded(a[1], 'e')) == NULL)
-		return errno == ENOENT ? 0 : -1;
-	if (access(dst, F_OK) != 0)
-		return 0;
-	return mount(a[0], dst, NULL, MS_BIND, NULL);
-}
-
-static int run_bind_ro_if_exists(char **a)
+/* SRC bound on DST when both exist, then read-only if RO. */
+static int bind_if_exists(char **a, int ro)
 {
 	char *dst;
 
@@ -537,9 +525,14 @@ static int run_bind_ro_if_exists(char **a)
 		return 0;
 	if (mount(a[0], dst, NULL, MS_BIND, NULL) != 0)
 		return -1;
+	if (!ro)
+		return 0;
 	dst = guarded(a[1], 'e');	/* the new mount, not the one below */
 	return dst ? remount_bind(dst, MS_RDONLY) : -1;
 }
+
+static int run_bind_if_exists(char **a) { return bind_if_exists(a, 0); }
+static int run_bind_ro_if_exists(char **a) { return bind_if_exists(a, 1); }
 
 /* SHARE's host directory: a symlink anywhere on its path (one planted in
  * another subhost's UPPER, say) must not hand out a different tree. The
