@@ -4,7 +4,7 @@
 // Pure: the caller supplies the few facts about the host it needs.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { SubhostConfig } from '../lib/config/fields.js';
-import { defaultHooks } from '../lib/config/load.js';
+import { HOOKS } from '../lib/config/variables.js';
 import { libDir } from '../lib/paths.js';
 import { mkdirP, opsToArgv, type Op } from './ops.js';
 import { initScript } from './init-script.js';
@@ -141,8 +141,7 @@ export function hostFacts(): HostFacts {
 
 /** Uses only the built-in hooks, so the whole start is one native plan. */
 export function builtinHooks(c: SubhostConfig): boolean {
-  const hooks = defaultHooks();
-  return (['PREMOUNT', 'POSTMOUNT', 'INIT'] as const).every((k) => c[k].length === 1 && c[k][0] === hooks[k]);
+  return HOOKS.every((k) => 'builtin' in c[k]);
 }
 
 /** The helper's arguments for a config with the built-in hooks (pure but for the facts). */

@@ -2,6 +2,7 @@
 // where its value came from, or the problems, without running anything.
 import { loadConfig, VARIABLES, type LoadResult, type Source } from '../../lib/config/load.js';
 import { formatProblem, reportLines } from '../../lib/config/problem.js';
+import { shownConfig } from '../../lib/config/variables.js';
 
 function describe(s: Source): string {
   switch (s.kind) {
@@ -41,7 +42,7 @@ export async function check(args: string[]): Promise<number> {
     if (json) {
       process.stdout.write(JSON.stringify({
         file: r.file, valid: r.problems.length === 0, deferred: r.deferred,
-        config: r.config ?? null, resolved: r.resolved, problems: r.problems.map(formatProblem),
+        config: r.config ? shownConfig(r.config) : null, resolved: r.resolved, problems: r.problems.map(formatProblem),
       }, null, 2) + '\n');
     } else if (r.problems.length === 0) {
       process.stdout.write(renderCheck(r));
