@@ -102,7 +102,6 @@ export const VARIABLE_TABLE = [
 
 type Row = (typeof VARIABLE_TABLE)[number];
 export type Variable = Row['name'];
-export type SystemdKey = Extract<Row, { kind: 'systemd' }>['name'];
 export type HookVariable = Extract<Row, { kind: 'hook' }>['name'];
 
 /** The variables, in 1.6's reading order (commands run in this order). */
