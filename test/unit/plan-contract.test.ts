@@ -24,7 +24,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const base: SubhostConfig = {
   CONFIG: '/s/x/x.conf', NAME: 'x', BASE: '/s/x', LIVE: '/s/x/live', UPPER: '/s/x/root', WORK: '/s/x/work',
-  LOWER: '/', CABLES: [], START: ['networking', 'ssh'], PREMOUNT: ['/p'], POSTMOUNT: ['/q'], INIT: ['/i'],
+  LOWER: '/', CABLES: [], START: ['networking', 'ssh'], PREMOUNT: { argv: ['/p'] }, POSTMOUNT: { argv: ['/q'] }, INIT: { argv: ['/i'] },
   RAM_SIZE: '50M', REAPER: '/.reaper', SHARE: [], LOG: '', AFTER: [], REQUIRES: [], CONTAINMENT: 'contained', SYSTEMD: {},
 };
 const facts: HostFacts = { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper' };
