@@ -17,7 +17,6 @@
 // what it had made in UPPER.
 import { execa } from 'execa';
 import type { SubhostConfig } from '../lib/config/fields.js';
-import { defaultHooks } from '../lib/config/load.js';
 import { libDir, PLAN_DIR } from '../lib/paths.js';
 import { lookupFiles } from '../lib/registry.js';
 import { Failure } from '../lib/errors.js';
@@ -68,23 +67,22 @@ export async function start(c: SubhostConfig, pidfile: string, cacheable: boolea
 
 // Custom hooks run here, between the native steps they must follow.
 async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFacts): Promise<void> {
-  const hooks = defaultHooks();
-  const isDefault = (k: 'PREMOUNT' | 'POSTMOUNT' | 'INIT') => c[k].length === 1 && c[k][0] === hooks[k];
+  const { PREMOUNT: pre, POSTMOUNT: post, INIT: init } = c;
   const first: Op[] = [...checkOps(c), ['link-up', 'lo'], ...guardOps(c)];
-  if (isDefault('PREMOUNT')) first.push(...premountOps(c));
+  if ('builtin' in pre) first.push(...premountOps(c));
   await helper(opsToArgv(first));
-  if (!isDefault('PREMOUNT') && !(c.UPPER === c.LOWER && c.LIVE === c.UPPER)) await runHook(c, c.PREMOUNT, [c.UPPER]);
+  if ('argv' in pre && !(c.UPPER === c.LOWER && c.LIVE === c.UPPER)) await runHook(c, pre.argv, [c.UPPER]);
   let ops: Op[] = overlayOps(c);
-  if (!isDefault('POSTMOUNT')) {
+  if ('argv' in post) {
     // A custom POSTMOUNT must see the mounted overlay: mount it first.
     if (ops.length) await helper(opsToArgv([...guardOps(c), ...ops]));
-    await runHook(c, c.POSTMOUNT, [c.LIVE, c.UPPER]);
+    await runHook(c, post.argv, [c.LIVE, c.UPPER]);
     ops = [];
   } else {
     ops.push(...postmountOps(c, facts));
   }
   ops.unshift(...guardOps(c));
   ops.push(...shareOps(c), ...reaperOps(c, facts));
-  const script = isDefault('INIT') ? initScript(c) : await runHook(c, c.INIT, []);
+  const script = 'builtin' in init ? initScript(c) : await runHook(c, init.argv, []);
   await helper([...opsToArgv(ops), ...enterArgs(c, pidfile), script, `init-${c.NAME}`]);
 }

@@ -4,6 +4,7 @@ import { loadConfig, VARIABLES, type LoadResult, type Source } from '../../lib/c
 import { formatProblem, reportLines } from '../../lib/config/problem.js';
 import { parseArgs, operands } from '../../lib/args.js';
 import { UsageError } from '../../lib/errors.js';
+import { shownConfig } from '../../lib/config/variables.js';
 
 export const usage = `Usage: overlay-boot check [--json] CONF...
 
@@ -55,7 +56,7 @@ export async function run(args: string[]): Promise<number> {
     if (json) {
       process.stdout.write(JSON.stringify({
         file: r.file, valid: r.problems.length === 0, deferred: r.deferred,
-        config: r.config ?? null, resolved: r.resolved, problems: r.problems.map(formatProblem),
+        config: r.config ? shownConfig(r.config) : null, resolved: r.resolved, problems: r.problems.map(formatProblem),
       }, null, 2) + '\n');
     } else if (r.problems.length === 0) {
       process.stdout.write(renderCheck(r));

@@ -1,6 +1,6 @@
 // The start plan is data: check what it would do without doing it.
 import { describe, it, expect } from 'vitest';
-import { overlayOps, postmountOps, reaperOps, shareOps, checkOps, premountOps, interfacesFile, startPlan, type HostFacts } from '../../lib/plan/plan.js';
+import { overlayOps, postmountOps, reaperOps, shareOps, checkOps, premountOps, interfacesFile, startPlan, builtinHooks, type HostFacts } from '../../lib/plan/plan.js';
 import { mkdirP, OPS, arity, argNames, argvToOps, opsToArgv, type Op } from '../../lib/plan/ops.js';
 import { initScript } from '../../lib/plan/init-script.js';
 import { netnsPlanLines } from '../../lib/plan/netns.js';
@@ -9,7 +9,7 @@ import type { SubhostConfig } from '../../lib/config/fields.js';
 
 const base: SubhostConfig = {
   CONFIG: '/s/x/x.conf', NAME: 'x', BASE: '/s/x', LIVE: '/s/x/live', UPPER: '/s/x/root', WORK: '/s/x/work',
-  LOWER: '/', CABLES: [], START: ['networking', 'ssh'], PREMOUNT: ['/p'], POSTMOUNT: ['/q'], INIT: ['/i'],
+  LOWER: '/', CABLES: [], START: ['networking', 'ssh'], PREMOUNT: { argv: ['/p'] }, POSTMOUNT: { argv: ['/q'] }, INIT: { argv: ['/i'] },
   RAM_SIZE: '50M', REAPER: '/.reaper', SHARE: [], LOG: '', AFTER: [], REQUIRES: [], CONTAINMENT: 'contained', SYSTEMD: {},
 };
 const facts: HostFacts = { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper' };
@@ -169,3 +169,12 @@ describe('the ops table', () => {
 function initScriptOf(argv: string[]): string {
   return argv[argv.length - 2]!;
 }
+
+describe('built-in hooks', () => {
+  it('make the whole start one native plan only when all three are built in', () => {
+    const builtin = { PREMOUNT: { builtin: true }, POSTMOUNT: { builtin: true }, INIT: { builtin: true } } as const;
+    expect(builtinHooks(base)).toBe(false);
+    expect(builtinHooks({ ...base, ...builtin })).toBe(true);
+    expect(builtinHooks({ ...base, ...builtin, INIT: { argv: ['/i'] } })).toBe(false);
+  });
+});
