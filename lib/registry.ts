@@ -108,14 +108,8 @@ export const unitNames = (name: string) => [`subhost@${name}.service`, `subhosts
  * but name no config, so an unknown NAME says so. Only on that error path.
  */
 export function enabledLinks(name: string, dir = '/etc/systemd/system'): string[] {
-  let subdirs: string[];
-  try {
-    subdirs = readdirSync(dir).filter((d) => d.endsWith('.wants') || d.endsWith('.requires'));
-  } catch {
-    return [];
-  }
   const out: string[] = [];
-  for (const d of subdirs) {
+  for (const d of dependencyDirs(dir)) {
     for (const u of unitNames(name)) {
       try {
         lstatSync(`${dir}/${d}/${u}`);
@@ -126,4 +120,30 @@ export function enabledLinks(name: string, dir = '/etc/systemd/system'): string[
     }
   }
   return out;
+}
+
+/** Every enabled subhost (by any of its unit names): NAME -> its links. For the generator's warning. */
+export function enabledSubhosts(dir = '/etc/systemd/system'): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const d of dependencyDirs(dir)) {
+    let entries: string[];
+    try {
+      entries = readdirSync(`${dir}/${d}`);
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const m = /^(?:subhost|subhosts|overlay-boot)@(.+)\.service$/.exec(e);
+      if (m) out.set(m[1]!, [...(out.get(m[1]!) ?? []), `${dir}/${d}/${e}`]);
+    }
+  }
+  return out;
+}
+
+function dependencyDirs(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((d) => d.endsWith('.wants') || d.endsWith('.requires'));
+  } catch {
+    return [];
+  }
 }

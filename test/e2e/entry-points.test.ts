@@ -137,6 +137,10 @@ describe('an unknown NAME', () => {
     // Started by hand (registered for this boot only), then enabled the systemd way.
     await ok(sb, `overlay-boot ${s.conf}`);
     await ok(sb, 'systemctl enable subhost@en1');
+    // enable reloads systemd: the generator warns at once, in the kernel log.
+    expect(await sb.kmsg()).toContain(
+      '<4>overlay-boot-generator: subhost@en1.service is enabled (/etc/systemd/system/subhosts.target.wants/subhost@en1.service), but no config listed in /etc/subhosts.conf has NAME en1: it will fail at boot; use "overlay-boot enable CONF" and "systemctl disable subhost@en1"',
+    );
     sb = await sandbox.reboot();
     // subhosts.target (wanted through the enable link) started it, and it failed.
     await ok(sb, 'systemctl start subhosts.target');

@@ -4,7 +4,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { enabledLinks } from '../../lib/registry.js';
+import { enabledLinks, enabledSubhosts } from '../../lib/registry.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'obt-enabled-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,5 +24,9 @@ describe('enabledLinks', () => {
     ]);
     expect(enabledLinks('b', dir)).toEqual([]);
     expect(enabledLinks('a', join(dir, 'absent'))).toEqual([]);
+    const all = enabledSubhosts(dir);
+    expect([...all.keys()].sort()).toEqual(['a', 'ab']);
+    expect(all.get('a')!.length).toBe(3);
+    expect(enabledSubhosts(join(dir, 'absent')).size).toBe(0);
   });
 });
