@@ -22,7 +22,18 @@ import { lookupFiles } from '../lib/registry.js';
 import { Failure } from '../lib/errors.js';
 import { sigOps } from '../lib/plan/sig.js';
 import {
-  checkOps, guardOps, overlayOps, postmountOps, premountOps, reaperOps, shareOps, hostFacts, builtinHooks, startPlan, enterArgs, writePlan,
+  checkOps,
+  guardOps,
+  overlayOps,
+  postmountOps,
+  premountOps,
+  reaperOps,
+  shareOps,
+  hostFacts,
+  builtinHooks,
+  startPlan,
+  enterArgs,
+  writePlan,
   type HostFacts,
 } from '../lib/plan/plan.js';
 import { opsToArgv, type Op } from '../lib/plan/ops.js';
@@ -31,7 +42,11 @@ import { absentBefore, undoCreated } from './undo.js';
 
 async function runHook(c: SubhostConfig, argv: string[], extra: string[]): Promise<string> {
   const r = await execa(argv[0]!, [...argv.slice(1), ...extra], {
-    env: { CONFIG: c.CONFIG, ACTION: 'overlay-boot' }, cwd: c.BASE, stdin: 'ignore', stderr: 'inherit', reject: false,
+    env: { CONFIG: c.CONFIG, ACTION: 'overlay-boot' },
+    cwd: c.BASE,
+    stdin: 'ignore',
+    stderr: 'inherit',
+    reject: false,
   });
   if (r.exitCode !== 0) throw new Failure(`${argv.join(' ')} failed (exit status ${r.exitCode ?? r.signal})`);
   return r.stdout;

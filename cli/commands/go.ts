@@ -111,7 +111,7 @@ export async function run(argv: string[]): Promise<number> {
       // Not fatal: the shell still works, as in 1.6, only outside the subhost's cgroup.
       process.stderr.write(
         `overlay-go: warning: the shell is not in ${subhostUnit(name)}'s cgroup: ${msg}` +
-        `${/delegat/i.test(msg) ? ' (the unit needs Delegate=yes)' : ''}\n`,
+          `${/delegat/i.test(msg) ? ' (the unit needs Delegate=yes)' : ''}\n`,
       );
     }
   } finally {

@@ -13,7 +13,15 @@ import { Failure } from '../../lib/errors.js';
 import { configOf, registerForBoot, sameFile, type ConfOf } from './conf.js';
 import { ensureFence } from './fence.js';
 import {
-  subhostUnit, netnsUnit, subhostProps, unitJob, waitPendingJob, explainFailure, activeState, RUNNING_STATES, SERVICE_IFACE,
+  subhostUnit,
+  netnsUnit,
+  subhostProps,
+  unitJob,
+  waitPendingJob,
+  explainFailure,
+  activeState,
+  RUNNING_STATES,
+  SERVICE_IFACE,
 } from './dbus.js';
 
 /**
@@ -110,7 +118,7 @@ export async function prepareStart(sm: SystemdManager, arg: string): Promise<Sta
     if (!found) {
       throw new Failure(
         `no config for subhost ${name}: none listed in ${SUBHOSTS_CONF} has NAME ${name}, and none is registered for this boot; ` +
-        `start it by its config file (overlay-boot start /path/to/${name}.conf) or list it (overlay-boot enable CONF)`,
+          `start it by its config file (overlay-boot start /path/to/${name}.conf) or list it (overlay-boot enable CONF)`,
       );
     }
     const { r } = await validateConf(found.conf, 'starting');
@@ -137,7 +145,7 @@ export async function prepareStart(sm: SystemdManager, arg: string): Promise<Sta
     const code = (e as NodeJS.ErrnoException).code;
     throw new Failure(
       `cannot register ${conf} for this boot (${code ?? (e as Error).message})` +
-      (code === 'EACCES' || code === 'EPERM' ? '; run as root, or list it in /etc/subhosts.conf (overlay-boot enable)' : ''),
+        (code === 'EACCES' || code === 'EPERM' ? '; run as root, or list it in /etc/subhosts.conf (overlay-boot enable)' : ''),
     );
   }
   await ensureFence(sm, name, r, false);

@@ -9,9 +9,7 @@ import { parseConfText, type Assignment } from './parse.js';
 import { parseCables } from './cables.js';
 import type { z } from 'zod/v3';
 import { ShareSchema, SubhostConfigSchema, type SubhostConfig, type Share, type Hook } from './fields.js';
-import {
-  VARIABLE_TABLE, variable, hookOf, namesBuiltin, type Variable, type VariableSpec, type HookVariable,
-} from './variables.js';
+import { VARIABLE_TABLE, variable, hookOf, namesBuiltin, type Variable, type VariableSpec, type HookVariable } from './variables.js';
 import { readConfigText, checkHook, checkCommand } from './trust.js';
 import type { Problem } from './problem.js';
 
@@ -82,12 +80,25 @@ function firstIssue(err: { issues: { message: string }[] }): string {
 export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promise<LoadResult> {
   const file = resolvePath(fileArg);
   const res: LoadResult = {
-    file, resolved: {}, partial: {}, shares: [], problems: [], warnings: [], deferred: [], runsCommands: false,
+    file,
+    resolved: {},
+    partial: {},
+    shares: [],
+    problems: [],
+    warnings: [],
+    deferred: [],
+    runsCommands: false,
   };
   const text = opts.text ?? trustedText(res);
   if (text === undefined) return res;
   const l: Loading = {
-    res, checkFs: opts.checkFs ?? true, last: readAssignments(res, text), values: {}, base: '', typed: {}, untrustedHooks: new Set(),
+    res,
+    checkFs: opts.checkFs ?? true,
+    last: readAssignments(res, text),
+    values: {},
+    base: '',
+    typed: {},
+    untrustedHooks: new Set(),
   };
   if (!(await resolveValues(l, opts.evaluate))) return finish(res);
   validateFields(l);
@@ -154,7 +165,8 @@ function readAssignments(res: LoadResult, text: string): Map<Variable, Assignmen
   for (const a of parsed.assignments) {
     const spec = variable(a.key);
     if (spec?.kind === 'share') {
-      if (a.command) res.problems.push({ file, line: a.line, key: 'SHARE', message: 'SHARE cannot be a !command (1.6 never evaluated it)' });
+      if (a.command)
+        res.problems.push({ file, line: a.line, key: 'SHARE', message: 'SHARE cannot be a !command (1.6 never evaluated it)' });
       else res.shares.push({ value: a.value, line: a.line });
       continue;
     }
@@ -179,7 +191,7 @@ async function resolveValues(l: Loading, evaluate: Evaluator | undefined): Promi
     if (spec.kind === 'share') continue;
     const key = spec.name;
     const a = l.last.get(key);
-    if (a && a.command) {
+    if (a?.command) {
       const v = await commandValue(l, spec, a, evaluate);
       if (v === undefined) {
         if (key === 'BASE' && l.res.deferred.includes('BASE')) return false; // nothing else can be resolved without BASE
@@ -321,7 +333,12 @@ function validateFields(l: Loading): void {
       }
       case 'log':
         if (values.LOG) {
-          l.res.warnings.push({ file: l.res.file, line: lineOf(l, 'LOG'), key: 'LOG', message: 'ignored: overlay-boot 2 logs to the journal (journalctl -u subhost@NAME)' });
+          l.res.warnings.push({
+            file: l.res.file,
+            line: lineOf(l, 'LOG'),
+            key: 'LOG',
+            message: 'ignored: overlay-boot 2 logs to the journal (journalctl -u subhost@NAME)',
+          });
         }
         break;
       case 'base': // resolved (and checked) with its value

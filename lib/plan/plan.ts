@@ -39,7 +39,7 @@ export function interfacesFile(c: SubhostConfig): string {
   for (const cable of c.CABLES) {
     if (cable.kind === 'veth') lines.push('', `auto ${cable.peerIf}`, `iface ${cable.peerIf} inet manual`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** The default PREMOUNT as an op (on UPPER, before the overlay; not when LIVE is UPPER is LOWER). */
@@ -156,7 +156,14 @@ export function guardOps(c: SubhostConfig): Op[] {
 
 export function startPlan(c: SubhostConfig, facts: HostFacts, pidfile: string): string[] {
   const ops: Op[] = [
-    ...checkOps(c), ['link-up', 'lo'], ...guardOps(c), ...premountOps(c), ...overlayOps(c), ...postmountOps(c, facts), ...shareOps(c), ...reaperOps(c, facts),
+    ...checkOps(c),
+    ['link-up', 'lo'],
+    ...guardOps(c),
+    ...premountOps(c),
+    ...overlayOps(c),
+    ...postmountOps(c, facts),
+    ...shareOps(c),
+    ...reaperOps(c, facts),
   ];
   return [...opsToArgv(ops), ...enterArgs(c, pidfile), initScript(c), `init-${c.NAME}`];
 }
