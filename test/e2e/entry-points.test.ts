@@ -26,7 +26,9 @@ describe("1.6's unit names", () => {
     await register(sb, s.conf);
     await sb.daemonReload();
     // Unit file symlinks: one unit with three names, no enabling needed.
-    expect(await ok(sb, 'systemctl show -p Names --value subhost@al1.service')).toMatch(/^(?=.*\bsubhost@al1\.service\b)(?=.*\bsubhosts@al1\.service\b)(?=.*\boverlay-boot@al1\.service\b)/);
+    expect(await ok(sb, 'systemctl show -p Names --value subhost@al1.service')).toMatch(
+      /^(?=.*\bsubhost@al1\.service\b)(?=.*\bsubhosts@al1\.service\b)(?=.*\boverlay-boot@al1\.service\b)/,
+    );
 
     await ok(sb, 'systemctl start subhosts@al1');
     expect(await state(sb, U('al1'))).toBe('active');
@@ -70,7 +72,9 @@ describe("service subhosts (1.6's init script)", () => {
     expect(r.stdout).toMatch(/Active: active \(exited\)/);
     expect(r.stdout).toContain('subhost@sv3.service is failed: see systemctl status subhost@sv3.service');
     expect(r.stdout).toMatch(/running: (sv1 sv2|sv2 sv1); failed: sv3; not started: 1 listed config\(s\), see above$/m);
-    expect(r.stdout).toContain(`${broken.conf}:3: RAM_SIZE: "big" must be a size such as 50M, 1G or 10%, or "none" (listed at /etc/subhosts.conf:5; skipped)`);
+    expect(r.stdout).toContain(
+      `${broken.conf}:3: RAM_SIZE: "big" must be a size such as 50M, 1G or 10%, or "none" (listed at /etc/subhosts.conf:5; skipped)`,
+    );
 
     // 1.6's stop stopped every running subhost, listed or not; it waits for them.
     const extra = await makeSubhost(sb, 'sv4', 'BASE=.\nSTART=none\nCABLES==\n');

@@ -35,9 +35,10 @@ describe('taking over a 1.6 make install', () => {
     if (r.exitCode !== 0) throw new Error(`${cmd}: exit ${r.exitCode}\n${r.stderr}${r.stdout}`);
     return r.stdout;
   };
-  const sum = async (sb: Sandbox, paths: string) => ok(sb, `cd / && find ${paths} -print0 | sort -z | xargs -0 sha256sum 2>/dev/null; find ${paths} -printf '%p %y %m %s %l\\n' | sort`);
+  const sum = async (sb: Sandbox, paths: string) =>
+    ok(sb, `cd / && find ${paths} -print0 | sort -z | xargs -0 sha256sum 2>/dev/null; find ${paths} -printf '%p %y %m %s %l\\n' | sort`);
 
-  it('installs without a question, keeps the admin\'s files, and the listed subhosts run after a reboot', async () => {
+  it("installs without a question, keeps the admin's files, and the listed subhosts run after a reboot", async () => {
     let sb = sandbox();
     await ok(sb, 'rm -f /usr/sbin/policy-rc.d /var/lib/man-db/auto-update');
 
@@ -48,7 +49,11 @@ describe('taking over a 1.6 make install', () => {
     await sb.writeFile('/etc/init.d/subhosts', fix('subhosts.sh'), 0o755);
     await sb.writeFile('/usr/lib/systemd/system/subhosts@.service', fix('subhosts@.service'), 0o644);
     await sb.writeFile('/usr/lib/systemd/system/overlay-boot@.service', fix('overlay-boot@.service'), 0o644);
-    await sb.writeFile('/usr/share/man/man8/overlay-boot.8', '.TH OVERLAY-BOOT 8 "" "overlay-boot 1.6"\n.SH NAME\noverlay-boot \\- 1.6\n', 0o644);
+    await sb.writeFile(
+      '/usr/share/man/man8/overlay-boot.8',
+      '.TH OVERLAY-BOOT 8 "" "overlay-boot 1.6"\n.SH NAME\noverlay-boot \\- 1.6\n',
+      0o644,
+    );
     for (const c of ['overlay-boot', 'overlay-stop']) await ok(sb, `ln -sfn /var/lib/overlay-boot/${c} /usr/sbin/${c}`);
     // The admin's subhosts and list, as 1.6 read it.
     const a = await makeSubhost(sb, 'old1', 'BASE=.\nCABLES= =\nSTART= none\n');
@@ -67,17 +72,22 @@ describe('taking over a 1.6 make install', () => {
     // Unchanged: the admin's list (byte for byte, mode too), subhosts, and 1.6's program directory.
     expect(await sum(sb, `etc/subhosts.conf var/lib/overlay-boot ${a.base.slice(1)} ${b.base.slice(1)}`)).toBe(adminBefore);
     // dpkg knows it as the package's conffile, modified by the admin.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own ${field} format
     expect(await ok(sb, "dpkg-query -W -f='${Conffiles}' overlay-boot")).toMatch(/^ \/etc\/subhosts\.conf [0-9a-f]{32}$/m);
     // Replaced: 1.6's init script (kept aside), units, commands and man page.
     expect(await ok(sb, 'cat /etc/init.d/subhosts.dpkg-old')).toBe(fix('subhosts.sh').toString());
     expect(await ok(sb, 'cat /etc/init.d/subhosts')).toContain('subhosts.service');
-    expect(await ok(sb, 'readlink /usr/lib/systemd/system/subhosts@.service /usr/lib/systemd/system/overlay-boot@.service')).toBe('subhost@.service\nsubhost@.service\n');
-    expect(await ok(sb, 'readlink -f /usr/sbin/overlay-boot /usr/sbin/overlay-stop')).toBe('/usr/lib/overlay-boot/overlay-boot.cjs\n/usr/lib/overlay-boot/overlay-stop.cjs\n');
+    expect(await ok(sb, 'readlink /usr/lib/systemd/system/subhosts@.service /usr/lib/systemd/system/overlay-boot@.service')).toBe(
+      'subhost@.service\nsubhost@.service\n',
+    );
+    expect(await ok(sb, 'readlink -f /usr/sbin/overlay-boot /usr/sbin/overlay-stop')).toBe(
+      '/usr/lib/overlay-boot/overlay-boot.cjs\n/usr/lib/overlay-boot/overlay-stop.cjs\n',
+    );
     expect(await ok(sb, 'man -w overlay-boot')).toBe('/usr/share/man/man8/overlay-boot.8.gz\n');
     await ok(sb, 'test ! -e /usr/share/man/man8/overlay-boot.8');
     // The 1.6 script kept aside is no service to systemd or to service(8).
     expect(await ok(sb, 'systemctl show -p LoadState --value subhosts.dpkg-old.service')).toBe('not-found\n');
-    expect(await ok(sb, 'service --status-all 2>&1 | grep subhosts || true')).toMatch(/^ \[ [-+?] \]  subhosts\n$/);
+    expect(await ok(sb, 'service --status-all 2>&1 | grep subhosts || true')).toMatch(/^ \[ [-+?] \] {2}subhosts\n$/);
     // Only the package's subhosts unit is known under the name `service` uses.
     expect(await ok(sb, 'systemctl show -p FragmentPath --value subhosts.service')).toBe('/lib/systemd/system/subhosts.service\n');
 
