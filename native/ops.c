@@ -388,6 +388,29 @@ static int run_bind_file_ro(char **a)
 	return a[1] ? remount_bind(a[1], MS_RDONLY) : -1;
 }
 
+/* The host's journal socket SRC, on a new empty file DST (in the
+ * subhost's own /dev or /run tmpfs), read-only: a socket connects on a
+ * read-only mount, but root inside can then neither chmod nor chown the
+ * host's socket through it. No socket at SRC (no journald on the host):
+ * nothing to do, the subhost starts without it. */
+static int run_bind_socket_ro(char **a)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(a[0], &st) != 0 || !S_ISSOCK(st.st_mode))
+		return 0;
+	fd = open(a[1], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	undo_add(a[1]);
+	if (mount(a[0], a[1], NULL, MS_BIND, NULL) != 0)
+		return -1;
+	a[1] = orig_args ? guarded(orig_args[1], 'e') : a[1];	/* the new mount */
+	return a[1] ? remount_bind(a[1], MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC) : -1;
+}
+
 /* ---- checks and conditional ops ------------------------------------ */
 
 /* A run() result meaning "failed, and the message is already printed". */
@@ -635,6 +658,7 @@ static const struct op ops[] = {
 	{ "chmod", 2, run_chmod, check_mode1, "e." },
 	{ "install-if-missing", 3, run_install, check_mode2, ".c." },
 	{ "bind-file-ro", 2, run_bind_file_ro, NULL, ".e" },
+	{ "bind-socket-ro", 2, run_bind_socket_ro, NULL, ".c" },
 	{ "bind-if-exists", 2, run_bind_if_exists, NULL, ".." },
 	{ "bind-ro-if-exists", 2, run_bind_ro_if_exists, NULL, ".." },
 	{ "bind-nofollow", 2, run_bind_nofollow, NULL, ".e" },

@@ -44,6 +44,8 @@ const char usage_text[] =
 "  chmod PATH MODE\n"
 "  install-if-missing SRC DST MODE\n"
 "  bind-file-ro SRC DST\n"
+"  bind-socket-ro SRC DST                      (a socket on a new file, read-only;\n"
+"                                              nothing when SRC is no socket)\n"
 "  bind-if-exists SRC DST                      (bind when both exist)\n"
 "  bind-ro-if-exists SRC DST                   (the same, read-only)\n"
 "  bind-nofollow SRC DST   recursive bind; no component of SRC may be a\n"

@@ -108,6 +108,13 @@ export const ContainmentSchema = z
   .transform((v) => v as 'contained' | 'none');
 export type Containment = z.infer<typeof ContainmentSchema>;
 
+/**
+ * JOURNAL: whether the subhost's /dev/log reaches the host's journald
+ * (beyond 1.6). `no` for a subhost that runs its own syslog daemon and
+ * wants its lines in its own files only.
+ */
+export const JournalSchema = z.enum(['yes', 'no'], { errorMap: () => ({ message: 'must be "yes" (the default) or "no"' }) });
+
 /** AFTER: subhosts (by NAME) this one starts after, and REQUIRES: ones it cannot run without. */
 export const NameListSchema = z.string().transform((s, ctx) => {
   const names = s.split(/\s+/).filter(Boolean);
@@ -137,6 +144,7 @@ export const SubhostConfigSchema = z.object({
   AFTER: z.array(NameSchema),
   REQUIRES: z.array(NameSchema),
   CONTAINMENT: z.enum(['contained', 'none']),
+  JOURNAL: z.enum(['yes', 'no']),
   SYSTEMD: z.record(z.string(), z.string()),
 });
 export type SubhostConfig = z.infer<typeof SubhostConfigSchema>;

@@ -13,6 +13,7 @@ import {
   StartSchema,
   CommandSchema,
   ContainmentSchema,
+  JournalSchema,
   NameListSchema,
   BytesSchema,
   CpuQuotaSchema,
@@ -155,6 +156,14 @@ export const VARIABLE_TABLE = [
     kind: 'value',
     schema: ContainmentSchema,
     default: { value: () => 'contained', why: 'root inside cannot reach the host through the kernel' },
+  },
+  {
+    name: 'JOURNAL',
+    era: 'beyond',
+    command: false,
+    kind: 'value',
+    schema: JournalSchema,
+    default: { value: () => 'yes', why: "/dev/log reaches the host's journal (journalctl -u subhost@NAME)" },
   },
   { name: 'AFTER', era: 'beyond', command: false, kind: 'value', schema: NameListSchema, default: { value: none, why: 'no ordering' } },
   {

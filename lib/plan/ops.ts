@@ -15,6 +15,7 @@ export const OPS = {
   chmod: ['path', 'mode'],
   'install-if-missing': ['src', 'dst', 'mode'],
   'bind-file-ro': ['src', 'dst'],
+  'bind-socket-ro': ['src', 'dst'],
   'bind-if-exists': ['src', 'dst'],
   'bind-ro-if-exists': ['src', 'dst'],
   'bind-nofollow': ['src', 'dst'],

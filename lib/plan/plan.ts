@@ -98,9 +98,40 @@ export function postmountOps(c: SubhostConfig, h: HostFacts): Op[] {
       ['chmod', `${L}/run/lock`, '1777'],
     );
   }
+  ops.push(...journalOps(c));
   // The host's clock drift file: 1.6 shared it writable; contained, the
   // subhost may read it but not change the host's.
   ops.push([c.CONTAINMENT === 'none' ? 'bind-if-exists' : 'bind-ro-if-exists', '/etc/adjtime', `${L}/etc/adjtime`]);
+  return ops;
+}
+
+/** journald's sockets on the host (systemd-journald.socket, systemd-journald-dev-log.socket). */
+export const JOURNAL_DIR = '/run/systemd/journal';
+
+/**
+ * The subhost's syslog reaches the host's journald (JOURNAL=yes): journald
+ * reads the sender's cgroup from its side, so each line lands on
+ * subhost@NAME.service with the identifier the service gave (and the
+ * unit's rate limit). As on the host, the socket is
+ * /run/systemd/journal/dev-log and /dev/log a symlink to it: a syslog
+ * daemon started inside (rsyslog's imuxsock) unlinks the symlink and
+ * makes its own /dev/log, and the subhost's lines then go to it instead.
+ * The native socket (journal fields of the sender's choosing, among them
+ * OBJECT_SYSTEMD_UNIT=, which `journalctl -u OTHER` trusts from uid 0)
+ * only where root inside is root on the host anyway (CONTAINMENT=none);
+ * never the stdout socket. Without a /run tmpfs (RAM_SIZE=none) the socket
+ * is bound on /dev/log itself, in the subhost's own /dev, not in UPPER.
+ */
+export function journalOps(c: SubhostConfig): Op[] {
+  if (c.JOURNAL === 'no') return [];
+  const L = c.LIVE;
+  if (c.RAM_SIZE === 'none') return [['bind-socket-ro', `${JOURNAL_DIR}/dev-log`, `${L}/dev/log`]];
+  const ops: Op[] = [
+    ...mkdirP(L, JOURNAL_DIR),
+    ['bind-socket-ro', `${JOURNAL_DIR}/dev-log`, `${L}${JOURNAL_DIR}/dev-log`],
+    ['symlink', `${JOURNAL_DIR}/dev-log`, `${L}/dev/log`],
+  ];
+  if (c.CONTAINMENT === 'none') ops.push(['bind-socket-ro', `${JOURNAL_DIR}/socket`, `${L}${JOURNAL_DIR}/socket`]);
   return ops;
 }
 

@@ -23,6 +23,7 @@ export const planBase: SubhostConfig = {
   AFTER: [],
   REQUIRES: [],
   CONTAINMENT: 'contained',
+  JOURNAL: 'yes',
   SYSTEMD: {},
 };
 export const planFacts: HostFacts = { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper' };

@@ -200,6 +200,7 @@ describe('the whole start plan', () => {
         'bind-nofollow',
         'install-if-missing',
         'bind-file-ro',
+        'bind-socket-ro',
       ]),
     );
   });
@@ -212,7 +213,7 @@ describe('the ops table', () => {
     expect(arity('guard')).toBe(1);
     expect(arity('enter')).toBeUndefined();
     expect(arity('toString')).toBeUndefined();
-    expect(Object.keys(OPS)).toHaveLength(18);
+    expect(Object.keys(OPS)).toHaveLength(19);
   });
   it('types each op by it (a wrong arity or word does not compile)', () => {
     const ok: Op[] = [

@@ -37,6 +37,7 @@ describe('the table of variables', () => {
       'REAPER',
       'SHARE',
       'CONTAINMENT',
+      'JOURNAL',
       'AFTER',
       'REQUIRES',
       'MEMORY_MAX',
