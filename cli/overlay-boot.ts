@@ -11,6 +11,8 @@ import * as list from './commands/list.js';
 import * as enable from './commands/enable.js';
 import * as disable from './commands/disable.js';
 import * as check from './commands/check.js';
+import * as create from './commands/create.js';
+import * as remove from './commands/remove.js';
 
 const usage = `Usage:
   overlay-boot CONF                       start the subhost of CONF (the 1.6 form)
@@ -21,11 +23,13 @@ const usage = `Usage:
   overlay-boot enable CONF                start it at boot: add it to /etc/subhosts.conf
   overlay-boot disable CONF|NAME          remove it from /etc/subhosts.conf
   overlay-boot check [--json] CONF...     show the resolved config, or its errors
+  overlay-boot create [OPTION...] NAME    make a subhost (directories, config); --enable, --now
+  overlay-boot remove [--purge] NAME      stop, unregister and remove a subhost (UPPER kept)
   overlay-boot COMMAND --help             more about one command
 Related: overlay-go NAME (a shell inside), overlay-share DIR NAME, overlay-stop NAME.
 `;
 
-const COMMANDS: Record<string, Program> = { start, stop, status, list, enable, disable, check };
+const COMMANDS: Record<string, Program> = { start, stop, status, list, enable, disable, check, create, remove };
 
 /** Runs a subcommand; its usage errors show its own usage. */
 async function sub(c: Program, args: string[]): Promise<number> {

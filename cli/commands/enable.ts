@@ -9,6 +9,7 @@ import { addConfLine, editSubhostsConf, listedName, sameFile } from '../support/
 import { validateConf, confPath } from '../support/subhost.js';
 import { readSubhostsConf } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
+import type { SystemdManager } from '../../lib/systemd.js';
 
 export const usage = `Usage: overlay-boot enable CONF
 
@@ -27,25 +28,30 @@ export async function run(args: string[]): Promise<number> {
   if (a.rest || a.positionals.length !== 1) throw new UsageError('enable needs one CONF');
   const conf = confPath(a.positionals[0]!);
   const { name } = await validateConf(conf, 'enabling');
+  // Connected first: a bus failure then changes nothing.
+  const sm = await connectSystemd();
+  try {
+    await enableConf(sm, conf, name);
+    return 0;
+  } finally {
+    sm.close();
+  }
+}
+
+/** Lists CONF (a valid config of subhost NAME) in /etc/subhosts.conf and reloads systemd; says what it did. */
+export async function enableConf(sm: SystemdManager, conf: string, name: string): Promise<void> {
   for (const l of readSubhostsConf()) {
     if (!sameFile(l.path, conf) && listedName(l.path) === name) {
       throw new Failure(`NAME ${name} is already used by ${l.path} (${SUBHOSTS_CONF}:${l.line}); give ${conf} another NAME=`);
     }
   }
-  // Connected first: a bus failure then changes nothing.
-  const sm = await connectSystemd();
-  try {
-    const changed = await editSubhostsConf(sm, (text) => {
-      const r = addConfLine(text, conf, (t) => sameFile(t, conf));
-      return r.changed ? r.text : undefined;
-    });
-    process.stdout.write(
-      changed
-        ? `enabled subhost ${name}: ${conf} added to ${SUBHOSTS_CONF}\n`
-        : `subhost ${name} is already enabled (${conf} is listed in ${SUBHOSTS_CONF})\n`,
-    );
-    return 0;
-  } finally {
-    sm.close();
-  }
+  const changed = await editSubhostsConf(sm, (text) => {
+    const r = addConfLine(text, conf, (t) => sameFile(t, conf));
+    return r.changed ? r.text : undefined;
+  });
+  process.stdout.write(
+    changed
+      ? `enabled subhost ${name}: ${conf} added to ${SUBHOSTS_CONF}\n`
+      : `subhost ${name} is already enabled (${conf} is listed in ${SUBHOSTS_CONF})\n`,
+  );
 }

@@ -40,6 +40,11 @@ export interface LoadOptions {
   checkFs?: boolean;
   /** The file's text, when the caller has it already (tests, fuzzing). */
   text?: string;
+  /**
+   * Directories that count as there although they are not yet: `create`
+   * checks a config before it makes its directories, with the same checks.
+   */
+  plannedDirs?: string[];
 }
 
 export interface LoadResult {
@@ -99,6 +104,7 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
     base: '',
     typed: {},
     untrustedHooks: new Set(),
+    isDir: (p) => opts.plannedDirs?.includes(p) || isDir(p),
   };
   if (!(await resolveValues(l, opts.evaluate))) return finish(res);
   validateFields(l);
@@ -126,6 +132,8 @@ interface Loading {
   typed: Record<string, unknown>;
   /** Custom hooks refused by the trust check: not looked at again. */
   untrustedHooks: Set<HookVariable>;
+  /** Whether a path is a directory (or one the caller is about to make). */
+  isDir: (p: string) => boolean;
 }
 
 function problem(l: Loading, key: string | undefined, message: string, line?: number): void {
@@ -261,7 +269,7 @@ async function commandValue(l: Loading, spec: VariableSpec, a: Assignment, evalu
 /** BASE, relative to the config file's directory; false when it must be a directory and is not. */
 function settleBase(l: Loading): boolean {
   const b = resolvePath(dirname(l.res.file), l.values.BASE!);
-  if (l.checkFs && !isDir(b)) {
+  if (l.checkFs && !l.isDir(b)) {
     problem(l, 'BASE', `${b} is not a directory`, l.last.get('BASE')?.line);
     return false;
   }
@@ -373,7 +381,7 @@ function readShares(l: Loading): void {
     if (!r.success) {
       const issue = r.error.issues[0]!;
       problem(l, 'SHARE', `"${s.value}": ${issue.path[0] === 'inside' ? 'subhost path' : 'host path'} ${issue.message}`, s.line);
-    } else if (l.checkFs && !isDir(host)) {
+    } else if (l.checkFs && !l.isDir(host)) {
       problem(l, 'SHARE', `"${s.value}": host directory ${host} does not exist`, s.line);
     } else {
       shares.push(r.data);
@@ -390,7 +398,7 @@ function checkFilesystem(l: Loading): void {
       const key = spec.name;
       // WORK only for an overlay (UPPER is not LOWER).
       if (key === 'WORK' && values.UPPER === values.LOWER) continue;
-      if (known(l, key) && typed[key] && !isDir(values[key]!)) problem(l, key, `${values[key]} is not a directory`, lineOf(l, key));
+      if (known(l, key) && typed[key] && !l.isDir(values[key]!)) problem(l, key, `${values[key]} is not a directory`, lineOf(l, key));
     } else if (spec.kind === 'hook') {
       const key = spec.name;
       const hook = typed[key] as Hook | undefined;
