@@ -214,6 +214,9 @@ describe('1.6 services in a default subhost with a cable', () => {
     await ok(ssh(sb, `logger -t obt-services ${token}`), 'logger');
     await until('the line in /var/log/syslog', async () => (await inside(sb, NAME, ['cat', '/var/log/syslog'])).stdout.includes(token));
     expect(await ok(inside(sb, NAME, ['cat', '/var/log/syslog']))).toMatch(new RegExp(`obt-services(\\[\\d+\\])?: ${token}`));
+    // rsyslog took /dev/log over: its own socket in place of the symlink to
+    // the host's journal (JOURNAL=yes, the default), as on a host.
+    expect((await inside(sb, NAME, ['sh', '-c', 'test -S /dev/log && ! test -L /dev/log'])).exitCode).toBe(0);
   });
 
   it('every service ran contained: no CAP_SYS_ADMIN in its bounding set, a seccomp filter, no kernel log', async () => {

@@ -1,0 +1,106 @@
+// `overlay-boot create` without systemd: the config it writes, its
+// refusal of a bad value (check's own line, nothing made) and of a BASE
+// that exists. Starting and removing are e2e (test/e2e/create.test.ts).
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { execa } from 'execa';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { fixture, type Fixture } from './helpers.js';
+
+const BIN = new URL('../../dist/overlay-boot.cjs', import.meta.url).pathname;
+let f: Fixture;
+let env: Record<string, string>;
+beforeEach(() => {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "npm run build" first (scripts/test.sh does)`);
+  f = fixture();
+  // An empty registry of its own: a NAME listed on this machine does not matter.
+  writeFileSync(`${f.dir}/subhosts.conf`, '', { mode: 0o644 });
+  env = { OVERLAY_BOOT_SUBHOSTS_CONF: `${f.dir}/subhosts.conf` };
+});
+afterEach(() => f.cleanup());
+
+const create = (...args: string[]) => execa('node', [BIN, 'create', ...args], { reject: false, env });
+
+describe('overlay-boot create', () => {
+  it('writes BASE with root, work and live (root-owned, 0755) and a config check finds valid', async () => {
+    const base = `${f.dir}/t1`;
+    const r = await create(
+      '--base',
+      base,
+      '--cable',
+      '=',
+      '--cable',
+      'br0=',
+      '--start',
+      'ssh',
+      '--share',
+      '/srv',
+      '--memory-max',
+      '1G',
+      't1',
+    );
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe(`created subhost t1: ${base}/t1.conf (UPPER ${base}/root)`);
+    expect(readdirSync(base).sort()).toEqual(['live', 'root', 't1.conf', 'work']);
+    for (const d of ['', '/root', '/work', '/live']) {
+      const st = statSync(`${base}${d}`);
+      expect({ d, uid: st.uid, mode: (st.mode & 0o7777).toString(8) }).toEqual({ d, uid: 0, mode: '755' });
+    }
+    expect(readFileSync(`${base}/t1.conf`, 'utf8')).toBe(
+      '# Made by overlay-boot create (see overlay-boot.conf(5)).\nBASE=.\nNAME=t1\nCABLES== br0=\nSTART=ssh\nSHARE=/srv\nMEMORY_MAX=1G\n',
+    );
+    const check = await execa('node', [BIN, 'check', `${base}/t1.conf`], { reject: false, env });
+    expect(check.exitCode).toBe(0);
+    expect(check.stdout).toMatch(/^CABLES\s+= br0=\s+line 4: CABLES== br0=$/m);
+  });
+
+  it.each([
+    ['--ram-size', 'lots', '50M'],
+    ['--containment', 'private-users', 'none'],
+    ['--journal', 'maybe', 'no'],
+    ['--cpu-weight', '0', '100'],
+    ['--lower', '/no/such/dir', '/'],
+  ])('refuses %s %s with the line check gives for that config, and makes nothing', async (opt, bad, good) => {
+    const base = `${f.dir}/t2`;
+    const r = await create('--base', base, '--cable', '=', opt, bad, 't2');
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(existsSync(base)).toBe(false);
+    expect(readdirSync(f.dir)).toEqual(['subhosts.conf']);
+    // The same config, written by hand where create would have put it: check's own line.
+    const text = (await create('--base', base, '--cable', '=', opt, good, '--dry-run', 't2')).stdout;
+    expect(existsSync(base)).toBe(false);
+    mkdirSync(base);
+    for (const d of ['root', 'work', 'live']) mkdirSync(`${base}/${d}`);
+    writeFileSync(`${base}/t2.conf`, `${text}\n`.replace(`=${good}\n`, `=${bad}\n`), { mode: 0o644 });
+    const check = await execa('node', [BIN, 'check', `${base}/t2.conf`], { reject: false, env });
+    expect(check.exitCode).toBe(1);
+    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(r.stderr).toBe(check.stderr);
+  });
+
+  it('refuses a BASE that exists, and a NAME that is listed, changing nothing', async () => {
+    mkdirSync(`${f.dir}/t3`);
+    writeFileSync(`${f.dir}/t3/keep`, 'mine\n');
+    let r = await create('--base', `${f.dir}/t3`, 't3');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe(`overlay-boot: ${f.dir}/t3 exists; give another --base, or remove it first`);
+    expect(readdirSync(`${f.dir}/t3`)).toEqual(['keep']);
+    // A config listed with NAME t4 (another file name): the NAME is taken.
+    writeFileSync(`${f.dir}/other.conf`, 'BASE=.\nNAME=t4\n', { mode: 0o644 });
+    writeFileSync(`${f.dir}/subhosts.conf`, `${f.dir}/other.conf\n`);
+    r = await create('--base', `${f.dir}/t4`, 't4');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe(`overlay-boot: NAME t4 is taken: ${f.dir}/other.conf (${f.dir}/subhosts.conf:1) has it; give another NAME`);
+    expect(existsSync(`${f.dir}/t4`)).toBe(false);
+  });
+
+  it('says what is wrong with its usage', async () => {
+    expect((await create()).exitCode).toBe(2);
+    expect((await create('--bogus', 'x', 'n')).stderr).toContain('unknown option --bogus');
+    expect((await create('bad/name')).stderr).toContain('is not a subhost NAME');
+    const help = await create('--help');
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain('Usage: overlay-boot create [OPTION...] NAME');
+  });
+});
