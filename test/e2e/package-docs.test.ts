@@ -102,7 +102,7 @@ describe('man pages', () => {
   // Each command's real --help (from the bundles in dist/) against its page.
   const COMMANDS: Array<[string, string[], string]> = [
     ['overlay-boot', [], 'overlay-boot.8'],
-    ...['start', 'stop', 'status', 'list', 'enable', 'disable', 'check'].map(
+    ...['start', 'stop', 'status', 'list', 'enable', 'disable', 'check', 'create', 'remove'].map(
       (s) => ['overlay-boot', [s], 'overlay-boot.8'] as [string, string[], string],
     ),
     ['overlay-stop', [], 'overlay-stop.8'],
@@ -155,6 +155,11 @@ describe('bash completion', () => {
     expect(await complete('overlay-share /tmp ')).toEqual(['alpha', 'beta-2']);
     expect(await complete('overlay-clean-root --d')).toEqual(['--dry-run']);
     expect(await complete('overlay-boot enable examples/', ROOT)).toEqual(['examples/demo.conf']);
+    expect(await complete('overlay-boot cr')).toEqual(['create']);
+    expect(await complete('overlay-boot remove ')).toEqual(['alpha', 'beta-2']);
+    expect(await complete('overlay-boot remove --')).toEqual(['--help', '--purge']);
+    expect(await complete('overlay-boot create --containment ')).toEqual(['contained', 'none']);
+    expect(await complete('overlay-boot create --j')).toEqual(['--journal']);
   });
 });
 
