@@ -1,7 +1,9 @@
 // The README's main-job command: on a machine whose PID 1 may not be
 // systemd, build the Debian package, boot a throwaway real systemd, install
 // the package into it with dpkg, and start, inspect, use and stop a
-// subhost with a cable through the overlay-boot commands, showing each step.
+// subhost with a cable through the overlay-boot commands, then make one
+// with overlay-boot create, read its services' logs in the journal and
+// remove it, showing each step.
 import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { bootSandbox, type Sandbox } from '../test/sandbox/sandbox.js';
@@ -57,6 +59,22 @@ async function main(): Promise<void> {
     await run(sb, ['overlay-stop', 'demo']);
     const c = await counts(sb);
     show(`left behind: netns [${c.netns}], interfaces [${c.links}], subhost processes ${c.subhostProcs}`);
+
+    step('make a subhost in one step: directories, config (checked first), listed, started');
+    const web = `${sb.dataDir}/web`;
+    await run(sb, ['overlay-boot', 'create', '--base', web, '--cable', '=', '--start', 'ssh', '--enable', '--now', 'web']);
+    await run(sb, ['cat', `${web}/web.conf`]);
+
+    step("its services' syslog lines are in the host's journal, under its unit");
+    await run(sb, ['overlay-go', 'web', '--', 'logger', '-t', 'demo', 'hello from inside web']);
+    for (let i = 0; i < 50 && !(await sb.run(['journalctl', '-u', 'subhost@web', '-t', 'demo', '-q'])).stdout; i++) {
+      await new Promise((r) => setTimeout(r, 100)); // journald writes it asynchronously
+    }
+    await run(sb, ['journalctl', '--no-pager', '-o', 'short', '-u', 'subhost@web', '-t', 'sshd', '-t', 'demo']);
+
+    step('overlay-boot remove web: stopped, unlisted, config gone; UPPER kept (it holds what the subhost wrote)');
+    await run(sb, ['overlay-boot', 'remove', 'web']);
+    await run(sb, ['ls', '-A', web]);
   } finally {
     step('power off the throwaway systemd');
     await sb.stop();
