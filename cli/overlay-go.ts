@@ -2,7 +2,7 @@
 // subhost, restricted exactly as the subhost's own processes are. Without
 // NAME: the running subhosts.
 //
-// The native helper subhost-go (reaper/subhost-go.c) does the entering: it
+// The native helper subhost-go (native/subhost-go.c) does the entering: it
 // copies the namespaces, root, working directory, capability bounding set,
 // no_new_privs flag and seccomp filters of the subhost's reaper (its PID 1)
 // onto the command, and gives it a pseudo-terminal of the subhost's own

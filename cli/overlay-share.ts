@@ -1,7 +1,7 @@
 // overlay-share DIR NAME [PATH]: bind mount host directory DIR into
 // running subhost NAME at PATH (default: DIR's own path), like
 // `machinectl bind`. The mount is made by the native helper subhost-bind
-// (reaper/subhost-bind.c): it clones DIR's tree on the host, enters the
+// (native/subhost-bind.c): it clones DIR's tree on the host, enters the
 // subhost's mount namespace and resolves PATH inside the subhost's root,
 // so that a symlink in the subhost cannot send the mount elsewhere.
 import { statSync } from 'node:fs';

@@ -1,5 +1,5 @@
 // The setup steps of a subhost as data: each op is one fixed-arity
-// command of the native helper subhost-enter (reaper/subhost-enter.c),
+// command of the native helper subhost-enter (native/ops.c),
 // which performs them with plain syscalls in the unit's private mount
 // namespace. Computing them is pure (tested without root); performing
 // them costs microseconds instead of one process per step.
