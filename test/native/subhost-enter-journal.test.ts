@@ -9,17 +9,17 @@ import { nativeSuite } from './harness.js';
 
 const scenario = nativeSuite();
 
-// UPPER listing: path, type, mode (what "as it was" compares).
-const LIST = `( cd $D/upper && find . -printf '%p %y %m\\n' | sort | tr '\\n' ';' )`;
 
 describe('subhost-enter undo journal', () => {
   it('a start killed after its last step is undone by --undo, and only what it made', async () => {
     const s = await scenario();
     const r = await s.run(`
+      # UPPER listing: path, type, mode (what "as it was" compares).
+      list() { ( cd $D/upper && find . -printf '%p %y %m\\n' | sort | tr '\\n' ';' ); }
       mkdir -p $D/lower/srv $D/lower/etc $D/upper/etc $D/upper/dev $D/work $D/live
       echo user > $D/upper/etc/motd
       echo users-own > $D/upper/dev/console   # an UPPER entry the tmpfs /dev hides
-      echo before="$(${LIST})"
+      echo before="$(list)"
       J=$D/undo
       set +e
       OVERLAY_BOOT_FAULT_KILL_AT=12 $SE guard $D/live guard $D/upper undo-journal $J $D/upper \\
@@ -34,13 +34,13 @@ describe('subhost-enter undo journal', () => {
         mkdir $D/live/sys 555
       echo rc=$?
       set -e
-      echo killed="$(${LIST})"
+      echo killed="$(list)"
       # ExecStopPost= runs in a fresh mount namespace: the start's mounts are gone.
       umount -R $D/live
-      echo during="$(${LIST})"
+      echo during="$(list)"
       $SE --undo $J
       echo undo=$?
-      echo after="$(${LIST})"
+      echo after="$(list)"
       echo journal=$(test -e $J && echo kept || echo gone)
       echo console=$(cat $D/upper/dev/console)
       $SE --undo $J
