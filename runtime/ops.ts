@@ -21,6 +21,7 @@ export type Op =
   | ['check-env', name: string, value: string]
   | ['check-stat', path: string, sig: string]
   | ['guard', root: string]
+  | ['undo-journal', file: string, upper: string]
   | ['link-up', ifname: string];
 
 export function opsToArgv(ops: Op[]): string[] {

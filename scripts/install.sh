@@ -1,7 +1,8 @@
 #!/bin/bash
 # Install a built tree (after scripts/setup.sh) into DESTDIR (default /),
 # laid out as the Debian package does:
-#   /usr/lib/overlay-boot/            bundles, native helpers, shell helpers
+#   /usr/lib/overlay-boot/            bundles, native helpers, shell helpers,
+#                                     the default hooks (overlay-premount ...)
 #   /usr/lib/systemd/system/          subhost@.service, subhost-netns@.service, subhosts.target
 #   /usr/lib/systemd/system-generators/overlay-boot-generator
 #   /usr/sbin/overlay-*               the commands, under their 1.6 names
@@ -33,7 +34,8 @@ done
 ln -sfn "$LIBDIR/overlay-boot-generator.cjs" "$DESTDIR/usr/lib/systemd/system-generators/overlay-boot-generator"
 for f in dist/overlay-*; do
   n=$(basename "$f")
-  case "$n" in *.cjs|overlay-boot-*) continue ;; esac
+  # the default hooks (overlay-premount, ...) are programs for hooks, not commands
+  case "$n" in *.cjs|overlay-boot-*|overlay-premount|overlay-postmount|overlay-init) continue ;; esac
   ln -sfn "$LIBDIR/$n.cjs" "$DESTDIR/usr/sbin/$n"
 done
 [ -e "$DESTDIR/etc/subhosts.conf" ] || install -m 0644 scripts/subhosts.conf "$DESTDIR/etc/subhosts.conf"

@@ -23,7 +23,8 @@ describe('overlay mount', () => {
   });
   it('bind mounts when UPPER is LOWER, and does nothing when LIVE is UPPER too', () => {
     expect(overlayOps({ ...base, UPPER: '/t', LOWER: '/t' })).toEqual([['mount', 'none', '/t', '/s/x/live', 'bind', '-']]);
-    expect(overlayOps({ ...base, UPPER: '/t', LOWER: '/t', LIVE: '/t' })).toEqual([]);
+    // In place: bound onto itself, so that pivot_root finds a mount point.
+    expect(overlayOps({ ...base, UPPER: '/t', LOWER: '/t', LIVE: '/t' })).toEqual([['mount', 'none', '/t', '/t', 'bind,rec', '-']]);
   });
 });
 
