@@ -37,6 +37,8 @@ export interface Resolved {
   /** Display value (string form) of each variable. */
   value: string;
   source: Source;
+  /** Set when its directory check waits for the start: why (under what a `!command` mounts). */
+  checkedAtStart?: string;
 }
 
 /** Runs a `!cmd` value; resolving to undefined leaves that key deferred. */
@@ -298,7 +300,7 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
     if (!r.success) {
       const issue = r.error.issues[0]!;
       problem('SHARE', `"${s.value}": ${issue.path[0] === 'inside' ? 'subhost path' : 'host path'} ${issue.message}`, s.line);
-    } else if (checkFs && !isDir(host)) {
+    } else if (checkFs && !isDir(host) && !mountOver(deferredMounts(res, last, base), host)) {
       problem('SHARE', `"${s.value}": host directory ${host} does not exist`, s.line);
     } else {
       shares.push(r.data);
@@ -310,8 +312,12 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
   if (checkFs) {
     const need: Variable[] = ['LIVE', 'UPPER', 'LOWER'];
     if (values.UPPER !== values.LOWER) need.push('WORK');
+    const mounts = deferredMounts(res, last, base);
     for (const k of need) {
-      if (!deferred(k) && typed[k] && !isDir(values[k]!)) problem(k, `${values[k]} is not a directory`, line(k));
+      if (deferred(k) || !typed[k] || isDir(values[k]!)) continue;
+      const m = mountOver(mounts, values[k]!);
+      if (m) res.resolved[k]!.checkedAtStart = m;
+      else problem(k, `${values[k]} is not a directory`, line(k));
     }
     for (const k of ['PREMOUNT', 'POSTMOUNT', 'INIT'] as const) {
       const argv = typed[k] as string[] | undefined;
@@ -337,6 +343,32 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
     res.config = SubhostConfigSchema.parse(typed);
   }
   return finish(res);
+}
+
+/**
+ * Where the deferred `!command`s may mount things, for the checks that
+ * must wait for them: an overlay-diskfile value mounts on the directory
+ * part of its MOUNT/PATH (lib/storage/diskfile.ts mountPointArg), relative
+ * to BASE; what any other command mounts is unknown: anywhere under BASE.
+ */
+function deferredMounts(res: LoadResult, last: Map<string, Assignment>, base: string): { key: Variable; root: string }[] {
+  return res.deferred.flatMap((key) => {
+    const a = last.get(key);
+    if (!a || !base) return [];
+    const [prog, arg] = a.value.split(/\s+/).filter(Boolean);
+    if (prog && arg && basename(prog) === 'overlay-diskfile') {
+      const p = arg.replace(/^\//, '');
+      const i = p.lastIndexOf('/');
+      return [{ key, root: resolvePath(base, i < 0 ? p : p.slice(0, i)) }];
+    }
+    return [{ key, root: base }];
+  });
+}
+
+/** Why PATH's check waits for the start, or undefined when it does not. */
+function mountOver(mounts: { key: Variable; root: string }[], path: string): string | undefined {
+  const m = mounts.find((x) => path === x.root || path.startsWith(x.root.endsWith('/') ? x.root : `${x.root}/`));
+  return m && `under ${m.root}, which ${m.key}'s !command may mount`;
 }
 
 function finish(res: LoadResult): LoadResult {
