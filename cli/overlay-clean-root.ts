@@ -8,9 +8,13 @@ import { systemd } from '../lib/systemd.js';
 import { cleanRoot, type CleanReport } from '../lib/storage/clean.js';
 import { formatBytes, runCommand, StorageError, UsageError } from '../lib/storage/errors.js';
 import { readMountinfo, unescapeMountField } from '../lib/storage/mountinfo.js';
+import { checkName, looksLikeConf } from '../lib/cli-common.js';
+import { configOf } from '../lib/cli-conf.js';
+import { SUBHOSTS_CONF } from '../lib/paths.js';
 
-const USAGE = `Usage: overlay-clean-root [--dry-run] [--verbose] CONF
-  Remove from the UPPER tree of the stopped subhost configured in CONF the
+const USAGE = `Usage: overlay-clean-root [--dry-run] [--verbose] NAME|CONF
+  Remove from the UPPER tree of the stopped subhost NAME (its config found
+  as overlay-boot start finds it) or configured in CONF the
   files that are identical to the ones they shadow in LOWER (content, type,
   mode, owner, group, symlink target, device number, extended attributes
   and link count), and the directories that this leaves empty and that
@@ -45,7 +49,7 @@ function parseArgs(argv: string[]): Args | 'help' {
     else if (opts && a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
     else files.push(a);
   }
-  if (files.length === 0) throw new UsageError('missing CONF (the subhost\'s config file)');
+  if (files.length === 0) throw new UsageError('missing NAME or CONF (the subhost, or its config file)');
   if (files.length > 1) throw new UsageError(`one CONF at a time (got ${files.length})`);
   return { conf: files[0]!, dryRun, verbose };
 }
@@ -95,13 +99,45 @@ function summary(r: CleanReport): string {
     (r.kept.length ? `kept ${r.kept.length}: ${kept}\n` : '');
 }
 
+/**
+ * The config of a NAME-or-CONF argument, as the other commands find it
+ * (lib/cli-conf.ts configOf: the unit's OVERLAY_BOOT_CONF, this boot's
+ * registry, /etc/subhosts.conf).
+ */
+async function confOfArg(arg: string): Promise<string> {
+  if (looksLikeConf(arg)) return arg;
+  let name: string;
+  try {
+    name = checkName(arg);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  let env: unknown;
+  let m: Awaited<ReturnType<typeof systemd>> | undefined;
+  try {
+    m = await systemd();
+    env = await m.unitProperty(`subhost@${name}.service`, 'org.freedesktop.systemd1.Service', 'Environment');
+  } catch {
+    env = []; // no systemd to ask: the registry and the list still say
+  } finally {
+    m?.close();
+  }
+  const found = configOf(name, Array.isArray(env) ? env.map(String) : []);
+  if (!found) {
+    throw new StorageError(
+      `no config for subhost ${name}: none listed in ${SUBHOSTS_CONF} has NAME ${name}, and none is registered for this boot; give its config file`,
+    );
+  }
+  return found.conf;
+}
+
 runCommand('overlay-clean-root', USAGE, async (argv) => {
   const args = parseArgs(argv);
   if (args === 'help') {
     process.stdout.write(USAGE);
     return 0;
   }
-  const r = await loadConfig(args.conf);
+  const r = await loadConfig(await confOfArg(args.conf));
   const deferred = r.deferred.filter((k) => PATH_KEYS.includes(k));
   if (deferred.length) {
     const k = deferred[0]!;
