@@ -92,6 +92,8 @@ describe('1.6 hooks, trees in place, image-backed UPPER, killed starts', () => {
     expect(await sb.readFile(`${s.base}/tree/written`)).toBe('in-place\n');
     const root = (await inside(sb, 'inpl', ['cat', '/proc/self/mountinfo'])).stdout.split('\n').find((l) => l.split(' ')[4] === '/')!;
     expect(root).not.toContain('overlay');
+    // No PREMOUNT for a tree used in place (as in 1.6).
+    expect((await sb.run(['test', '-e', `${s.base}/tree/etc/network/interfaces`])).exitCode).toBe(1);
     expect(await stopSubhost(sb, 'inpl')).toBe('done');
     expect(await counts(sb)).toEqual(clean);
   });
@@ -99,9 +101,9 @@ describe('1.6 hooks, trees in place, image-backed UPPER, killed starts', () => {
   it("overlay-diskfile(8)'s UPPER and WORK inside an image: check, enable and start accept it, the start checks WORK", async () => {
     const sb = sandbox();
     const img = `${sb.dataDir}/dfw-img`;
-    // One ext4 image holding some/upper and some/work (made without a loop device).
-    await sh(sb, `mkdir -p ${img}/fs/some/upper ${img}/fs/some/work && mkfs.ext4 -q -F -d ${img}/fs ${img}/disk.img 4M && rm -r ${img}/fs`);
-    const s = await makeSubhost(sb, 'dfw', `BASE=.\nSTART=none\nUPPER=!overlay-diskfile mnt/some/upper ${img}/disk.img\nWORK=mnt/some/work\n`, { dirs: ['live', 'mnt'] });
+    // One ext4 image holding upper/ and work/ (made without a loop device), mounted on BASE/mnt/some.
+    await sh(sb, `mkdir -p ${img}/fs/upper ${img}/fs/work && mkfs.ext4 -q -F -d ${img}/fs ${img}/disk.img 4M && rm -r ${img}/fs`);
+    const s = await makeSubhost(sb, 'dfw', `BASE=.\nSTART=none\nUPPER=!overlay-diskfile mnt/some/upper ${img}/disk.img\nWORK=mnt/some/work\n`, { dirs: ['live', 'mnt/some'] });
     await register(sb);
     const check = await sb.run(['overlay-boot', 'check', s.conf]);
     expect(check.exitCode, check.stderr).toBe(0);
@@ -113,7 +115,7 @@ describe('1.6 hooks, trees in place, image-backed UPPER, killed starts', () => {
     expect((await inside(sb, 'dfw', ['sh', '-c', 'echo on-image > /persist'])).exitCode).toBe(0);
     expect(await stopSubhost(sb, 'dfw')).toBe('done');
     // The WORK check was deferred, not dropped: without the directory on the image, the start says so.
-    await sh(sb, `mkdir -p ${img}/m && mount -o loop ${img}/disk.img ${img}/m && cat ${img}/m/some/upper/persist && rmdir ${img}/m/some/work && umount ${img}/m`);
+    await sh(sb, `mkdir -p ${img}/m && mount -o loop ${img}/disk.img ${img}/m && cat ${img}/m/upper/persist && rm -r ${img}/m/work && umount ${img}/m`);
     expect((await sb.run(['overlay-boot', 'start', s.conf])).exitCode).toBe(1);
     await waitGone(sb, 'dfw');
     expect(await journalOf(sb, U('dfw'))).toContain(`WORK: ${s.base}/mnt/some/work is not a directory`);
