@@ -1,6 +1,6 @@
 /*
  * ops.c - the op interpreter of subhost-enter: each op is one fixed-arity
- * step of the start plan (runtime/ops.ts computes them), performed with
+ * step of the start plan (lib/plan/ops.ts computes them), performed with
  * plain syscalls in the unit's private mount namespace. The whole list is
  * parsed before anything runs (ops_check), so that a typo in a plan never
  * leaves half of it done. Paths under a guard are resolved inside it
@@ -458,7 +458,7 @@ static int env_holds(char **a)
 /* The signature a plan was computed against: device, inode, size and
  * modification time of PATH (lstat), or "absent". Any edit of the config,
  * a new registry link or a changed /etc/subhosts.conf changes it. The
- * same as lib/plan-sig.ts and subhost-netns-up's stat -c compute
+ * same as lib/plan/sig.ts and subhost-netns-up's stat -c compute
  * (test/unit/plan-contract.test.ts holds the three together). */
 static int stat_holds(char **a)
 {
@@ -513,20 +513,8 @@ static int run_link_up(char **a)
 	return r;
 }
 
-static int run_bind_if_exists(char **a)
-{
-	char *dst;
-
-	if (access(a[0], F_OK) != 0)
-		return 0;
-	if ((dst = guarded(a[1], 'e')) == NULL)
-		return errno == ENOENT ? 0 : -1;
-	if (access(dst, F_OK) != 0)
-		return 0;
-	return mount(a[0], dst, NULL, MS_BIND, NULL);
-}
-
-static int run_bind_ro_if_exists(char **a)
+/* SRC bound on DST when both exist, then read-only if RO. */
+static int bind_if_exists(char **a, int ro)
 {
 	char *dst;
 
@@ -538,9 +526,14 @@ static int run_bind_ro_if_exists(char **a)
 		return 0;
 	if (mount(a[0], dst, NULL, MS_BIND, NULL) != 0)
 		return -1;
+	if (!ro)
+		return 0;
 	dst = guarded(a[1], 'e');	/* the new mount, not the one below */
 	return dst ? remount_bind(dst, MS_RDONLY) : -1;
 }
+
+static int run_bind_if_exists(char **a) { return bind_if_exists(a, 0); }
+static int run_bind_ro_if_exists(char **a) { return bind_if_exists(a, 1); }
 
 /* SHARE's host directory: a symlink anywhere on its path (one planted in
  * another subhost's UPPER, say) must not hand out a different tree. The
@@ -637,7 +630,7 @@ static int run_guard(char **a)
 	return guard_add(a[0]);
 }
 
-/* The plan format, C side: runtime/ops.ts has the same list (its Op type),
+/* The plan format, C side: lib/plan/ops.ts has the same list (its OPS table),
  * and test/unit/plan-contract.test.ts runs every plan it makes through
  * `subhost-enter --check`. */
 static const struct op ops[] = {

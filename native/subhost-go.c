@@ -342,26 +342,42 @@ static void open_reaper(struct reaper *r, pid_t pid)
 
 /* ---- setup: enter, allocate the terminal, drop ---------------------- */
 
-static void send_fd(int sock, int fd)
-{
-	char c = 'M';
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+/* The terminal passes from setup to the relay as one byte ('M') with the
+ * fd as SCM_RIGHTS; both ends lay the message out alike. */
+struct fd_msg {
+	char c;
+	struct iovec iov;
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} u;
-	struct msghdr m = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	struct msghdr m;
+};
 
-	memset(&u, 0, sizeof(u));
+static void fd_msg_init(struct fd_msg *f, char c)
+{
+	memset(f, 0, sizeof(*f));
+	f->c = c;
+	f->iov.iov_base = &f->c;
+	f->iov.iov_len = 1;
+	f->m.msg_iov = &f->iov;
+	f->m.msg_iovlen = 1;
+	f->m.msg_control = f->u.buf;
+	f->m.msg_controllen = sizeof(f->u.buf);
+}
+
+static void send_fd(int sock, int fd)
+{
+	struct fd_msg f;
+	struct cmsghdr *h;
+
+	fd_msg_init(&f, 'M');
+	h = CMSG_FIRSTHDR(&f.m);
 	h->cmsg_level = SOL_SOCKET;
 	h->cmsg_type = SCM_RIGHTS;
 	h->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(h), &fd, sizeof(int));
-	if (sendmsg(sock, &m, MSG_NOSIGNAL) != 1)
+	if (sendmsg(sock, &f.m, MSG_NOSIGNAL) != 1)
 		fail("cannot pass the terminal on: %s", strerror(errno));
 }
 
@@ -592,22 +608,14 @@ struct relay {
 
 static int recv_fd(int sock)
 {
-	char c;
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr m = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
+	struct fd_msg f;
 	struct cmsghdr *h;
 	int fd;
 
-	if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != 1 || c != 'M')
+	fd_msg_init(&f, 0);
+	if (recvmsg(sock, &f.m, MSG_CMSG_CLOEXEC) != 1 || f.c != 'M')
 		return -1;
-	h = CMSG_FIRSTHDR(&m);
+	h = CMSG_FIRSTHDR(&f.m);
 	if (!h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS ||
 	    h->cmsg_len != CMSG_LEN(sizeof(int)))
 		return -1;

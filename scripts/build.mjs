@@ -14,10 +14,15 @@ for (const f of readdirSync('cli')) {
   const m = /^(overlay-[a-z-]+)\.ts$/.exec(f);
   if (m) entries[m[1]] = `cli/${f}`;
 }
-for (const [dir, name] of [['runtime', 'runtime'], ['generator', 'generator']]) {
+for (const [dir, name] of [
+  ['runtime', 'runtime'],
+  ['generator', 'generator'],
+]) {
   try {
     if (readdirSync(dir).includes('main.ts')) entries[`overlay-boot-${name}`] = `${dir}/main.ts`;
-  } catch { /* not there yet */ }
+  } catch {
+    /* not there yet */
+  }
 }
 
 await build({

@@ -2,11 +2,12 @@
 // the overlay mount, the default POSTMOUNT of 1.6 (a fresh /dev, devpts,
 // sysfs, a /run tmpfs, /etc/adjtime), the SHARE binds and the reaper.
 // Pure: the caller supplies the few facts about the host it needs.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { SubhostConfig } from '../lib/config/fields.js';
-import { defaultHooks } from '../lib/config/load.js';
-import { libDir } from '../lib/paths.js';
+import type { SubhostConfig } from '../config/fields.js';
+import { HOOKS } from '../config/variables.js';
+import { libDir } from '../paths.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { mkdirP, opsToArgv, type Op } from './ops.js';
 import { initScript } from './init-script.js';
 
@@ -46,7 +47,7 @@ export function interfacesFile(c: SubhostConfig): string {
   for (const cable of c.CABLES) {
     if (cable.kind === 'veth') lines.push('', `auto ${cable.peerIf}`, `iface ${cable.peerIf} inet manual`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** The default PREMOUNT as an op (on UPPER, before the overlay; not when LIVE is UPPER is LOWER). */
@@ -152,8 +153,7 @@ export function hostFacts(): HostFacts {
 
 /** Uses only the built-in hooks, so the whole start is one native plan. */
 export function builtinHooks(c: SubhostConfig): boolean {
-  const hooks = defaultHooks();
-  return (['PREMOUNT', 'POSTMOUNT', 'INIT'] as const).every((k) => c[k].length === 1 && c[k][0] === hooks[k]);
+  return HOOKS.every((k) => 'builtin' in c[k]);
 }
 
 /** The helper's arguments for a config with the built-in hooks (pure but for the facts). */
@@ -176,7 +176,14 @@ export function undoJournal(pidfile: string): string {
 
 export function startPlan(c: SubhostConfig, facts: HostFacts, pidfile: string): string[] {
   const ops: Op[] = [
-    ...checkOps(c), ['link-up', 'lo'], ...guardOps(c, undoJournal(pidfile)), ...premountOps(c), ...overlayOps(c), ...postmountOps(c, facts), ...shareOps(c), ...reaperOps(c, facts),
+    ...checkOps(c),
+    ['link-up', 'lo'],
+    ...guardOps(c, undoJournal(pidfile)),
+    ...premountOps(c),
+    ...overlayOps(c),
+    ...postmountOps(c, facts),
+    ...shareOps(c),
+    ...reaperOps(c, facts),
   ];
   return [...opsToArgv(ops), ...enterArgs(c, pidfile), initScript(c), `init-${c.NAME}`];
 }
@@ -196,8 +203,5 @@ export function planFileContent(sig: string[][], argv: string[]): string {
 
 /** Write a plan file atomically (root only: it holds the init script). */
 export function writePlan(path: string, sig: string[][], argv: string[]): void {
-  mkdirSync(path.slice(0, path.lastIndexOf('/')), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, planFileContent(sig, argv), { mode: 0o600 });
-  renameSync(tmp, path);
+  writeFileAtomic(path, planFileContent(sig, argv), { mode: 0o600, mkdirMode: 0o700 });
 }

@@ -6,10 +6,11 @@
 // are already there, nothing is done.
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { LoadResult } from './config/load.js';
-import { fenceLines } from './containment.js';
-import { readTextOrEmpty, writeFileAtomic } from './cli-conf.js';
-import type { SystemdManager } from './systemd.js';
+import type { LoadResult } from '../../lib/config/load.js';
+import { fenceLines } from '../../lib/containment.js';
+import type { SystemdManager } from '../../lib/systemd.js';
+import { writeFileAtomic } from '../../lib/atomic-write.js';
+import { readTextOrEmpty } from './conf.js';
 
 export const fenceDropin = (name: string): string => `/run/systemd/system/subhost@${name}.service.d/50-overlay-boot-fence.conf`;
 
@@ -17,7 +18,7 @@ export const fenceDropin = (name: string): string => `/run/systemd/system/subhos
 export function fenceDropinText(r: Pick<LoadResult, 'partial' | 'resolved' | 'file'>): string {
   const lines = fenceLines(r);
   if (!lines.length) return '';
-  return [`# Written by overlay-boot start for ${r.file} (this boot only).`, '[Service]', ...lines].join('\n') + '\n';
+  return `${[`# Written by overlay-boot start for ${r.file} (this boot only).`, '[Service]', ...lines].join('\n')}\n`;
 }
 
 /** Makes the unit's fence match the config; `generated`: the generator's drop-in has it already. */
