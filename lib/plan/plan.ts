@@ -30,7 +30,8 @@ export function checkOps(c: SubhostConfig): Op[] {
   for (const s of c.SHARE) ops.push(['require-dir', s.host, `${c.CONFIG}:${s.line}: SHARE: host directory ${s.host} does not exist`]);
   // A tree used in place may be a mount point of its own (an image a
   // !command mounted): it is bound onto itself, hiding nothing.
-  if (!inPlace(c)) ops.push(['refuse-mountpoint', c.LIVE, `LIVE ${c.LIVE} already has a mount (mounted by hand, or in use by another subhost)`]);
+  if (!inPlace(c))
+    ops.push(['refuse-mountpoint', c.LIVE, `LIVE ${c.LIVE} already has a mount (mounted by hand, or in use by another subhost)`]);
   // The unit's fence (its drop-ins) must be the one the config asks for.
   ops.push(['check-containment', c.CONTAINMENT]);
   return ops;

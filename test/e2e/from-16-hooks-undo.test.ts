@@ -5,7 +5,18 @@
 // timeout leaving UPPER as it was; overlay-clean-root NAME.
 import { describe, it, expect, beforeAll } from 'vitest';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { useInstalledSandbox, makeSubhost, register, counts, inside, journalOf, stopSubhost, waitGone, LIBDIR, type Counts } from './kit.js';
+import {
+  useInstalledSandbox,
+  makeSubhost,
+  register,
+  counts,
+  inside,
+  journalOf,
+  stopSubhost,
+  waitGone,
+  LIBDIR,
+  type Counts,
+} from './kit.js';
 
 const U = (n: string) => `subhost@${n}.service`;
 
@@ -25,12 +36,15 @@ const listing = (dir: string) => `cd ${dir} && find . -printf '%p %y %m %U %G %s
 
 /** A tree to boot from on its own: busybox as /bin/*, nothing else. */
 async function busyboxTree(sb: Sandbox, t: string): Promise<void> {
-  await sh(sb, `
+  await sh(
+    sb,
+    `
 mkdir -p ${t}/bin ${t}/etc ${t}/tmp ${t}/root
 cp /usr/bin/busybox ${t}/bin/busybox
 for a in $(${t}/bin/busybox --list); do [ $a = busybox ] || ln -sf busybox ${t}/bin/$a; done
 echo 'root:x:0:0:root:/root:/bin/sh' > ${t}/etc/passwd
-`);
+`,
+  );
 }
 
 describe('1.6 hooks, trees in place, image-backed UPPER, killed starts', () => {
@@ -43,15 +57,27 @@ describe('1.6 hooks, trees in place, image-backed UPPER, killed starts', () => {
   it('the default hooks exist where check shows them, and a 1.6 wrapper hook that runs the default and adds its own step works', async () => {
     const sb = sandbox();
     const s = await makeSubhost(sb, 'wrap', 'x');
-    await sb.writeFile(`${s.base}/premount.sh`, `#!/bin/sh\n${LIBDIR}/overlay-premount "$@" || exit 1\necho premount-wrapped > "$1/premount-mark"\n`, 0o755);
+    await sb.writeFile(
+      `${s.base}/premount.sh`,
+      `#!/bin/sh\n${LIBDIR}/overlay-premount "$@" || exit 1\necho premount-wrapped > "$1/premount-mark"\n`,
+      0o755,
+    );
     await sb.writeFile(
       `${s.base}/postmount.sh`,
       `#!/bin/sh\n# 1.6 style: the default, then one more mount\n${LIBDIR}/overlay-postmount "$@" || exit 1\n` +
         'mkdir -p "$1/srv/extra" && mount -t tmpfs extra "$1/srv/extra" && echo added > "$1/srv/extra/hello"\n',
       0o755,
     );
-    await sb.writeFile(`${s.base}/init.sh`, `#!/bin/sh\n${LIBDIR}/overlay-init | sed 's|^exec |echo init-wrapped > /run/init-mark; exec |'\n`, 0o755);
-    await sb.writeFile(s.conf, `BASE=.\nSTART=none\nCABLES==\nPREMOUNT=${s.base}/premount.sh\nPOSTMOUNT=${s.base}/postmount.sh\nINIT=${s.base}/init.sh\n`, 0o644);
+    await sb.writeFile(
+      `${s.base}/init.sh`,
+      `#!/bin/sh\n${LIBDIR}/overlay-init | sed 's|^exec |echo init-wrapped > /run/init-mark; exec |'\n`,
+      0o755,
+    );
+    await sb.writeFile(
+      s.conf,
+      `BASE=.\nSTART=none\nCABLES==\nPREMOUNT=${s.base}/premount.sh\nPOSTMOUNT=${s.base}/postmount.sh\nINIT=${s.base}/init.sh\n`,
+      0o644,
+    );
 
     // What check names as the defaults is there to be called.
     const check = await sb.run(['overlay-boot', 'check', '--json', s.conf]);
@@ -69,11 +95,21 @@ describe('1.6 hooks, trees in place, image-backed UPPER, killed starts', () => {
     await startOk(sb, 'wrap');
     // The defaults' work: the interfaces file with the cable's stanza, 1.6's /dev, sysfs, /run ...
     expect((await inside(sb, 'wrap', ['cat', '/etc/network/interfaces'])).stdout).toContain('iface eth0 inet manual');
-    expect((await inside(sb, 'wrap', ['sh', '-c', 'test -c /dev/null && test -c /dev/console && test -L /dev/fd && test -d /dev/pts && test -d /sys/class/net && test -d /run/lock && echo ok'])).stdout).toBe('ok\n');
+    expect(
+      (
+        await inside(sb, 'wrap', [
+          'sh',
+          '-c',
+          'test -c /dev/null && test -c /dev/console && test -L /dev/fd && test -d /dev/pts && test -d /sys/class/net && test -d /run/lock && echo ok',
+        ])
+      ).stdout,
+    ).toBe('ok\n');
     const mounts = (await inside(sb, 'wrap', ['cat', '/proc/self/mountinfo'])).stdout;
     for (const p of ['/dev', '/dev/pts', '/sys', '/run', '/srv/extra']) expect(mounts).toMatch(new RegExp(` ${p.replace('/', '\\/')} `));
     // ... and each wrapper's own step.
-    expect((await inside(sb, 'wrap', ['cat', '/premount-mark', '/srv/extra/hello', '/run/init-mark'])).stdout).toBe('premount-wrapped\nadded\ninit-wrapped\n');
+    expect((await inside(sb, 'wrap', ['cat', '/premount-mark', '/srv/extra/hello', '/run/init-mark'])).stdout).toBe(
+      'premount-wrapped\nadded\ninit-wrapped\n',
+    );
     expect(await stopSubhost(sb, 'wrap')).toBe('done');
     expect(await counts(sb)).toEqual(clean);
   });
@@ -103,7 +139,12 @@ describe('1.6 hooks, trees in place, image-backed UPPER, killed starts', () => {
     const img = `${sb.dataDir}/dfw-img`;
     // One ext4 image holding upper/ and work/ (made without a loop device), mounted on BASE/mnt/some.
     await sh(sb, `mkdir -p ${img}/fs/upper ${img}/fs/work && mkfs.ext4 -q -F -d ${img}/fs ${img}/disk.img 4M && rm -r ${img}/fs`);
-    const s = await makeSubhost(sb, 'dfw', `BASE=.\nSTART=none\nUPPER=!overlay-diskfile mnt/some/upper ${img}/disk.img\nWORK=mnt/some/work\n`, { dirs: ['live', 'mnt/some'] });
+    const s = await makeSubhost(
+      sb,
+      'dfw',
+      `BASE=.\nSTART=none\nUPPER=!overlay-diskfile mnt/some/upper ${img}/disk.img\nWORK=mnt/some/work\n`,
+      { dirs: ['live', 'mnt/some'] },
+    );
     await register(sb);
     const check = await sb.run(['overlay-boot', 'check', s.conf]);
     expect(check.exitCode, check.stderr).toBe(0);
@@ -115,7 +156,10 @@ describe('1.6 hooks, trees in place, image-backed UPPER, killed starts', () => {
     expect((await inside(sb, 'dfw', ['sh', '-c', 'echo on-image > /persist'])).exitCode).toBe(0);
     expect(await stopSubhost(sb, 'dfw')).toBe('done');
     // The WORK check was deferred, not dropped: without the directory on the image, the start says so.
-    await sh(sb, `mkdir -p ${img}/m && mount -o loop ${img}/disk.img ${img}/m && cat ${img}/m/upper/persist && rm -r ${img}/m/work && umount ${img}/m`);
+    await sh(
+      sb,
+      `mkdir -p ${img}/m && mount -o loop ${img}/disk.img ${img}/m && cat ${img}/m/upper/persist && rm -r ${img}/m/work && umount ${img}/m`,
+    );
     expect((await sb.run(['overlay-boot', 'start', s.conf])).exitCode).toBe(1);
     await waitGone(sb, 'dfw');
     expect(await journalOf(sb, U('dfw'))).toContain(`WORK: ${s.base}/mnt/some/work is not a directory`);

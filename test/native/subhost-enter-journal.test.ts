@@ -9,7 +9,6 @@ import { nativeSuite } from './harness.js';
 
 const scenario = nativeSuite();
 
-
 describe('subhost-enter undo journal', () => {
   it('a start killed after its last step is undone by --undo, and only what it made', async () => {
     const s = await scenario();

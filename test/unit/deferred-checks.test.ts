@@ -22,7 +22,10 @@ describe('directory checks under a !command mount', () => {
     const r = await loadConfig(f.conf(text('mnt/some/work')));
     expect(r.problems).toEqual([]);
     expect(r.deferred).toEqual(['UPPER']);
-    expect(r.resolved.WORK).toMatchObject({ value: join(f.dir, 'mnt/some/work'), checkedAtStart: `under ${f.dir}/mnt/some, which UPPER's !command may mount` });
+    expect(r.resolved.WORK).toMatchObject({
+      value: join(f.dir, 'mnt/some/work'),
+      checkedAtStart: `under ${f.dir}/mnt/some, which UPPER's !command may mount`,
+    });
 
     const outside = await loadConfig(f.conf(text('elsewhere')));
     expect(outside.problems.map((p) => p.message)).toEqual([`${f.dir}/elsewhere is not a directory`]);

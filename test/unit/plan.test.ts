@@ -207,6 +207,8 @@ describe('the whole start plan', () => {
     const argv = startPlan(cfg, facts, '/run/subhost/x/pid');
     const { ops, rest } = argvToOps(argv);
     expect(rest[0]).toBe('enter');
+    // What the start makes in UPPER is journalled beside its pidfile (ExecStopPost= undoes a killed start).
+    expect(ops).toContainEqual(['undo-journal', '/run/subhost/x/undo', base.UPPER]);
     expect(opsToArgv(ops)).toEqual(argv.slice(0, argv.length - rest.length));
     for (const op of ops) expect(op.length, op.join(' ')).toBe(1 + arity(op[0])!);
     expect(new Set(ops.map((o) => o[0]))).toEqual(
@@ -216,6 +218,7 @@ describe('the whole start plan', () => {
         'check-containment',
         'link-up',
         'guard',
+        'undo-journal',
         'write-if-missing',
         'mount',
         'mkdir',
@@ -238,7 +241,7 @@ describe('the ops table', () => {
     expect(arity('guard')).toBe(1);
     expect(arity('enter')).toBeUndefined();
     expect(arity('toString')).toBeUndefined();
-    expect(Object.keys(OPS)).toHaveLength(18);
+    expect(Object.keys(OPS)).toHaveLength(19);
   });
   it('types each op by it (a wrong arity or word does not compile)', () => {
     const ok: Op[] = [
