@@ -173,7 +173,7 @@ describe('1.6 hooks, trees in place, image-backed UPPER, killed starts', () => {
     await sb.writeFile(`${s.base}/root/etc/motd`, 'user data\n');
     // Seen inside through the SHARE: the kill came after every setup step.
     await sb.writeFile(`${s.base}/root/hang.sh`, '#!/bin/sh\ntouch /srv/mark/started\nexec sleep 600\n', 0o755);
-    await sb.writeFile(s.conf, 'BASE=.\nSTART=/hang.sh\nCABLES==\nSHARE=mark:/srv/mark\nTIMEOUT_START=2s\n', 0o644);
+    await sb.writeFile(s.conf, 'BASE=.\nSTART=/hang.sh\nCABLES==\nSHARE=mark:/srv/mark\nTIMEOUT_START=3s\n', 0o644);
     await register(sb, s.conf);
     await sb.daemonReload(); // TIMEOUT_START applies, and the generator's plan: the native path
     const before = await sh(sb, listing(`${s.base}/root`));
