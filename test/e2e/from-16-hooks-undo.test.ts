@@ -167,28 +167,36 @@ describe('1.6 hooks, trees in place, image-backed UPPER, killed starts', () => {
     expect(await counts(sb)).toEqual(clean);
   });
 
-  it('a start killed by its timeout (a START entry that hangs) leaves UPPER as it was', async () => {
-    const sb = sandbox();
-    const s = await makeSubhost(sb, 'tmo', 'x', { dirs: ['root', 'work', 'live', 'mark'] });
-    await sb.writeFile(`${s.base}/root/etc/motd`, 'user data\n');
-    // Seen inside through the SHARE: the kill came after every setup step.
-    await sb.writeFile(`${s.base}/root/hang.sh`, '#!/bin/sh\ntouch /srv/mark/started\nexec sleep 600\n', 0o755);
-    await sb.writeFile(s.conf, 'BASE=.\nSTART=/hang.sh\nCABLES==\nSHARE=mark:/srv/mark\nTIMEOUT_START=3s\n', 0o644);
-    await register(sb, s.conf);
-    await sb.daemonReload(); // TIMEOUT_START applies, and the generator's plan: the native path
-    const before = await sh(sb, listing(`${s.base}/root`));
-    expect(await sb.startUnit(U('tmo'))).not.toBe('done');
-    await waitGone(sb, 'tmo');
-    expect(await sh(sb, `ls ${s.base}/mark`)).toBe('started\n');
-    expect(await sh(sb, listing(`${s.base}/root`))).toBe(before);
-    expect(await sb.readFile(`${s.base}/root/etc/motd`)).toBe('user data\n');
-    expect(await counts(sb)).toEqual(clean);
-    // And the next start, given time, works.
-    await sb.writeFile(`${s.base}/root/hang.sh`, '#!/bin/sh\ntouch /srv/mark/started\n', 0o755);
-    await startOk(sb, 'tmo');
-    expect(await stopSubhost(sb, 'tmo')).toBe('done');
-    expect(await counts(sb)).toEqual(clean);
-  });
+  // The native plan (one helper run), and a 1.6 wrapper POSTMOUNT (the
+  // runtime's several helper runs and the default hook's, one journal).
+  for (const [name, hooked] of [
+    ['tmo', false],
+    ['tmoh', true],
+  ] as const)
+    it(`a start killed by its timeout (a START entry that hangs) leaves UPPER as it was${hooked ? ', with a wrapper POSTMOUNT' : ''}`, async () => {
+      const sb = sandbox();
+      const s = await makeSubhost(sb, name, 'x', { dirs: ['root', 'work', 'live', 'mark'] });
+      await sb.writeFile(`${s.base}/root/etc/motd`, 'user data\n');
+      // Seen inside through the SHARE: the kill came after every setup step.
+      await sb.writeFile(`${s.base}/root/hang.sh`, '#!/bin/sh\ntouch /srv/mark/started\nexec sleep 600\n', 0o755);
+      const hook = hooked ? `POSTMOUNT=${s.base}/postmount.sh\n` : '';
+      if (hooked) await sb.writeFile(`${s.base}/postmount.sh`, `#!/bin/sh\n${LIBDIR}/overlay-postmount "$@"\n`, 0o755);
+      await sb.writeFile(s.conf, `BASE=.\nSTART=/hang.sh\nCABLES==\nSHARE=mark:/srv/mark\nTIMEOUT_START=3s\n${hook}`, 0o644);
+      await register(sb, s.conf);
+      await sb.daemonReload(); // TIMEOUT_START applies, and (without hooks) the generator's plan: the native path
+      const before = await sh(sb, listing(`${s.base}/root`));
+      expect(await sb.startUnit(U(name))).not.toBe('done');
+      await waitGone(sb, name);
+      expect(await sh(sb, `ls ${s.base}/mark`)).toBe('started\n');
+      expect(await sh(sb, listing(`${s.base}/root`))).toBe(before);
+      expect(await sb.readFile(`${s.base}/root/etc/motd`)).toBe('user data\n');
+      expect(await counts(sb)).toEqual(clean);
+      // And the next start, given time, works.
+      await sb.writeFile(`${s.base}/root/hang.sh`, '#!/bin/sh\ntouch /srv/mark/started\n', 0o755);
+      await startOk(sb, name);
+      expect(await stopSubhost(sb, name)).toBe('done');
+      expect(await counts(sb)).toEqual(clean);
+    });
 
   it('overlay-clean-root NAME resolves NAME as the other commands do', async () => {
     const sb = sandbox();
