@@ -57,6 +57,7 @@ mkdirSync('dist', { recursive: true });
 for (const f of [
   'runtime/subhost-netns-down',
   'runtime/subhost-netns-up',
+  'runtime/subhosts-service',
   'runtime/overlay-premount',
   'runtime/overlay-postmount',
   'runtime/overlay-init',
