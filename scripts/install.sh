@@ -1,7 +1,8 @@
 #!/bin/bash
 # Install a built tree (after scripts/setup.sh) into DESTDIR (default /),
 # laid out as the Debian package does:
-#   /usr/lib/overlay-boot/            bundles, native helpers, shell helpers
+#   /usr/lib/overlay-boot/            bundles, native helpers, shell helpers,
+#                                     the default hooks (overlay-premount ...)
 #   /usr/lib/systemd/system/          subhost@.service, subhost-netns@.service, subhosts.target,
 #                                     subhosts.service; subhosts@.service, overlay-boot@.service (aliases)
 #   /etc/init.d/subhosts              1.6's init script name (to subhosts.service)
@@ -45,7 +46,8 @@ install -m 0755 scripts/subhosts.init "$DESTDIR/etc/init.d/subhosts"
 ln -sfn "$LIBDIR/overlay-boot-generator.cjs" "$DESTDIR/usr/lib/systemd/system-generators/overlay-boot-generator"
 for f in dist/overlay-*; do
   n=$(basename "$f")
-  case "$n" in *.cjs|overlay-boot-*) continue ;; esac
+  # the default hooks (overlay-premount, ...) are programs for hooks, not commands
+  case "$n" in *.cjs|overlay-boot-*|overlay-premount|overlay-postmount|overlay-init) continue ;; esac
   ln -sfn "$LIBDIR/$n.cjs" "$DESTDIR/usr/sbin/$n"
 done
 [ -e "$DESTDIR/etc/subhosts.conf" ] || install -m 0644 scripts/subhosts.conf "$DESTDIR/etc/subhosts.conf"

@@ -59,6 +59,10 @@ describe('the .deb', () => {
       '/usr/lib/overlay-boot/subhost-enter',
       '/usr/lib/overlay-boot/subhost-bind',
       '/usr/lib/overlay-boot/subhost-go',
+      // The default hooks, for 1.6 hooks that run them (overlay-boot.conf(5)).
+      '/usr/lib/overlay-boot/overlay-premount',
+      '/usr/lib/overlay-boot/overlay-postmount',
+      '/usr/lib/overlay-boot/overlay-init',
       '/usr/lib/systemd/system/subhost@.service',
       '/usr/lib/systemd/system/subhost-netns@.service',
       '/usr/lib/systemd/system/subhosts.target',
