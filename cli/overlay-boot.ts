@@ -24,7 +24,7 @@ const usage = `Usage:
   overlay-boot disable CONF|NAME          remove it from /etc/subhosts.conf
   overlay-boot check [--json] CONF...     show the resolved config, or its errors
   overlay-boot create [OPTION...] NAME    make a subhost (directories, config); --enable, --now
-  overlay-boot remove [--purge] NAME      stop, unregister and remove a subhost (UPPER kept)
+  overlay-boot remove [--purge] NAME|CONF  stop, unlist and remove a subhost (UPPER kept)
   overlay-boot COMMAND --help             more about one command
 Related: overlay-go NAME (a shell inside), overlay-share DIR NAME, overlay-stop NAME.
 `;

@@ -120,7 +120,9 @@ export async function run(args: string[]): Promise<number> {
   make(base, conf, text);
   process.stdout.write(`created subhost ${name}: ${conf} (UPPER ${base}/root)\n`);
   if (!a.flags.has('--enable') && !a.flags.has('--now')) return 0;
-  const sm = await connectSystemd();
+  const sm = await connectSystemd().catch((e: unknown) => {
+    throw new Failure(`${errorText(e)}\n${undoHint(name, conf)}`);
+  });
   try {
     if (a.flags.has('--enable')) await enableConf(sm, conf, name);
     if (a.flags.has('--now')) {
@@ -130,10 +132,16 @@ export async function run(args: string[]): Promise<number> {
       process.stdout.write(`started subhost ${name} (${subhostUnit(name)}, PID ${pid})\n`);
     }
     return 0;
+  } catch (e) {
+    // Made, but not (all) done: say how to go on, or back.
+    throw new Failure(`${e instanceof Error ? e.message : String(e)}\n${undoHint(name, conf)}`);
   } finally {
     sm.close();
   }
 }
+
+const undoHint = (name: string, conf: string) =>
+  `subhost ${name} was created (${conf}); fix and run overlay-boot start ${conf}, or undo it with overlay-boot remove --purge ${conf}`;
 
 /** Every value of a repeatable option, in order (--opt V and --opt=V). */
 function repeated(args: string[], opt: string): string[] {

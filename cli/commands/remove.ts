@@ -11,11 +11,11 @@ import { registryLink } from '../../lib/registry.js';
 import { RUNTIME_REGISTRY } from '../../lib/paths.js';
 import { connectSystemd, subhostUnit, activeState, RUNNING_STATES } from '../support/dbus.js';
 import { configOf, editSubhostsConf, removeConfLines, sameFile } from '../support/conf.js';
-import { checkName, stopUnitOrExplain, unitEnvironment } from '../support/subhost.js';
+import { checkName, confPath, looksLikeConf, nameFromArg, stopUnitOrExplain, unitEnvironment } from '../support/subhost.js';
 
-export const usage = `Usage: overlay-boot remove [--purge] NAME
+export const usage = `Usage: overlay-boot remove [--purge] NAME|CONF
 
-Removes subhost NAME: stops it (as overlay-stop), removes its config from
+Removes subhost NAME (or the subhost of config CONF, listed or not): stops it (as overlay-stop), removes its config from
 /etc/subhosts.conf and from this boot's registry (reloading systemd),
 deletes the config file, and removes its LIVE and WORK directories and
 BASE when they are empty. UPPER (what the subhost wrote) is kept unless it
@@ -50,13 +50,19 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
-  if (a.rest || a.positionals.length !== 1) throw new UsageError('remove needs one NAME');
-  const name = checkName(a.positionals[0]!);
+  if (a.rest || a.positionals.length !== 1) throw new UsageError('remove needs one NAME or CONF');
+  const arg = a.positionals[0]!;
+  const byPath = looksLikeConf(arg);
+  const name = byPath ? nameFromArg(arg) : checkName(arg);
   const purge = a.flags.has('--purge');
   const sm = await connectSystemd();
   try {
-    const found = configOf(name, await unitEnvironment(sm, name));
-    if (!found) throw new Failure(`no config for subhost ${name}: none listed in /etc/subhosts.conf or registered for this boot has it`);
+    const found = byPath ? { conf: confPath(arg) } : configOf(name, await unitEnvironment(sm, name));
+    if (!found) {
+      throw new Failure(
+        `no config for subhost ${name}: none listed in /etc/subhosts.conf or registered for this boot has it; give its config file`,
+      );
+    }
     const conf = found.conf;
     // Its directories, as check resolves them (no !command is run: one
     // that is deferred leaves that directory alone).

@@ -135,7 +135,8 @@ describe('overlay-boot create / remove', () => {
     expect(containmentOf(await ok(inside(sb, 'mk2', ['cat', '/proc/1/status'])))).toEqual({ sysAdmin: true, seccomp: 0 });
     // Root inside is root on the host here: the native socket too.
     expect((await ok(inside(sb, 'mk2', ['ls', '/run/systemd/journal']))).trim().split('\n')).toEqual(['dev-log', 'socket']);
-    const out = await ok(sb.run(['overlay-boot', 'remove', '--purge', 'mk2']), 'remove --purge');
+    // By its config file this time (NAME works the same: the first remove).
+    const out = await ok(sb.run(['overlay-boot', 'remove', '--purge', `${base}/mk2.conf`]), 'remove --purge');
     expect(out).toMatch(new RegExp(`^purged UPPER ${base}/root \\(\\d+ files and directories the subhost wrote\\)$`, 'm'));
     expect(out).toContain('removed subhost mk2\n');
     expect((await sb.run(['test', '-e', base])).exitCode).toBe(1);
