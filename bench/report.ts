@@ -159,6 +159,9 @@ export function renderResults(r: Results): string {
   const obS = ob.start.map((s) => s.ms);
   const obnS = r.single.obn.start.map((s) => s.ms);
   const oboS = (r.single.obo?.start ?? []).map((s) => s.ms);
+  const obxS = (r.single.obx?.start ?? []).map((s) => s.ms);
+  // Paired per run (ob and obx alternate which goes first): what machined registration adds to a start.
+  const regDelta = obxS.map((x, i) => obS[i]! - x);
   const nsS = ns.start.map((s) => s.ms);
   const obT = ob.stop.map((s) => s.ms);
   const nsT = ns.stop.map((s) => s.ms);
@@ -201,6 +204,10 @@ export function renderResults(r: Results): string {
     ['start: StartUnit → unit active (JobRemoved done), ms', cell(stat(obS)), cell(stat(nsS)), cell(stat(ratios(obS, nsS)), fratio)],
     ['start, config touched first: no valid plan, the Node.js runtime runs in both units, ms', cell(stat(obnS)), cell(stat(nsS)), cell(stat(ratios(obnS, nsS)), fratio)],
     ...(oboS.length ? [['start, CONTAINMENT=none (the opt-out: what containment costs is the first row minus this one), ms', cell(stat(oboS)), cell(stat(nsS)), cell(stat(ratios(oboS, nsS)), fratio)]] : []),
+    ...(obxS.length ? [
+      ['start, without systemd-machined registration (subhost-machine@ masked), ms', cell(stat(obxS)), cell(stat(nsS)), cell(stat(ratios(obxS, nsS)), fratio)],
+      ['what machined registration adds to a start: first row minus the one above, paired per run, ms', cell(stat(regDelta)), '', ''],
+    ] : []),
     ['stop: StopUnit → nothing left, ms', cell(stat(obT)), cell(stat(nsT)), cell(stat(ratios(obT, nsT)), fratio)],
     ['resident memory per idle instance: PSS of its unit\'s processes, MiB', cell(stat(obM), fmib), cell(stat(nsM), fmib), cell(stat(ratios(obM, nsM)), fratio)],
     ['CPU time per start (CPUUsageNSec of the unit(s)), ms', cell(stat(ob.start.map((s) => s.cpuMs))), cell(stat(ns.start.map((s) => s.cpuMs))), cell(stat(ratios(ob.start.map((s) => s.cpuMs), ns.start.map((s) => s.cpuMs))), fratio)],
@@ -240,12 +247,12 @@ export function renderResults(r: Results): string {
   p('## Start and stop, run by run');
   const rows = ob.start.map((_, i) => [
     String(i + 1), r.pairOrder[i] ?? '',
-    fms(obS[i]!), fms(nsS[i]!), fratio(obS[i]! / nsS[i]!), fms(obnS[i]!), oboS[i] === undefined ? '' : fms(oboS[i]!),
+    fms(obS[i]!), fms(nsS[i]!), fratio(obS[i]! / nsS[i]!), fms(obnS[i]!), oboS[i] === undefined ? '' : fms(oboS[i]!), obxS[i] === undefined ? '' : fms(obxS[i]!),
     fms(obT[i]!), fms(nsT[i]!), fratio(obT[i]! / nsT[i]!),
     fmib(obM[i]!), fmib(nsM[i]!),
   ]);
-  p('ob = overlay-boot 2 (contained, the default), ns = systemd-nspawn, obn = overlay-boot 2 with its config touched before the start (no valid plan), obo = overlay-boot 2 with CONTAINMENT=none.');
-  p(table(['run', 'order', 'ob start', 'ns start', 'ratio', 'obn start', 'obo start', 'ob stop', 'ns stop', 'ratio', 'ob PSS MiB', 'ns PSS MiB'], rows));
+  p('ob = overlay-boot 2 (contained, the default), ns = systemd-nspawn, obn = overlay-boot 2 with its config touched before the start (no valid plan), obo = overlay-boot 2 with CONTAINMENT=none, obx = overlay-boot 2 without its systemd-machined registration.');
+  p(table(['run', 'order', 'ob start', 'ns start', 'ratio', 'obn start', 'obo start', 'obx start', 'ob stop', 'ns stop', 'ratio', 'ob PSS MiB', 'ns PSS MiB'], rows));
   p('### Where the start time goes (systemd\'s unit timestamps, every run)');
   p(table(['overlay-boot 2 (plans valid): phase', 'ms'], phaseRows(ob.start)));
   p(table(['overlay-boot 2, config touched (no valid plan): phase', 'ms'], phaseRows(r.single.obn.start)));

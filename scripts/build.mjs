@@ -52,6 +52,6 @@ for (const f of ['runtime/subhost-netns-down', 'runtime/subhost-netns-up']) {
   copyFileSync(f, `dist/${f.split('/').pop()}`);
   chmodSync(`dist/${f.split('/').pop()}`, 0o755);
 }
-for (const f of ['reaper', 'subhost-enter', 'subhost-bind', 'subhost-go']) {
+for (const f of ['reaper', 'subhost-enter', 'subhost-bind', 'subhost-go', 'subhost-machine']) {
   if (existsSync(`reaper/build/${f}`)) copyFileSync(`reaper/build/${f}`, `dist/${f}`);
 }

@@ -9,6 +9,7 @@ APT_PACKAGES=(
   systemd dbus iproute2 util-linux kmod   # the real systemd the tests boot, netns, veth
   gcc libc6-dev make                      # the static C reaper and start helper
   libseccomp-dev                          # subhost-enter's user namespace filter (libseccomp.a)
+  libsystemd-dev                          # subhost-machine: sd-bus, to register subhosts with systemd-machined
   libcap2-bin                             # capsh: a process without a capability, in tests
   busybox-static                          # tiny LOWER trees in tests
   ifupdown                                # the ifup path for host-side cable ends

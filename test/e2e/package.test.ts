@@ -52,8 +52,9 @@ describe('the .deb', () => {
     for (const c of ['conffiles', 'postinst', 'prerm', 'postrm']) expect(control).toContain(`./${c}`);
     for (const p of [
       '/usr/lib/overlay-boot/overlay-boot-runtime.cjs', '/usr/lib/overlay-boot/reaper', '/usr/lib/overlay-boot/subhost-enter',
-      '/usr/lib/overlay-boot/subhost-bind', '/usr/lib/overlay-boot/subhost-go',
+      '/usr/lib/overlay-boot/subhost-bind', '/usr/lib/overlay-boot/subhost-go', '/usr/lib/overlay-boot/subhost-machine',
       '/usr/lib/systemd/system/subhost@.service', '/usr/lib/systemd/system/subhost-netns@.service', '/usr/lib/systemd/system/subhosts.target',
+      '/usr/lib/systemd/system/subhost-machine@.service',
       '/usr/lib/systemd/system-generators/overlay-boot-generator', '/etc/subhosts.conf',
       '/usr/sbin/overlay-boot', '/usr/sbin/overlay-stop', '/usr/sbin/overlay-go', '/usr/sbin/overlay-share', '/usr/sbin/overlay-diskfile',
       '/usr/share/man/man8/overlay-boot.8.gz', '/usr/share/man/man5/overlay-boot.conf.5.gz', '/usr/share/man/man8/subhost@.service.8.gz',
