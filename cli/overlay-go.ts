@@ -31,6 +31,7 @@ import { runMain, parseArgs, UsageError, CliError, errorText } from '../lib/cli-
 import { connectSystemd, listSubhostUnits, subhostUnit, attachProcesses } from '../lib/dbus-subhost.js';
 import { nameFromArg, runningPid } from '../lib/cli-subhost.js';
 import { libDir } from '../lib/paths.js';
+import { isRoot, runAsRoot } from '../lib/privilege.js';
 
 const USAGE = `Usage: overlay-go [NAME [-- COMMAND [ARG...]]]
 
@@ -69,6 +70,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (a.positionals.length > 1) throw new UsageError('too many arguments (a COMMAND goes after --)');
+  // Entering needs root (subhost-go): again through pkexec, or one line saying how.
+  if (a.positionals.length === 1 && !isRoot()) return runAsRoot('org.overlay-boot.enter', `entering subhost ${a.positionals[0]}`, 'overlay-go', argv);
   const sm = await connectSystemd();
   let pid: number;
   let name: string;

@@ -11,6 +11,7 @@ import { runMain, parseArgs, UsageError, CliError, errorText } from '../lib/cli-
 import { connectSystemd, listSubhostUnits } from '../lib/dbus-subhost.js';
 import { nameFromArg, runningPid } from '../lib/cli-subhost.js';
 import { libDir } from '../lib/paths.js';
+import { isRoot, runAsRoot } from '../lib/privilege.js';
 
 const USAGE = `Usage: overlay-share [--ro] [--no-mkdir] DIR NAME [PATH]
 
@@ -45,6 +46,11 @@ async function main(argv: string[]): Promise<number> {
   const src = resolve(dir);
   const dst = inside ?? src;
   if (!isAbsolute(dst)) throw new UsageError(`PATH must be an absolute path inside the subhost: ${dst}`);
+  // The bind needs root (subhost-bind): again through pkexec, or one line saying how.
+  if (!isRoot()) {
+    const flags = [...a.flags].filter((f) => f === '--ro' || f === '--no-mkdir');
+    return runAsRoot('org.overlay-boot.share', 'sharing a directory into a subhost', 'overlay-share', [...flags, src, ...a.positionals.slice(1)]);
+  }
   const sm = await connectSystemd();
   let pid: number;
   try {

@@ -11,6 +11,22 @@ import { NameSchema } from './config/fields.js';
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_NOT_RUNNING = 3;
+/** Refused for lack of privilege (sysexits' EX_NOPERM): the message says what to do. */
+export const EXIT_NOPERM = 77;
+
+/** The example polkit rule for a group of subhost admins (polkit/50-overlay-boot.rules). */
+export const RULE_EXAMPLE = '/usr/share/doc/overlay-boot/examples/50-overlay-boot.rules';
+
+/** The one line for a user without the privilege `what` needs. */
+export function refusal(what: string): string {
+  return `${what} needs root: run it with sudo, or join a group that polkit lets manage subhosts (example rule: ${RULE_EXAMPLE})`;
+}
+
+/** systemd (through polkit) refused a call of a user who is not root. */
+export function isPolkitDenial(e: unknown): boolean {
+  const type = (e as { type?: unknown }).type;
+  return type === 'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired' || type === 'org.freedesktop.DBus.Error.AccessDenied';
+}
 
 /** A bad call: the command prints its usage and exits 2. */
 export class UsageError extends Error {}
@@ -37,6 +53,11 @@ export function runMain(prog: string, usage: string, main: (argv: string[]) => P
       if (e instanceof CliError) {
         process.stderr.write(prefixLines(prog, e.message));
         process.exit(e.exitCode);
+      }
+      if (isPolkitDenial(e)) {
+        // systemd's "Interactive authentication required." says nothing about what to do.
+        process.stderr.write(`${prog}: ${refusal('acting on a subhost\'s unit')}\n`);
+        process.exit(EXIT_NOPERM);
       }
       process.stderr.write(`${prog}: ${errorText(e)}\n`);
       process.exit(EXIT_FAILURE);

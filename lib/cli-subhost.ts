@@ -8,7 +8,7 @@ import { NameSchema } from './config/fields.js';
 import { confName } from './registry.js';
 import { SUBHOSTS_CONF } from './paths.js';
 import type { SystemdManager } from './systemd.js';
-import { CliError, checkName, confPath, looksLikeConf } from './cli-common.js';
+import { CliError, checkName, confPath, looksLikeConf, isPolkitDenial, refusal, EXIT_NOPERM } from './cli-common.js';
 import { configOf, registerForBoot, sameFile, type ConfOf } from './cli-conf.js';
 import { ensureFence } from './cli-fence.js';
 import {
@@ -110,11 +110,16 @@ export async function prepareStart(sm: SystemdManager, arg: string): Promise<Sta
   return { name, conf, found: configOf(name, [])!, registeredAt: link };
 }
 
+/** systemd's "Interactive authentication required." as the one line saying what to do. */
+const denied = (what: string) => (e: unknown): never => {
+  throw isPolkitDenial(e) ? new CliError(refusal(what), EXIT_NOPERM) : e;
+};
+
 /** StartUnit and wait; on failure, the job result, the units' results and their journal lines. */
 export async function startUnitOrExplain(sm: SystemdManager, name: string): Promise<void> {
   const since = Date.now();
   // TimeoutStartSec=90s in the unit: systemd ends the job before this.
-  const result = await unitJob(sm, 'StartUnit', subhostUnit(name), 150_000);
+  const result = await unitJob(sm, 'StartUnit', subhostUnit(name), 150_000).catch(denied(`starting subhost ${name}`));
   if (result === 'done' && (await activeState(sm, subhostUnit(name))) === 'active') return;
   const why = await explainFailure(sm, name, since);
   throw new CliError(`starting subhost@${name}.service failed (job result: ${result})${why ? `\n${why}` : ''}`);
@@ -123,7 +128,7 @@ export async function startUnitOrExplain(sm: SystemdManager, name: string): Prom
 /** StopUnit and wait, also for the netns unit that stops right after it. */
 export async function stopUnitOrExplain(sm: SystemdManager, name: string): Promise<void> {
   const since = Date.now();
-  const result = await unitJob(sm, 'StopUnit', subhostUnit(name), 60_000);
+  const result = await unitJob(sm, 'StopUnit', subhostUnit(name), 60_000).catch(denied(`stopping subhost ${name}`));
   await waitPendingJob(sm, netnsUnit(name)).catch(() => undefined);
   if (result === 'done') return;
   const why = await explainFailure(sm, name, since);

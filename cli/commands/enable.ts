@@ -10,6 +10,7 @@ import { validateConf } from '../../lib/cli-subhost.js';
 import { readSubhostsConf, confName } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
 import type { SystemdManager } from '../../lib/systemd.js';
+import { isRoot, runAsRoot } from '../../lib/privilege.js';
 
 export const enableUsage = `Usage: overlay-boot enable CONF
 
@@ -60,6 +61,8 @@ export async function enable(args: string[]): Promise<number> {
   const arg = oneArg(args, enableUsage, 'enable');
   if (arg === undefined) return 0;
   const conf = confPath(arg);
+  // /etc/subhosts.conf is root's: again through pkexec, or one line saying how.
+  if (!isRoot()) return runAsRoot('org.overlay-boot.enable', `enabling ${arg} (writing /etc/subhosts.conf)`, 'overlay-boot', ['enable', conf]);
   const { name } = await validateConf(conf, 'enabling');
   for (const l of readSubhostsConf()) {
     if (!sameFile(l.path, conf) && safeName(l.path) === name) {
@@ -85,6 +88,9 @@ export async function enable(args: string[]): Promise<number> {
 export async function disable(args: string[]): Promise<number> {
   const arg = oneArg(args, disableUsage, 'disable');
   if (arg === undefined) return 0;
+  if (!isRoot()) {
+    return runAsRoot('org.overlay-boot.disable', `disabling ${arg} (writing /etc/subhosts.conf)`, 'overlay-boot', ['disable', looksLikeConf(arg) ? resolve(arg) : arg]);
+  }
   let matches: (t: string) => boolean;
   if (looksLikeConf(arg)) {
     const conf = resolve(arg);

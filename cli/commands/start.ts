@@ -3,6 +3,8 @@
 import { parseArgs, UsageError } from '../../lib/cli-common.js';
 import { connectSystemd, subhostUnit, activeState, subhostProps } from '../../lib/dbus-subhost.js';
 import { prepareStart, startUnitOrExplain } from '../../lib/cli-subhost.js';
+import { looksLikeConf, confPath } from '../../lib/cli-common.js';
+import { isRoot, runAsRoot } from '../../lib/privilege.js';
 
 export const usage = `Usage:
   overlay-boot start NAME|CONF
@@ -29,6 +31,12 @@ export async function run(args: string[]): Promise<number> {
   }
   if (a.rest) throw new UsageError('start takes no command');
   if (a.positionals.length !== 1) throw new UsageError('start needs one NAME or CONF');
+  // Checking the config, registering it for this boot and matching the
+  // unit's fence write root's files: again through pkexec, or one line saying how.
+  if (!isRoot()) {
+    const arg = a.positionals[0]!;
+    return runAsRoot('org.overlay-boot.manage', `starting subhost ${arg}`, 'overlay-boot', ['start', looksLikeConf(arg) ? confPath(arg) : arg]);
+  }
   const sm = await connectSystemd();
   try {
     const t = await prepareStart(sm, a.positionals[0]!);
