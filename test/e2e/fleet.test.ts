@@ -20,13 +20,13 @@ const DEB = '/var/tmp/overlay-boot.deb';
 const INVENTORY = `[subhost_hosts]
 localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3
 `;
-const HOST_VARS = (base: string) => `overlay_boot_deb: ${DEB}
+const HOST_VARS = (base: string, extra = '') => `overlay_boot_deb: ${DEB}
 overlay_boot_subhosts:
   - name: ${NAME}
     base: ${base}
     config:
       CABLES: "="
-`;
+${extra}`;
 
 /** PLAY RECAP of localhost: { ok, changed, failed, ... }. */
 function recap(out: string): Record<string, number> {
@@ -86,6 +86,31 @@ describe('examples/ansible against a sandbox; node exporter', () => {
     const second = await playbook(sb);
     expect(second.exitCode, second.stdout + second.stderr).toBe(0);
     expect(recap(second.stdout), second.stdout).toMatchObject({ changed: 0, failed: 0 });
+    expect(await state(sb, `subhost@${NAME}.service`)).toBe('active');
+  });
+
+  it('a changed config restarts the subhost; enabled: false and state: stopped take it out of the boot list and stop it', async () => {
+    const sb = sandbox();
+    const pid = await sb.unitProperty(`subhost@${NAME}.service`, 'org.freedesktop.systemd1.Service', 'MainPID');
+    await sb.writeFile(`${PLAYBOOK}/host_vars/localhost.yml`, HOST_VARS(base).replace('      CABLES: "="\n', '      CABLES: "="\n      TASKS_MAX: 64\n'));
+    const changed = await playbook(sb);
+    expect(changed.exitCode, changed.stdout + changed.stderr).toBe(0);
+    expect(recap(changed.stdout).changed).toBeGreaterThan(0);
+    expect(await state(sb, `subhost@${NAME}.service`)).toBe('active');
+    expect(await sb.unitProperty(`subhost@${NAME}.service`, 'org.freedesktop.systemd1.Service', 'MainPID')).not.toBe(pid);
+    expect(await sb.unitProperty(`subhost@${NAME}.service`, 'org.freedesktop.systemd1.Service', 'TasksMax')).toBe(64n);
+
+    await sb.writeFile(`${PLAYBOOK}/host_vars/localhost.yml`, HOST_VARS(base, '    state: stopped\n    enabled: false\n'));
+    const off = await playbook(sb);
+    expect(off.exitCode, off.stdout + off.stderr).toBe(0);
+    expect(await sb.readFile('/etc/subhosts.conf')).not.toContain(`${base}/${NAME}.conf`);
+    expect(await state(sb, `subhost@${NAME}.service`)).toBe('inactive');
+    const again = await playbook(sb);
+    expect(recap(again.stdout), again.stdout).toMatchObject({ changed: 0, failed: 0 });
+
+    // Back to running for what follows.
+    await sb.writeFile(`${PLAYBOOK}/host_vars/localhost.yml`, HOST_VARS(base));
+    expect((await playbook(sb)).exitCode).toBe(0);
     expect(await state(sb, `subhost@${NAME}.service`)).toBe('active');
   });
 
