@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import { CliError, EXIT_NOPERM, refusal } from './cli-common.js';
+import { Failure, EXIT_NOPERM, refusal } from './errors.js';
 
 const PKEXEC = '/usr/bin/pkexec';
 const PKCHECK = '/usr/bin/pkcheck';
@@ -30,11 +30,11 @@ function check(action: string): 'yes' | 'auth' | 'no' {
 export function runAsRoot(action: string, what: string, prog: string, args: string[]): number {
   const program = `/usr/sbin/${prog}`;
   const answer = existsSync(PKEXEC) && existsSync(program) ? check(action) : 'no';
-  if (answer === 'no' || (answer === 'auth' && !isatty(0))) throw new CliError(refusal(what), EXIT_NOPERM);
+  if (answer === 'no' || (answer === 'auth' && !isatty(0))) throw new Failure(refusal(what), EXIT_NOPERM);
   const r = spawnSync(PKEXEC, ['--keep-cwd', program, ...args], { stdio: 'inherit' });
-  if (r.error) throw new CliError(`${what}: pkexec: ${r.error.message}`);
+  if (r.error) throw new Failure(`${what}: pkexec: ${r.error.message}`);
   // After a password prompt, 126 is pkexec's "dismissed or refused" (once
   // authorized, 126 and 127 are the command's own: passed through).
-  if (answer === 'auth' && r.status === 126) throw new CliError(refusal(what), EXIT_NOPERM);
+  if (answer === 'auth' && r.status === 126) throw new Failure(refusal(what), EXIT_NOPERM);
   return r.status ?? 128 + 1;
 }

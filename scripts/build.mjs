@@ -3,7 +3,7 @@
 // resolution across node_modules at run time: that is what makes Node
 // start-up slow). dist/ is laid out like the installed libdir
 // (/usr/lib/overlay-boot): bundles, shell helpers and, once
-// `make -C reaper` ran, the native helpers side by side.
+// `make -C native` ran, the native helpers side by side.
 import { build } from 'esbuild';
 import { readdirSync, copyFileSync, chmodSync, mkdirSync, existsSync, rmSync, symlinkSync } from 'node:fs';
 
@@ -53,5 +53,5 @@ for (const f of ['runtime/subhost-netns-down', 'runtime/subhost-netns-up']) {
   chmodSync(`dist/${f.split('/').pop()}`, 0o755);
 }
 for (const f of ['reaper', 'subhost-enter', 'subhost-bind', 'subhost-go', 'subhost-machine']) {
-  if (existsSync(`reaper/build/${f}`)) copyFileSync(`reaper/build/${f}`, `dist/${f}`);
+  if (existsSync(`native/build/${f}`)) copyFileSync(`native/build/${f}`, `dist/${f}`);
 }

@@ -2,6 +2,16 @@
 // where its value came from, or the problems, without running anything.
 import { loadConfig, VARIABLES, type LoadResult, type Source } from '../../lib/config/load.js';
 import { formatProblem, reportLines } from '../../lib/config/problem.js';
+import { parseArgs, operands } from '../../lib/args.js';
+import { UsageError } from '../../lib/errors.js';
+import { shownConfig } from '../../lib/config/variables.js';
+
+export const usage = `Usage: overlay-boot check [--json] CONF...
+
+Shows every variable of each config with where its value came from, or
+its problems (one line each), without running anything (a !command is
+shown, not run). Exit status: 0 all valid, 1 problems, 2 bad usage.
+`;
 
 function describe(s: Source): string {
   switch (s.kind) {
@@ -28,9 +38,14 @@ export function renderCheck(r: LoadResult): string {
   return [head, ...rows.map(([k, v, s]) => `${k.padEnd(14)}${v.padEnd(w + 2)}${s}`)].join('\n') + '\n';
 }
 
-export async function check(args: string[]): Promise<number> {
-  const json = args.includes('--json');
-  const files = args.filter((a) => a !== '--json');
+export async function run(args: string[]): Promise<number> {
+  const a = parseArgs(args, { flags: ['--json'] });
+  if (a.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const json = a.flags.has('--json');
+  const files = operands(a);
   if (files.length === 0) throw new UsageError('check needs a config file');
   let status = 0;
   for (const f of files) {
@@ -41,7 +56,7 @@ export async function check(args: string[]): Promise<number> {
     if (json) {
       process.stdout.write(JSON.stringify({
         file: r.file, valid: r.problems.length === 0, deferred: r.deferred,
-        config: r.config ?? null, resolved: r.resolved, problems: r.problems.map(formatProblem),
+        config: r.config ? shownConfig(r.config) : null, resolved: r.resolved, problems: r.problems.map(formatProblem),
       }, null, 2) + '\n');
     } else if (r.problems.length === 0) {
       process.stdout.write(renderCheck(r));
@@ -53,5 +68,3 @@ export async function check(args: string[]): Promise<number> {
   }
   return status;
 }
-
-export class UsageError extends Error {}

@@ -1,9 +1,9 @@
 // overlay-boot start NAME|CONF (and the 1.6 form `overlay-boot CONF`):
 // start subhost@NAME.service through systemd and wait for the job.
-import { parseArgs, UsageError } from '../../lib/cli-common.js';
-import { connectSystemd, subhostUnit, activeState, subhostProps } from '../../lib/dbus-subhost.js';
-import { prepareStart, startUnitOrExplain } from '../../lib/cli-subhost.js';
-import { looksLikeConf, confPath } from '../../lib/cli-common.js';
+import { parseArgs } from '../../lib/args.js';
+import { UsageError } from '../../lib/errors.js';
+import { connectSystemd, subhostUnit, activeState, subhostProps } from '../support/dbus.js';
+import { prepareStart, startUnitOrExplain, looksLikeConf, confPath } from '../support/subhost.js';
 import { isRoot, runAsRoot } from '../../lib/privilege.js';
 
 export const usage = `Usage:
@@ -20,7 +20,8 @@ registered for this boot only, as the symlink
 /run/overlay-boot/registry/NAME.conf (no daemon-reload needed); to start it
 at every boot use overlay-boot enable CONF.
 On failure, prints the job result and the units' last journal lines.
-Exit status: 0 running, 1 failed, 2 bad usage.
+Exit status: 0 running, 1 failed, 2 bad usage, 77 not allowed (see NON-ROOT USE in
+overlay-boot(8)).
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -35,7 +36,10 @@ export async function run(args: string[]): Promise<number> {
   // unit's fence write root's files: again through pkexec, or one line saying how.
   if (!isRoot()) {
     const arg = a.positionals[0]!;
-    return runAsRoot('org.overlay-boot.manage', `starting subhost ${arg}`, 'overlay-boot', ['start', looksLikeConf(arg) ? confPath(arg) : arg]);
+    return runAsRoot('org.overlay-boot.manage', `starting subhost ${arg}`, 'overlay-boot', [
+      'start',
+      looksLikeConf(arg) ? confPath(arg) : arg,
+    ]);
   }
   const sm = await connectSystemd();
   try {

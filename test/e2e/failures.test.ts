@@ -49,6 +49,13 @@ const cases: Case[] = [
     message: (b) => `${b}/pre.sh failed (exit status 4)`,
   },
   {
+    // Exit status 5 only when it sees the overlay on LIVE ($1): a custom POSTMOUNT runs after the mount.
+    title: 'POSTMOUNT that fails, run on the mounted overlay',
+    conf: (b) => `BASE=.\nSTART=none\nPOSTMOUNT=${b}/post.sh\n`,
+    setup: async (sb, b) => sb.writeFile(`${b}/post.sh`, '#!/bin/sh\nmountpoint -q "$1" || exit 6\necho postmount refuses >&2\nexit 5\n', 0o755),
+    message: (b) => `${b}/post.sh failed (exit status 5)`,
+  },
+  {
     title: 'INIT whose script fails before the reaper runs',
     conf: (b) => `BASE=.\nSTART=none\nINIT=${b}/init.sh\n`,
     setup: async (sb, b) => sb.writeFile(`${b}/init.sh`, "#!/bin/sh\necho 'echo broken init; exit 3'\n", 0o755),

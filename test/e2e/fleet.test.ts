@@ -41,9 +41,18 @@ describe('examples/ansible against a sandbox; node exporter', () => {
   let base: string;
 
   const playbook = (sb: Sandbox): Promise<RunResult> =>
-    sb.run(['ansible-playbook', '-i', `${PLAYBOOK}/test-inventory.ini`, `${PLAYBOOK}/site.yml`,
-      // No sudo in the sandbox: the connection is root already.
-      '-e', 'ansible_become=false'], { timeoutMs: 300_000, env: { ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0' } });
+    sb.run(
+      [
+        'ansible-playbook',
+        '-i',
+        `${PLAYBOOK}/test-inventory.ini`,
+        `${PLAYBOOK}/site.yml`,
+        // No sudo in the sandbox: the connection is root already.
+        '-e',
+        'ansible_become=false',
+      ],
+      { timeoutMs: 300_000, env: { ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0' } },
+    );
 
   beforeAll(async () => {
     const r = await execa(join(ROOT, 'debian/build-deb'), [], { reject: false });
@@ -76,7 +85,7 @@ describe('examples/ansible against a sandbox; node exporter', () => {
     const r1 = recap(first.stdout);
     expect(r1.failed).toBe(0);
     expect(r1.changed).toBeGreaterThan(0);
-    expect((await sb.run(['dpkg-query', '-W', '-f', '${Status}', 'overlay-boot'])).stdout).toBe('install ok installed');
+    expect((await sb.run(['dpkg-query', '--status', 'overlay-boot'])).stdout).toMatch(/^Status: install ok installed$/m);
     expect(await sb.readFile('/etc/subhosts.conf')).toContain(`${base}/${NAME}.conf\n`);
     const st = await state(sb, `subhost@${NAME}.service`);
     if (st !== 'active') throw new Error(`${st}\n${await journalOf(sb, `subhost@${NAME}.service`)}`);
@@ -92,7 +101,10 @@ describe('examples/ansible against a sandbox; node exporter', () => {
   it('a changed config restarts the subhost; enabled: false and state: stopped take it out of the boot list and stop it', async () => {
     const sb = sandbox();
     const pid = await sb.unitProperty(`subhost@${NAME}.service`, 'org.freedesktop.systemd1.Service', 'MainPID');
-    await sb.writeFile(`${PLAYBOOK}/host_vars/localhost.yml`, HOST_VARS(base).replace('      CABLES: "="\n', '      CABLES: "="\n      TASKS_MAX: 64\n'));
+    await sb.writeFile(
+      `${PLAYBOOK}/host_vars/localhost.yml`,
+      HOST_VARS(base).replace('      CABLES: "="\n', '      CABLES: "="\n      TASKS_MAX: 64\n'),
+    );
     const changed = await playbook(sb);
     expect(changed.exitCode, changed.stdout + changed.stderr).toBe(0);
     expect(recap(changed.stdout).changed).toBeGreaterThan(0);
@@ -116,8 +128,20 @@ describe('examples/ansible against a sandbox; node exporter', () => {
 
   it('service_facts: the subhost is running; its netns unit is "stopped" although active (a oneshot without a process)', async () => {
     const sb = sandbox();
-    const r = await sb.run(['ansible', 'localhost', '-c', 'local', '-e', 'ansible_python_interpreter=/usr/bin/python3', '-m', 'ansible.builtin.service_facts', '-o'],
-      { timeoutMs: 120_000, env: { ANSIBLE_NOCOLOR: '1' } });
+    const r = await sb.run(
+      [
+        'ansible',
+        'localhost',
+        '-c',
+        'local',
+        '-e',
+        'ansible_python_interpreter=/usr/bin/python3',
+        '-m',
+        'ansible.builtin.service_facts',
+        '-o',
+      ],
+      { timeoutMs: 120_000, env: { ANSIBLE_NOCOLOR: '1' } },
+    );
     expect(r.exitCode, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
     const services = json.ansible_facts.services as Record<string, { state: string; status: string }>;
@@ -131,8 +155,16 @@ describe('examples/ansible against a sandbox; node exporter', () => {
     const sb = sandbox();
     // The packaged binary as a transient unit (the sandbox has its own
     // network namespace: the port is its own).
-    const run = await sb.run(['systemd-run', '--unit=obt-node-exporter', '--property=Type=exec', '/usr/bin/prometheus-node-exporter',
-      '--collector.disable-defaults', '--collector.systemd', '--collector.systemd.unit-include=subhost@.+', '--web.listen-address=127.0.0.1:9100']);
+    const run = await sb.run([
+      'systemd-run',
+      '--unit=obt-node-exporter',
+      '--property=Type=exec',
+      '/usr/bin/prometheus-node-exporter',
+      '--collector.disable-defaults',
+      '--collector.systemd',
+      '--collector.systemd.unit-include=subhost@.+',
+      '--web.listen-address=127.0.0.1:9100',
+    ]);
     expect(run.exitCode, run.stderr).toBe(0);
     try {
       const scrape = [

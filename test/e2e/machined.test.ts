@@ -17,7 +17,10 @@ function sh(sb: Sandbox, script: string): Promise<RunResult> {
 
 async function machines(sb: Sandbox): Promise<string[]> {
   const r = await sb.run(['machinectl', 'list', '--no-legend']);
-  return r.stdout.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[0]!);
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.trim().split(/\s+/)[0]!);
 }
 
 /** Registration follows the start: wait until machined has NAME (or give up and show the list). */

@@ -22,7 +22,9 @@ const REFUSAL = new RegExp(
 
 /** argv as the plain user (its groups from /etc/group), from /. */
 function asUser(sb: Sandbox, argv: string[]): Promise<RunResult> {
-  return sb.run(['setpriv', `--reuid=${USER}`, `--regid=${USER}`, '--init-groups', 'sh', '-c', 'cd / && exec "$@"', 'sh', ...argv], { timeoutMs: 60_000 });
+  return sb.run(['setpriv', `--reuid=${USER}`, `--regid=${USER}`, '--init-groups', 'sh', '-c', 'cd / && exec "$@"', 'sh', ...argv], {
+    timeoutMs: 60_000,
+  });
 }
 
 async function ok(sb: Sandbox, argv: string[]): Promise<string> {

@@ -27,7 +27,7 @@ const VECTORS = VECTOR_NAMES;
  * runs through subhost-go (branch `go`); before that the contained
  * overlay-go half is skipped. Tried with `go` merged: it passes.
  */
-const OVERLAY_GO_IS_CONTAINED = existsSync(join(ROOT, 'reaper/subhost-go.c'));
+const OVERLAY_GO_IS_CONTAINED = existsSync(join(ROOT, 'native/subhost-go.c'));
 
 // The host's /etc/adjtime, which subhosts get bound in (1.6 bound it read-write).
 const ADJTIME = '0.0 0 0.0\n0\nUTC\n';

@@ -14,11 +14,11 @@ import { ROOT, makeSubhost } from '../e2e/kit.js';
 import { nspawnArgs } from '../../bench/tools.js';
 
 export const PROBE_SRC = join(ROOT, 'test/hardening/escape-probe.c');
-export const PROBE_BIN = join(ROOT, 'reaper/build/test/escape-probe');
+export const PROBE_BIN = join(ROOT, 'native/build/test/escape-probe');
 
 /** Build the probe (static: it runs in whatever root the container has). */
 export async function buildProbe(): Promise<void> {
-  await mkdir(join(ROOT, 'reaper/build/test'), { recursive: true });
+  await mkdir(join(ROOT, 'native/build/test'), { recursive: true });
   await execa('gcc', ['-static', '-O', '-Wall', '-Wextra', '-Werror', '-D_GNU_SOURCE', '-o', PROBE_BIN, PROBE_SRC]);
 }
 

@@ -1,4 +1,4 @@
-// Shared harness for the native tests: builds reaper/ and runs shell
+// Shared harness for the native tests: builds native/ and runs shell
 // scenarios as root in throwaway namespaces, so that real mounts, real
 // pivot_root and real pid namespaces can be used without touching the host.
 //
@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, expect } from 'vitest';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const BUILD = join(REPO, 'reaper', 'build');
+export const BUILD = join(REPO, 'native', 'build');
 export const SE = join(BUILD, 'subhost-enter');
 export const REAPER = join(BUILD, 'reaper');
 const TINIT = join(BUILD, 'test', 'tinit');
@@ -31,7 +31,7 @@ export const TAG = `ob-native-${process.pid}-`;
 export const NAME = `obn${process.pid}`;
 
 export async function buildNative(): Promise<void> {
-  await execa('make', ['-C', join(REPO, 'reaper')]);
+  await execa('make', ['-C', join(REPO, 'native')]);
   await mkdir(dirname(TINIT), { recursive: true });
   await execa('gcc', ['-O', '-Wall', '-Wextra', '-Werror', '-o', TINIT,
     join(REPO, 'test', 'native', 'tinit.c')]);

@@ -1,7 +1,8 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { chownSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, defaultHooks, type LoadResult } from '../../lib/config/load.js';
+import { loadConfig, type LoadResult } from '../../lib/config/load.js';
+import { builtinHookPath, HOOKS } from '../../lib/config/variables.js';
 import { parseConfText } from '../../lib/config/parse.js';
 import { formatProblem } from '../../lib/config/problem.js';
 import { fixture, type Fixture } from './helpers.js';
@@ -50,9 +51,11 @@ describe('defaults (1.6 values)', () => {
     expect(c.LOWER).toBe('/');
     expect(c.CABLES).toEqual([]);
     expect(c.START).toEqual(['networking', 'ssh']);
-    expect(c.PREMOUNT).toEqual([defaultHooks().PREMOUNT]);
-    expect(c.POSTMOUNT).toEqual([defaultHooks().POSTMOUNT]);
-    expect(c.INIT).toEqual([defaultHooks().INIT]);
+    expect(c.PREMOUNT).toEqual({ builtin: true });
+    expect(c.POSTMOUNT).toEqual({ builtin: true });
+    expect(c.INIT).toEqual({ builtin: true });
+    // check shows the built-in hooks by the path that names them.
+    for (const k of HOOKS) expect(r.resolved[k]).toEqual({ value: builtinHookPath(k), source: { kind: 'default', why: 'built in' } });
     expect(c.RAM_SIZE).toBe('50M');
     expect(c.REAPER).toBe('/.reaper');
     expect(c.SHARE).toEqual([]);
@@ -105,7 +108,7 @@ describe('explicit values', () => {
     expect(c).toMatchObject({
       NAME: 'web', BASE: sub, LIVE: join(sub, 'l'), UPPER: join(sub, 'u'), WORK: join(sub, 'w'),
       LOWER: join(sub, 'low'), START: ['rsyslog', 'networking', '/usr/local/bin/x'],
-      PREMOUNT: [`${f.dir}/hooks/pre`, '--flag'], POSTMOUNT: [`${f.dir}/hooks/post`], INIT: [`${f.dir}/hooks/init`],
+      PREMOUNT: { argv: [`${f.dir}/hooks/pre`, '--flag'] }, POSTMOUNT: { argv: [`${f.dir}/hooks/post`] }, INIT: { argv: [`${f.dir}/hooks/init`] },
       RAM_SIZE: 'none', REAPER: '/sbin/myreaper',
     });
     expect(c.CABLES).toEqual([

@@ -1,0 +1,170 @@
+// The commands' D-Bus client: the subhost units as the commands see them
+// through systemd's D-Bus API (on top of lib/systemd.ts): state and
+// properties, listing, jobs, attaching processes, and the journal tail
+// shown when a job fails.
+// Never pgrep/ps: systemd knows every subhost's main PID and cgroup.
+import dbus from 'dbus-next';
+import { execa } from 'execa';
+import { systemd, type SystemdManager, type JobResult, DEFAULT_JOB_TIMEOUT_MS, withTimeout } from '../../lib/systemd.js';
+import { Failure, errorText } from '../../lib/errors.js';
+
+export const UNIT_IFACE = 'org.freedesktop.systemd1.Unit';
+export const SERVICE_IFACE = 'org.freedesktop.systemd1.Service';
+const SYSTEMD = 'org.freedesktop.systemd1';
+const MANAGER_PATH = '/org/freedesktop/systemd1';
+const MANAGER_IFACE = 'org.freedesktop.systemd1.Manager';
+const PROPS_IFACE = 'org.freedesktop.DBus.Properties';
+/** Lets polkit ask the user (through an agent, if one runs) instead of refusing outright. */
+const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
+
+export const subhostUnit = (name: string): string => `subhost@${name}.service`;
+export const netnsUnit = (name: string): string => `subhost-netns@${name}.service`;
+
+/** NAME of a subhost@NAME.service unit name, or undefined. */
+export function nameOfUnit(unit: string): string | undefined {
+  return /^subhost@(.+)\.service$/.exec(unit)?.[1];
+}
+
+/** Active states in which a subhost has (or is getting, or still has) a main process. */
+export const RUNNING_STATES = ['active', 'activating', 'deactivating', 'reloading'];
+
+/** The system bus; a failure becomes one clear line. */
+export async function connectSystemd(): Promise<SystemdManager> {
+  const address = process.env.DBUS_SYSTEM_BUS_ADDRESS || 'unix:path=/run/dbus/system_bus_socket';
+  try {
+    return await systemd();
+  } catch (e) {
+    throw new Failure(`cannot talk to systemd on the system bus (${address}): ${errorText(e)}`);
+  }
+}
+
+function unwrap(v: unknown): unknown {
+  return v instanceof dbus.Variant ? unwrap(v.value) : v;
+}
+
+/** All properties of one interface of an object, in one round trip. 64-bit ints are BigInt. */
+export async function getAll(sm: SystemdManager, path: string, iface: string): Promise<Record<string, unknown>> {
+  const [dict] = await sm.call(path, PROPS_IFACE, 'GetAll', 's', [iface]);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries((dict ?? {}) as Record<string, unknown>)) out[k] = unwrap(v);
+  return out;
+}
+
+export interface UnitProps {
+  path: string;
+  unit: Record<string, unknown>;
+  service: Record<string, unknown>;
+}
+
+/** The Unit and Service properties of subhost@NAME.service (loaded if needed: LoadUnit works for inactive units). */
+export async function subhostProps(sm: SystemdManager, name: string): Promise<UnitProps> {
+  const path = await sm.unitPath(subhostUnit(name));
+  const [unit, service] = await Promise.all([getAll(sm, path, UNIT_IFACE), getAll(sm, path, SERVICE_IFACE)]);
+  return { path, unit, service };
+}
+
+export async function activeState(sm: SystemdManager, unit: string): Promise<string> {
+  return String(await sm.unitProperty(unit, UNIT_IFACE, 'ActiveState'));
+}
+
+export interface ListedUnit {
+  name: string;
+  unit: string;
+  load: string;
+  active: string;
+  sub: string;
+}
+
+/** subhost@*.service units systemd has loaded, in the given active states (none given: all). */
+export async function listSubhostUnits(sm: SystemdManager, states: string[] = []): Promise<ListedUnit[]> {
+  const [units] = await sm.callManager('ListUnitsByPatterns', 'asas', [states, ['subhost@*.service']]);
+  const out: ListedUnit[] = [];
+  for (const u of units as unknown[][]) {
+    const unit = String(u[0]);
+    const name = nameOfUnit(unit);
+    if (name) out.push({ name, unit, load: String(u[2]), active: String(u[3]), sub: String(u[4]) });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * StartUnit/StopUnit (interactive authorization allowed) and wait for the
+ * job's JobRemoved (race-free: lib/systemd.ts subscribed before the call).
+ */
+export async function unitJob(
+  sm: SystemdManager,
+  member: 'StartUnit' | 'StopUnit',
+  unit: string,
+  timeoutMs = DEFAULT_JOB_TIMEOUT_MS,
+): Promise<JobResult> {
+  const msg = new dbus.Message({
+    destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER_IFACE, member,
+    signature: 'ss', body: [unit, 'replace'], flags: ALLOW_INTERACTIVE_AUTHORIZATION,
+  });
+  // Long enough for a polkit password prompt.
+  const reply = await withTimeout(sm.bus.call(msg), 120_000, `${member} ${unit}`);
+  const job = reply?.body?.[0] as string;
+  return sm.waitJob(job, timeoutMs);
+}
+
+/** Waits for the job queued for `unit`, if there is one (e.g. the netns unit stopping after its subhost). */
+export async function waitPendingJob(sm: SystemdManager, unit: string, timeoutMs = 30_000): Promise<JobResult | undefined> {
+  const job = (await sm.unitProperty(unit, UNIT_IFACE, 'Job')) as [number, string] | undefined;
+  if (!job || job[1] === '/') return undefined;
+  try {
+    return await sm.waitJob(job[1], timeoutMs);
+  } catch (e) {
+    // The job finished between the two calls and its JobRemoved went by
+    // before anyone asked: it is done either way.
+    if ((await sm.unitProperty(unit, UNIT_IFACE, 'Job') as [number, string])[1] === '/') return 'done';
+    throw e;
+  }
+}
+
+/**
+ * Moves processes into the cgroup of a running unit (systemd >= 238). systemd
+ * allows it only for units with Delegate=yes.
+ */
+export async function attachProcesses(sm: SystemdManager, unit: string, pids: number[]): Promise<void> {
+  await sm.callManager('AttachProcessesToUnit', 'ssau', [unit, '/', pids]);
+}
+
+/**
+ * The last journal lines of a unit (its own output and systemd's messages
+ * about it), at most `lines`, only those logged at or after `sinceMs` when
+ * given. Best effort: a user who may not read the journal gets journalctl's
+ * own hint.
+ */
+export async function journalTail(unit: string, lines = 20, sinceMs?: number): Promise<string[]> {
+  const args = ['-u', unit, '-n', String(lines), '--no-pager', '-o', 'cat', '-q'];
+  if (sinceMs !== undefined) args.push(`--since=@${(sinceMs / 1000).toFixed(3)}`);
+  const r = await execa('journalctl', args, { reject: false, timeout: 10_000, stdin: 'ignore' });
+  return `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim() !== '');
+}
+
+/**
+ * The explanation of a failed job: the units' Result and their journal
+ * lines since `sinceMs`. `dependency` means the netns unit failed.
+ */
+export async function explainFailure(sm: SystemdManager, name: string, sinceMs: number): Promise<string> {
+  const results: [string, string][] = [];
+  for (const unit of [netnsUnit(name), subhostUnit(name)]) {
+    let result = 'unknown';
+    try {
+      result = String(await sm.unitProperty(unit, SERVICE_IFACE, 'Result'));
+    } catch {
+      /* unit gone */
+    }
+    results.push([unit, result]);
+  }
+  // The units that failed (the netns unit for a "dependency" job result),
+  // else the subhost's own (a timeout or a canceled job).
+  let show = results.filter(([, r]) => r !== 'success');
+  if (show.length === 0) show = results.slice(1);
+  const parts: string[] = [];
+  for (const [unit, result] of show) {
+    const log = await withTimeout(journalTail(unit, 20, sinceMs), 15_000, `journalctl -u ${unit}`).catch(() => []);
+    parts.push(`${unit}: result ${result}${log.length ? `; its journal:\n${log.map((l) => `  ${l}`).join('\n')}` : ''}`);
+  }
+  return parts.join('\n');
+}

@@ -1,0 +1,180 @@
+// What starting a subhost does, computed from its resolved config:
+// the overlay mount, the default POSTMOUNT of 1.6 (a fresh /dev, devpts,
+// sysfs, a /run tmpfs, /etc/adjtime), the SHARE binds and the reaper.
+// Pure: the caller supplies the few facts about the host it needs.
+import { readFileSync } from 'node:fs';
+import type { SubhostConfig } from '../config/fields.js';
+import { HOOKS } from '../config/variables.js';
+import { libDir } from '../paths.js';
+import { writeFileAtomic } from '../atomic-write.js';
+import { mkdirP, opsToArgv, type Op } from './ops.js';
+import { initScript } from './init-script.js';
+
+export interface HostFacts {
+  /** gid of group tty on the host (1.6: chown root:tty). */
+  ttyGid: number;
+  /** The package's reaper binary. */
+  reaper: string;
+}
+
+/**
+ * What must hold at start time, checked again at every start because a
+ * plan may be reused (directories can vanish, something can be mounted
+ * on LIVE): same messages as the config checks.
+ */
+export function checkOps(c: SubhostConfig): Op[] {
+  const dir = (key: string, path: string): Op => ['require-dir', path, `${c.CONFIG}: ${key}: ${path} is not a directory`];
+  const ops: Op[] = [dir('BASE', c.BASE), dir('LIVE', c.LIVE), dir('UPPER', c.UPPER), dir('LOWER', c.LOWER)];
+  if (c.UPPER !== c.LOWER) ops.push(dir('WORK', c.WORK));
+  for (const s of c.SHARE) ops.push(['require-dir', s.host, `${c.CONFIG}:${s.line}: SHARE: host directory ${s.host} does not exist`]);
+  ops.push(['refuse-mountpoint', c.LIVE, `LIVE ${c.LIVE} already has a mount (mounted by hand, or in use by another subhost)`]);
+  // The unit's fence (its drop-ins) must be the one the config asks for.
+  ops.push(['check-containment', c.CONTAINMENT]);
+  return ops;
+}
+
+/** 1.6's default PREMOUNT: give the subhost its own /etc/network/interfaces when it has none. */
+export function interfacesFile(c: SubhostConfig): string {
+  const lines = [`# Generated for ${c.NAME} subhost`, 'auto lo', 'iface lo inet loopback'];
+  for (const cable of c.CABLES) {
+    if (cable.kind === 'veth') lines.push('', `auto ${cable.peerIf}`, `iface ${cable.peerIf} inet manual`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The default PREMOUNT as an op (on UPPER, before the overlay; not when LIVE is UPPER is LOWER). */
+export function premountOps(c: SubhostConfig): Op[] {
+  if (c.UPPER === c.LOWER && c.LIVE === c.UPPER) return [];
+  return [['write-if-missing', `${c.UPPER}/etc/network/interfaces`, '644', interfacesFile(c)]];
+}
+
+/** The overlay (or bind) mount of LOWER+UPPER on LIVE, as 1.6's setup_overlay. */
+export function overlayOps(c: SubhostConfig): Op[] {
+  if (c.UPPER !== c.LOWER) {
+    // Commas and colons would split overlayfs options; paths are escaped.
+    const esc = (p: string) => p.replace(/([\\,:])/g, '\\$1');
+    return [['mount', 'overlay', 'overlay', c.LIVE, '-', `lowerdir=${esc(c.LOWER)},upperdir=${esc(c.UPPER)},workdir=${esc(c.WORK)}`]];
+  }
+  if (c.LIVE !== c.UPPER) return [['mount', 'none', c.UPPER, c.LIVE, 'bind', '-']];
+  return []; // LIVE is UPPER is LOWER: the tree is used as it is
+}
+
+/** 1.6's overlay-postmount, with the subhost's /proc mount point ensured. */
+export function postmountOps(c: SubhostConfig, h: HostFacts): Op[] {
+  const L = c.LIVE;
+  const dev = `${L}/dev`;
+  const tty = String(h.ttyGid);
+  const ops: Op[] = [
+    ['mkdir', dev, '755'],
+    ['mount', 'tmpfs', 'dev', dev, 'nosuid', 'size=50M,mode=755'],
+    ['mknod', `${dev}/console`, '622', 'c', '5', '1', '0', tty],
+    ['mknod', `${dev}/null`, '666', 'c', '1', '3', '0', '0'],
+    ['mknod', `${dev}/zero`, '666', 'c', '1', '5', '0', '0'],
+    ['mknod', `${dev}/ptmx`, '666', 'c', '5', '2', '0', tty],
+    ['mknod', `${dev}/tty`, '666', 'c', '5', '0', '0', tty],
+    ['mknod', `${dev}/random`, '444', 'c', '1', '8', '0', '0'],
+    ['mknod', `${dev}/urandom`, '444', 'c', '1', '9', '0', '0'],
+    ['symlink', '/proc/self/fd', `${dev}/fd`],
+    ['symlink', '/proc/self/fd/0', `${dev}/stdin`],
+    ['symlink', '/proc/self/fd/1', `${dev}/stdout`],
+    ['symlink', '/proc/self/fd/2', `${dev}/stderr`],
+    ['symlink', '/proc/kcore', `${dev}/core`],
+    ['mkdir', `${dev}/shm`, '1777'],
+    ['chmod', `${dev}/shm`, '1777'],
+    ['mkdir', `${dev}/pts`, '755'],
+    // A new devpts instance: the subhost's ptys are its own.
+    ['mount', 'devpts', 'devpts', `${dev}/pts`, 'nosuid,noexec', `newinstance,ptmxmode=0666,mode=620,gid=${tty}`],
+    ['mkdir', `${L}/sys`, '555'],
+    // Read-only: the subhost's own netns shows in /sys/class/net, but the
+    // rest of sysfs is the host's and must not be written from inside.
+    ['mount', 'sysfs', 'sysfs', `${L}/sys`, 'ro,nosuid,nodev,noexec', '-'],
+    ['mkdir', `${L}/proc`, '555'],
+  ];
+  if (c.RAM_SIZE !== 'none') {
+    ops.push(
+      ['mkdir', `${L}/run`, '755'],
+      ['mount', 'tmpfs', 'tmpfs', `${L}/run`, 'nosuid,nodev', `size=${c.RAM_SIZE},mode=755`],
+      ['mkdir', `${L}/run/lock`, '1777'],
+      ['chmod', `${L}/run/lock`, '1777'],
+    );
+  }
+  // The host's clock drift file: 1.6 shared it writable; contained, the
+  // subhost may read it but not change the host's.
+  ops.push([c.CONTAINMENT === 'none' ? 'bind-if-exists' : 'bind-ro-if-exists', '/etc/adjtime', `${L}/etc/adjtime`]);
+  return ops;
+}
+
+/**
+ * The package's reaper as /.reaper: installed when missing (as 1.6 did)
+ * and, in any case, the current one bound over it read-only so that an
+ * old 1.6 copy in UPPER never runs as PID 1.
+ */
+export function reaperOps(c: SubhostConfig, h: HostFacts): Op[] {
+  if (c.REAPER !== '/.reaper') return [];
+  return [
+    ['install-if-missing', h.reaper, `${c.LIVE}/.reaper`, '755'],
+    ['bind-file-ro', h.reaper, `${c.LIVE}/.reaper`],
+  ];
+}
+
+/**
+ * SHARE=hostdir[:subhostdir] bind mounts, created inside as needed (1.6:
+ * mkdir -p). The host directory is followed without symlinks: one planted
+ * in another subhost's UPPER cannot hand out the host's /etc.
+ */
+export function shareOps(c: SubhostConfig): Op[] {
+  const ops: Op[] = [];
+  for (const s of c.SHARE) {
+    ops.push(...mkdirP(c.LIVE, s.inside));
+    ops.push(['bind-nofollow', s.host, `${c.LIVE}${s.inside}`]);
+  }
+  return ops;
+}
+
+export function ttyGid(): number {
+  const m = /^tty:[^:]*:(\d+):/m.exec(readFileSync('/etc/group', 'utf8'));
+  return m ? Number(m[1]) : 5;
+}
+
+export function hostFacts(): HostFacts {
+  return { ttyGid: ttyGid(), reaper: `${libDir()}/reaper` };
+}
+
+/** Uses only the built-in hooks, so the whole start is one native plan. */
+export function builtinHooks(c: SubhostConfig): boolean {
+  return HOOKS.every((k) => 'builtin' in c[k]);
+}
+
+/** The helper's arguments for a config with the built-in hooks (pure but for the facts). */
+/**
+ * LIVE and UPPER hold what the subhost wrote: steps under them resolve
+ * paths inside them (a symlink there cannot lead a host-side step out).
+ */
+export function guardOps(c: SubhostConfig): Op[] {
+  return [['guard', c.LIVE], ...(c.UPPER !== c.LIVE ? [['guard', c.UPPER] as Op] : [])];
+}
+
+export function startPlan(c: SubhostConfig, facts: HostFacts, pidfile: string): string[] {
+  const ops: Op[] = [
+    ...checkOps(c), ['link-up', 'lo'], ...guardOps(c), ...premountOps(c), ...overlayOps(c), ...postmountOps(c, facts), ...shareOps(c), ...reaperOps(c, facts),
+  ];
+  return [...opsToArgv(ops), ...enterArgs(c, pidfile), initScript(c), `init-${c.NAME}`];
+}
+
+export function enterArgs(c: SubhostConfig, pidfile: string): string[] {
+  const enter = ['enter', '--hostname', c.NAME, '--pidfile', pidfile];
+  if (c.CONTAINMENT === 'contained') enter.push('--contain');
+  // Readiness comes from our reaper; a custom REAPER cannot report it.
+  if (c.REAPER !== '/.reaper') enter.push('--no-wait');
+  return [...enter, c.LIVE, '--', '/bin/sh', '-c'];
+}
+
+/** A plan file's bytes: NUL-separated, argv[0] first, the check ops leading. */
+export function planFileContent(sig: string[][], argv: string[]): string {
+  return ['subhost-enter', ...sig.flat(), ...argv].map((a) => `${a}\0`).join('');
+}
+
+/** Write a plan file atomically (root only: it holds the init script). */
+export function writePlan(path: string, sig: string[][], argv: string[]): void {
+  writeFileAtomic(path, planFileContent(sig, argv), { mode: 0o600, mkdirMode: 0o700 });
+}

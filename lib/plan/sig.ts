@@ -1,0 +1,30 @@
+// A start plan is computed from a config and the files that decided which
+// config it is. It records their signatures; subhost-enter (C) and
+// subhost-netns-up (sh) recompute them (same format) and fall back to the
+// Node.js runtime when anything changed: an edited config takes effect on
+// the next start, with or without a daemon-reload.
+import { lstatSync } from 'node:fs';
+import { libDir } from '../paths.js';
+
+/** dev:ino:size:mtime (lstat), as `stat -c %d:%i:%s:%.9Y`; "absent" when missing. */
+export function statSig(path: string): string {
+  try {
+    const s = lstatSync(path, { bigint: true });
+    const ns = s.mtimeNs;
+    return `${s.dev}:${s.ino}:${s.size}:${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+    throw e;
+  }
+}
+
+/**
+ * The check ops a plan starts with: it holds while these hold. The
+ * package's own executors are among the files: a plan kept across a
+ * package upgrade is recomputed rather than read by a newer helper.
+ */
+export function sigOps(conf: string, envConf: string | undefined, lookupFiles: string[]): string[][] {
+  const ops = [['check-env', 'OVERLAY_BOOT_CONF', envConf ?? '-'], ['check-stat', conf, statSig(conf)]];
+  for (const f of [...lookupFiles, `${libDir()}/subhost-enter`, `${libDir()}/subhost-netns-up`]) ops.push(['check-stat', f, statSig(f)]);
+  return ops;
+}
