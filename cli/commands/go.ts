@@ -49,7 +49,8 @@ stderr are passed through, except a terminal, which is replaced by a
 relayed pipe. Your terminal is never handed in.
 Exit status: COMMAND's (or the shell's); 128+N if it was killed by signal N;
 1 if NAME is not running; 125 if it could not be started inside (the reason
-is printed); 2 bad usage.
+is printed); 2 bad usage; 77 not allowed (a user other than root whom polkit
+does not let enter subhosts: see overlay-go(8)).
 `;
 
 // The gate: wait for the go-ahead on fd 3 (EOF: give up), then become subhost-go.

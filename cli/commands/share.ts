@@ -24,7 +24,7 @@ symlinks there never lead out of it. The mount lasts until the subhost
 stops (or is unmounted inside it).
   --ro         read-only inside the subhost
   --no-mkdir   fail if PATH does not exist inside
-Exit status: 0 mounted, 1 failure, 2 bad usage.
+Exit status: 0 mounted, 1 failure, 2 bad usage, 77 not allowed (see overlay-share(8)).
 `;
 
 export async function run(argv: string[]): Promise<number> {
