@@ -470,7 +470,9 @@ export function renderResults(r: Results): string {
           ? `processes that appeared elsewhere in the sandbox while it ran:\n\n${table(['process', 'count', 'PSS MiB', 'RSS MiB'], out)}`
           : 'nothing — no process appeared anywhere else in the sandbox while it ran' +
             (label.startsWith('overlay')
-              ? ' (in particular no Node.js process: the runtime exits once the subhost runs).'
+              ? ' (in particular no Node.js process: the runtime exits once the subhost runs). Not counted: systemd-machined, ' +
+                'bus-activated by the first registration (subhost-machine@, during the checks before the runs) and running from then ' +
+                'on for every machine, as it would for nspawn without `--register=no`.'
               : " (`--register=no`: no systemd-machined; nspawn itself is inside the unit's cgroup, counted above).")),
     );
   }
