@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     const res = await run(sb, opt);
     res.meta.totalSeconds = (nowMs() - began) / 1000;
     mkdirSync(opt.out, { recursive: true });
-    writeFileSync(join(opt.out, 'results.json'), JSON.stringify(res, null, 1) + '\n');
+    writeFileSync(join(opt.out, 'results.json'), `${JSON.stringify(res, null, 1)}\n`);
     writeFileSync(join(opt.out, 'RESULTS.md'), renderResults(res));
     log(`bench: done in ${res.meta.totalSeconds.toFixed(0)} s: ${join(opt.out, 'RESULTS.md')}`);
   } finally {
@@ -238,7 +238,7 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
     if (n !== 'obn' && n !== 'obo' && n !== 'obx') {
       const c = await checkInstance(sb, t, n, s.samples[0]!.cgroup);
       checks.push(...c);
-      c.forEach((l) => log(`  ${l}`));
+      for (const l of c) log(`  ${l}`);
     }
     await stopMany(sb, t, [{ name: n, cgroup: s.samples[0]!.cgroup }]);
   }
@@ -285,7 +285,7 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
       await sleep(200);
     }
     // The commands timed alone, once per run: under the same conditions as the starts.
-    for (const [k, v] of Object.entries(await microStartup(sb, 1))) (micro[k] ??= []).push(...v);
+    for (const [k, v] of Object.entries(await microStartup(sb, 1))) micro[k] = [...(micro[k] ?? []), ...v];
   }
   const lastObJournal = await journalSince(sb, OB.units(single.ob), lastObStart);
   phase('single runs');

@@ -157,10 +157,7 @@ function profileSection(p: StraceProfile): string[] {
     L.push(table([`${s.unit}: processes (· per level below the unit's own)`, 'started', 'exec', 'ended', 'ms'], procRows(s)), '');
     if (s.nodeExec !== undefined)
       L.push(
-        `Node.js runtime exec'd at ${fms(s.nodeExec)} ms` +
-          (s.bundleOpen !== undefined
-            ? `, its bundle opened at ${fms(s.bundleOpen)} ms (Node.js start-up: ${fms(s.bundleOpen - s.nodeExec)} ms).`
-            : '.'),
+        `Node.js runtime exec'd at ${fms(s.nodeExec)} ms${s.bundleOpen !== undefined ? `, its bundle opened at ${fms(s.bundleOpen)} ms (Node.js start-up: ${fms(s.bundleOpen - s.nodeExec)} ms).` : '.'}`,
         '',
       );
     L.push(
@@ -465,15 +462,18 @@ export function renderResults(r: Results): string {
   ] as const) {
     const out = memRows(samples, 'outside');
     p(
-      `Resident outside the unit on its behalf, ${label}: ` +
-        (out.length
+      `Resident outside the unit on its behalf, ${label}: ${
+        out.length
           ? `processes that appeared elsewhere in the sandbox while it ran:\n\n${table(['process', 'count', 'PSS MiB', 'RSS MiB'], out)}`
           : 'nothing — no process appeared anywhere else in the sandbox while it ran' +
-            (label.startsWith('overlay')
-              ? ' (in particular no Node.js process: the runtime exits once the subhost runs). Not counted: systemd-machined, ' +
-                'bus-activated by the first registration (subhost-machine@, during the checks before the runs) and running from then ' +
-                'on for every machine, as it would for nspawn without `--register=no`.'
-              : " (`--register=no`: no systemd-machined; nspawn itself is inside the unit's cgroup, counted above).")),
+            (
+              label.startsWith('overlay')
+                ? ' (in particular no Node.js process: the runtime exits once the subhost runs). Not counted: systemd-machined, ' +
+                  'bus-activated by the first registration (subhost-machine@, during the checks before the runs) and running from then ' +
+                  'on for every machine, as it would for nspawn without `--register=no`.'
+                : " (`--register=no`: no systemd-machined; nspawn itself is inside the unit's cgroup, counted above)."
+            )
+      }`,
     );
   }
 
@@ -489,7 +489,7 @@ export function renderResults(r: Results): string {
   );
   p(
     table(
-      ['overlay-boot 2 (all ' + n + '): process', 'count', 'PSS MiB', 'RSS MiB'],
+      [`overlay-boot 2 (all ${n}): process`, 'count', 'PSS MiB', 'RSS MiB'],
       memRows(
         obA.map((x) => x.mem),
         'byComm',
@@ -498,7 +498,7 @@ export function renderResults(r: Results): string {
   );
   p(
     table(
-      ['systemd-nspawn (all ' + n + '): process', 'count', 'PSS MiB', 'RSS MiB'],
+      [`systemd-nspawn (all ${n}): process`, 'count', 'PSS MiB', 'RSS MiB'],
       memRows(
         nsA.map((x) => x.mem),
         'byComm',
@@ -533,7 +533,7 @@ export function renderResults(r: Results): string {
           cell(stat(obA.map((x) => x.hostDelta[k]!)), fmib),
           cell(stat(nsA.map((x) => x.hostDelta[k]!)), fmib),
         ]),
-        ['kernel per instance: (Slab + KernelStack + PageTables) / ' + n, cell(stat(obA.map(kern)), fmib), cell(stat(nsA.map(kern)), fmib)],
+        [`kernel per instance: (Slab + KernelStack + PageTables) / ${n}`, cell(stat(obA.map(kern)), fmib), cell(stat(nsA.map(kern)), fmib)],
       ],
     ),
   );

@@ -15,9 +15,12 @@ shown, not run). Exit status: 0 all valid, 1 problems, 2 bad usage.
 
 function describe(s: Source): string {
   switch (s.kind) {
-    case 'line': return `line ${s.line}: ${s.text}`;
-    case 'default': return `default (${s.why})`;
-    case 'command': return `line ${s.line}: ${s.text}${s.deferred ? ' (run at start, not by check)' : ''}`;
+    case 'line':
+      return `line ${s.line}: ${s.text}`;
+    case 'default':
+      return `default (${s.why})`;
+    case 'command':
+      return `line ${s.line}: ${s.text}${s.deferred ? ' (run at start, not by check)' : ''}`;
   }
 }
 
@@ -29,13 +32,18 @@ export function renderCheck(r: LoadResult): string {
       continue;
     }
     const v = r.resolved[key];
-    if (v) rows.push([key, v.value === '' ? '""' : v.value, describe(v.source)]);
+    if (v)
+      rows.push([
+        key,
+        v.value === '' ? '""' : v.value,
+        describe(v.source) + (v.checkedAtStart ? ` (checked at start: ${v.checkedAtStart})` : ''),
+      ]);
   }
   const w = Math.max(...rows.map((x) => x[1].length), 10);
   const head = r.deferred.length
     ? `${r.file}: valid so far; ${r.deferred.join(', ')} will be known when the subhost starts`
     : `${r.file}: valid`;
-  return [head, ...rows.map(([k, v, s]) => `${k.padEnd(14)}${v.padEnd(w + 2)}${s}`)].join('\n') + '\n';
+  return `${[head, ...rows.map(([k, v, s]) => `${k.padEnd(14)}${v.padEnd(w + 2)}${s}`)].join('\n')}\n`;
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -54,10 +62,20 @@ export async function run(args: string[]): Promise<number> {
     const lines = reportLines(r.file, r.problems, r.warnings);
     if (r.problems.length === 0) for (const l of lines) process.stderr.write(`${l}\n`);
     if (json) {
-      process.stdout.write(JSON.stringify({
-        file: r.file, valid: r.problems.length === 0, deferred: r.deferred,
-        config: r.config ? shownConfig(r.config) : null, resolved: r.resolved, problems: r.problems.map(formatProblem),
-      }, null, 2) + '\n');
+      process.stdout.write(
+        `${JSON.stringify(
+          {
+            file: r.file,
+            valid: r.problems.length === 0,
+            deferred: r.deferred,
+            config: r.config ? shownConfig(r.config) : null,
+            resolved: r.resolved,
+            problems: r.problems.map(formatProblem),
+          },
+          null,
+          2,
+        )}\n`,
+      );
     } else if (r.problems.length === 0) {
       process.stdout.write(renderCheck(r));
     }

@@ -18,7 +18,7 @@ export const fenceDropin = (name: string): string => `/run/systemd/system/subhos
 export function fenceDropinText(r: Pick<LoadResult, 'partial' | 'resolved' | 'file'>): string {
   const lines = fenceLines(r);
   if (!lines.length) return '';
-  return [`# Written by overlay-boot start for ${r.file} (this boot only).`, '[Service]', ...lines].join('\n') + '\n';
+  return `${[`# Written by overlay-boot start for ${r.file} (this boot only).`, '[Service]', ...lines].join('\n')}\n`;
 }
 
 /** Makes the unit's fence match the config; `generated`: the generator's drop-in has it already. */

@@ -60,10 +60,7 @@ export type Share = z.infer<typeof ShareSchema>;
  * overlay-postmount or overlay-init, which the runtime performs itself),
  * or a custom command line run as root on the host.
  */
-export const HookSchema = z.union([
-  z.object({ builtin: z.literal(true) }),
-  z.object({ argv: z.array(z.string()).min(1) }),
-]);
+export const HookSchema = z.union([z.object({ builtin: z.literal(true) }), z.object({ argv: z.array(z.string()).min(1) })]);
 export type Hook = z.infer<typeof HookSchema>;
 
 // Keys beyond 1.6, read by the generator and turned into the systemd
@@ -71,10 +68,18 @@ export type Hook = z.infer<typeof HookSchema>;
 // each is in the table of variables, variables.ts). An empty value (or no
 // line) leaves systemd's default.
 const Bytes = /^([0-9]+[KMGT]?|[0-9]+(\.[0-9]+)?%|infinity)$/;
-export const BytesSchema = z.string().regex(Bytes, { message: 'must be bytes with an optional K, M, G or T suffix, a percentage, or "infinity"' });
+export const BytesSchema = z
+  .string()
+  .regex(Bytes, { message: 'must be bytes with an optional K, M, G or T suffix, a percentage, or "infinity"' });
 export const CpuQuotaSchema = z.string().regex(/^[0-9]+%$/, { message: 'must be a percentage such as 50% or 200%' });
-export const CpuWeightSchema = z.string().regex(/^(idle|[0-9]+)$/, { message: 'must be a number from 1 to 10000, or "idle"' }).refine((v) => v === 'idle' || (+v >= 1 && +v <= 10000), 'must be a number from 1 to 10000, or "idle"');
-export const IoWeightSchema = z.string().regex(/^[0-9]+$/, { message: 'must be a number from 1 to 10000' }).refine((v) => +v >= 1 && +v <= 10000, 'must be a number from 1 to 10000');
+export const CpuWeightSchema = z
+  .string()
+  .regex(/^(idle|[0-9]+)$/, { message: 'must be a number from 1 to 10000, or "idle"' })
+  .refine((v) => v === 'idle' || (+v >= 1 && +v <= 10000), 'must be a number from 1 to 10000, or "idle"');
+export const IoWeightSchema = z
+  .string()
+  .regex(/^[0-9]+$/, { message: 'must be a number from 1 to 10000' })
+  .refine((v) => +v >= 1 && +v <= 10000, 'must be a number from 1 to 10000');
 export const TasksMaxSchema = z.string().regex(/^([0-9]+%?|infinity)$/, { message: 'must be a number, a percentage, or "infinity"' });
 /** A systemd time span; `example` is what the message suggests (90s for starting, 30s for stopping). */
 export const timeSpanSchema = (example: string) =>
@@ -87,13 +92,20 @@ export const timeSpanSchema = (example: string) =>
  * the host; `private-users` (a user namespace with idmapped layers) is
  * reserved and refused until it is built.
  */
-export const ContainmentSchema = z.string().superRefine((v, ctx) => {
-  if (v === 'private-users') {
-    ctx.addIssue({ code: 'custom', message: 'is not available in this version (a user namespace with idmapped layers is not built yet): use "contained" (the default) or "none"' });
-  } else if (v !== 'contained' && v !== 'none') {
-    ctx.addIssue({ code: 'custom', message: 'must be "contained" (the default) or "none" (root inside is root on the host)' });
-  }
-}).transform((v) => v as 'contained' | 'none');
+export const ContainmentSchema = z
+  .string()
+  .superRefine((v, ctx) => {
+    if (v === 'private-users') {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'is not available in this version (a user namespace with idmapped layers is not built yet): use "contained" (the default) or "none"',
+      });
+    } else if (v !== 'contained' && v !== 'none') {
+      ctx.addIssue({ code: 'custom', message: 'must be "contained" (the default) or "none" (root inside is root on the host)' });
+    }
+  })
+  .transform((v) => v as 'contained' | 'none');
 export type Containment = z.infer<typeof ContainmentSchema>;
 
 /** AFTER: subhosts (by NAME) this one starts after, and REQUIRES: ones it cannot run without. */

@@ -30,16 +30,14 @@ export function initScript(c: SubhostConfig): string {
     '}',
   ];
   for (const s of c.START) lines.push(`start_service ${q(s)}`);
-  {
-    // 1.6's dummy_service, started whatever START holds (as 1.6 did): the
-    // subhost stays up for overlay-go even when no service runs (START=none,
-    // or services that failed); writing to /run/dummy_service ends it.
-    lines.push(
-      '[ -p /run/dummy_service ] || mkfifo /run/dummy_service',
-      // Its own small sh, so that ps shows a dummy_service, not this script.
-      `( close_ready; exec /bin/sh -c 'printf dummy_service > /proc/self/comm; read X < /run/dummy_service' dummy_service ) &`,
-    );
-  }
+  // 1.6's dummy_service, started whatever START holds (as 1.6 did): the
+  // subhost stays up for overlay-go even when no service runs (START=none,
+  // or services that failed); writing to /run/dummy_service ends it.
+  lines.push(
+    '[ -p /run/dummy_service ] || mkfifo /run/dummy_service',
+    // Its own small sh, so that ps shows a dummy_service, not this script.
+    `( close_ready; exec /bin/sh -c 'printf dummy_service > /proc/self/comm; read X < /run/dummy_service' dummy_service ) &`,
+  );
   lines.push(`export OVERLAY_BOOT_STOP=${q(stop)}`, `exec ${c.REAPER} ${q(c.NAME)}`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -8,11 +8,11 @@
 // order (its arity is their number); an argument that takes only some
 // words lists them after its name. The `Op` type is derived from it.
 export const OPS = {
-  'mount': ['fstype', 'source', 'target', 'flags', 'data'],
-  'mkdir': ['path', 'mode'],
-  'mknod': ['path', 'mode', ['type', 'c', 'b'], 'major', 'minor', 'uid', 'gid'],
-  'symlink': ['target', 'path'],
-  'chmod': ['path', 'mode'],
+  mount: ['fstype', 'source', 'target', 'flags', 'data'],
+  mkdir: ['path', 'mode'],
+  mknod: ['path', 'mode', ['type', 'c', 'b'], 'major', 'minor', 'uid', 'gid'],
+  symlink: ['target', 'path'],
+  chmod: ['path', 'mode'],
   'install-if-missing': ['src', 'dst', 'mode'],
   'bind-file-ro': ['src', 'dst'],
   'bind-if-exists': ['src', 'dst'],
@@ -24,7 +24,8 @@ export const OPS = {
   'refuse-mountpoint': ['path', 'message'],
   'check-env': ['name', 'value'],
   'check-stat': ['path', 'sig'],
-  'guard': ['root'],
+  guard: ['root'],
+  'undo-journal': ['file', 'upper'],
   'link-up': ['ifname'],
 } as const;
 

@@ -32,6 +32,7 @@ async function render(page: string): Promise<{ text: string; warnings: string }>
     reject: false,
   });
   if (r.exitCode !== 0) throw new Error(`man -l ${page}: ${r.stderr}`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: man's overstrike (char, backspace, char)
   return { text: r.stdout.replace(/.\x08/g, ''), warnings: r.stderr.trim() };
 }
 
@@ -46,7 +47,7 @@ const section = (text: string, name: string) => {
  * the following lines (up to a blank one) that start with the command,
  * each cut at its description (two or more blanks).
  */
-export function synopses(help: string, command: string): string[] {
+function synopses(help: string, command: string): string[] {
   const lines = help.split('\n');
   const i = lines.findIndex((l) => l.startsWith('Usage:'));
   if (i < 0) return [];

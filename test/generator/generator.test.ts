@@ -38,9 +38,23 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const DIST = join(ROOT, 'dist');
 
 const KNOWN = new Set([
-  'mkdir', 'chmod', 'assert-key-is', 'assert-key-contains', 'assert-no-key', 'assert-no-file', 'assert-files',
-  'assert-link', 'assert-no-link', 'assert-error-contains', 'assert-warning-contains', 'assert-errors',
-  'assert-not-created', 'assert-plan-op', 'assert-no-plan-op', 'assert-no-plan', 'assert-netns-line',
+  'mkdir',
+  'chmod',
+  'assert-key-is',
+  'assert-key-contains',
+  'assert-no-key',
+  'assert-no-file',
+  'assert-files',
+  'assert-link',
+  'assert-no-link',
+  'assert-error-contains',
+  'assert-warning-contains',
+  'assert-errors',
+  'assert-not-created',
+  'assert-plan-op',
+  'assert-no-plan-op',
+  'assert-no-plan',
+  'assert-netns-line',
 ]);
 
 /** A start plan's words (NUL-separated, argv[0] first), or undefined. */
@@ -92,10 +106,14 @@ for (const name of readdirSync(CASES).sort()) {
         if (verb === 'mkdir') for (const d of args) mkdirSync(join(dir, d), { recursive: true });
         if (verb === 'chmod') chmodSync(join(dir, args[1]!), parseInt(args[0]!, 8));
       }
-      const g = await generate(join(dir, 'subhosts.conf'), {
-        subhost: join(unitDir, 'subhost@.service'),
-        target: join(unitDir, 'subhosts.target'),
-      }, out);
+      const g = await generate(
+        join(dir, 'subhosts.conf'),
+        {
+          subhost: join(unitDir, 'subhost@.service'),
+          target: join(unitDir, 'subhosts.target'),
+        },
+        out,
+      );
       for (const [p, text] of g.output.files) {
         mkdirSync(join(out, p, '..'), { recursive: true });
         writeFileSync(join(out, p), text);
@@ -112,23 +130,56 @@ for (const name of readdirSync(CASES).sort()) {
       for (const [verb, ...a] of dirs) {
         const rest = a.slice(3).map(sub);
         switch (verb) {
-          case 'mkdir': case 'chmod': break;
-          case 'assert-key-is': expect(values(file(a[0]!), a[1]!, a[2]!).join(' '), a.join(' ')).toBe(rest.join(' ')); break;
-          case 'assert-key-contains': expect(values(file(a[0]!), a[1]!, a[2]!).join(' ')).toContain(rest.join(' ')); break;
-          case 'assert-no-key': expect(values(file(a[0]!), a[1]!, a[2]!)).toEqual([]); break;
-          case 'assert-no-file': expect(g.output.files.has(a[0]!), a[0]).toBe(false); break;
-          case 'assert-files': expect(g.output.files.size).toBe(Number(a[0])); break;
-          case 'assert-link': expect(g.output.links.get(a[0]!)?.split('/').pop(), a[0]).toBe(a[1]); break;
-          case 'assert-no-link': expect(g.output.links.has(a[0]!), a[0]).toBe(false); break;
-          case 'assert-error-contains': expect(g.errors.join('\n')).toContain(sub(a.join(' '))); break;
-          case 'assert-warning-contains': expect(g.warnings.join('\n')).toContain(sub(a.join(' '))); break;
-          case 'assert-errors': expect(g.errors, g.errors.join('\n')).toHaveLength(Number(a[0])); break;
-          case 'assert-not-created': expect(existsSync(join(dir, a[0]!))).toBe(false); break;
-          case 'assert-plan-op': expect(hasRun(plan(a[0]!), a.slice(1).map(sub)), a.join(' ')).toBe(true); break;
-          case 'assert-no-plan-op': expect(hasRun(plan(a[0]!), a.slice(1).map(sub)), a.join(' ')).toBe(false); break;
-          case 'assert-no-plan': expect(startPlan(a[0]!), a[0]).toBeUndefined(); break;
-          case 'assert-netns-line': expect(netnsLines(a[0]!)).toContain(a.slice(1).map(sub).join('\t')); break;
-          default: throw new Error(`unknown directive ${verb} in case ${name}`);
+          case 'mkdir':
+          case 'chmod':
+            break;
+          case 'assert-key-is':
+            expect(values(file(a[0]!), a[1]!, a[2]!).join(' '), a.join(' ')).toBe(rest.join(' '));
+            break;
+          case 'assert-key-contains':
+            expect(values(file(a[0]!), a[1]!, a[2]!).join(' ')).toContain(rest.join(' '));
+            break;
+          case 'assert-no-key':
+            expect(values(file(a[0]!), a[1]!, a[2]!)).toEqual([]);
+            break;
+          case 'assert-no-file':
+            expect(g.output.files.has(a[0]!), a[0]).toBe(false);
+            break;
+          case 'assert-files':
+            expect(g.output.files.size).toBe(Number(a[0]));
+            break;
+          case 'assert-link':
+            expect(g.output.links.get(a[0]!)?.split('/').pop(), a[0]).toBe(a[1]);
+            break;
+          case 'assert-no-link':
+            expect(g.output.links.has(a[0]!), a[0]).toBe(false);
+            break;
+          case 'assert-error-contains':
+            expect(g.errors.join('\n')).toContain(sub(a.join(' ')));
+            break;
+          case 'assert-warning-contains':
+            expect(g.warnings.join('\n')).toContain(sub(a.join(' ')));
+            break;
+          case 'assert-errors':
+            expect(g.errors, g.errors.join('\n')).toHaveLength(Number(a[0]));
+            break;
+          case 'assert-not-created':
+            expect(existsSync(join(dir, a[0]!))).toBe(false);
+            break;
+          case 'assert-plan-op':
+            expect(hasRun(plan(a[0]!), a.slice(1).map(sub)), a.join(' ')).toBe(true);
+            break;
+          case 'assert-no-plan-op':
+            expect(hasRun(plan(a[0]!), a.slice(1).map(sub)), a.join(' ')).toBe(false);
+            break;
+          case 'assert-no-plan':
+            expect(startPlan(a[0]!), a[0]).toBeUndefined();
+            break;
+          case 'assert-netns-line':
+            expect(netnsLines(a[0]!)).toContain(a.slice(1).map(sub).join('\t'));
+            break;
+          default:
+            throw new Error(`unknown directive ${verb} in case ${name}`);
         }
       }
       // Every plan is one its reader parses (runs nothing, needs no root).
@@ -144,7 +195,8 @@ for (const name of readdirSync(CASES).sort()) {
         const dropins = [...g.output.files.keys()].filter((p) => !p.startsWith('overlay-boot/'));
         const units = [...new Set(dropins.map((p) => p.split('/')[0]!.replace(/\.d$/, '')))];
         const r = await execa('systemd-analyze', ['verify', '--man=no', '--recursive-errors=yes', ...units], {
-          env: { SYSTEMD_UNIT_PATH: `${out}:${unitDir}:` }, reject: false,
+          env: { SYSTEMD_UNIT_PATH: `${out}:${unitDir}:` },
+          reject: false,
         });
         expect(r.stderr).toBe('');
         expect(r.exitCode).toBe(0);
@@ -161,10 +213,12 @@ it('every case directive is known, in every file of every case', () => {
   const unknown: string[] = [];
   for (const c of readdirSync(CASES)) {
     for (const f of readdirSync(join(CASES, c))) {
-      readFileSync(join(CASES, c, f), 'utf8').split('\n').forEach((line, i) => {
-        // "##" starts a directive (a config's own comments use one "#").
-        if (line.startsWith('##') && !KNOWN.has(/^## (\S+)/.exec(line)?.[1] ?? '')) unknown.push(`${c}/${f}:${i + 1}: ${line}`);
-      });
+      readFileSync(join(CASES, c, f), 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          // "##" starts a directive (a config's own comments use one "#").
+          if (line.startsWith('##') && !KNOWN.has(/^## (\S+)/.exec(line)?.[1] ?? '')) unknown.push(`${c}/${f}:${i + 1}: ${line}`);
+        });
     }
   }
   expect(unknown).toEqual([]);
@@ -172,4 +226,3 @@ it('every case directive is known, in every file of every case', () => {
   const runner = readFileSync(new URL(import.meta.url).pathname, 'utf8');
   for (const verb of KNOWN) expect(runner, verb).toContain(`case '${verb}':`);
 });
-

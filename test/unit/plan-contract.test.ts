@@ -9,11 +9,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { planFileContent, startPlan, type HostFacts } from '../../lib/plan/plan.js';
+import { planFileContent, startPlan } from '../../lib/plan/plan.js';
 import { netnsPlanContent, netnsPlanLines } from '../../lib/plan/netns.js';
 import { sigOps, statSig } from '../../lib/plan/sig.js';
 import { parseCables } from '../../lib/config/cables.js';
 import type { SubhostConfig } from '../../lib/config/fields.js';
+import { planBase as base, planFacts as facts } from './plan-fixture.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SE = join(ROOT, 'dist/subhost-enter');
@@ -22,18 +23,17 @@ const NETNS_UP = join(ROOT, 'runtime/subhost-netns-up');
 const dir = mkdtempSync(join(tmpdir(), 'ob-contract-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const base: SubhostConfig = {
-  CONFIG: '/s/x/x.conf', NAME: 'x', BASE: '/s/x', LIVE: '/s/x/live', UPPER: '/s/x/root', WORK: '/s/x/work',
-  LOWER: '/', CABLES: [], START: ['networking', 'ssh'], PREMOUNT: { argv: ['/p'] }, POSTMOUNT: { argv: ['/q'] }, INIT: { argv: ['/i'] },
-  RAM_SIZE: '50M', REAPER: '/.reaper', SHARE: [], LOG: '', AFTER: [], REQUIRES: [], CONTAINMENT: 'contained', SYSTEMD: {},
-};
-const facts: HostFacts = { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper' };
-
 /** Every shape of config startPlan treats differently. */
 const fixtures: Record<string, SubhostConfig> = {
   contained: base,
   'CONTAINMENT=none': { ...base, CONTAINMENT: 'none' },
-  SHARE: { ...base, SHARE: [{ host: '/h/d', inside: '/srv/d', line: 3 }, { host: '/h/e f', inside: '/a/b/c', line: 4 }] },
+  SHARE: {
+    ...base,
+    SHARE: [
+      { host: '/h/d', inside: '/srv/d', line: 3 },
+      { host: '/h/e f', inside: '/a/b/c', line: 4 },
+    ],
+  },
   'RAM_SIZE=none': { ...base, RAM_SIZE: 'none' },
   'UPPER=LOWER': { ...base, UPPER: '/t', LOWER: '/t' },
   'LIVE=UPPER=LOWER': { ...base, UPPER: '/t', LOWER: '/t', LIVE: '/t' },
@@ -115,8 +115,16 @@ describe('start plans: what TypeScript writes, subhost-enter parses', () => {
       ['unknown op', good.replace('link-up\0', 'link-down\0'), /^subhost-enter: unknown op 'link-down'\n\nUsage:/],
       ['too few arguments', nul('subhost-enter', 'mkdir', '/x'), /^subhost-enter: mkdir: too few arguments\n/],
       ['a bad mode', nul('subhost-enter', 'mkdir', '/x', '999'), /^subhost-enter: mkdir: bad argument '999'\n/],
-      ['a bad mount flag', nul('subhost-enter', 'mount', 't', 's', '/d', 'ro,bogus', '-'), /^subhost-enter: mount: bad argument 'ro,bogus'\n/],
-      ['a bad containment', good.replace('check-containment\0contained\0', 'check-containment\0maybe\0'), /^subhost-enter: check-containment: bad argument 'maybe'\n/],
+      [
+        'a bad mount flag',
+        nul('subhost-enter', 'mount', 't', 's', '/d', 'ro,bogus', '-'),
+        /^subhost-enter: mount: bad argument 'ro,bogus'\n/,
+      ],
+      [
+        'a bad containment',
+        good.replace('check-containment\0contained\0', 'check-containment\0maybe\0'),
+        /^subhost-enter: check-containment: bad argument 'maybe'\n/,
+      ],
       ['a bad enter option', good.replace('--pidfile', '--pidfle'), /^subhost-enter: enter: unknown option --pidfle\n/],
       ['a relative PROGRAM', good.replace('/bin/sh\0', 'sh\0'), /^subhost-enter: enter: PROGRAM must be an absolute path: sh\n/],
       ['a torn file', good.slice(0, -1), /^subhost-enter: --check: .* is not a plan \(empty, or not NUL-terminated\)\n/],

@@ -5,7 +5,15 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import {
-  VARIABLE_TABLE, VARIABLES, HOOKS, variable, builtinHookPath, hookOf, hookArgv, namesBuiltin, shownConfig,
+  VARIABLE_TABLE,
+  VARIABLES,
+  HOOKS,
+  variable,
+  builtinHookPath,
+  hookOf,
+  hookArgv,
+  namesBuiltin,
+  shownConfig,
 } from '../../lib/config/variables.js';
 import type { SubhostConfig } from '../../lib/config/fields.js';
 import { libDir } from '../../lib/paths.js';
@@ -13,17 +21,51 @@ import { libDir } from '../../lib/paths.js';
 describe('the table of variables', () => {
   it("lists 1.6's variables in 1.6's reading order, then the ones beyond 1.6", () => {
     expect(VARIABLES).toEqual([
-      'NAME', 'LOG', 'BASE', 'CABLES', 'LIVE', 'UPPER', 'WORK', 'LOWER', 'START', 'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER', 'SHARE',
-      'CONTAINMENT', 'AFTER', 'REQUIRES',
-      'MEMORY_MAX', 'MEMORY_HIGH', 'CPU_QUOTA', 'CPU_WEIGHT', 'IO_WEIGHT', 'TASKS_MAX', 'TIMEOUT_START', 'TIMEOUT_STOP',
+      'NAME',
+      'LOG',
+      'BASE',
+      'CABLES',
+      'LIVE',
+      'UPPER',
+      'WORK',
+      'LOWER',
+      'START',
+      'PREMOUNT',
+      'POSTMOUNT',
+      'INIT',
+      'RAM_SIZE',
+      'REAPER',
+      'SHARE',
+      'CONTAINMENT',
+      'AFTER',
+      'REQUIRES',
+      'MEMORY_MAX',
+      'MEMORY_HIGH',
+      'CPU_QUOTA',
+      'CPU_WEIGHT',
+      'IO_WEIGHT',
+      'TASKS_MAX',
+      'TIMEOUT_START',
+      'TIMEOUT_STOP',
     ]);
     expect(VARIABLE_TABLE.filter((v) => v.era === '1.6').map((v) => v.name)).toEqual(VARIABLES.slice(0, 15));
   });
 
   it("lets only 1.6's variables be !commands, and not NAME, LOG or SHARE", () => {
-    expect(VARIABLE_TABLE.filter((v) => v.command).map((v) => v.name)).toEqual(
-      ['BASE', 'CABLES', 'LIVE', 'UPPER', 'WORK', 'LOWER', 'START', 'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER'],
-    );
+    expect(VARIABLE_TABLE.filter((v) => v.command).map((v) => v.name)).toEqual([
+      'BASE',
+      'CABLES',
+      'LIVE',
+      'UPPER',
+      'WORK',
+      'LOWER',
+      'START',
+      'PREMOUNT',
+      'POSTMOUNT',
+      'INIT',
+      'RAM_SIZE',
+      'REAPER',
+    ]);
   });
 
   it('has a default for every variable but BASE (required) and SHARE (every line counts)', () => {
@@ -55,9 +97,11 @@ describe('the table of variables', () => {
 
 describe('built-in hooks', () => {
   it('are named by a path in the package (what check shows), 1.6 names', () => {
-    expect(HOOKS.map(builtinHookPath)).toEqual(
-      [`${libDir()}/overlay-premount`, `${libDir()}/overlay-postmount`, `${libDir()}/overlay-init`],
-    );
+    expect(HOOKS.map(builtinHookPath)).toEqual([
+      `${libDir()}/overlay-premount`,
+      `${libDir()}/overlay-postmount`,
+      `${libDir()}/overlay-init`,
+    ]);
   });
 
   it('are selected by exactly that path; anything else is a custom command line', () => {
@@ -73,7 +117,12 @@ describe('built-in hooks', () => {
     expect(hookArgv('POSTMOUNT', { builtin: true })).toEqual([builtinHookPath('POSTMOUNT')]);
     expect(hookArgv('POSTMOUNT', { argv: ['/h', 'a'] })).toEqual(['/h', 'a']);
     const c = { NAME: 'x', PREMOUNT: { builtin: true }, POSTMOUNT: { argv: ['/q'] }, INIT: { builtin: true } } as unknown as SubhostConfig;
-    expect(shownConfig(c)).toEqual({ NAME: 'x', PREMOUNT: [builtinHookPath('PREMOUNT')], POSTMOUNT: ['/q'], INIT: [builtinHookPath('INIT')] });
+    expect(shownConfig(c)).toEqual({
+      NAME: 'x',
+      PREMOUNT: [builtinHookPath('PREMOUNT')],
+      POSTMOUNT: ['/q'],
+      INIT: [builtinHookPath('INIT')],
+    });
     expect(Object.keys(shownConfig(c))).toEqual(['NAME', 'PREMOUNT', 'POSTMOUNT', 'INIT']);
   });
 });
