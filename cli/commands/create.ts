@@ -6,7 +6,8 @@
 import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from '../../lib/args.js';
-import { UsageError, Failure, errorText } from '../../lib/errors.js';
+import { UsageError, Failure, errorText, EXIT_NOPERM } from '../../lib/errors.js';
+import { isRoot } from '../../lib/privilege.js';
 import { loadConfig } from '../../lib/config/load.js';
 import { reportLines } from '../../lib/config/problem.js';
 import { findConf } from '../../lib/registry.js';
@@ -67,7 +68,8 @@ registered for this boot has it) and a BASE that exists.
                        overlay-boot enable
   --now                start it now, as overlay-boot start
   --dry-run            check and print the config; make nothing
-Exit status: 0 made (and started), 1 refused or failed, 2 bad usage.
+Exit status: 0 made (and started), 1 refused or failed, 2 bad usage, 77 not
+root (--dry-run needs no root).
 `;
 
 /** The config's text: BASE=. and NAME=, then one line per key given, in the options' order. */
@@ -117,6 +119,8 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
 
+  // Root's directories and a config root runs: root's own act (no polkit action hands it out).
+  if (!isRoot()) throw new Failure(`creating subhost ${name} needs root: run it with sudo`, EXIT_NOPERM);
   make(base, conf, text);
   process.stdout.write(`created subhost ${name}: ${conf} (UPPER ${base}/root)\n`);
   if (!a.flags.has('--enable') && !a.flags.has('--now')) return 0;

@@ -5,7 +5,8 @@
 import { readdirSync, rmdirSync, rmSync, readlinkSync, lstatSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from '../../lib/args.js';
-import { UsageError, Failure, errorText } from '../../lib/errors.js';
+import { UsageError, Failure, errorText, EXIT_NOPERM } from '../../lib/errors.js';
+import { isRoot } from '../../lib/privilege.js';
 import { loadConfig } from '../../lib/config/load.js';
 import { registryLink } from '../../lib/registry.js';
 import { RUNTIME_REGISTRY } from '../../lib/paths.js';
@@ -21,7 +22,8 @@ deletes the config file, and removes its LIVE and WORK directories and
 BASE when they are empty. UPPER (what the subhost wrote) is kept unless it
 is empty; --purge removes it too, with everything in it, and says so.
 LOWER is never touched.
-Exit status: 0 removed (UPPER may be kept: it says so), 1 failed, 2 bad usage.
+Exit status: 0 removed (UPPER may be kept: it says so), 1 failed, 2 bad usage,
+77 not root.
 `;
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -55,6 +57,7 @@ export async function run(args: string[]): Promise<number> {
   const byPath = looksLikeConf(arg);
   const name = byPath ? nameFromArg(arg) : checkName(arg);
   const purge = a.flags.has('--purge');
+  if (!isRoot()) throw new Failure(`removing subhost ${name} needs root: run it with sudo`, EXIT_NOPERM);
   const sm = await connectSystemd();
   try {
     const found = byPath ? { conf: confPath(arg) } : configOf(name, await unitEnvironment(sm, name));

@@ -3,7 +3,8 @@
 import { parseArgs } from '../../lib/args.js';
 import { UsageError } from '../../lib/errors.js';
 import { connectSystemd, subhostUnit, activeState, subhostProps } from '../support/dbus.js';
-import { prepareStart, startUnitOrExplain } from '../support/subhost.js';
+import { prepareStart, startUnitOrExplain, looksLikeConf, confPath } from '../support/subhost.js';
+import { isRoot, runAsRoot } from '../../lib/privilege.js';
 
 export const usage = `Usage:
   overlay-boot start NAME|CONF
@@ -19,7 +20,8 @@ registered for this boot only, as the symlink
 /run/overlay-boot/registry/NAME.conf (no daemon-reload needed); to start it
 at every boot use overlay-boot enable CONF.
 On failure, prints the job result and the units' last journal lines.
-Exit status: 0 running, 1 failed, 2 bad usage.
+Exit status: 0 running, 1 failed, 2 bad usage, 77 not allowed (see NON-ROOT USE in
+overlay-boot(8)).
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -30,6 +32,15 @@ export async function run(args: string[]): Promise<number> {
   }
   if (a.rest) throw new UsageError('start takes no command');
   if (a.positionals.length !== 1) throw new UsageError('start needs one NAME or CONF');
+  // Checking the config, registering it for this boot and matching the
+  // unit's fence write root's files: again through pkexec, or one line saying how.
+  if (!isRoot()) {
+    const arg = a.positionals[0]!;
+    return runAsRoot('org.overlay-boot.manage', `starting subhost ${arg}`, 'overlay-boot', [
+      'start',
+      looksLikeConf(arg) ? confPath(arg) : arg,
+    ]);
+  }
   const sm = await connectSystemd();
   try {
     const t = await prepareStart(sm, a.positionals[0]!);

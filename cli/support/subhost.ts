@@ -9,7 +9,7 @@ import { NameSchema } from '../../lib/config/fields.js';
 import { confName } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
 import type { SystemdManager } from '../../lib/systemd.js';
-import { Failure } from '../../lib/errors.js';
+import { Failure, isPolkitDenial, refusal, EXIT_NOPERM } from '../../lib/errors.js';
 import { configOf, registerForBoot, sameFile, type ConfOf } from './conf.js';
 import { ensureFence } from './fence.js';
 import {
@@ -152,11 +152,18 @@ export async function prepareStart(sm: SystemdManager, arg: string): Promise<Sta
   return { name, conf, found: configOf(name, [])!, registeredAt: link };
 }
 
+/** systemd's "Interactive authentication required." as the one line saying what to do. */
+const denied =
+  (what: string) =>
+  (e: unknown): never => {
+    throw isPolkitDenial(e) ? new Failure(refusal(what), EXIT_NOPERM) : e;
+  };
+
 /** StartUnit and wait; on failure, the job result, the units' results and their journal lines. */
 export async function startUnitOrExplain(sm: SystemdManager, name: string): Promise<void> {
   const since = Date.now();
   // TimeoutStartSec=90s in the unit: systemd ends the job before this.
-  const result = await unitJob(sm, 'StartUnit', subhostUnit(name), 150_000);
+  const result = await unitJob(sm, 'StartUnit', subhostUnit(name), 150_000).catch(denied(`starting subhost ${name}`));
   if (result === 'done' && (await activeState(sm, subhostUnit(name))) === 'active') return;
   const why = await explainFailure(sm, name, since);
   throw new Failure(`starting subhost@${name}.service failed (job result: ${result})${why ? `\n${why}` : ''}`);
@@ -165,7 +172,7 @@ export async function startUnitOrExplain(sm: SystemdManager, name: string): Prom
 /** StopUnit and wait, also for the netns unit that stops right after it. */
 export async function stopUnitOrExplain(sm: SystemdManager, name: string): Promise<void> {
   const since = Date.now();
-  const result = await unitJob(sm, 'StopUnit', subhostUnit(name), 60_000);
+  const result = await unitJob(sm, 'StopUnit', subhostUnit(name), 60_000).catch(denied(`stopping subhost ${name}`));
   await waitPendingJob(sm, netnsUnit(name)).catch(() => undefined);
   if (result === 'done') return;
   const why = await explainFailure(sm, name, since);
