@@ -95,6 +95,15 @@ describe('overlay-boot create', () => {
     expect(existsSync(`${f.dir}/t4`)).toBe(false);
   });
 
+  it('puts a subhost in /var/lib/subhosts/NAME unless --base says otherwise', async () => {
+    const r = await create('--ram-size', 'lots', 'ob-unit-default-place');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe(
+      '/var/lib/subhosts/ob-unit-default-place/ob-unit-default-place.conf:4: RAM_SIZE: "lots" must be a size such as 50M, 1G or 10%, or "none"',
+    );
+    expect(existsSync('/var/lib/subhosts/ob-unit-default-place')).toBe(false);
+  });
+
   it('says what is wrong with its usage', async () => {
     expect((await create()).exitCode).toBe(2);
     expect((await create('--bogus', 'x', 'n')).stderr).toContain('unknown option --bogus');
