@@ -60,7 +60,8 @@ describe('subhost lifecycle', () => {
     // Only the subhost's own mounts: no host mount, no old root.
     const points = mi.map((l) => l.split(' ')[4]!).sort();
     expect(points.filter((p) => !p.startsWith('/proc/'))).toEqual(
-      ['/', '/.reaper', '/dev', '/dev/pts', '/etc/adjtime', '/proc', '/run', '/sys'].filter(
+      // (/run/systemd/journal/dev-log: the host's syslog socket, JOURNAL=yes.)
+      ['/', '/.reaper', '/dev', '/dev/pts', '/etc/adjtime', '/proc', '/run', '/run/systemd/journal/dev-log', '/sys'].filter(
         (p) => p !== '/etc/adjtime' || points.includes(p),
       ),
     );
