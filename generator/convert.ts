@@ -3,7 +3,7 @@
 // Nothing here touches the filesystem.
 import { dirname } from 'node:path';
 import type { LoadResult } from '../lib/config/load.js';
-import { fenceLines } from '../lib/containment.js';
+import { settingLines } from '../lib/unit-settings.js';
 
 export interface Registration {
   /** The conf path as listed in subhosts.conf. */
@@ -63,14 +63,13 @@ export function convert(reg: Registration, r: LoadResult, templates: Templates, 
 
   const unit = [...header(reg), '[Unit]', `SourcePath=${pct(reg.path)}`];
   if (mounts.length) unit.push(`RequiresMountsFor=${mounts.map(word).join(' ')}`);
-  for (const a of c.AFTER ?? []) unit.push(`After=subhost@${a}.service`);
-  for (const q of c.REQUIRES ?? []) unit.push(`Requires=subhost@${q}.service`, `After=subhost@${q}.service`);
+  const settings = settingLines(r);
+  unit.push(...settings.unit);
   unit.push('', '[Service]', env);
   // The start plan computed now: the unit runs it natively while the
   // config is unchanged (subhost-enter checks), else the runtime.
   if (plans.start) unit.push(`Environment=${word(`OVERLAY_BOOT_PLAN=${plans.start}`)}`);
-  for (const [directive, value] of Object.entries(c.SYSTEMD ?? {})) unit.push(`${directive}=${value}`);
-  unit.push(...fenceLines(r));
+  unit.push(...settings.service);
   out.files.set(`subhost@${name}.service.d/${DROPIN}`, unit.join('\n') + '\n');
 
   // The netns unit reads the same config (for CABLES) and its path.

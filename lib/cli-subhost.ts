@@ -2,15 +2,16 @@
 // which subhost an argument means, validating its config, starting and
 // stopping it through systemd jobs.
 import { basename } from 'node:path';
-import { loadConfig, type LoadResult } from './config/load.js';
+import { loadConfig, defaultHooks, type LoadResult } from './config/load.js';
 import { formatProblem, reportLines } from './config/problem.js';
 import { NameSchema } from './config/fields.js';
 import { confName } from './registry.js';
 import { SUBHOSTS_CONF } from './paths.js';
 import type { SystemdManager } from './systemd.js';
+import { processAlive } from './start-report.js';
 import { CliError, checkName, confPath, looksLikeConf } from './cli-common.js';
 import { configOf, registerForBoot, sameFile, type ConfOf } from './cli-conf.js';
-import { ensureFence } from './cli-fence.js';
+import { ensureSettings } from './cli-fence.js';
 import {
   subhostUnit, netnsUnit, subhostProps, unitJob, waitPendingJob, explainFailure, activeState, RUNNING_STATES, SERVICE_IFACE,
 } from './dbus-subhost.js';
@@ -62,6 +63,15 @@ export interface StartTarget {
   found: ConfOf;
   /** Set when this call registered the config for this boot. */
   registeredAt?: string;
+  /** START entries whose results the default init script logs; undefined: not known (a custom INIT, a !command). */
+  reportedStart?: string[];
+}
+
+/** The START entries the default init script will report on, when the config uses it and START is known. */
+function reportedStart(r: LoadResult): string[] | undefined {
+  const c = r.partial;
+  if (!c.START || !c.INIT || c.INIT.length !== 1 || c.INIT[0] !== defaultHooks().INIT) return undefined;
+  return c.START;
 }
 
 /**
@@ -80,15 +90,15 @@ export async function prepareStart(sm: SystemdManager, arg: string): Promise<Sta
       );
     }
     const { r } = await validateConf(found.conf, 'starting');
-    await ensureFence(sm, name, r, found.how === 'generator');
-    return { name, conf: found.conf, found };
+    await ensureSettings(sm, name, r, found.how === 'generator');
+    return { name, conf: found.conf, found, reportedStart: reportedStart(r) };
   }
   const conf = confPath(arg);
   const { name, r } = await validateConf(conf, 'starting');
   const found = configOf(name, await unitEnvironment(sm, name));
   if (found && sameFile(found.conf, conf)) {
-    await ensureFence(sm, name, r, found.how === 'generator');
-    return { name, conf, found };
+    await ensureSettings(sm, name, r, found.how === 'generator');
+    return { name, conf, found, reportedStart: reportedStart(r) };
   }
   if (found && found.how !== 'registry') {
     throw new CliError(`NAME ${name} is taken: subhost@${name}.service uses ${found.conf} (${found.where}); give ${conf} another NAME=`);
@@ -106,18 +116,35 @@ export async function prepareStart(sm: SystemdManager, arg: string): Promise<Sta
       (code === 'EACCES' || code === 'EPERM' ? '; run as root, or list it in /etc/subhosts.conf (overlay-boot enable)' : ''),
     );
   }
-  await ensureFence(sm, name, r, false);
-  return { name, conf, found: configOf(name, [])!, registeredAt: link };
+  await ensureSettings(sm, name, r, false);
+  return { name, conf, found: configOf(name, [])!, registeredAt: link, reportedStart: reportedStart(r) };
 }
 
-/** StartUnit and wait; on failure, the job result, the units' results and their journal lines. */
-export async function startUnitOrExplain(sm: SystemdManager, name: string): Promise<void> {
+/**
+ * StartUnit and wait; the start succeeded only when the unit is active
+ * with a live main process (the reaper, after its readiness). On failure,
+ * the job result, the units' results and their journal lines. Returns
+ * when the start began (for the journal lines of this start) and the main PID.
+ */
+export async function startUnitOrExplain(sm: SystemdManager, name: string): Promise<{ since: number; pid: number }> {
   const since = Date.now();
-  // TimeoutStartSec=90s in the unit: systemd ends the job before this.
-  const result = await unitJob(sm, 'StartUnit', subhostUnit(name), 150_000);
-  if (result === 'done' && (await activeState(sm, subhostUnit(name))) === 'active') return;
+  const unit = subhostUnit(name);
+  // TimeoutStartSec (90 s unless TIMEOUT_START) ends the job before this, unless longer.
+  const timeout = await sm.unitProperty(unit, SERVICE_IFACE, 'TimeoutStartUSec').catch(() => undefined);
+  const jobMs = typeof timeout === 'bigint' && timeout < 10n ** 12n ? Number(timeout / 1000n) + 60_000 : 24 * 3600_000;
+  const result = await unitJob(sm, 'StartUnit', unit, Math.max(jobMs, 150_000));
+  if (result === 'done') {
+    const { unit: u, service } = await subhostProps(sm, name);
+    const pid = Number(service.MainPID ?? 0);
+    if (u.ActiveState === 'active' && u.SubState === 'running' && processAlive(pid)) return { since, pid };
+    const why = await explainFailure(sm, name, since);
+    throw new CliError(
+      `subhost ${name} is not running after its start (${unit}: ${String(u.ActiveState)}/${String(u.SubState)}, main PID ${pid || 'none'})` +
+      `${why ? `\n${why}` : ''}`,
+    );
+  }
   const why = await explainFailure(sm, name, since);
-  throw new CliError(`starting subhost@${name}.service failed (job result: ${result})${why ? `\n${why}` : ''}`);
+  throw new CliError(`starting ${unit} failed (job result: ${result})${why ? `\n${why}` : ''}`);
 }
 
 /** StopUnit and wait, also for the netns unit that stops right after it. */

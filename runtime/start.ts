@@ -85,5 +85,5 @@ async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFact
   ops.unshift(...guardOps(c));
   ops.push(...shareOps(c), ...reaperOps(c, facts));
   const script = isDefault('INIT') ? initScript(c) : await runHook(c, c.INIT, []);
-  await helper([...opsToArgv(ops), ...enterArgs(c, pidfile), script, `init-${c.NAME}`]);
+  await helper([...opsToArgv(ops), ...enterArgs(c, pidfile, isDefault('INIT')), script, `init-${c.NAME}`]);
 }

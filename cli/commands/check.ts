@@ -2,6 +2,11 @@
 // where its value came from, or the problems, without running anything.
 import { loadConfig, VARIABLES, type LoadResult, type Source } from '../../lib/config/load.js';
 import { formatProblem, reportLines } from '../../lib/config/problem.js';
+import { SYSTEMD_KEYS, type SystemdKey } from '../../lib/config/fields.js';
+import { readSubhostsConf } from '../../lib/registry.js';
+import { sameFile } from '../../lib/cli-conf.js';
+import { runtimeDropin } from '../../lib/cli-fence.js';
+import { SUBHOSTS_CONF } from '../../lib/paths.js';
 
 function describe(s: Source): string {
   switch (s.kind) {
@@ -11,7 +16,46 @@ function describe(s: Source): string {
   }
 }
 
-export function renderCheck(r: LoadResult): string {
+/** Where the config sits in /etc/subhosts.conf ("FILE:LINE"), if it is listed there. */
+export function listedAt(file: string): string | undefined {
+  try {
+    const l = readSubhostsConf().find((x) => sameFile(x.path, file));
+    return l ? `${SUBHOSTS_CONF}:${l.line}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const SETTING_KEYS = ['AFTER', 'REQUIRES', ...(Object.keys(SYSTEMD_KEYS) as SystemdKey[])] as const;
+
+/**
+ * The systemd side of the config (AFTER, REQUIRES, the resource and
+ * timeout keys, CONTAINMENT=none): which directive each becomes and by
+ * which drop-in it reaches subhost@NAME.service. Empty when the config
+ * sets none of them.
+ */
+export function whereSettingsApply(r: LoadResult, listed: string | undefined): string[] {
+  const c = r.partial;
+  const name = c.NAME ?? 'NAME';
+  const set: string[] = [];
+  for (const k of SETTING_KEYS) {
+    const v = r.resolved[k];
+    if (!v || v.source.kind === 'default') continue;
+    if (k === 'AFTER' || k === 'REQUIRES') set.push(`${k} (${k === 'AFTER' ? 'After=' : 'Requires=, After='})`);
+    else set.push(`${k} (${SYSTEMD_KEYS[k].directive}=)`);
+  }
+  if (c.CONTAINMENT === 'none') set.push("CONTAINMENT=none (resets the template's fence)");
+  if (!set.length) return [];
+  const via = listed
+    ? `apply through the generator's drop-in (${name} is listed in ${listed}; after a change: systemctl daemon-reload), ` +
+      `on every start: overlay-boot start, systemctl start subhost@${name}, boot`
+    : `apply through overlay-boot start's runtime drop-in ${runtimeDropin(name)} ` +
+      `(this config is not listed in ${SUBHOSTS_CONF}): written when overlay-boot start ${r.file} registers it, ` +
+      `then also for systemctl start subhost@${name} during this boot; overlay-boot enable lists it for every boot`;
+  return [`systemd settings on subhost@${name}.service: ${set.join(', ')}`, `  ${via}`];
+}
+
+export function renderCheck(r: LoadResult, listed?: string): string {
   const rows: [string, string, string][] = [];
   for (const key of VARIABLES) {
     if (key === 'SHARE') {
@@ -25,7 +69,7 @@ export function renderCheck(r: LoadResult): string {
   const head = r.deferred.length
     ? `${r.file}: valid so far; ${r.deferred.join(', ')} will be known when the subhost starts`
     : `${r.file}: valid`;
-  return [head, ...rows.map(([k, v, s]) => `${k.padEnd(14)}${v.padEnd(w + 2)}${s}`)].join('\n') + '\n';
+  return [head, ...rows.map(([k, v, s]) => `${k.padEnd(14)}${v.padEnd(w + 2)}${s}`), ...whereSettingsApply(r, listed)].join('\n') + '\n';
 }
 
 export async function check(args: string[]): Promise<number> {
@@ -44,7 +88,7 @@ export async function check(args: string[]): Promise<number> {
         config: r.config ?? null, resolved: r.resolved, problems: r.problems.map(formatProblem),
       }, null, 2) + '\n');
     } else if (r.problems.length === 0) {
-      process.stdout.write(renderCheck(r));
+      process.stdout.write(renderCheck(r, listedAt(r.file)));
     }
     if (r.problems.length) {
       for (const l of lines) process.stderr.write(`${l}\n`);

@@ -8,7 +8,7 @@ import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { parseConfText, type Assignment } from './parse.js';
 import { parseCables } from './cables.js';
 import {
-  NameSchema, AbsolutePath, RamSizeSchema, StartSchema, CommandSchema, ShareSchema,
+  NameSchema, AbsolutePath, RamSizeSchema, StartSchema, StartTimeoutSchema, CommandSchema, ShareSchema,
   SubhostConfigSchema, SYSTEMD_KEYS, NameListSchema, ContainmentSchema, type SubhostConfig, type Share, type SystemdKey,
 } from './fields.js';
 import { readConfigText, checkHook, checkCommand } from './trust.js';
@@ -18,12 +18,12 @@ import { libDir } from '../paths.js';
 /** The variables 1.6 read, in the order it read them (commands run in this order). */
 export const VARIABLES: readonly [
   'NAME', 'LOG', 'BASE', 'CABLES', 'LIVE', 'UPPER', 'WORK', 'LOWER', 'START',
-  'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER', 'SHARE', 'CONTAINMENT', 'AFTER', 'REQUIRES', ...SystemdKey[],
+  'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER', 'SHARE', 'START_TIMEOUT', 'CONTAINMENT', 'AFTER', 'REQUIRES', ...SystemdKey[],
 ] = [
   'NAME', 'LOG', 'BASE', 'CABLES', 'LIVE', 'UPPER', 'WORK', 'LOWER', 'START',
   'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER', 'SHARE',
-  // beyond 1.6: for systemd, never commands
-  'CONTAINMENT', 'AFTER', 'REQUIRES', ...(Object.keys(SYSTEMD_KEYS) as SystemdKey[]),
+  // beyond 1.6: never commands
+  'START_TIMEOUT', 'CONTAINMENT', 'AFTER', 'REQUIRES', ...(Object.keys(SYSTEMD_KEYS) as SystemdKey[]),
 ] as const;
 export type Variable = (typeof VARIABLES)[number];
 const FIRST_16 = ['BASE', 'CABLES', 'LIVE', 'UPPER', 'WORK', 'LOWER', 'START', 'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER'] as const;
@@ -142,6 +142,7 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
   ) as Record<SystemdKey, () => [string, string]>;
   const defaults: Record<Exclude<Variable, 'SHARE' | 'BASE'>, (base: string) => [string, string]> = {
     ...systemdDefaults,
+    START_TIMEOUT: () => ['30s', 'each START entry may take 30 s, then it is stopped and the start carries on'],
     CONTAINMENT: () => ['contained', 'root inside cannot reach the host through the kernel'],
     AFTER: () => ['', 'no ordering'],
     REQUIRES: () => ['', 'no dependency'],
@@ -273,6 +274,7 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
       problem('CABLES', (e as Error).message, line('CABLES'));
     }
   }
+  field('START_TIMEOUT', StartTimeoutSchema, values.START_TIMEOUT);
   field('CONTAINMENT', ContainmentSchema, values.CONTAINMENT);
   for (const k of ['AFTER', 'REQUIRES'] as const) field(k, NameListSchema, values[k]);
   const systemd: Record<string, string> = {};

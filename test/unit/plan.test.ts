@@ -10,7 +10,7 @@ import type { SubhostConfig } from '../../lib/config/fields.js';
 const base: SubhostConfig = {
   CONFIG: '/s/x/x.conf', NAME: 'x', BASE: '/s/x', LIVE: '/s/x/live', UPPER: '/s/x/root', WORK: '/s/x/work',
   LOWER: '/', CABLES: [], START: ['networking', 'ssh'], PREMOUNT: ['/p'], POSTMOUNT: ['/q'], INIT: ['/i'],
-  RAM_SIZE: '50M', REAPER: '/.reaper', SHARE: [], LOG: '', AFTER: [], REQUIRES: [], CONTAINMENT: 'contained', SYSTEMD: {},
+  RAM_SIZE: '50M', REAPER: '/.reaper', SHARE: [], LOG: '', AFTER: [], REQUIRES: [], START_TIMEOUT: 30, CONTAINMENT: 'contained', SYSTEMD: {},
 };
 const facts: HostFacts = { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper' };
 
@@ -86,7 +86,7 @@ describe('init script', () => {
     const s = initScript({ ...base, START: ['rsyslog', '/usr/local/bin/go', 'ssh'] });
     const starts = s.split('\n').filter((l) => l.startsWith('start_service '));
     expect(starts).toEqual(["start_service 'rsyslog'", "start_service '/usr/local/bin/go'", "start_service 'ssh'"]);
-    expect(s).toContain("export OVERLAY_BOOT_STOP='ssh rsyslog'\nexec /.reaper 'x'\n");
+    expect(s).toContain("export OVERLAY_BOOT_STOP='ssh rsyslog'\nexec '/.reaper' 'x'\n");
     expect(s).toContain('mkfifo /run/dummy_service'); // always, as in 1.6
   });
   it('parks the dummy service when START is none', () => {
