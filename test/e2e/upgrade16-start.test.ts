@@ -73,9 +73,10 @@ describe('1.6 upgrade: settings, START results, real success', () => {
   it('START entries that fail or hang: named in the journal and by the command, the subhost stays up (contained)', async () => {
     const sb = sandbox();
     const s = await makeSubhost(sb, 'st1', 'BASE=.\nCABLES==\nSTART=/bin/false nosuch /usr/local/bin/hang /bin/true\nSTART_TIMEOUT=2s\n');
-    // In UPPER: the subhost sees it at /usr/local/bin/hang.
+    // In UPPER: the subhost sees it at /usr/local/bin/hang. It ignores
+    // SIGTERM (so does its sleep): only the SIGKILL that follows ends it.
     await sb.run(['mkdir', '-p', `${s.base}/root/usr/local/bin`]);
-    await sb.writeFile(`${s.base}/root/usr/local/bin/hang`, '#!/bin/sh\necho hanging >&2\nexec sleep 1000\n', 0o755);
+    await sb.writeFile(`${s.base}/root/usr/local/bin/hang`, '#!/bin/sh\ntrap "" TERM\necho hanging >&2\nsleep 1000\n', 0o755);
 
     const r = await cli(sb, ['overlay-boot', s.conf]);
     expect(r.exitCode, r.stderr).toBe(0);
