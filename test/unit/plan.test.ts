@@ -1,6 +1,6 @@
 // The start plan is data: check what it would do without doing it.
 import { describe, it, expect } from 'vitest';
-import { overlayOps, postmountOps, reaperOps, shareOps, checkOps, premountOps, interfacesFile, startPlan, type HostFacts } from '../../runtime/plan.js';
+import { overlayOps, postmountOps, reaperOps, shareOps, checkOps, premountOps, interfacesFile, startPlan, enterArgs, type HostFacts } from '../../runtime/plan.js';
 import { mkdirP } from '../../runtime/ops.js';
 import { initScript } from '../../runtime/init-script.js';
 import { netnsPlanLines } from '../../runtime/netns.js';
@@ -138,3 +138,18 @@ describe('the whole start plan', () => {
 function initScriptOf(argv: string[]): string {
   return argv[argv.length - 2]!;
 }
+
+describe('enter arguments', () => {
+  it('follow TIMEOUT_START for readiness; a custom REAPER waits for the default init script, not for a custom INIT', () => {
+    const args = (c: Partial<SubhostConfig>, defaultInit = true) => enterArgs({ ...base, ...c }, '/p', defaultInit);
+    expect(args({})).not.toContain('--ready-timeout');
+    const t = args({ SYSTEMD: { TimeoutStartSec: '2min' } });
+    expect(t.slice(t.indexOf('--ready-timeout'), t.indexOf('--ready-timeout') + 2)).toEqual(['--ready-timeout', '120']);
+    expect(args({ SYSTEMD: { TimeoutStartSec: 'infinity' } })).toContain('0');
+    expect(args({ REAPER: '/sbin/myreaper' })).not.toContain('--no-wait');
+    expect(args({ REAPER: '/sbin/myreaper' }, false)).toContain('--no-wait');
+    expect(initScript({ ...base, REAPER: '/sbin/myreaper' })).toContain(
+      "if [ ! -f '/sbin/myreaper' ] || [ ! -x '/sbin/myreaper' ]; then\n    echo \"overlay-boot: REAPER /sbin/myreaper is not an executable file inside the subhost\" >&2; exit 1\nfi\n",
+    );
+  });
+});
