@@ -1,28 +1,5 @@
-// overlay-diskfile MOUNT/PATH [IMAGE [PARTITION]]: a config value helper
-// (`LOWER=!overlay-diskfile mnt/ disk.img 2`) that mounts a disk image, or
-// one partition of it, for the subhost being started. See lib/storage/diskfile.ts.
-import { diskfile, parseDiskfileArgs } from '../lib/storage/diskfile.js';
-import { runCommand } from '../lib/storage/errors.js';
+// overlay-diskfile: mount a disk image for a subhost being started (a config value helper) (cli/commands/diskfile.ts).
+import { runMain } from '../lib/run-main.js';
+import * as command from './commands/diskfile.js';
 
-const USAGE = `Usage: overlay-diskfile MOUNT/PATH [IMAGE [PARTITION]]
-  As a subhost config value, run when the subhost starts:
-    LOWER=!overlay-diskfile mnt/ disk.img 2
-    UPPER=!overlay-diskfile mnt/some/upper disk.img 2   (with WORK=mnt/some/work)
-  Mounts IMAGE (or its partition number PARTITION, found with sfdisk --json)
-  on the part of MOUNT/PATH before its last "/" (mnt/some/upper: on mnt/some),
-  relative to BASE, unless something is mounted there already; read-only for
-  LOWER, read-write for UPPER and WORK (the runtime says which in
-  OVERLAY_BOOT_KEY; without it, read-write). The mount (and its loop device)
-  belongs to the subhost and ends with it. Prints MOUNT/PATH less a leading
-  "/" (relative to BASE). Does nothing but print unless ACTION=overlay-boot.
-`;
-
-runCommand('overlay-diskfile', USAGE, async (argv) => {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  const r = await diskfile(parseDiskfileArgs(argv), process.env, process.cwd());
-  process.stdout.write(`${r.print}\n`);
-  return 0;
-});
+runMain('overlay-diskfile', command);

@@ -1,5 +1,5 @@
-// overlay-stop NAME|CONF (1.6): stop a subhost through systemd.
-import { runMain } from '../lib/cli-common.js';
+// overlay-stop NAME|CONF (1.6): stop a subhost through systemd (cli/commands/stop.ts).
+import { runMain } from '../lib/run-main.js';
 import { stop, stopUsage } from './commands/stop.js';
 
-runMain('overlay-stop', stopUsage('overlay-stop'), (argv) => stop(argv, 'overlay-stop'));
+runMain('overlay-stop', { usage: stopUsage('overlay-stop'), run: (argv) => stop(argv, 'overlay-stop') });

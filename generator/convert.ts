@@ -1,9 +1,13 @@
 // The pure part of the generator: one registered subhost config (already
-// loaded and validated) becomes the drop-ins and links systemd needs.
-// Nothing here touches the filesystem.
+// loaded and validated) becomes the drop-ins and links systemd needs, and
+// the start and netns plans they point to (lib/plan/), as Quadlet turns a
+// .container into a unit. Nothing here touches the filesystem: the facts
+// about the host and the config file's signature come in with `plans`.
 import { dirname } from 'node:path';
 import type { LoadResult } from '../lib/config/load.js';
 import { settingLines } from '../lib/unit-settings.js';
+import { builtinHooks, planFileContent, startPlan, type HostFacts } from '../lib/plan/plan.js';
+import { netnsPlanContent, netnsPlanLines } from '../lib/plan/netns.js';
 
 export interface Registration {
   /** The conf path as listed in subhosts.conf. */
@@ -47,17 +51,33 @@ export function mountPaths(reg: Registration, r: LoadResult): string[] {
   return [...new Set(paths)].filter((p) => p !== '/');
 }
 
-/** Units for a conf that could be read and validated (statically). */
-export interface Plans {
-  /** Absolute paths of the plan files written beside the units. */
-  start?: string;
-  netns?: string;
+/** What plans need besides the config; without it, no plans are made. */
+export interface PlanInputs {
+  /** The generator's output directory: plans are referenced by absolute path from the drop-ins. */
+  outDir: string;
+  facts: HostFacts;
+  /** The check ops of the config's signature (lib/plan/sig.ts). */
+  sig: string[][];
 }
 
-export function convert(reg: Registration, r: LoadResult, templates: Templates, plans: Plans = {}): Output {
+/** Units (and plans) for a conf that could be read and validated (statically). */
+export function convert(reg: Registration, r: LoadResult, templates: Templates, inputs?: PlanInputs): Output {
   const c = r.partial;
   const name = c.NAME!;
   const out: Output = { files: new Map(), links: new Map() };
+  // Plans for a native start, valid while the config file is unchanged.
+  const plans: { start?: string; netns?: string } = {};
+  const planFiles = new Map<string, string>();
+  if (inputs) {
+    if (r.config && builtinHooks(r.config)) {
+      plans.start = `${inputs.outDir}/overlay-boot/${name}.start`;
+      planFiles.set(`overlay-boot/${name}.start`, planFileContent(inputs.sig, startPlan(r.config, inputs.facts, `/run/subhost/${name}/pid`)));
+    }
+    if (c.CABLES && !r.deferred.includes('BASE')) {
+      plans.netns = `${inputs.outDir}/overlay-boot/${name}.netns`;
+      planFiles.set(`overlay-boot/${name}.netns`, netnsPlanContent(inputs.sig, netnsPlanLines(name, c.CABLES)));
+    }
+  }
   const env = `Environment=${word(`OVERLAY_BOOT_CONF=${reg.path}`)}`;
   const mounts = mountPaths(reg, r);
 
@@ -81,6 +101,7 @@ export function convert(reg: Registration, r: LoadResult, templates: Templates, 
   if (plans.netns) netns.push(`Environment=${word(`OVERLAY_BOOT_NETNS_PLAN=${plans.netns}`)}`);
   out.files.set(`subhost-netns@${name}.service.d/${DROPIN}`, netns.join('\n') + '\n');
 
+  for (const [k, v] of planFiles) out.files.set(k, v);
   out.links.set(`subhosts.target.wants/subhost@${name}.service`, templates.subhost);
   return out;
 }

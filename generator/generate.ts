@@ -8,9 +8,8 @@ import { capProblems } from '../lib/config/problem.js';
 import { readSubhostsConf } from '../lib/registry.js';
 import { NameSchema } from '../lib/config/fields.js';
 import { convert, convertUnreadable, type Output, type Templates } from './convert.js';
-import { builtinHooks, hostFacts, planFileContent, startPlan, type HostFacts } from '../runtime/plan.js';
-import { netnsPlanContent, netnsPlanLines } from '../runtime/netns.js';
-import { sigOps } from '../lib/plan-sig.js';
+import { hostFacts, type HostFacts } from '../lib/plan/plan.js';
+import { sigOps } from '../lib/plan/sig.js';
 
 export interface Generated {
   output: Output;
@@ -76,23 +75,10 @@ export async function generate(subhostsConf: string, templates: Templates, outDi
       });
       if (r.problems.length) continue;
       name = r.partial.NAME!;
-      const plans: { start?: string; netns?: string } = {};
-      const files = new Map<string, string>();
-      if (outDir) {
-        // Plans for a native start, valid while the config file is unchanged.
-        const sig = sigOps(l.path, l.path, []);
-        if (r.config && builtinHooks(r.config)) {
-          facts ??= hostFacts();
-          plans.start = `${outDir}/overlay-boot/${name}.start`;
-          files.set(`overlay-boot/${name}.start`, planFileContent(sig, startPlan(r.config, facts, `/run/subhost/${name}/pid`)));
-        }
-        if (r.partial.CABLES && !r.deferred.includes('BASE')) {
-          plans.netns = `${outDir}/overlay-boot/${name}.netns`;
-          files.set(`overlay-boot/${name}.netns`, netnsPlanContent(sig, netnsPlanLines(name, r.partial.CABLES)));
-        }
-      }
-      out = convert(reg, r, templates, plans);
-      for (const [k, v] of files) out.files.set(k, v);
+      // What the plans need from the host: the facts, and the signature of
+      // the config (the unit's OVERLAY_BOOT_CONF is that same path).
+      if (outDir) facts ??= hostFacts();
+      out = convert(reg, r, templates, outDir && facts ? { outDir, facts, sig: sigOps(l.path, l.path, []) } : undefined);
     }
     const first = seen.get(name);
     if (first) {

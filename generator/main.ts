@@ -3,10 +3,15 @@
 //   overlay-boot-generator --dry-run [SUBHOSTS_CONF]
 // Writes only into NORMAL_DIR, talks to no other process, runs no
 // command from any config. Messages go to the kernel log (the journal
-// shows them) when systemd runs it, and to stderr otherwise.
+// shows them) when systemd runs it, and to stderr otherwise. It writes
+// into a fresh directory that systemd reads only once it exited: plain
+// writes, no atomic replacement needed.
 import { mkdirSync, writeFileSync, symlinkSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SUBHOSTS_CONF } from '../lib/paths.js';
+import { UsageError } from '../lib/errors.js';
+import { parseArgs, operands } from '../lib/args.js';
+import { runMain } from '../lib/run-main.js';
 import { generate, findTemplates } from './generate.js';
 
 const TAG = 'overlay-boot-generator';
@@ -33,14 +38,21 @@ function logger(toKmsg: boolean): (level: 3 | 4, msg: string) => void {
   };
 }
 
-async function main(argv: string[]): Promise<number> {
-  const dry = argv[0] === '--dry-run';
-  if (argv.length === 0 || argv[0] === '--help') {
-    process.stdout.write(`Usage: ${TAG} NORMAL_DIR [EARLY_DIR LATE_DIR]\n       ${TAG} --dry-run [SUBHOSTS_CONF]\n`);
-    return argv.length === 0 ? 2 : 0;
+const usage = `Usage: ${TAG} NORMAL_DIR [EARLY_DIR LATE_DIR]\n       ${TAG} --dry-run [SUBHOSTS_CONF]\n`;
+
+async function run(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, { flags: ['--dry-run'] });
+  if (a.help) {
+    process.stdout.write(usage);
+    return 0;
   }
-  const conf = dry ? (argv[1] ?? SUBHOSTS_CONF) : SUBHOSTS_CONF;
-  const g = await generate(conf, findTemplates(), dry ? undefined : argv[0]);
+  const dry = a.flags.has('--dry-run');
+  const args = operands(a);
+  if (dry ? args.length > 1 : args.length !== 1 && args.length !== 3) {
+    throw new UsageError(args.length ? 'too many arguments' : 'missing NORMAL_DIR');
+  }
+  const conf = dry ? (args[0] ?? SUBHOSTS_CONF) : SUBHOSTS_CONF;
+  const g = await generate(conf, findTemplates(), dry ? undefined : args[0]);
   const log = logger(!dry);
   for (const e of g.errors) log(3, e);
   for (const w of g.warnings) log(4, w);
@@ -49,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
     for (const [path, target] of g.output.links) process.stdout.write(`---- ${path} -> ${target}\n`);
     return g.errors.length ? 1 : 0;
   }
-  const out = argv[0]!;
+  const out = args[0]!;
   for (const [path, text] of g.output.files) {
     mkdirSync(dirname(join(out, path)), { recursive: true });
     writeFileSync(join(out, path), text);
@@ -61,10 +73,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    process.stderr.write(`${TAG}: ${(e as Error).message}\n`);
-    process.exit(1);
-  },
-);
+runMain(TAG, { usage, run });

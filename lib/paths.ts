@@ -27,5 +27,5 @@ export const SUBHOSTS_CONF = process.env.OVERLAY_BOOT_SUBHOSTS_CONF || '/etc/sub
 /** Configs registered for this boot only (`overlay-boot start CONF`). */
 export const RUNTIME_REGISTRY = '/run/overlay-boot/registry';
 
-/** Start plans kept by the runtime between starts (see runtime/plan.ts). */
+/** Start plans kept by the runtime between starts (see lib/plan/plan.ts). */
 export const PLAN_DIR = '/run/overlay-boot/plans';

@@ -50,21 +50,39 @@ export function readSubhostsConf(file = SUBHOSTS_CONF): Listed[] {
   }
 }
 
-export type Lookup = { conf: string; how: string } | { error: string };
+/** Where a subhost's config was found. */
+export interface ConfOf {
+  conf: string;
+  /** generator: the unit's drop-in sets OVERLAY_BOOT_CONF; registry: the /run symlink; listed: /etc/subhosts.conf */
+  how: 'generator' | 'registry' | 'listed';
+  /** Human description of where it was found. */
+  where: string;
+}
 
-export function findConf(name: string): Lookup {
-  const env = process.env.OVERLAY_BOOT_CONF;
-  if (env) return { conf: env, how: 'OVERLAY_BOOT_CONF (generator)' };
-  const link = `${RUNTIME_REGISTRY}/${name}.conf`;
+export type Lookup = ConfOf | { error: string };
+
+export const registryLink = (name: string): string => `${RUNTIME_REGISTRY}/${name}.conf`;
+
+/** The files that decide which config subhost NAME uses (besides $OVERLAY_BOOT_CONF): a plan records their signatures. */
+export const lookupFiles = (name: string, subhostsConf = SUBHOSTS_CONF): string[] => [registryLink(name), subhostsConf];
+
+/**
+ * The config of subhost NAME, in the order above. `envConf` is the
+ * OVERLAY_BOOT_CONF the unit runs with: the runtime's own environment, or
+ * for the commands, read from the unit's Environment= over D-Bus.
+ */
+export function findConf(name: string, envConf = process.env.OVERLAY_BOOT_CONF, subhostsConf = SUBHOSTS_CONF): Lookup {
+  if (envConf) return { conf: envConf, how: 'generator', where: `${subhostsConf} (generated unit)` };
+  const link = registryLink(name);
   try {
-    return { conf: resolve(RUNTIME_REGISTRY, readlinkSync(link)), how: link };
+    return { conf: resolve(RUNTIME_REGISTRY, readlinkSync(link)), how: 'registry', where: `${link} (this boot only)` };
   } catch {
     /* not registered for this boot */
   }
-  const listed = readSubhostsConf();
+  const listed = readSubhostsConf(subhostsConf);
   for (const l of listed) {
     try {
-      if (confName(l.path) === name) return { conf: l.path, how: `${SUBHOSTS_CONF}:${l.line}` };
+      if (confName(l.path) === name) return { conf: l.path, how: 'listed', where: `${subhostsConf}:${l.line}` };
     } catch {
       /* unreadable: not this one */
     }
@@ -72,6 +90,6 @@ export function findConf(name: string): Lookup {
   return {
     error:
       `no config for subhost "${name}": looked at $OVERLAY_BOOT_CONF (unset), ${link} (absent) ` +
-      `and the ${listed.length} config(s) listed in ${SUBHOSTS_CONF} (none has NAME ${name})`,
+      `and the ${listed.length} config(s) listed in ${subhostsConf} (none has NAME ${name})`,
   };
 }

@@ -3,7 +3,7 @@
 // same lines reach subhost@NAME.service on every start path: through the
 // generator's drop-in for a config listed in /etc/subhosts.conf, through
 // the runtime drop-in that `overlay-boot start` writes for one it
-// registers for this boot (lib/cli-fence.ts).
+// registers for this boot (cli/support/fence.ts).
 import type { LoadResult } from './config/load.js';
 import { fenceLines } from './containment.js';
 

@@ -5,10 +5,8 @@ import { findConf } from '../lib/registry.js';
 import { loadConfig, type Variable } from '../lib/config/load.js';
 import { reportLines, type Problem } from '../lib/config/problem.js';
 import type { SubhostConfig } from '../lib/config/fields.js';
+import { Failure } from '../lib/errors.js';
 import { evaluateCommand } from './evaluate.js';
-
-export { RuntimeError } from './errors.js';
-import { RuntimeError } from './errors.js';
 
 export interface Loaded<T> {
   config: T;
@@ -25,7 +23,7 @@ export async function loadSubhost(name: string): Promise<Loaded<SubhostConfig>>;
 export async function loadSubhost(name: string, only: Variable[]): Promise<Loaded<Partial<SubhostConfig>>>;
 export async function loadSubhost(name: string, only?: Variable[]): Promise<Loaded<Partial<SubhostConfig>>> {
   const found = findConf(name);
-  if ('error' in found) throw new RuntimeError(found.error);
+  if ('error' in found) throw new Failure(found.error);
   const r = await loadConfig(found.conf, {
     evaluate: async (cmd, ctx) =>
       only && !only.includes(ctx.key) && ctx.key !== 'BASE' ? undefined : evaluateCommand(cmd, ctx),
@@ -36,11 +34,11 @@ export async function loadSubhost(name: string, only?: Variable[]): Promise<Load
   const problems = r.problems.filter(mine);
   // A few lines at most into the journal (a file of garbage: a few, then a count).
   const lines = reportLines(r.file, problems, only ? [] : r.warnings);
-  if (problems.length) throw new RuntimeError(lines.join('\n'));
+  if (problems.length) throw new Failure(lines.join('\n'));
   for (const l of lines) process.stderr.write(`${l}\n`);
   const c = only ? r.partial : r.config!;
   if (c.NAME !== name) {
-    throw new RuntimeError(`${found.conf}: NAME is ${c.NAME}, but the unit is for ${name}`);
+    throw new Failure(`${found.conf}: NAME is ${c.NAME}, but the unit is for ${name}`);
   }
   const commands = (Object.keys(r.resolved) as Variable[]).filter((k) => r.resolved[k]!.source.kind === 'command');
   return { config: c, commands };

@@ -2,47 +2,54 @@
 //   start NAME       ExecStart of subhost@NAME.service
 //   netns-up NAME    ExecStart of subhost-netns@NAME.service
 // Errors are one line each, to the journal, and a non-zero exit.
-import { loadSubhost, RuntimeError } from './load.js';
+import { loadSubhost } from './load.js';
 import { start } from './start.js';
-import { netnsPlanLines, writeNetnsPlan, runNetnsPlan } from './netns.js';
-import { sigOps } from '../lib/plan-sig.js';
-import { RUNTIME_REGISTRY, SUBHOSTS_CONF, PLAN_DIR } from '../lib/paths.js';
+import { runNetnsPlan } from './netns-up.js';
+import { netnsPlanLines, writeNetnsPlan } from '../lib/plan/netns.js';
+import { sigOps } from '../lib/plan/sig.js';
+import { lookupFiles } from '../lib/registry.js';
+import { PLAN_DIR } from '../lib/paths.js';
 import { NameSchema } from '../lib/config/fields.js';
+import { Failure, UsageError } from '../lib/errors.js';
+import { parseArgs } from '../lib/args.js';
+import { runMain } from '../lib/run-main.js';
 
-async function main(argv: string[]): Promise<void> {
-  const [cmd, name] = argv;
-  if (!name) throw new RuntimeError('usage: overlay-boot-runtime start|netns-up NAME');
+const usage = 'Usage: overlay-boot-runtime start|netns-up NAME\n';
+
+async function run(argv: string[]): Promise<number> {
+  const a = parseArgs(argv);
+  if (a.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const [cmd, name, ...extra] = a.positionals;
+  if (!name || extra.length || a.rest) throw new UsageError(name ? 'too many arguments' : 'missing NAME');
   if (!NameSchema.safeParse(name).success) {
-    throw new RuntimeError(`"${name}" is not a subhost NAME: use subhost@NAME with NAME exactly as in its config (no systemd-escape)`);
+    throw new Failure(`"${name}" is not a subhost NAME: use subhost@NAME with NAME exactly as in its config (no systemd-escape)`);
   }
   const rundir = process.env.RUNTIME_DIRECTORY;
-  if (!rundir) throw new RuntimeError('RUNTIME_DIRECTORY is not set: run this from its systemd unit');
+  if (!rundir) throw new Failure('RUNTIME_DIRECTORY is not set: run this from its systemd unit');
   switch (cmd) {
     case 'start': {
       process.stderr.write(`no valid start plan for ${name}: computing one\n`);
       const { config, commands } = await loadSubhost(name);
-      return start(config, `${rundir}/pid`, commands.length === 0);
+      await start(config, `${rundir}/pid`, commands.length === 0);
+      return 0;
     }
     case 'netns-up': {
       const { config, commands } = await loadSubhost(name, ['CABLES']);
       const lines = netnsPlanLines(name, config.CABLES ?? []);
-      const sig = sigOps(config.CONFIG!, process.env.OVERLAY_BOOT_CONF, [`${RUNTIME_REGISTRY}/${name}.conf`, SUBHOSTS_CONF]);
+      const sig = sigOps(config.CONFIG!, process.env.OVERLAY_BOOT_CONF, lookupFiles(name));
       const cached = `${PLAN_DIR}/${name}.netns`;
       // Kept for later starts unless CABLES (or BASE) came from a command.
       const plan = commands.some((k) => k === 'CABLES' || k === 'BASE') ? `${rundir}/plan` : cached;
       writeNetnsPlan(plan, plan === cached ? sig : [], lines);
-      return runNetnsPlan(name, `${rundir}/state`, plan);
+      await runNetnsPlan(name, `${rundir}/state`, plan);
+      return 0;
     }
     default:
-      throw new RuntimeError(`unknown command ${cmd}`);
+      throw new UsageError(`unknown command ${cmd}`);
   }
 }
 
-main(process.argv.slice(2)).then(
-  () => process.exit(0),
-  (e: unknown) => {
-    if (!(e instanceof RuntimeError)) process.stderr.write(`internal error: ${(e as Error).stack}\n`);
-    else if (e.message) process.stderr.write(`${e.message}\n`);
-    process.exit(1);
-  },
-);
+runMain('overlay-boot-runtime', { usage, run });

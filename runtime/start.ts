@@ -18,28 +18,29 @@
 import { execa } from 'execa';
 import type { SubhostConfig } from '../lib/config/fields.js';
 import { defaultHooks } from '../lib/config/load.js';
-import { libDir, RUNTIME_REGISTRY, SUBHOSTS_CONF, PLAN_DIR } from '../lib/paths.js';
-import { sigOps } from '../lib/plan-sig.js';
-import { RuntimeError } from './load.js';
+import { libDir, PLAN_DIR } from '../lib/paths.js';
+import { lookupFiles } from '../lib/registry.js';
+import { Failure } from '../lib/errors.js';
+import { sigOps } from '../lib/plan/sig.js';
 import {
   checkOps, guardOps, overlayOps, postmountOps, premountOps, reaperOps, shareOps, hostFacts, builtinHooks, startPlan, enterArgs, writePlan,
   type HostFacts,
-} from './plan.js';
-import { opsToArgv, type Op } from './ops.js';
-import { initScript } from './init-script.js';
+} from '../lib/plan/plan.js';
+import { opsToArgv, type Op } from '../lib/plan/ops.js';
+import { initScript } from '../lib/plan/init-script.js';
 import { absentBefore, undoCreated } from './undo.js';
 
 async function runHook(c: SubhostConfig, argv: string[], extra: string[]): Promise<string> {
   const r = await execa(argv[0]!, [...argv.slice(1), ...extra], {
     env: { CONFIG: c.CONFIG, ACTION: 'overlay-boot' }, cwd: c.BASE, stdin: 'ignore', stderr: 'inherit', reject: false,
   });
-  if (r.exitCode !== 0) throw new RuntimeError(`${argv.join(' ')} failed (exit status ${r.exitCode ?? r.signal})`);
+  if (r.exitCode !== 0) throw new Failure(`${argv.join(' ')} failed (exit status ${r.exitCode ?? r.signal})`);
   return r.stdout;
 }
 
 async function helper(argv: string[]): Promise<void> {
   const r = await execa(`${libDir()}/subhost-enter`, argv, { stdio: 'inherit', reject: false });
-  if (r.exitCode !== 0) throw new RuntimeError(`subhost-enter failed (exit status ${r.exitCode ?? r.signal})`);
+  if (r.exitCode !== 0) throw new Failure(`subhost-enter failed (exit status ${r.exitCode ?? r.signal})`);
 }
 
 /**
@@ -51,7 +52,7 @@ export async function start(c: SubhostConfig, pidfile: string, cacheable: boolea
   if (builtinHooks(c)) {
     const argv = startPlan(c, facts, pidfile);
     if (cacheable) {
-      const sig = sigOps(c.CONFIG, process.env.OVERLAY_BOOT_CONF, [`${RUNTIME_REGISTRY}/${c.NAME}.conf`, SUBHOSTS_CONF]);
+      const sig = sigOps(c.CONFIG, process.env.OVERLAY_BOOT_CONF, lookupFiles(c.NAME));
       writePlan(`${PLAN_DIR}/${c.NAME}.start`, sig, argv);
     }
     return helper(argv);

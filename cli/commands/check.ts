@@ -4,9 +4,18 @@ import { loadConfig, VARIABLES, type LoadResult, type Source } from '../../lib/c
 import { formatProblem, reportLines } from '../../lib/config/problem.js';
 import { SYSTEMD_KEYS, type SystemdKey } from '../../lib/config/fields.js';
 import { readSubhostsConf } from '../../lib/registry.js';
-import { sameFile } from '../../lib/cli-conf.js';
-import { runtimeDropin } from '../../lib/cli-fence.js';
+import { sameFile } from '../support/conf.js';
+import { runtimeDropin } from '../support/fence.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
+import { parseArgs, operands } from '../../lib/args.js';
+import { UsageError } from '../../lib/errors.js';
+
+export const usage = `Usage: overlay-boot check [--json] CONF...
+
+Shows every variable of each config with where its value came from, or
+its problems (one line each), without running anything (a !command is
+shown, not run). Exit status: 0 all valid, 1 problems, 2 bad usage.
+`;
 
 function describe(s: Source): string {
   switch (s.kind) {
@@ -72,9 +81,14 @@ export function renderCheck(r: LoadResult, listed?: string): string {
   return [head, ...rows.map(([k, v, s]) => `${k.padEnd(14)}${v.padEnd(w + 2)}${s}`), ...whereSettingsApply(r, listed)].join('\n') + '\n';
 }
 
-export async function check(args: string[]): Promise<number> {
-  const json = args.includes('--json');
-  const files = args.filter((a) => a !== '--json');
+export async function run(args: string[]): Promise<number> {
+  const a = parseArgs(args, { flags: ['--json'] });
+  if (a.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const json = a.flags.has('--json');
+  const files = operands(a);
   if (files.length === 0) throw new UsageError('check needs a config file');
   let status = 0;
   for (const f of files) {
@@ -97,5 +111,3 @@ export async function check(args: string[]): Promise<number> {
   }
   return status;
 }
-
-export class UsageError extends Error {}

@@ -1,9 +1,10 @@
 // overlay-boot start NAME|CONF (and the 1.6 form `overlay-boot CONF`):
 // start subhost@NAME.service through systemd and wait for the job.
-import { parseArgs, UsageError } from '../../lib/cli-common.js';
-import { connectSystemd, subhostUnit, activeState } from '../../lib/dbus-subhost.js';
-import { startReport } from '../../lib/start-report.js';
-import { prepareStart, startUnitOrExplain } from '../../lib/cli-subhost.js';
+import { parseArgs } from '../../lib/args.js';
+import { UsageError } from '../../lib/errors.js';
+import { connectSystemd, subhostUnit, activeState } from '../support/dbus.js';
+import { startReport } from '../support/start-report.js';
+import { prepareStart, startUnitOrExplain } from '../support/subhost.js';
 
 export const usage = `Usage:
   overlay-boot start NAME|CONF

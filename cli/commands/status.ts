@@ -1,17 +1,19 @@
-// overlay-boot status [NAME] and overlay-boot list: what systemd reports
-// about the subhosts (state, since, main PID, tasks, memory, CPU), their
-// configs and the addresses inside; a table, or --json with the same fields.
+// overlay-boot status [NAME]: what systemd reports about a subhost (state,
+// since, main PID, tasks, memory, CPU), its config and the addresses
+// inside; without NAME every subhost, as `list` shows them (list.ts).
 import { readdirSync } from 'node:fs';
-import { parseArgs, UsageError, checkName, EXIT_NOT_RUNNING } from '../../lib/cli-common.js';
-import { connectSystemd, subhostProps, listSubhostUnits, RUNNING_STATES } from '../../lib/dbus-subhost.js';
-import { configOf } from '../../lib/cli-conf.js';
-import { statusFrom, addressesOf, renderTable, renderOne, type SubhostStatus } from '../../lib/cli-status.js';
+import { parseArgs } from '../../lib/args.js';
+import { UsageError, EXIT_NOT_RUNNING } from '../../lib/errors.js';
+import { connectSystemd, subhostProps, listSubhostUnits, RUNNING_STATES } from '../support/dbus.js';
+import { configOf } from '../support/conf.js';
+import { checkName } from '../support/subhost.js';
+import { statusFrom, addressesOf, renderTable, renderOne, type SubhostStatus } from '../support/status.js';
 import { readSubhostsConf, confName } from '../../lib/registry.js';
 import { RUNTIME_REGISTRY } from '../../lib/paths.js';
 import { NameSchema } from '../../lib/config/fields.js';
 import type { SystemdManager } from '../../lib/systemd.js';
 
-const FIELDS = `Fields (--json: an object per subhost): name, unit, load, state
+export const FIELDS = `Fields (--json: an object per subhost): name, unit, load, state
 (ActiveState), subState, result, since (ISO 8601, when it entered its
 state), mainPid (its PID 1 as the host sees it), tasks, memory (bytes),
 cpuNsec, config, configFrom, addresses ([{ifname, family, address}],
@@ -19,17 +21,11 @@ loopback left out). Counters are null when unknown (no accounting), else
 numbers (decimal strings above 2^53).
 `;
 
-export const statusUsage = `Usage: overlay-boot status [--json] [NAME]
+export const usage = `Usage: overlay-boot status [--json] [NAME]
 
 Shows subhost NAME as systemd sees it; without NAME, every subhost (as list).
 ${FIELDS}Exit status: 0 if NAME is running (active), 3 if not; 2 bad usage.
 `;
-
-export const listUsage = `Usage: overlay-boot list [--json]
-
-Lists the subhosts: those systemd has loaded, those listed in
-/etc/subhosts.conf and those registered for this boot.
-${FIELDS}`;
 
 export async function collect(sm: SystemdManager, name: string): Promise<SubhostStatus> {
   const { unit, service } = await subhostProps(sm, name);
@@ -57,16 +53,16 @@ async function allNames(sm: SystemdManager): Promise<string[]> {
   return [...names].filter((n) => NameSchema.safeParse(n).success).sort();
 }
 
-async function showAll(sm: SystemdManager, json: boolean): Promise<void> {
+export async function showAll(sm: SystemdManager, json: boolean): Promise<void> {
   const rows: SubhostStatus[] = [];
   for (const n of await allNames(sm)) rows.push(await collect(sm, n));
   process.stdout.write(json ? `${JSON.stringify(rows, null, 2)}\n` : rows.length ? renderTable(rows) : 'no subhosts\n');
 }
 
-export async function status(args: string[]): Promise<number> {
+export async function run(args: string[]): Promise<number> {
   const a = parseArgs(args, { flags: ['--json'] });
   if (a.help) {
-    process.stdout.write(statusUsage);
+    process.stdout.write(usage);
     return 0;
   }
   if (a.rest || a.positionals.length > 1) throw new UsageError('status takes at most one NAME');
@@ -81,22 +77,6 @@ export async function status(args: string[]): Promise<number> {
     const s = await collect(sm, name);
     process.stdout.write(json ? `${JSON.stringify(s, null, 2)}\n` : renderOne(s));
     return s.state === 'active' || s.state === 'reloading' ? 0 : EXIT_NOT_RUNNING;
-  } finally {
-    sm.close();
-  }
-}
-
-export async function list(args: string[]): Promise<number> {
-  const a = parseArgs(args, { flags: ['--json'] });
-  if (a.help) {
-    process.stdout.write(listUsage);
-    return 0;
-  }
-  if (a.rest || a.positionals.length) throw new UsageError('list takes no arguments');
-  const sm = await connectSystemd();
-  try {
-    await showAll(sm, a.flags.has('--json'));
-    return 0;
   } finally {
     sm.close();
   }

@@ -2,9 +2,10 @@
 // subhost@NAME.service through systemd and wait until it and its network
 // namespace are gone. The START services stop in reverse order (the
 // reaper does that on SIGTERM, see units/subhost@.service.in).
-import { parseArgs, UsageError, CliError } from '../../lib/cli-common.js';
-import { connectSystemd, subhostUnit, activeState, RUNNING_STATES } from '../../lib/dbus-subhost.js';
-import { nameFromArg, stopUnitOrExplain } from '../../lib/cli-subhost.js';
+import { parseArgs } from '../../lib/args.js';
+import { UsageError, Failure } from '../../lib/errors.js';
+import { connectSystemd, subhostUnit, activeState, RUNNING_STATES } from '../support/dbus.js';
+import { nameFromArg, stopUnitOrExplain } from '../support/subhost.js';
 
 export function stopUsage(prog: string): string {
   return `Usage: ${prog} NAME|CONF
@@ -30,7 +31,7 @@ export async function stop(args: string[], prog: string): Promise<number> {
   const name = nameFromArg(a.positionals[0]!);
   const sm = await connectSystemd();
   try {
-    if (!RUNNING_STATES.includes(await activeState(sm, subhostUnit(name)))) throw new CliError(`${name} is not running`);
+    if (!RUNNING_STATES.includes(await activeState(sm, subhostUnit(name)))) throw new Failure(`${name} is not running`);
     await stopUnitOrExplain(sm, name);
     return 0;
   } finally {

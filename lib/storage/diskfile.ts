@@ -12,7 +12,8 @@
 import { execa } from 'execa';
 import { closeSync, openSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { StorageError, UsageError } from './errors.js';
+import { Failure, UsageError } from '../errors.js';
+import { parseArgs, operands } from '../args.js';
 import { mountAt, readMountinfo } from './mountinfo.js';
 
 export interface DiskfileArgs {
@@ -23,10 +24,13 @@ export interface DiskfileArgs {
   partition?: number;
 }
 
+/** The arguments of overlay-diskfile (it takes no options). */
 export function parseDiskfileArgs(argv: string[]): DiskfileArgs {
-  const words = argv[0] === '--' ? argv.slice(1) : argv;
-  const opt = words.find((w) => w.startsWith('-') && w !== '-');
-  if (opt && argv[0] !== '--') throw new UsageError(`unknown option ${opt}`);
+  return diskfileArgs(operands(parseArgs(argv)));
+}
+
+/** The operands MOUNT/PATH [IMAGE [PARTITION]], checked. */
+export function diskfileArgs(words: string[]): DiskfileArgs {
   if (words.length === 0) throw new UsageError('missing MOUNT/PATH');
   if (words.length > 3) throw new UsageError(`too many arguments (${words.length}; at most 3)`);
   const [path, image, part] = words as [string, string?, string?];
@@ -80,9 +84,9 @@ export function parseSfdiskJson(json: string): PartitionTable {
   try {
     pt = (JSON.parse(json) as { partitiontable: typeof pt }).partitiontable;
   } catch (e) {
-    throw new StorageError(`cannot read sfdisk's output: ${(e as Error).message}`);
+    throw new Failure(`cannot read sfdisk's output: ${(e as Error).message}`);
   }
-  if (!pt || typeof pt !== 'object') throw new StorageError('cannot read sfdisk\'s output: no partitiontable');
+  if (!pt || typeof pt !== 'object') throw new Failure('cannot read sfdisk\'s output: no partitiontable');
   const device = typeof pt.device === 'string' ? pt.device : '';
   const sectorSize = typeof pt.sectorsize === 'number' && pt.sectorsize > 0 ? pt.sectorsize : 512;
   const partitions = (pt.partitions ?? []).map((p, i): Partition => {
@@ -90,7 +94,7 @@ export function parseSfdiskJson(json: string): PartitionTable {
     // IMAGE1, or IMAGEp1 when the image name ends in a digit.
     const m = node.startsWith(device) ? /^p?([0-9]+)$/.exec(node.slice(device.length)) : null;
     if (typeof p.start !== 'number' || typeof p.size !== 'number') {
-      throw new StorageError(`cannot read sfdisk's output: partition ${i + 1} has no start or size`);
+      throw new Failure(`cannot read sfdisk's output: partition ${i + 1} has no start or size`);
     }
     return {
       number: m ? Number(m[1]) : i + 1,
@@ -111,12 +115,12 @@ export function partitionExtent(table: PartitionTable, n: number, image: string)
   if (!p) {
     const have = table.partitions.map((x) => x.number);
     const list = have.length === 0 ? 'none' : `${have.length === 1 ? 'only' : ''} ${have.join(', ')}`.trim();
-    throw new StorageError(
+    throw new Failure(
       `${image} has no partition ${n}: its ${table.label} partition table has ${have.length} partition${have.length === 1 ? '' : 's'} (${list})`,
     );
   }
   if (table.label === 'dos' && p.type && EXTENDED.has(p.type.toLowerCase())) {
-    throw new StorageError(`partition ${n} of ${image} is an extended partition (a container of logical partitions), not a filesystem`);
+    throw new Failure(`partition ${n} of ${image} is an extended partition (a container of logical partitions), not a filesystem`);
   }
   return { offset: p.start * table.sectorSize, size: p.size * table.sectorSize };
 }
@@ -124,11 +128,11 @@ export function partitionExtent(table: PartitionTable, n: number, image: string)
 export async function readPartitionTable(image: string): Promise<PartitionTable | undefined> {
   const r = await execa('sfdisk', ['--json', image], { reject: false, timeout: 30_000, stdin: 'ignore' });
   if (r.failed && r.exitCode === undefined) {
-    throw new StorageError(`cannot run sfdisk (package fdisk): ${r.shortMessage}`);
+    throw new Failure(`cannot run sfdisk (package fdisk): ${r.shortMessage}`);
   }
   if (r.exitCode !== 0) {
     if (/does not contain a recognized partition table/.test(r.stderr)) return undefined;
-    throw new StorageError(`sfdisk --json ${image}: ${firstLine(r.stderr) || `exit status ${r.exitCode}`}`);
+    throw new Failure(`sfdisk --json ${image}: ${firstLine(r.stderr) || `exit status ${r.exitCode}`}`);
   }
   return parseSfdiskJson(r.stdout);
 }
@@ -157,10 +161,10 @@ export async function probe(image: string, extent?: { offset: number; size: numb
   const args = ['-p', '-o', 'export'];
   if (extent) args.push('-O', String(extent.offset), '-S', String(extent.size));
   const r = await execa('blkid', [...args, image], { reject: false, timeout: 30_000, stdin: 'ignore' });
-  if (r.failed && r.exitCode === undefined) throw new StorageError(`cannot run blkid: ${r.shortMessage}`);
+  if (r.failed && r.exitCode === undefined) throw new Failure(`cannot run blkid: ${r.shortMessage}`);
   if (r.exitCode === 2) return {}; // nothing recognized
   if (r.exitCode === 8) return { usage: 'ambivalent' };
-  if (r.exitCode !== 0) throw new StorageError(`blkid ${image}: ${firstLine(r.stderr) || `exit status ${r.exitCode}`}`);
+  if (r.exitCode !== 0) throw new Failure(`blkid ${image}: ${firstLine(r.stderr) || `exit status ${r.exitCode}`}`);
   return parseBlkidExport(r.stdout);
 }
 
@@ -183,18 +187,18 @@ function loopRefused(): string {
 /** The filesystem type to mount, or a one-line reason why there is none. */
 export function filesystemOf(p: Probe, where: string, partitions?: number): string {
   if (p.usage === 'ambivalent') {
-    throw new StorageError(`${where} carries more than one filesystem signature (blkid -p cannot tell which): wipe the stale one (wipefs)`);
+    throw new Failure(`${where} carries more than one filesystem signature (blkid -p cannot tell which): wipe the stale one (wipefs)`);
   }
   if (!p.type) {
     if (p.ptType) {
-      throw new StorageError(
+      throw new Failure(
         `${where} holds a ${p.ptType} partition table${partitions !== undefined ? ` with ${partitions} partition${partitions === 1 ? '' : 's'}` : ''}, not a filesystem: give the partition number as the third argument`,
       );
     }
-    throw new StorageError(`${where} holds no filesystem that blkid recognizes (unknown filesystem, or not formatted)`);
+    throw new Failure(`${where} holds no filesystem that blkid recognizes (unknown filesystem, or not formatted)`);
   }
   if (p.usage !== 'filesystem') {
-    throw new StorageError(`${where} holds ${p.type} (${p.usage ?? 'unknown'} data), not a filesystem that can be mounted`);
+    throw new Failure(`${where} holds ${p.type} (${p.usage ?? 'unknown'} data), not a filesystem that can be mounted`);
   }
   return p.type;
 }
@@ -247,16 +251,16 @@ export async function diskfile(args: DiskfileArgs, env: DiskfileEnv, cwd: string
   if (env.ACTION !== 'overlay-boot' || !args.image) return { print };
   const key = env.OVERLAY_BOOT_KEY || undefined;
   if (key && !MOUNT_KEYS.includes(key)) {
-    throw new StorageError(`mounts images only for ${MOUNT_KEYS.join(', ')} (it was run for ${key}, which is not computed in the subhost's own mount namespace)`);
+    throw new Failure(`mounts images only for ${MOUNT_KEYS.join(', ')} (it was run for ${key}, which is not computed in the subhost's own mount namespace)`);
   }
 
   let mountPoint: string;
   try {
     mountPoint = realpathSync(resolve(cwd, mpArg));
   } catch {
-    throw new StorageError(`mount point ${resolve(cwd, mpArg)} does not exist (make the directory)`);
+    throw new Failure(`mount point ${resolve(cwd, mpArg)} does not exist (make the directory)`);
   }
-  if (existsAs(mountPoint) !== 'dir') throw new StorageError(`mount point ${mountPoint} is not a directory`);
+  if (existsAs(mountPoint) !== 'dir') throw new Failure(`mount point ${mountPoint} is not a directory`);
 
   // Already mounted in this mount namespace (the subhost's: e.g. UPPER and
   // WORK on one image, or LOWER and UPPER on two partitions of one image
@@ -271,15 +275,15 @@ export async function diskfile(args: DiskfileArgs, env: DiskfileEnv, cwd: string
 
   const image = resolve(cwd, args.image);
   const kind = existsAs(image);
-  if (kind === undefined) throw new StorageError(`image ${image} does not exist`);
-  if (kind !== 'file' && kind !== 'blockdev') throw new StorageError(`image ${image} is not a file`);
+  if (kind === undefined) throw new Failure(`image ${image} does not exist`);
+  if (kind !== 'file' && kind !== 'blockdev') throw new Failure(`image ${image} is not a file`);
 
   let extent: { offset: number; size: number } | undefined;
   let where = image;
   let partitions: number | undefined;
   if (args.partition !== undefined) {
     const table = await readPartitionTable(image);
-    if (!table) throw new StorageError(`${image} has no partition table (sfdisk finds none), so no partition ${args.partition}: leave out the partition number to mount the whole image`);
+    if (!table) throw new Failure(`${image} has no partition table (sfdisk finds none), so no partition ${args.partition}: leave out the partition number to mount the whole image`);
     extent = partitionExtent(table, args.partition, image);
     where = `partition ${args.partition} of ${image}`;
   } else {
@@ -299,7 +303,7 @@ export async function diskfile(args: DiskfileArgs, env: DiskfileEnv, cwd: string
   });
   if (r.exitCode !== 0) {
     const why = firstLine(r.stderr) || r.shortMessage || `exit status ${r.exitCode}`;
-    throw new StorageError(`cannot mount ${where} (${type}, ${access}) on ${mountPoint}: ${why.replace(/^mount: /, '')}${loopRefused()}`);
+    throw new Failure(`cannot mount ${where} (${type}, ${access}) on ${mountPoint}: ${why.replace(/^mount: /, '')}${loopRefused()}`);
   }
   return { print, mounted: { image, mountPoint, type, options } };
 }

@@ -3,7 +3,7 @@
 // namespace is read (`-m -`: user., trusted., security., system.posix_acl_*),
 // values hex-encoded so that they compare exactly.
 import { execa } from 'execa';
-import { StorageError } from './errors.js';
+import { Failure } from '../errors.js';
 
 /** name -> value as getfattr prints it with -e hex ("0x..."). */
 export type Xattrs = Map<string, string>;
@@ -58,10 +58,10 @@ export async function readXattrs(paths: string[]): Promise<Map<string, Xattrs>> 
     const r = await execa('getfattr', ['-d', '-m', '-', '-e', 'hex', '--absolute-names', '-h', '--', ...batch], {
       encoding: 'buffer', reject: false, stdin: 'ignore', timeout: 120_000,
     });
-    if (r.failed && r.exitCode === undefined) throw new StorageError(`cannot run getfattr (package attr): ${r.shortMessage}`);
+    if (r.failed && r.exitCode === undefined) throw new Failure(`cannot run getfattr (package attr): ${r.shortMessage}`);
     if (r.exitCode !== 0) {
       const why = Buffer.from(r.stderr as Uint8Array).toString('utf8').split('\n')[0] || `exit status ${r.exitCode}`;
-      throw new StorageError(`cannot read extended attributes: ${why}`);
+      throw new Failure(`cannot read extended attributes: ${why}`);
     }
     const parsed = parseGetfattr(Buffer.from(r.stdout as Uint8Array));
     for (const p of batch) res.set(p, parsed.get(p) ?? new Map());

@@ -172,7 +172,7 @@ describe('commands', () => {
     r = await cli(sb, ['overlay-boot', pf.conf]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/^overlay-boot: starting subhost@pf1\.service failed \(job result: failed\)\nsubhost@pf1\.service: result exit-code; its journal:\n {2}\S/);
-    expect(r.stderr).toContain('\n  /bin/false failed (exit status 1)\n');
+    expect(r.stderr).toContain('\n  overlay-boot-runtime: /bin/false failed (exit status 1)\n');
     await waitGone(sb, 'pf1');
 
     r = await cli(sb, ['overlay-boot', 'start', 'a', 'b']);

@@ -61,4 +61,13 @@ describe('overlay-boot check', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('unknown command "frobnicate"');
   });
+
+  it('an unknown option is a usage error with check\'s usage, not a missing file named after it', async () => {
+    const p = f.conf('BASE=.\n', 'x.conf');
+    const r = await execa('node', [BIN, 'check', '--jsno', p], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^overlay-boot: unknown option --jsno\nUsage: overlay-boot check \[--json\] CONF\.\.\.\n/);
+    expect(r.stderr).not.toContain('--jsno:');
+  });
 });

@@ -1,12 +1,14 @@
-// The pure parts the commands share: argument parsing, NAME-or-CONF, and
-// the formatting of systemd's values.
+// The pure parts the programs share: argument parsing (lib/args.ts),
+// errors (lib/errors.ts), and the commands' NAME-or-CONF and formatting of
+// systemd's values (cli/support/).
 import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import {
-  parseArgs, UsageError, looksLikeConf, checkName, CliError, u64, usecToIso, formatBytes, formatNsec, renderColumns, prefixLines,
-} from '../../lib/cli-common.js';
+import { parseArgs, operands } from '../../lib/args.js';
+import { UsageError, Failure, prefixLines } from '../../lib/errors.js';
+import { looksLikeConf, checkName } from '../../cli/support/subhost.js';
+import { u64, usecToIso, formatBytes, formatNsec, renderColumns } from '../../cli/support/format.js';
 
 describe('parseArgs', () => {
   it('flags, options in both forms, positionals, and -- ending the options', () => {
@@ -28,6 +30,13 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['--bogus'])).toThrow(new UsageError('unknown option --bogus'));
     expect(() => parseArgs(['--json=1'], { flags: ['--json'] })).toThrow(UsageError);
     expect(() => parseArgs(['--in'], { options: ['--in'] })).toThrow(new UsageError('--in needs a value'));
+  });
+  it('short aliases name their long option; operands are the positionals and what follows --', () => {
+    const spec = { flags: ['--dry-run'], aliases: { '-n': '--dry-run' } };
+    expect([...parseArgs(['-n', 'a.conf'], spec).flags]).toEqual(['--dry-run']);
+    expect(() => parseArgs(['-x'], spec)).toThrow(new UsageError('unknown option -x'));
+    expect(operands(parseArgs(['a', '--', '-b', 'c'], spec))).toEqual(['a', '-b', 'c']);
+    expect(operands(parseArgs(['a']))).toEqual(['a']);
   });
 });
 
@@ -53,7 +62,7 @@ describe('NAME or CONF', () => {
   });
   it('NAMEs are checked as NAME= is', () => {
     expect(checkName('web-1.a_b')).toBe('web-1.a_b');
-    expect(() => checkName('-x')).toThrow(CliError);
+    expect(() => checkName('-x')).toThrow(Failure);
     expect(() => checkName('a b')).toThrow(/"a b" is not a subhost NAME: it may contain only/);
   });
 });
@@ -73,10 +82,11 @@ describe('systemd values', () => {
   });
   it('bytes and CPU time as systemctl shows them', () => {
     expect(formatBytes(null)).toBe('-');
-    expect(formatBytes(512)).toBe('512B');
-    expect(formatBytes(1536)).toBe('1.5K');
-    expect(formatBytes(50 * 1024 * 1024)).toBe('50.0M');
-    expect(formatBytes(300 * 1024 ** 3)).toBe('300G');
+    expect(formatBytes(512)).toBe('512 bytes');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(50 * 1024 * 1024)).toBe('50.0 MiB');
+    expect(formatBytes(300 * 1024 ** 3)).toBe('300 GiB');
+    expect(formatBytes('1024')).toBe('1.0 KiB');
     expect(formatNsec(null)).toBe('-');
     expect(formatNsec(1_234_000_000)).toBe('1.234s');
     expect(formatNsec(125e9)).toBe('2min 5.0s');

@@ -3,7 +3,9 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { statSync, readFileSync, readdirSync, symlinkSync, chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addConfLine, removeConfLines, writeFileAtomic, configOf, sameFile, readTextOrEmpty } from '../../lib/cli-conf.js';
+import { addConfLine, removeConfLines, configOf, sameFile, readTextOrEmpty } from '../../cli/support/conf.js';
+import { writeFileAtomic } from '../../lib/atomic-write.js';
+import { findConf, lookupFiles } from '../../lib/registry.js';
 import { fixture, type Fixture } from './helpers.js';
 
 let f: Fixture;
@@ -51,6 +53,16 @@ describe('writeFileAtomic', () => {
     expect(statSync(fresh).mode & 0o777).toBe(0o644);
     expect(readTextOrEmpty(join(f.dir, 'absent'))).toBe('');
   });
+  it('as plans are written: a forced mode (root only: the init script), parent directories made', () => {
+    const plan = join(f.dir, 'plans', 'x.start');
+    writeFileAtomic(plan, 'a\0', { mode: 0o600, mkdirMode: 0o700 });
+    expect(statSync(join(f.dir, 'plans')).mode & 0o777).toBe(0o700);
+    expect(statSync(plan).mode & 0o777).toBe(0o600);
+    chmodSync(plan, 0o644);
+    writeFileAtomic(plan, 'b\0', { mode: 0o600 });
+    expect([readFileSync(plan, 'utf8'), statSync(plan).mode & 0o777]).toEqual(['b\0', 0o600]);
+    expect(readdirSync(join(f.dir, 'plans'))).toEqual(['x.start']);
+  });
 });
 
 describe('configOf', () => {
@@ -64,6 +76,17 @@ describe('configOf', () => {
     expect(configOf('whatever', [], list)).toBeUndefined();
     expect(configOf('alpha', ['A=1', 'OVERLAY_BOOT_CONF=/x/alpha.conf'], list)).toEqual({ conf: '/x/alpha.conf', how: 'generator', where: `${list} (generated unit)` });
     expect(configOf('obt-unit-test-none', [], join(f.dir, 'absent'))).toBeUndefined();
+  });
+  it('is the runtime\'s lookup too (findConf), with its own OVERLAY_BOOT_CONF; a miss says where it looked', () => {
+    const a = f.conf('BASE=.\n', 'alpha.conf');
+    const list = f.conf(`${a}\n`, 'subhosts.conf');
+    expect(findConf('alpha', '', list)).toEqual(configOf('alpha', [], list));
+    expect(findConf('alpha', '/x/alpha.conf', list)).toEqual(configOf('alpha', ['OVERLAY_BOOT_CONF=/x/alpha.conf'], list));
+    expect(findConf('obt-unit-test-none', '', list)).toEqual({
+      error: 'no config for subhost "obt-unit-test-none": looked at $OVERLAY_BOOT_CONF (unset), /run/overlay-boot/registry/obt-unit-test-none.conf (absent) ' +
+        `and the 1 config(s) listed in ${list} (none has NAME obt-unit-test-none)`,
+    });
+    expect(lookupFiles('alpha', list)).toEqual(['/run/overlay-boot/registry/alpha.conf', list]);
   });
   it('sameFile: same path, or the same file through a symlink', () => {
     const a = f.conf('BASE=.\n', 'a.conf');

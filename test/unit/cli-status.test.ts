@@ -1,6 +1,6 @@
 // status/list records from systemd's properties, and their rendering.
 import { describe, it, expect } from 'vitest';
-import { statusFrom, parseIpAddr, renderTable, renderOne } from '../../lib/cli-status.js';
+import { statusFrom, parseIpAddr, renderTable, renderOne } from '../../cli/support/status.js';
 
 const unitProps = {
   LoadState: 'loaded', ActiveState: 'active', SubState: 'running',

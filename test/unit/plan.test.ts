@@ -1,9 +1,9 @@
 // The start plan is data: check what it would do without doing it.
 import { describe, it, expect } from 'vitest';
-import { overlayOps, postmountOps, reaperOps, shareOps, checkOps, premountOps, interfacesFile, startPlan, enterArgs, type HostFacts } from '../../runtime/plan.js';
-import { mkdirP } from '../../runtime/ops.js';
-import { initScript } from '../../runtime/init-script.js';
-import { netnsPlanLines } from '../../runtime/netns.js';
+import { overlayOps, postmountOps, reaperOps, shareOps, checkOps, premountOps, interfacesFile, startPlan, enterArgs, type HostFacts } from '../../lib/plan/plan.js';
+import { mkdirP, OPS, arity, argNames, argvToOps, opsToArgv, type Op } from '../../lib/plan/ops.js';
+import { initScript } from '../../lib/plan/init-script.js';
+import { netnsPlanLines } from '../../lib/plan/netns.js';
 import { parseCables } from '../../lib/config/cables.js';
 import type { SubhostConfig } from '../../lib/config/fields.js';
 
@@ -132,6 +132,37 @@ describe('the whole start plan', () => {
     expect(none.slice(none.indexOf('check-containment'), none.indexOf('check-containment') + 2)).toEqual(['check-containment', 'none']);
     expect(checkOps(base)).toContainEqual(['require-dir', '/s/x/live', '/s/x/x.conf: LIVE: /s/x/live is not a directory']);
     expect(premountOps({ ...base, UPPER: '/t', LOWER: '/t', LIVE: '/t' })).toEqual([]);
+  });
+  it('reads back op by op with the arities of the one ops table, up to enter', () => {
+    const cfg = { ...base, SHARE: [{ host: '/h', inside: '/in/deep', line: 4 }], CONTAINMENT: 'none' as const, RAM_SIZE: 'none' };
+    const argv = startPlan(cfg, facts, '/run/subhost/x/pid');
+    const { ops, rest } = argvToOps(argv);
+    expect(rest[0]).toBe('enter');
+    expect(opsToArgv(ops)).toEqual(argv.slice(0, argv.length - rest.length));
+    for (const op of ops) expect(op.length, op.join(' ')).toBe(1 + arity(op[0])!);
+    expect(new Set(ops.map((o) => o[0]))).toEqual(new Set([
+      'require-dir', 'refuse-mountpoint', 'check-containment', 'link-up', 'guard', 'write-if-missing', 'mount', 'mkdir', 'mknod',
+      'symlink', 'chmod', 'bind-if-exists', 'bind-nofollow', 'install-if-missing', 'bind-file-ro',
+    ]));
+  });
+});
+
+describe('the ops table', () => {
+  it('gives each op its arity and argument names; unknown words have none', () => {
+    expect(arity('mknod')).toBe(7);
+    expect(argNames('mknod')).toEqual(['path', 'mode', 'type', 'major', 'minor', 'uid', 'gid']);
+    expect(arity('guard')).toBe(1);
+    expect(arity('enter')).toBeUndefined();
+    expect(arity('toString')).toBeUndefined();
+    expect(Object.keys(OPS)).toHaveLength(18);
+  });
+  it('types each op by it (a wrong arity or word does not compile)', () => {
+    const ok: Op[] = [['guard', '/r'], ['check-containment', 'none'], ['mknod', '/d', '666', 'b', '1', '2', '0', '0']];
+    // @ts-expect-error one argument too few
+    const short: Op = ['mkdir', '/x'];
+    // @ts-expect-error not a containment level
+    const level: Op = ['check-containment', 'loose'];
+    expect([ok.length, short.length, level.length]).toEqual([3, 2, 2]);
   });
 });
 

@@ -1,9 +1,9 @@
 // The START results the default init script logs, as `overlay-boot start`
 // reads them back; and the drop-in a config started by its path gets.
 import { describe, it, expect } from 'vitest';
-import { parseStartLines } from '../../lib/start-report.js';
-import { START_LINE } from '../../runtime/init-script.js';
-import { runtimeDropinText } from '../../lib/cli-fence.js';
+import { parseStartLines } from '../../cli/support/start-report.js';
+import { START_LINE } from '../../lib/plan/init-script.js';
+import { runtimeDropinText } from '../../cli/support/fence.js';
 import { loadConfig } from '../../lib/config/load.js';
 
 describe('START results from the journal', () => {

@@ -6,7 +6,8 @@ import {
   parseDiskfileArgs, printedPath, mountPointArg, parseSfdiskJson, partitionExtent, parseBlkidExport,
   filesystemOf, accessFor,
 } from '../../lib/storage/diskfile.js';
-import { StorageError, UsageError, formatBytes } from '../../lib/storage/errors.js';
+import { Failure, UsageError } from '../../lib/errors.js';
+import { formatBytes } from '../../cli/support/format.js';
 import { parseMountinfo, mountAt } from '../../lib/storage/mountinfo.js';
 import { parseGetfattr, overlayAttrs, sameXattrs } from '../../lib/storage/xattr.js';
 
@@ -76,7 +77,7 @@ describe('partition tables from sfdisk --json', () => {
   });
 
   it('says which partitions there are when the number is not one of them', () => {
-    expect(() => partitionExtent(parseSfdiskJson(GPT), 2, 'vm1')).toThrow(new StorageError('vm1 has no partition 2: its gpt partition table has 2 partitions (1, 3)'));
+    expect(() => partitionExtent(parseSfdiskJson(GPT), 2, 'vm1')).toThrow(new Failure('vm1 has no partition 2: its gpt partition table has 2 partitions (1, 3)'));
     expect(() => partitionExtent(parseSfdiskJson(DOS), 4, 'disk.img')).toThrow('disk.img has no partition 4: its dos partition table has 3 partitions (1, 2, 5)');
     const one = JSON.stringify({ partitiontable: { label: 'dos', device: 'a', sectorsize: 512, partitions: [{ node: 'a1', start: 1, size: 2 }] } });
     expect(() => partitionExtent(parseSfdiskJson(one), 2, 'a')).toThrow('a has no partition 2: its dos partition table has 1 partition (only 1)');
@@ -86,7 +87,7 @@ describe('partition tables from sfdisk --json', () => {
 
   it('refuses an extended partition, and output it cannot read', () => {
     expect(() => partitionExtent(parseSfdiskJson(DOS), 2, 'disk.img')).toThrow('partition 2 of disk.img is an extended partition');
-    expect(() => parseSfdiskJson('not json')).toThrow(StorageError);
+    expect(() => parseSfdiskJson('not json')).toThrow(Failure);
     expect(() => parseSfdiskJson('{"partitiontable":{"partitions":[{"node":"x1"}]}}')).toThrow('partition 1 has no start or size');
   });
 });

@@ -3,9 +3,9 @@
 // and the addresses inside its network namespace; shown as a table or as
 // JSON with the same fields.
 import { execa } from 'execa';
-import { u64, usecToIso, formatBytes, formatNsec, formatTime, renderColumns } from './cli-common.js';
-import { subhostUnit, RUNNING_STATES } from './dbus-subhost.js';
-import type { ConfOf } from './cli-conf.js';
+import { u64, usecToIso, formatBytes, formatNsec, formatTime, renderColumns } from './format.js';
+import { subhostUnit, RUNNING_STATES } from './dbus.js';
+import type { ConfOf } from '../../lib/registry.js';
 
 export interface Address {
   ifname: string;

@@ -10,14 +10,14 @@
 // stopped and the start carries on, as 1.6 carried on past a failed
 // entry. The limit is kept with the subhost's own sh and sleep: nothing
 // else is known to exist in a custom LOWER.
-import type { SubhostConfig } from '../lib/config/fields.js';
+import type { SubhostConfig } from '../config/fields.js';
 
 // START entries are validated to hold no shell syntax; quote anyway.
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * The lines the script writes for each entry and at the end, as parsed by
- * the command (lib/start-report.ts). Entries hold no blanks (StartSchema).
+ * the command (cli/support/start-report.ts). Entries hold no blanks (StartSchema).
  */
 export const START_LINE = {
   started: (e: string) => `overlay-boot: ${e} started`,

@@ -1,7 +1,7 @@
 // What `overlay-boot start` tells after systemd's job is done: that the
 // subhost really runs (active, with a live main process), and which START
 // entries failed. The default init script logs each entry's result and a
-// last "START done" line (runtime/init-script.ts START_LINE); these are
+// last "START done" line (lib/plan/init-script.ts START_LINE); these are
 // read back from the journal lines of this start (this invocation of the
 // unit), waiting a little for journald to store them: it reads the
 // service's output asynchronously. The lines come from inside the
@@ -10,8 +10,8 @@
 // named: the worst a subhost can do is a false warning.
 import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
-import type { SystemdManager } from './systemd.js';
-import { subhostProps } from './dbus-subhost.js';
+import type { SystemdManager } from '../../lib/systemd.js';
+import { subhostProps } from './dbus.js';
 
 export interface EntryFailure {
   entry: string;

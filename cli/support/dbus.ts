@@ -1,11 +1,12 @@
-// The subhost units as the commands see them through systemd's D-Bus API
-// (on top of lib/systemd.ts): state and properties, listing, jobs,
-// attaching processes, and the journal tail shown when a job fails.
+// The commands' D-Bus client: the subhost units as the commands see them
+// through systemd's D-Bus API (on top of lib/systemd.ts): state and
+// properties, listing, jobs, attaching processes, and the journal tail
+// shown when a job fails.
 // Never pgrep/ps: systemd knows every subhost's main PID and cgroup.
 import dbus from 'dbus-next';
 import { execa } from 'execa';
-import { systemd, type SystemdManager, type JobResult, DEFAULT_JOB_TIMEOUT_MS, withTimeout } from './systemd.js';
-import { CliError, errorText } from './cli-common.js';
+import { systemd, type SystemdManager, type JobResult, DEFAULT_JOB_TIMEOUT_MS, withTimeout } from '../../lib/systemd.js';
+import { Failure, errorText } from '../../lib/errors.js';
 
 export const UNIT_IFACE = 'org.freedesktop.systemd1.Unit';
 export const SERVICE_IFACE = 'org.freedesktop.systemd1.Service';
@@ -33,7 +34,7 @@ export async function connectSystemd(): Promise<SystemdManager> {
   try {
     return await systemd();
   } catch (e) {
-    throw new CliError(`cannot talk to systemd on the system bus (${address}): ${errorText(e)}`);
+    throw new Failure(`cannot talk to systemd on the system bus (${address}): ${errorText(e)}`);
   }
 }
 

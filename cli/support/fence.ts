@@ -10,10 +10,11 @@
 // subhost@NAME` of the registered config during this boot.
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { LoadResult } from './config/load.js';
-import { settingLines } from './unit-settings.js';
-import { readTextOrEmpty, writeFileAtomic } from './cli-conf.js';
-import type { SystemdManager } from './systemd.js';
+import type { LoadResult } from '../../lib/config/load.js';
+import { settingLines } from '../../lib/unit-settings.js';
+import type { SystemdManager } from '../../lib/systemd.js';
+import { writeFileAtomic } from '../../lib/atomic-write.js';
+import { readTextOrEmpty } from './conf.js';
 
 export const runtimeDropin = (name: string): string => `/run/systemd/system/subhost@${name}.service.d/50-overlay-boot-start.conf`;
 // Its name before it carried more than the fence (a start by an older package during this boot).

@@ -1,20 +1,54 @@
 // The command-side operations on one subhost shared by several commands:
-// which subhost an argument means, validating its config, starting and
-// stopping it through systemd jobs.
-import { basename } from 'node:path';
-import { loadConfig, defaultHooks, type LoadResult } from './config/load.js';
-import { formatProblem, reportLines } from './config/problem.js';
-import { NameSchema } from './config/fields.js';
-import { confName } from './registry.js';
-import { SUBHOSTS_CONF } from './paths.js';
-import type { SystemdManager } from './systemd.js';
+// which subhost an argument means (NAME or CONF), validating its config,
+// starting and stopping it through systemd jobs.
+import { lstatSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { loadConfig, defaultHooks, type LoadResult } from '../../lib/config/load.js';
+import { formatProblem, reportLines } from '../../lib/config/problem.js';
+import { NameSchema } from '../../lib/config/fields.js';
+import { confName } from '../../lib/registry.js';
+import { SUBHOSTS_CONF } from '../../lib/paths.js';
+import type { SystemdManager } from '../../lib/systemd.js';
+import { Failure } from '../../lib/errors.js';
+import { configOf, registerForBoot, sameFile, type ConfOf } from './conf.js';
+import { ensureSettings } from './fence.js';
 import { processAlive } from './start-report.js';
-import { CliError, checkName, confPath, looksLikeConf } from './cli-common.js';
-import { configOf, registerForBoot, sameFile, type ConfOf } from './cli-conf.js';
-import { ensureSettings } from './cli-fence.js';
 import {
   subhostUnit, netnsUnit, subhostProps, unitJob, waitPendingJob, explainFailure, activeState, RUNNING_STATES, SERVICE_IFACE,
-} from './dbus-subhost.js';
+} from './dbus.js';
+
+/**
+ * Whether a command argument names a config file rather than a subhost:
+ * it has a "/" or ends in .conf (as 1.6's `overlay-stop tiny.conf`), or it
+ * is an existing file in the current directory.
+ */
+export function looksLikeConf(arg: string): boolean {
+  if (arg.includes('/') || arg.endsWith('.conf')) return true;
+  try {
+    return statSync(arg).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** A NAME given on the command line, checked as the config schema checks NAME=. */
+export function checkName(name: string): string {
+  const r = NameSchema.safeParse(name);
+  if (!r.success) throw new Failure(`"${name}" is not a subhost NAME: it ${r.error.issues[0]?.message ?? 'is invalid'}`);
+  return name;
+}
+
+/** The absolute path of a CONF argument; it must exist. */
+export function confPath(arg: string): string {
+  const p = resolve(arg);
+  // lstat: a dangling or looping symlink is there, and loading it says why it is refused.
+  try {
+    lstatSync(p);
+  } catch {
+    throw new Failure(`${arg}: no such config file`);
+  }
+  return p;
+}
 
 /** NAME of a NAME-or-CONF argument without running anything (a CONF's NAME= line, else its file name less .conf). */
 export function nameFromArg(arg: string): string {
@@ -22,7 +56,7 @@ export function nameFromArg(arg: string): string {
   try {
     return checkName(confName(arg));
   } catch (e) {
-    if (e instanceof CliError) throw e;
+    if (e instanceof Failure) throw e;
     // A config that is gone: its file name is still the subhost's NAME (as in 1.6).
     return checkName(basename(arg).replace(/\.conf$/, ''));
   }
@@ -45,14 +79,14 @@ export async function validateConf(conf: string, what: string): Promise<{ r: Loa
   const name = r.partial.NAME ?? (literal !== undefined && NameSchema.safeParse(literal).success ? literal : undefined);
   // A file refused before it was read (a FIFO, a device, not root's...): one line.
   if (r.problems.length === 1 && r.warnings.length === 0) {
-    throw new CliError(`not ${what}${name ? ` ${name}` : ''}: ${formatProblem(r.problems[0]!)}`);
+    throw new Failure(`not ${what}${name ? ` ${name}` : ''}: ${formatProblem(r.problems[0]!)}`);
   }
   for (const line of reportLines(r.file, r.problems, r.warnings)) process.stderr.write(`${line}\n`);
   if (r.problems.length) {
     const n = r.problems.length;
-    throw new CliError(`not ${what}${name ? ` ${name}` : ''}: ${r.file} has ${n} problem${n > 1 ? 's' : ''} (above)`);
+    throw new Failure(`not ${what}${name ? ` ${name}` : ''}: ${r.file} has ${n} problem${n > 1 ? 's' : ''} (above)`);
   }
-  if (!name) throw new CliError(`${r.file}: no valid NAME`);
+  if (!name) throw new Failure(`${r.file}: no valid NAME`);
   return { r, name };
 }
 
@@ -84,7 +118,7 @@ export async function prepareStart(sm: SystemdManager, arg: string): Promise<Sta
     const name = checkName(arg);
     const found = configOf(name, await unitEnvironment(sm, name));
     if (!found) {
-      throw new CliError(
+      throw new Failure(
         `no config for subhost ${name}: none listed in ${SUBHOSTS_CONF} has NAME ${name}, and none is registered for this boot; ` +
         `start it by its config file (overlay-boot start /path/to/${name}.conf) or list it (overlay-boot enable CONF)`,
       );
@@ -101,17 +135,17 @@ export async function prepareStart(sm: SystemdManager, arg: string): Promise<Sta
     return { name, conf, found, reportedStart: reportedStart(r) };
   }
   if (found && found.how !== 'registry') {
-    throw new CliError(`NAME ${name} is taken: subhost@${name}.service uses ${found.conf} (${found.where}); give ${conf} another NAME=`);
+    throw new Failure(`NAME ${name} is taken: subhost@${name}.service uses ${found.conf} (${found.where}); give ${conf} another NAME=`);
   }
   if (found && RUNNING_STATES.includes(await activeState(sm, subhostUnit(name)))) {
-    throw new CliError(`subhost ${name} is running with ${found.conf}; stop it first (overlay-stop ${name})`);
+    throw new Failure(`subhost ${name} is running with ${found.conf}; stop it first (overlay-stop ${name})`);
   }
   let link: string;
   try {
     link = registerForBoot(name, conf);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(
+    throw new Failure(
       `cannot register ${conf} for this boot (${code ?? (e as Error).message})` +
       (code === 'EACCES' || code === 'EPERM' ? '; run as root, or list it in /etc/subhosts.conf (overlay-boot enable)' : ''),
     );
@@ -138,13 +172,13 @@ export async function startUnitOrExplain(sm: SystemdManager, name: string): Prom
     const pid = Number(service.MainPID ?? 0);
     if (u.ActiveState === 'active' && u.SubState === 'running' && processAlive(pid)) return { since, pid };
     const why = await explainFailure(sm, name, since);
-    throw new CliError(
+    throw new Failure(
       `subhost ${name} is not running after its start (${unit}: ${String(u.ActiveState)}/${String(u.SubState)}, main PID ${pid || 'none'})` +
       `${why ? `\n${why}` : ''}`,
     );
   }
   const why = await explainFailure(sm, name, since);
-  throw new CliError(`starting ${unit} failed (job result: ${result})${why ? `\n${why}` : ''}`);
+  throw new Failure(`starting ${unit} failed (job result: ${result})${why ? `\n${why}` : ''}`);
 }
 
 /** StopUnit and wait, also for the netns unit that stops right after it. */
@@ -154,7 +188,7 @@ export async function stopUnitOrExplain(sm: SystemdManager, name: string): Promi
   await waitPendingJob(sm, netnsUnit(name)).catch(() => undefined);
   if (result === 'done') return;
   const why = await explainFailure(sm, name, since);
-  throw new CliError(`stopping subhost@${name}.service failed (job result: ${result})${why ? `\n${why}` : ''}`);
+  throw new Failure(`stopping subhost@${name}.service failed (job result: ${result})${why ? `\n${why}` : ''}`);
 }
 
 /** The main PID of a running subhost (its PID 1), or a "not running" error. */
@@ -163,7 +197,7 @@ export async function runningPid(sm: SystemdManager, name: string): Promise<numb
   const state = String(unit.ActiveState);
   const pid = Number(service.MainPID ?? 0);
   if (state !== 'active' || pid <= 0) {
-    throw new CliError(`${name} is not running${state === 'activating' ? ' yet (still starting)' : ''}`);
+    throw new Failure(`${name} is not running${state === 'activating' ? ' yet (still starting)' : ''}`);
   }
   return pid;
 }

@@ -2,10 +2,11 @@
 // the overlay mount, the default POSTMOUNT of 1.6 (a fresh /dev, devpts,
 // sysfs, a /run tmpfs, /etc/adjtime), the SHARE binds and the reaper.
 // Pure: the caller supplies the few facts about the host it needs.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { SubhostConfig } from '../lib/config/fields.js';
-import { defaultHooks } from '../lib/config/load.js';
-import { libDir } from '../lib/paths.js';
+import { readFileSync } from 'node:fs';
+import type { SubhostConfig } from '../config/fields.js';
+import { defaultHooks } from '../config/load.js';
+import { libDir } from '../paths.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { mkdirP, opsToArgv, type Op } from './ops.js';
 import { initScript } from './init-script.js';
 
@@ -191,8 +192,5 @@ export function planFileContent(sig: string[][], argv: string[]): string {
 
 /** Write a plan file atomically (root only: it holds the init script). */
 export function writePlan(path: string, sig: string[][], argv: string[]): void {
-  mkdirSync(path.slice(0, path.lastIndexOf('/')), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, planFileContent(sig, argv), { mode: 0o600 });
-  renameSync(tmp, path);
+  writeFileAtomic(path, planFileContent(sig, argv), { mode: 0o600, mkdirMode: 0o700 });
 }

@@ -2,50 +2,29 @@
 // unit, and the two ways of registering one:
 //  - for this boot only: the symlink /run/overlay-boot/registry/NAME.conf
 //    (`overlay-boot start CONF` of a config not listed anywhere), found by
-//    the runtime's findConf (lib/registry.ts) without a daemon-reload;
+//    the runtime's lookup (lib/registry.ts findConf) without a daemon-reload;
 //  - for every boot: a line in /etc/subhosts.conf (`overlay-boot enable`),
 //    turned into units by the generator on daemon-reload.
-import {
-  readlinkSync, realpathSync, mkdirSync, symlinkSync, renameSync, rmSync, statSync,
-  openSync, writeSync, fsyncSync, closeSync, chownSync, fchmodSync,
-} from 'node:fs';
-import { dirname, basename, resolve } from 'node:path';
-import { SUBHOSTS_CONF, RUNTIME_REGISTRY } from './paths.js';
-import { readSubhostsConf, confName } from './registry.js';
-import { readTextFile, Refused } from './config/open.js';
+import { realpathSync, mkdirSync, symlinkSync, renameSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { SUBHOSTS_CONF, RUNTIME_REGISTRY } from '../../lib/paths.js';
+import { findConf, registryLink, confName, type ConfOf } from '../../lib/registry.js';
+import { readTextFile, Refused } from '../../lib/config/open.js';
+import { writeFileAtomic } from '../../lib/atomic-write.js';
+import { Failure, errorText } from '../../lib/errors.js';
+import type { SystemdManager } from '../../lib/systemd.js';
 
-export interface ConfOf {
-  conf: string;
-  /** generator: the unit's drop-in sets OVERLAY_BOOT_CONF; registry: the /run symlink; listed: /etc/subhosts.conf */
-  how: 'generator' | 'registry' | 'listed';
-  /** Human description of where it was found. */
-  where: string;
-}
-
-export const registryLink = (name: string): string => `${RUNTIME_REGISTRY}/${name}.conf`;
+export type { ConfOf };
 
 /**
- * Where subhost@NAME.service finds its config, in lib/registry.ts findConf's
- * order: OVERLAY_BOOT_CONF in the unit's environment (generator drop-in),
- * the registry symlink, the configs listed in /etc/subhosts.conf.
+ * Where subhost@NAME.service finds its config: lib/registry.ts findConf,
+ * with the OVERLAY_BOOT_CONF of the unit's Environment= (the generator's
+ * drop-in), as the runtime sees it in its own environment.
  */
 export function configOf(name: string, unitEnvironment: string[] = [], subhostsConf = SUBHOSTS_CONF): ConfOf | undefined {
   const env = [...unitEnvironment].reverse().find((e) => e.startsWith('OVERLAY_BOOT_CONF='));
-  if (env) return { conf: env.slice('OVERLAY_BOOT_CONF='.length), how: 'generator', where: `${subhostsConf} (generated unit)` };
-  const link = registryLink(name);
-  try {
-    return { conf: resolve(RUNTIME_REGISTRY, readlinkSync(link)), how: 'registry', where: `${link} (this boot only)` };
-  } catch {
-    /* not registered for this boot */
-  }
-  for (const l of readSubhostsConf(subhostsConf)) {
-    try {
-      if (confName(l.path) === name) return { conf: l.path, how: 'listed', where: `${subhostsConf}:${l.line}` };
-    } catch {
-      /* unreadable: not this one */
-    }
-  }
-  return undefined;
+  const r = findConf(name, env?.slice('OVERLAY_BOOT_CONF='.length) ?? '', subhostsConf);
+  return 'error' in r ? undefined : r;
 }
 
 /** Same file: same path, or both exist and resolve to the same file. */
@@ -118,53 +97,27 @@ export function removeConfLines(text: string, matches: (token: string) => boolea
   return { text: out.length ? `${out.join('\n')}\n` : '', removed };
 }
 
-/**
- * Replaces `file` atomically: a temporary file in the same directory
- * (same mode and owner as the old one), fsync, rename, fsync of the
- * directory. A symlinked file is replaced where it points.
- */
-export function writeFileAtomic(file: string, text: string): void {
-  let target = file;
+/** A listed config's NAME, or undefined when it cannot be read. */
+export const listedName = (p: string): string | undefined => {
   try {
-    target = realpathSync(file);
+    return confName(p);
   } catch {
-    /* new file */
+    return undefined;
   }
-  let mode = 0o644;
-  let owner: { uid: number; gid: number } | undefined;
+};
+
+/** Changes /etc/subhosts.conf (`change` gives undefined: no change) and reloads systemd; whether it changed. */
+export async function editSubhostsConf(sm: SystemdManager, change: (text: string) => string | undefined): Promise<boolean> {
+  const text = readTextOrEmpty(SUBHOSTS_CONF);
+  const next = change(text);
+  if (next === undefined) return false;
   try {
-    const st = statSync(target);
-    mode = st.mode & 0o7777;
-    owner = { uid: st.uid, gid: st.gid };
-  } catch {
-    /* new file */
-  }
-  const dir = dirname(target);
-  const tmp = `${dir}/.${basename(target)}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    writeSync(fd, text);
-    fchmodSync(fd, mode); // open() applied the umask
-    if (owner && process.getuid?.() === 0) chownSync(tmp, owner.uid, owner.gid);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, target);
+    writeFileAtomic(SUBHOSTS_CONF, next);
   } catch (e) {
-    try {
-      closeSync(fd);
-    } catch {
-      /* closed */
-    }
-    rmSync(tmp, { force: true });
-    throw e;
+    throw new Failure(`cannot write ${SUBHOSTS_CONF}: ${errorText(e)}`);
   }
-  try {
-    const d = openSync(dir, 'r');
-    fsyncSync(d);
-    closeSync(d);
-  } catch {
-    /* best effort */
-  }
+  await sm.daemonReload();
+  return true;
 }
 
 /** The text of /etc/subhosts.conf, read as the generator reads it (open.ts); '' when absent. */

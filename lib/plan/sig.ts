@@ -4,7 +4,7 @@
 // Node.js runtime when anything changed: an edited config takes effect on
 // the next start, with or without a daemon-reload.
 import { lstatSync } from 'node:fs';
-import { libDir } from './paths.js';
+import { libDir } from '../paths.js';
 
 /** dev:ino:size:mtime (lstat), as `stat -c %d:%i:%s:%.9Y`; "absent" when missing. */
 export function statSig(path: string): string {

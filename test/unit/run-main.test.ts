@@ -1,0 +1,36 @@
+// One way to fail for every program (lib/errors.ts, lib/run-main.ts): what
+// each kind of error prints and its exit status; and `overlay-boot check`
+// parsing its options like every other command.
+import { describe, it, expect } from 'vitest';
+import { UsageError, Failure, report, EXIT_USAGE, EXIT_NOT_RUNNING } from '../../lib/errors.js';
+import { run as check, usage as checkUsage } from '../../cli/commands/check.js';
+
+describe('report', () => {
+  it('a usage error: the message, then the usage (a subcommand\'s when it carries one), exit 2', () => {
+    expect(report('p', 'Usage: p X\n', new UsageError('missing X'))).toEqual({ text: 'p: missing X\nUsage: p X\n', exitCode: EXIT_USAGE });
+    const e = new UsageError('bad');
+    e.usage = 'Usage: p sub\n';
+    expect(report('p', 'Usage: p X\n', e).text).toBe('p: bad\nUsage: p sub\n');
+  });
+  it('a failure: one prefixed line, details as they are, its exit status; an empty one prints nothing', () => {
+    expect(report('p', '', new Failure('x is not running'))).toEqual({ text: 'p: x is not running\n', exitCode: 1 });
+    expect(report('p', '', new Failure('failed\n  detail\n'))).toEqual({ text: 'p: failed\n  detail\n', exitCode: 1 });
+    expect(report('p', '', new Failure('not running', EXIT_NOT_RUNNING)).exitCode).toBe(3);
+    expect(report('p', '', new Failure(''))).toEqual({ text: '', exitCode: 1 });
+  });
+  it('anything else: its message (or errno code), or an internal error with its stack for a bug', () => {
+    expect(report('p', '', new Error('Access denied'))).toEqual({ text: 'p: Access denied\n', exitCode: 1 });
+    expect(report('p', '', Object.assign(new Error(''), { code: 'EACCES' })).text).toBe('p: EACCES\n');
+    const bug = report('p', '', new TypeError('x is undefined'));
+    expect(bug.exitCode).toBe(1);
+    expect(bug.text).toMatch(/^p: internal error: TypeError: x is undefined\n {4}at /);
+  });
+});
+
+describe('overlay-boot check arguments', () => {
+  it('an unknown option is a usage error, not a missing file', async () => {
+    await expect(check(['--jsno', 'x.conf'])).rejects.toThrow(new UsageError('unknown option --jsno'));
+    await expect(check([])).rejects.toThrow(UsageError);
+    expect(checkUsage).toMatch(/^Usage: overlay-boot check \[--json\] CONF\.\.\.\n/);
+  });
+});
