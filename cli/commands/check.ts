@@ -14,7 +14,9 @@ export const usage = `Usage: overlay-boot check [--json] CONF...
 
 Shows every variable of each config with where its value came from, or
 its problems (one line each), without running anything (a !command is
-shown, not run). Exit status: 0 all valid, 1 problems, 2 bad usage.
+shown, not run). Systemd settings (AFTER, MEMORY_MAX, TIMEOUT_START...)
+are named last, with the drop-in they reach subhost@NAME.service through.
+Exit status: 0 all valid, 1 problems, 2 bad usage.
 `;
 
 function describe(s: Source): string {
