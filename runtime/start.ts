@@ -17,13 +17,23 @@
 // what it had made in UPPER.
 import { execa } from 'execa';
 import type { SubhostConfig } from '../lib/config/fields.js';
-import { defaultHooks } from '../lib/config/load.js';
 import { libDir, PLAN_DIR } from '../lib/paths.js';
 import { lookupFiles } from '../lib/registry.js';
 import { Failure } from '../lib/errors.js';
 import { sigOps } from '../lib/plan/sig.js';
 import {
-  checkOps, guardOps, overlayOps, postmountOps, premountOps, reaperOps, shareOps, hostFacts, builtinHooks, startPlan, enterArgs, writePlan,
+  checkOps,
+  guardOps,
+  overlayOps,
+  postmountOps,
+  premountOps,
+  reaperOps,
+  shareOps,
+  hostFacts,
+  builtinHooks,
+  startPlan,
+  enterArgs,
+  writePlan,
   type HostFacts,
 } from '../lib/plan/plan.js';
 import { opsToArgv, type Op } from '../lib/plan/ops.js';
@@ -32,7 +42,11 @@ import { absentBefore, undoCreated } from './undo.js';
 
 async function runHook(c: SubhostConfig, argv: string[], extra: string[]): Promise<string> {
   const r = await execa(argv[0]!, [...argv.slice(1), ...extra], {
-    env: { CONFIG: c.CONFIG, ACTION: 'overlay-boot' }, cwd: c.BASE, stdin: 'ignore', stderr: 'inherit', reject: false,
+    env: { CONFIG: c.CONFIG, ACTION: 'overlay-boot' },
+    cwd: c.BASE,
+    stdin: 'ignore',
+    stderr: 'inherit',
+    reject: false,
   });
   if (r.exitCode !== 0) throw new Failure(`${argv.join(' ')} failed (exit status ${r.exitCode ?? r.signal})`);
   return r.stdout;
@@ -68,23 +82,22 @@ export async function start(c: SubhostConfig, pidfile: string, cacheable: boolea
 
 // Custom hooks run here, between the native steps they must follow.
 async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFacts): Promise<void> {
-  const hooks = defaultHooks();
-  const isDefault = (k: 'PREMOUNT' | 'POSTMOUNT' | 'INIT') => c[k].length === 1 && c[k][0] === hooks[k];
+  const { PREMOUNT: pre, POSTMOUNT: post, INIT: init } = c;
   const first: Op[] = [...checkOps(c), ['link-up', 'lo'], ...guardOps(c)];
-  if (isDefault('PREMOUNT')) first.push(...premountOps(c));
+  if ('builtin' in pre) first.push(...premountOps(c));
   await helper(opsToArgv(first));
-  if (!isDefault('PREMOUNT') && !(c.UPPER === c.LOWER && c.LIVE === c.UPPER)) await runHook(c, c.PREMOUNT, [c.UPPER]);
+  if ('argv' in pre && !(c.UPPER === c.LOWER && c.LIVE === c.UPPER)) await runHook(c, pre.argv, [c.UPPER]);
   let ops: Op[] = overlayOps(c);
-  if (!isDefault('POSTMOUNT')) {
+  if ('argv' in post) {
     // A custom POSTMOUNT must see the mounted overlay: mount it first.
     if (ops.length) await helper(opsToArgv([...guardOps(c), ...ops]));
-    await runHook(c, c.POSTMOUNT, [c.LIVE, c.UPPER]);
+    await runHook(c, post.argv, [c.LIVE, c.UPPER]);
     ops = [];
   } else {
     ops.push(...postmountOps(c, facts));
   }
   ops.unshift(...guardOps(c));
   ops.push(...shareOps(c), ...reaperOps(c, facts));
-  const script = isDefault('INIT') ? initScript(c) : await runHook(c, c.INIT, []);
-  await helper([...opsToArgv(ops), ...enterArgs(c, pidfile, isDefault('INIT')), script, `init-${c.NAME}`]);
+  const script = 'builtin' in init ? initScript(c) : await runHook(c, init.argv, []);
+  await helper([...opsToArgv(ops), ...enterArgs(c, pidfile, 'builtin' in init), script, `init-${c.NAME}`]);
 }

@@ -3,7 +3,7 @@
 // resolution across node_modules at run time: that is what makes Node
 // start-up slow). dist/ is laid out like the installed libdir
 // (/usr/lib/overlay-boot): bundles, shell helpers and, once
-// `make -C reaper` ran, the native helpers side by side.
+// `make -C native` ran, the native helpers side by side.
 import { build } from 'esbuild';
 import { readdirSync, copyFileSync, chmodSync, mkdirSync, existsSync, rmSync, symlinkSync } from 'node:fs';
 
@@ -14,10 +14,15 @@ for (const f of readdirSync('cli')) {
   const m = /^(overlay-[a-z-]+)\.ts$/.exec(f);
   if (m) entries[m[1]] = `cli/${f}`;
 }
-for (const [dir, name] of [['runtime', 'runtime'], ['generator', 'generator']]) {
+for (const [dir, name] of [
+  ['runtime', 'runtime'],
+  ['generator', 'generator'],
+]) {
   try {
     if (readdirSync(dir).includes('main.ts')) entries[`overlay-boot-${name}`] = `${dir}/main.ts`;
-  } catch { /* not there yet */ }
+  } catch {
+    /* not there yet */
+  }
 }
 
 await build({
@@ -53,5 +58,5 @@ for (const f of ['runtime/subhost-netns-down', 'runtime/subhost-netns-up']) {
   chmodSync(`dist/${f.split('/').pop()}`, 0o755);
 }
 for (const f of ['reaper', 'subhost-enter', 'subhost-bind', 'subhost-go']) {
-  if (existsSync(`reaper/build/${f}`)) copyFileSync(`reaper/build/${f}`, `dist/${f}`);
+  if (existsSync(`native/build/${f}`)) copyFileSync(`native/build/${f}`, `dist/${f}`);
 }

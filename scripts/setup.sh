@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   systemd dbus iproute2 util-linux kmod   # the real systemd the tests boot, netns, veth
-  gcc libc6-dev make                      # the static C reaper and start helper
+  gcc libc6-dev make                      # the static C helpers (native/)
   libseccomp-dev                          # subhost-enter's user namespace filter (libseccomp.a)
   libcap2-bin                             # capsh: a process without a capability, in tests
   busybox-static                          # tiny LOWER trees in tests
@@ -75,7 +75,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 echo "setup: building"
-make -s -C reaper
+make -s -C native
 npm run --silent build
 make -s -C man
 

@@ -2,13 +2,14 @@
 // where its value came from, or the problems, without running anything.
 import { loadConfig, VARIABLES, type LoadResult, type Source } from '../../lib/config/load.js';
 import { formatProblem, reportLines } from '../../lib/config/problem.js';
-import { SYSTEMD_KEYS, type SystemdKey } from '../../lib/config/fields.js';
+import { VARIABLE_TABLE } from '../../lib/config/variables.js';
 import { readSubhostsConf } from '../../lib/registry.js';
 import { sameFile } from '../support/conf.js';
 import { runtimeDropin } from '../support/fence.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
 import { parseArgs, operands } from '../../lib/args.js';
 import { UsageError } from '../../lib/errors.js';
+import { shownConfig } from '../../lib/config/variables.js';
 
 export const usage = `Usage: overlay-boot check [--json] CONF...
 
@@ -21,9 +22,12 @@ Exit status: 0 all valid, 1 problems, 2 bad usage.
 
 function describe(s: Source): string {
   switch (s.kind) {
-    case 'line': return `line ${s.line}: ${s.text}`;
-    case 'default': return `default (${s.why})`;
-    case 'command': return `line ${s.line}: ${s.text}${s.deferred ? ' (run at start, not by check)' : ''}`;
+    case 'line':
+      return `line ${s.line}: ${s.text}`;
+    case 'default':
+      return `default (${s.why})`;
+    case 'command':
+      return `line ${s.line}: ${s.text}${s.deferred ? ' (run at start, not by check)' : ''}`;
   }
 }
 
@@ -37,7 +41,12 @@ export function listedAt(file: string): string | undefined {
   }
 }
 
-const SETTING_KEYS = ['AFTER', 'REQUIRES', ...(Object.keys(SYSTEMD_KEYS) as SystemdKey[])] as const;
+/** AFTER, REQUIRES and the keys that become unit directives, in the table's order, with what they become. */
+const SETTING_KEYS: [string, string][] = VARIABLE_TABLE.flatMap((v): [string, string][] => {
+  if (v.name === 'AFTER') return [[v.name, 'After=']];
+  if (v.name === 'REQUIRES') return [[v.name, 'Requires=, After=']];
+  return v.kind === 'systemd' ? [[v.name, `${v.directive}=`]] : [];
+});
 
 /**
  * The systemd side of the config (AFTER, REQUIRES, the resource and
@@ -49,11 +58,9 @@ export function whereSettingsApply(r: LoadResult, listed: string | undefined): s
   const c = r.partial;
   const name = c.NAME ?? 'NAME';
   const set: string[] = [];
-  for (const k of SETTING_KEYS) {
-    const v = r.resolved[k];
-    if (!v || v.source.kind === 'default') continue;
-    if (k === 'AFTER' || k === 'REQUIRES') set.push(`${k} (${k === 'AFTER' ? 'After=' : 'Requires=, After='})`);
-    else set.push(`${k} (${SYSTEMD_KEYS[k].directive}=)`);
+  for (const [k, directive] of SETTING_KEYS) {
+    const v = r.resolved[k as keyof typeof r.resolved];
+    if (v && v.source.kind !== 'default') set.push(`${k} (${directive})`);
   }
   if (c.CONTAINMENT === 'none') set.push("CONTAINMENT=none (resets the template's fence)");
   if (!set.length) return [];
@@ -99,10 +106,20 @@ export async function run(args: string[]): Promise<number> {
     const lines = reportLines(r.file, r.problems, r.warnings);
     if (r.problems.length === 0) for (const l of lines) process.stderr.write(`${l}\n`);
     if (json) {
-      process.stdout.write(JSON.stringify({
-        file: r.file, valid: r.problems.length === 0, deferred: r.deferred,
-        config: r.config ?? null, resolved: r.resolved, problems: r.problems.map(formatProblem),
-      }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          {
+            file: r.file,
+            valid: r.problems.length === 0,
+            deferred: r.deferred,
+            config: r.config ? shownConfig(r.config) : null,
+            resolved: r.resolved,
+            problems: r.problems.map(formatProblem),
+          },
+          null,
+          2,
+        ) + '\n',
+      );
     } else if (r.problems.length === 0) {
       process.stdout.write(renderCheck(r, listedAt(r.file)));
     }

@@ -2,7 +2,7 @@
 // subhost, restricted exactly as the subhost's own processes are. Without
 // NAME: the running subhosts.
 //
-// The native helper subhost-go (reaper/subhost-go.c) does the entering: it
+// The native helper subhost-go (native/subhost-go.c) does the entering: it
 // copies the namespaces, root, working directory, capability bounding set,
 // no_new_privs flag and seccomp filters of the subhost's reaper (its PID 1)
 // onto the command, and gives it a pseudo-terminal of the subhost's own
@@ -111,7 +111,7 @@ export async function run(argv: string[]): Promise<number> {
       // Not fatal: the shell still works, as in 1.6, only outside the subhost's cgroup.
       process.stderr.write(
         `overlay-go: warning: the shell is not in ${subhostUnit(name)}'s cgroup: ${msg}` +
-        `${/delegat/i.test(msg) ? ' (the unit needs Delegate=yes)' : ''}\n`,
+          `${/delegat/i.test(msg) ? ' (the unit needs Delegate=yes)' : ''}\n`,
       );
     }
   } finally {

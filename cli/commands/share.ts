@@ -1,7 +1,7 @@
 // overlay-share DIR NAME [PATH]: bind mount host directory DIR into
 // running subhost NAME at PATH (default: DIR's own path), like
 // `machinectl bind`. The mount is made by the native helper subhost-bind
-// (reaper/subhost-bind.c): it clones DIR's tree on the host, enters the
+// (native/subhost-bind.c): it clones DIR's tree on the host, enters the
 // subhost's mount namespace and resolves PATH inside the subhost's root,
 // so that a symlink in the subhost cannot send the mount elsewhere.
 import { statSync } from 'node:fs';
@@ -58,12 +58,22 @@ export async function run(argv: string[]): Promise<number> {
     sm.close();
   }
   const helper = `${libDir()}/subhost-bind`;
-  const r = await execa(helper, [String(pid), src, dst, ...(a.flags.has('--no-mkdir') ? [] : ['--mkdir']), ...(a.flags.has('--ro') ? ['--ro'] : [])], {
-    reject: false, stdin: 'ignore',
-  });
+  const r = await execa(
+    helper,
+    [String(pid), src, dst, ...(a.flags.has('--no-mkdir') ? [] : ['--mkdir']), ...(a.flags.has('--ro') ? ['--ro'] : [])],
+    {
+      reject: false,
+      stdin: 'ignore',
+    },
+  );
   if (r.failed && r.exitCode === undefined) throw new Failure(`cannot run ${helper}: ${r.shortMessage ?? r.message}`);
   if (r.exitCode !== 0) {
-    const msg = String(r.stderr).trim().split('\n').filter(Boolean).map((l) => l.replace(/^subhost-bind: /, '')).join('\n');
+    const msg = String(r.stderr)
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.replace(/^subhost-bind: /, ''))
+      .join('\n');
     throw new Failure(msg || `${helper} failed (exit status ${r.exitCode})`);
   }
   return 0;

@@ -51,7 +51,9 @@ export async function run(args: string[]): Promise<number> {
         process.stderr.write(`overlay-boot: warning: START entry ${f.entry} of subhost ${t.name} failed (${f.why}); the subhost runs on\n`);
       }
       if (!rep.complete) {
-        process.stderr.write(`overlay-boot: warning: could not read the results of the START entries from the journal; see journalctl -u ${unit}\n`);
+        process.stderr.write(
+          `overlay-boot: warning: could not read the results of the START entries from the journal; see journalctl -u ${unit}\n`,
+        );
       }
     }
     process.stdout.write(`started subhost ${t.name} (${unit}, PID ${pid}); its log: journalctl -u ${unit}\n`);

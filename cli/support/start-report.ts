@@ -36,9 +36,11 @@ export function parseStartLines(messages: string[], start: string[]): StartRepor
   const failures: EntryFailure[] = [];
   let complete = false;
   for (const m of messages) {
-    let x: RegExpExecArray | null;
-    if ((x = FAILED.exec(m)) && start.includes(x[1]!)) failures.push({ entry: x[1]!, why: `exit status ${Number(x[2])}` });
-    else if ((x = TIMED_OUT.exec(m)) && start.includes(x[1]!)) failures.push({ entry: x[1]!, why: `did not finish within ${Number(x[2])}s (START_TIMEOUT); it was stopped` });
+    const failed = FAILED.exec(m);
+    const timedOut = TIMED_OUT.exec(m);
+    if (failed && start.includes(failed[1]!)) failures.push({ entry: failed[1]!, why: `exit status ${Number(failed[2])}` });
+    else if (timedOut && start.includes(timedOut[1]!))
+      failures.push({ entry: timedOut[1]!, why: `did not finish within ${Number(timedOut[2])}s (START_TIMEOUT); it was stopped` });
     else if (DONE.test(m)) complete = true;
   }
   return { failures, complete };
@@ -54,7 +56,10 @@ function invocationHex(v: unknown): string | undefined {
 /** MESSAGE fields of the unit's journal entries since `sinceMs`, of this invocation only. */
 async function messages(unit: string, sinceMs: number, invocation: string | undefined): Promise<string[] | undefined> {
   const r = await execa('journalctl', ['-u', unit, `--since=@${(sinceMs / 1000).toFixed(3)}`, '-o', 'json', '--no-pager', '-q'], {
-    reject: false, timeout: 10_000, stdin: 'ignore', maxBuffer: 16 * 1024 * 1024,
+    reject: false,
+    timeout: 10_000,
+    stdin: 'ignore',
+    maxBuffer: 16 * 1024 * 1024,
   });
   if (r.exitCode !== 0) return undefined;
   const out: string[] = [];
@@ -77,7 +82,13 @@ async function messages(unit: string, sinceMs: number, invocation: string | unde
  * Reads the START results of the start that began at `sinceMs`, waiting
  * up to `waitMs` for the init script's last line to reach the journal.
  */
-export async function startReport(sm: SystemdManager, name: string, start: string[], sinceMs: number, waitMs = 5_000): Promise<StartReport> {
+export async function startReport(
+  sm: SystemdManager,
+  name: string,
+  start: string[],
+  sinceMs: number,
+  waitMs = 5_000,
+): Promise<StartReport> {
   const unit = `subhost@${name}.service`;
   const invocation = invocationHex((await subhostProps(sm, name)).unit.InvocationID);
   const end = Date.now() + waitMs;

@@ -3,7 +3,7 @@
 // starting and stopping it through systemd jobs.
 import { lstatSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { loadConfig, defaultHooks, type LoadResult } from '../../lib/config/load.js';
+import { loadConfig, type LoadResult } from '../../lib/config/load.js';
 import { formatProblem, reportLines } from '../../lib/config/problem.js';
 import { NameSchema } from '../../lib/config/fields.js';
 import { confName } from '../../lib/registry.js';
@@ -14,7 +14,15 @@ import { configOf, registerForBoot, sameFile, type ConfOf } from './conf.js';
 import { ensureSettings } from './fence.js';
 import { processAlive } from './start-report.js';
 import {
-  subhostUnit, netnsUnit, subhostProps, unitJob, waitPendingJob, explainFailure, activeState, RUNNING_STATES, SERVICE_IFACE,
+  subhostUnit,
+  netnsUnit,
+  subhostProps,
+  unitJob,
+  waitPendingJob,
+  explainFailure,
+  activeState,
+  RUNNING_STATES,
+  SERVICE_IFACE,
 } from './dbus.js';
 
 /**
@@ -104,7 +112,7 @@ export interface StartTarget {
 /** The START entries the default init script will report on, when the config uses it and START is known. */
 function reportedStart(r: LoadResult): string[] | undefined {
   const c = r.partial;
-  if (!c.START || !c.INIT || c.INIT.length !== 1 || c.INIT[0] !== defaultHooks().INIT) return undefined;
+  if (!c.START || !c.INIT || !('builtin' in c.INIT)) return undefined;
   return c.START;
 }
 
@@ -120,7 +128,7 @@ export async function prepareStart(sm: SystemdManager, arg: string): Promise<Sta
     if (!found) {
       throw new Failure(
         `no config for subhost ${name}: none listed in ${SUBHOSTS_CONF} has NAME ${name}, and none is registered for this boot; ` +
-        `start it by its config file (overlay-boot start /path/to/${name}.conf) or list it (overlay-boot enable CONF)`,
+          `start it by its config file (overlay-boot start /path/to/${name}.conf) or list it (overlay-boot enable CONF)`,
       );
     }
     const { r } = await validateConf(found.conf, 'starting');
@@ -147,7 +155,7 @@ export async function prepareStart(sm: SystemdManager, arg: string): Promise<Sta
     const code = (e as NodeJS.ErrnoException).code;
     throw new Failure(
       `cannot register ${conf} for this boot (${code ?? (e as Error).message})` +
-      (code === 'EACCES' || code === 'EPERM' ? '; run as root, or list it in /etc/subhosts.conf (overlay-boot enable)' : ''),
+        (code === 'EACCES' || code === 'EPERM' ? '; run as root, or list it in /etc/subhosts.conf (overlay-boot enable)' : ''),
     );
   }
   await ensureSettings(sm, name, r, false);
@@ -174,7 +182,7 @@ export async function startUnitOrExplain(sm: SystemdManager, name: string): Prom
     const why = await explainFailure(sm, name, since);
     throw new Failure(
       `subhost ${name} is not running after its start (${unit}: ${String(u.ActiveState)}/${String(u.SubState)}, main PID ${pid || 'none'})` +
-      `${why ? `\n${why}` : ''}`,
+        `${why ? `\n${why}` : ''}`,
     );
   }
   const why = await explainFailure(sm, name, since);

@@ -48,7 +48,9 @@ export const StartSchema = z
  */
 export const StartTimeoutSchema = z
   .string()
-  .regex(/^([0-9]+(s|min|h)?|infinity)$/, { message: 'must be a time span in seconds, minutes or hours such as 30s or 2min, or "infinity"' })
+  .regex(/^([0-9]+(s|min|h)?|infinity)$/, {
+    message: 'must be a time span in seconds, minutes or hours such as 30s or 2min, or "infinity"',
+  })
   .transform((v) => {
     if (v === 'infinity') return 0;
     const n = Number(/^[0-9]+/.exec(v)![0]);
@@ -70,21 +72,35 @@ export const ShareSchema = z.object({
 });
 export type Share = z.infer<typeof ShareSchema>;
 
+/**
+ * A hook as the config holds it: the built-in one (1.6's overlay-premount,
+ * overlay-postmount or overlay-init, which the runtime performs itself),
+ * or a custom command line run as root on the host.
+ */
+export const HookSchema = z.union([z.object({ builtin: z.literal(true) }), z.object({ argv: z.array(z.string()).min(1) })]);
+export type Hook = z.infer<typeof HookSchema>;
+
 // Keys beyond 1.6, read by the generator and turned into the systemd
-// directive of the same meaning on subhost@NAME.service. An empty value
-// (or no line) leaves systemd's default.
+// directive of the same meaning on subhost@NAME.service (the directive of
+// each is in the table of variables, variables.ts). An empty value (or no
+// line) leaves systemd's default.
 const Bytes = /^([0-9]+[KMGT]?|[0-9]+(\.[0-9]+)?%|infinity)$/;
-export const SYSTEMD_KEYS = {
-  MEMORY_MAX: { directive: 'MemoryMax', schema: z.string().regex(Bytes, { message: 'must be bytes with an optional K, M, G or T suffix, a percentage, or "infinity"' }) },
-  MEMORY_HIGH: { directive: 'MemoryHigh', schema: z.string().regex(Bytes, { message: 'must be bytes with an optional K, M, G or T suffix, a percentage, or "infinity"' }) },
-  CPU_QUOTA: { directive: 'CPUQuota', schema: z.string().regex(/^[0-9]+%$/, { message: 'must be a percentage such as 50% or 200%' }) },
-  CPU_WEIGHT: { directive: 'CPUWeight', schema: z.string().regex(/^(idle|[0-9]+)$/, { message: 'must be a number from 1 to 10000, or "idle"' }).refine((v) => v === 'idle' || (+v >= 1 && +v <= 10000), 'must be a number from 1 to 10000, or "idle"') },
-  IO_WEIGHT: { directive: 'IOWeight', schema: z.string().regex(/^[0-9]+$/, { message: 'must be a number from 1 to 10000' }).refine((v) => +v >= 1 && +v <= 10000, 'must be a number from 1 to 10000') },
-  TASKS_MAX: { directive: 'TasksMax', schema: z.string().regex(/^([0-9]+%?|infinity)$/, { message: 'must be a number, a percentage, or "infinity"' }) },
-  TIMEOUT_START: { directive: 'TimeoutStartSec', schema: z.string().regex(/^([0-9]+(ms|s|min|h)?|infinity)$/, { message: 'must be a time span such as 90s or 2min' }) },
-  TIMEOUT_STOP: { directive: 'TimeoutStopSec', schema: z.string().regex(/^([0-9]+(ms|s|min|h)?|infinity)$/, { message: 'must be a time span such as 30s or 2min' }) },
-} as const;
-export type SystemdKey = keyof typeof SYSTEMD_KEYS;
+export const BytesSchema = z
+  .string()
+  .regex(Bytes, { message: 'must be bytes with an optional K, M, G or T suffix, a percentage, or "infinity"' });
+export const CpuQuotaSchema = z.string().regex(/^[0-9]+%$/, { message: 'must be a percentage such as 50% or 200%' });
+export const CpuWeightSchema = z
+  .string()
+  .regex(/^(idle|[0-9]+)$/, { message: 'must be a number from 1 to 10000, or "idle"' })
+  .refine((v) => v === 'idle' || (+v >= 1 && +v <= 10000), 'must be a number from 1 to 10000, or "idle"');
+export const IoWeightSchema = z
+  .string()
+  .regex(/^[0-9]+$/, { message: 'must be a number from 1 to 10000' })
+  .refine((v) => +v >= 1 && +v <= 10000, 'must be a number from 1 to 10000');
+export const TasksMaxSchema = z.string().regex(/^([0-9]+%?|infinity)$/, { message: 'must be a number, a percentage, or "infinity"' });
+/** A systemd time span; `example` is what the message suggests (90s for starting, 30s for stopping). */
+export const timeSpanSchema = (example: string) =>
+  z.string().regex(/^([0-9]+(ms|s|min|h)?|infinity)$/, { message: `must be a time span such as ${example} or 2min` });
 
 /**
  * CONTAINMENT: how far root inside reaches the host (beyond 1.6; see
@@ -93,13 +109,20 @@ export type SystemdKey = keyof typeof SYSTEMD_KEYS;
  * the host; `private-users` (a user namespace with idmapped layers) is
  * reserved and refused until it is built.
  */
-export const ContainmentSchema = z.string().superRefine((v, ctx) => {
-  if (v === 'private-users') {
-    ctx.addIssue({ code: 'custom', message: 'is not available in this version (a user namespace with idmapped layers is not built yet): use "contained" (the default) or "none"' });
-  } else if (v !== 'contained' && v !== 'none') {
-    ctx.addIssue({ code: 'custom', message: 'must be "contained" (the default) or "none" (root inside is root on the host)' });
-  }
-}).transform((v) => v as 'contained' | 'none');
+export const ContainmentSchema = z
+  .string()
+  .superRefine((v, ctx) => {
+    if (v === 'private-users') {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'is not available in this version (a user namespace with idmapped layers is not built yet): use "contained" (the default) or "none"',
+      });
+    } else if (v !== 'contained' && v !== 'none') {
+      ctx.addIssue({ code: 'custom', message: 'must be "contained" (the default) or "none" (root inside is root on the host)' });
+    }
+  })
+  .transform((v) => v as 'contained' | 'none');
 export type Containment = z.infer<typeof ContainmentSchema>;
 
 /** AFTER: subhosts (by NAME) this one starts after, and REQUIRES: ones it cannot run without. */
@@ -121,9 +144,9 @@ export const SubhostConfigSchema = z.object({
   LOWER: AbsolutePath,
   CABLES: z.array(CableSchema),
   START: z.array(z.string()),
-  PREMOUNT: z.array(z.string()),
-  POSTMOUNT: z.array(z.string()),
-  INIT: z.array(z.string()),
+  PREMOUNT: HookSchema,
+  POSTMOUNT: HookSchema,
+  INIT: HookSchema,
   RAM_SIZE: RamSizeSchema,
   REAPER: AbsolutePath,
   SHARE: z.array(ShareSchema),

@@ -1,32 +1,19 @@
-// Read a subhost .conf and resolve every 1.6 variable to its value, in
-// 1.6's order and with 1.6's defaults, remembering where each value came
-// from. Values that are commands (`VAR=!cmd`) are run only when the
+// Read a subhost .conf and resolve every variable of the table
+// (variables.ts) to its value, in 1.6's order and with 1.6's defaults,
+// remembering where each value came from. Values that are commands (`VAR=!cmd`) are run only when the
 // caller passes an evaluator (the runtime does; `check` and the generator
 // never do): until then they are "deferred" and not validated.
 import { statSync, realpathSync } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { parseConfText, type Assignment } from './parse.js';
 import { parseCables } from './cables.js';
-import {
-  NameSchema, AbsolutePath, RamSizeSchema, StartSchema, StartTimeoutSchema, CommandSchema, ShareSchema,
-  SubhostConfigSchema, SYSTEMD_KEYS, NameListSchema, ContainmentSchema, type SubhostConfig, type Share, type SystemdKey,
-} from './fields.js';
+import type { z } from 'zod/v3';
+import { ShareSchema, SubhostConfigSchema, type SubhostConfig, type Share, type Hook } from './fields.js';
+import { VARIABLE_TABLE, variable, hookOf, namesBuiltin, type Variable, type VariableSpec, type HookVariable } from './variables.js';
 import { readConfigText, checkHook, checkCommand } from './trust.js';
 import type { Problem } from './problem.js';
-import { libDir } from '../paths.js';
 
-/** The variables 1.6 read, in the order it read them (commands run in this order). */
-export const VARIABLES: readonly [
-  'NAME', 'LOG', 'BASE', 'CABLES', 'LIVE', 'UPPER', 'WORK', 'LOWER', 'START',
-  'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER', 'SHARE', 'START_TIMEOUT', 'CONTAINMENT', 'AFTER', 'REQUIRES', ...SystemdKey[],
-] = [
-  'NAME', 'LOG', 'BASE', 'CABLES', 'LIVE', 'UPPER', 'WORK', 'LOWER', 'START',
-  'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER', 'SHARE',
-  // beyond 1.6: never commands
-  'START_TIMEOUT', 'CONTAINMENT', 'AFTER', 'REQUIRES', ...(Object.keys(SYSTEMD_KEYS) as SystemdKey[]),
-] as const;
-export type Variable = (typeof VARIABLES)[number];
-const FIRST_16 = ['BASE', 'CABLES', 'LIVE', 'UPPER', 'WORK', 'LOWER', 'START', 'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER'] as const;
+export { VARIABLES, type Variable } from './variables.js';
 
 export type Source =
   | { kind: 'line'; line: number; text: string }
@@ -72,11 +59,6 @@ export interface LoadResult {
   unreadable?: string;
 }
 
-export function defaultHooks(): Record<'PREMOUNT' | 'POSTMOUNT' | 'INIT', string> {
-  const d = libDir();
-  return { PREMOUNT: `${d}/overlay-premount`, POSTMOUNT: `${d}/overlay-postmount`, INIT: `${d}/overlay-init` };
-}
-
 function isDir(p: string): boolean {
   try {
     return statSync(p).isDirectory();
@@ -89,256 +71,351 @@ function firstIssue(err: { issues: { message: string }[] }): string {
   return err.issues[0]?.message ?? 'is invalid';
 }
 
+/**
+ * Read, trust, resolve and validate the config `fileArg`, in stages:
+ * the text (trusted before a byte is read), its assignments, the value of
+ * each variable in 1.6's order (running commands), each field's schema,
+ * SHARE, the filesystem, and the checks across fields.
+ */
 export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promise<LoadResult> {
   const file = resolvePath(fileArg);
-  const checkFs = opts.checkFs ?? true;
   const res: LoadResult = {
-    file, resolved: {}, partial: {}, shares: [], problems: [], warnings: [], deferred: [], runsCommands: false,
+    file,
+    resolved: {},
+    partial: {},
+    shares: [],
+    problems: [],
+    warnings: [],
+    deferred: [],
+    runsCommands: false,
   };
-  const problem = (key: string | undefined, message: string, line?: number) =>
-    res.problems.push({ file, line, key, message });
-
-  let text: string;
-  if (opts.text !== undefined) {
-    text = opts.text;
-  } else {
-    // Every config is trusted before a byte of it is read (see trust.ts).
-    const read = readConfigText(file);
-    if ('problem' in read) {
-      res.problems.push(read.problem);
-      res.unreadable = read.unreadable;
-      return res;
-    }
-    text = read.text;
+  const text = opts.text ?? trustedText(res);
+  if (text === undefined) return res;
+  const l: Loading = {
+    res,
+    checkFs: opts.checkFs ?? true,
+    last: readAssignments(res, text),
+    values: {},
+    base: '',
+    typed: {},
+    untrustedHooks: new Set(),
+  };
+  if (!(await resolveValues(l, opts.evaluate))) return finish(res);
+  validateFields(l);
+  readShares(l);
+  if (l.checkFs) checkFilesystem(l);
+  crossChecks(l);
+  res.partial = l.typed as Partial<SubhostConfig>;
+  if (res.problems.length === 0 && res.deferred.length === 0) {
+    res.config = SubhostConfigSchema.parse(l.typed);
   }
+  return finish(res);
+}
+
+/** One load in progress: the result being built, and what each stage hands on. */
+interface Loading {
+  res: LoadResult;
+  checkFs: boolean;
+  /** The last assignment of each variable (SHARE's lines are in res.shares). */
+  last: Map<Variable, Assignment>;
+  /** The string value of each variable resolved so far. */
+  values: Partial<Record<Variable, string>>;
+  /** BASE as resolved ('' until then). */
+  base: string;
+  /** The typed values that passed their schema. */
+  typed: Record<string, unknown>;
+  /** Custom hooks refused by the trust check: not looked at again. */
+  untrustedHooks: Set<HookVariable>;
+}
+
+function problem(l: Loading, key: string | undefined, message: string, line?: number): void {
+  l.res.problems.push({ file: l.res.file, line, key, message });
+}
+
+/** The line a variable's value came from, when it came from one. */
+function lineOf(l: Loading, key: Variable): number | undefined {
+  const s = l.res.resolved[key]?.source;
+  return s && s.kind !== 'default' ? s.line : undefined;
+}
+
+/** Known: neither deferred nor refused. */
+function known(l: Loading, key: Variable): boolean {
+  return !l.res.deferred.includes(key) && l.values[key] !== undefined;
+}
+
+/** Stage 1: the text, read only once the file is trusted (see trust.ts); undefined when refused. */
+function trustedText(res: LoadResult): string | undefined {
+  const read = readConfigText(res.file);
+  if ('problem' in read) {
+    res.problems.push(read.problem);
+    res.unreadable = read.unreadable;
+    return undefined;
+  }
+  return read.text;
+}
+
+/** Stage 2: the assignments. The last one of a variable wins; SHARE keeps every line. */
+function readAssignments(res: LoadResult, text: string): Map<Variable, Assignment> {
+  const { file } = res;
   const parsed = parseConfText(text);
   for (const line of parsed.strayLines) {
     res.warnings.push({ file, line, message: 'not a VAR=value line; ignored (as 1.6 did)' });
   }
-
-  // The last assignment wins; SHARE keeps every line.
-  const last = new Map<string, Assignment>();
+  const last = new Map<Variable, Assignment>();
   for (const a of parsed.assignments) {
-    if (a.key === 'SHARE') {
-      if (a.command) problem('SHARE', 'SHARE cannot be a !command (1.6 never evaluated it)', a.line);
+    const spec = variable(a.key);
+    if (spec?.kind === 'share') {
+      if (a.command)
+        res.problems.push({ file, line: a.line, key: 'SHARE', message: 'SHARE cannot be a !command (1.6 never evaluated it)' });
       else res.shares.push({ value: a.value, line: a.line });
       continue;
     }
-    if (!(VARIABLES as readonly string[]).includes(a.key)) {
+    if (!spec) {
       res.warnings.push({ file, line: a.line, key: a.key, message: 'unknown variable; ignored' });
       continue;
     }
-    last.set(a.key, a);
+    last.set(spec.name as Variable, a);
   }
+  res.runsCommands = [...last.values()].some((a) => a.command || variable(a.key)?.kind === 'hook');
+  return last;
+}
 
-  const hooks = defaultHooks();
-  res.runsCommands = [...last.values()].some(
-    (a) => a.command || (['PREMOUNT', 'POSTMOUNT', 'INIT'] as string[]).includes(a.key),
-  );
-
-  const name = basename(file).replace(/\.conf$/, '');
-  const systemdDefaults = Object.fromEntries(
-    Object.keys(SYSTEMD_KEYS).map((k) => [k, () => ['', "systemd's default"]]),
-  ) as Record<SystemdKey, () => [string, string]>;
-  const defaults: Record<Exclude<Variable, 'SHARE' | 'BASE'>, (base: string) => [string, string]> = {
-    ...systemdDefaults,
-    START_TIMEOUT: () => ['30s', 'each START entry may take 30 s, then it is stopped and the start carries on'],
-    CONTAINMENT: () => ['contained', 'root inside cannot reach the host through the kernel'],
-    AFTER: () => ['', 'no ordering'],
-    REQUIRES: () => ['', 'no dependency'],
-    NAME: () => [name, 'the config file name less .conf'],
-    LOG: () => ['', 'logs go to the journal (journalctl -u subhost@NAME)'],
-    CABLES: () => ['', 'no cables'],
-    LIVE: (b) => [`${b}/live`, 'BASE/live'],
-    UPPER: (b) => [`${b}/root`, 'BASE/root'],
-    WORK: (b) => [`${b}/work`, 'BASE/work'],
-    LOWER: () => ['/', 'the host root'],
-    START: () => ['networking ssh', '1.6 default'],
-    PREMOUNT: () => [hooks.PREMOUNT, 'built in'],
-    POSTMOUNT: () => [hooks.POSTMOUNT, 'built in'],
-    INIT: () => [hooks.INIT, 'built in'],
-    RAM_SIZE: () => ['50M', '1.6 default'],
-    REAPER: () => ['/.reaper', '1.6 default'],
-  };
-
-  // Resolve the string value of each variable in 1.6 order. An empty
-  // value counts as unset (1.6 tested `[ -z "$V" ]`).
-  const values: Partial<Record<Variable, string>> = {};
-  let base = '';
-  for (const key of VARIABLES) {
-    if (key === 'SHARE') continue;
-    const a = last.get(key);
+/**
+ * Stage 3: the string value of each variable, in 1.6's order. An empty
+ * value counts as unset (1.6 tested `[ -z "$V" ]`). False when nothing
+ * more can be resolved: BASE is missing, deferred, or not a directory.
+ */
+async function resolveValues(l: Loading, evaluate: Evaluator | undefined): Promise<boolean> {
+  const name = basename(l.res.file).replace(/\.conf$/, '');
+  for (const spec of VARIABLE_TABLE) {
+    if (spec.kind === 'share') continue;
+    const key = spec.name;
+    const a = l.last.get(key);
     if (a && a.command) {
-      if (key === 'NAME' || key === 'LOG' || !(FIRST_16 as readonly string[]).includes(key)) {
-        problem(key, `${key} cannot be a !command: systemd must know it without running anything`, a.line);
+      const v = await commandValue(l, spec, a, evaluate);
+      if (v === undefined) {
+        if (key === 'BASE' && l.res.deferred.includes('BASE')) return false; // nothing else can be resolved without BASE
         continue;
       }
-      const cwd = key === 'BASE' ? dirname(file) : base;
-      // The program must be root's alone, checked now (also by check and
-      // the generator, which do not run it).
-      const prog = checkCommand(file, a, cwd);
-      if ('problem' in prog) {
-        res.problems.push(prog.problem);
-        continue;
-      }
-      let out: string | undefined;
-      if (opts.evaluate) {
-        try {
-          out = await opts.evaluate(a.value, { key, cwd, config: file, program: prog.program });
-        } catch (e) {
-          problem(key, `command "${a.value}" failed: ${(e as Error).message}`, a.line);
-          continue;
-        }
-      }
-      if (out === undefined) {
-        res.deferred.push(key);
-        res.resolved[key] = { value: `!${a.value}`, source: { kind: 'command', line: a.line, text: a.text, deferred: true } };
-        if (key === 'BASE') return finish(res); // nothing else can be resolved without BASE
-        continue;
-      }
-      // 1.6 used the first line of the output (`read V`), trimmed.
-      const v = (out.split('\n')[0] ?? '').trim();
-      if (v === '') {
-        problem(key, `command "${a.value}" printed nothing`, a.line);
-        continue;
-      }
-      values[key] = v;
-      res.resolved[key] = { value: v, source: { kind: 'command', line: a.line, text: a.text, deferred: false } };
+      l.values[key] = v;
+      l.res.resolved[key] = { value: v, source: { kind: 'command', line: a.line, text: a.text, deferred: false } };
     } else if (a && a.value !== '') {
-      values[key] = a.value;
-      res.resolved[key] = { value: a.value, source: { kind: 'line', line: a.line, text: a.text } };
-    } else if (key === 'BASE') {
-      problem('BASE', 'missing BASE=... (required: the subhost directory, relative to the config file)', a?.line);
-      return finish(res);
+      l.values[key] = a.value;
+      l.res.resolved[key] = { value: a.value, source: { kind: 'line', line: a.line, text: a.text } };
+    } else if (spec.kind === 'base') {
+      problem(l, 'BASE', 'missing BASE=... (required: the subhost directory, relative to the config file)', a?.line);
+      return false;
     } else {
-      const [v, why] = defaults[key](base);
-      values[key] = v;
-      res.resolved[key] = { value: v, source: { kind: 'default', why } };
+      const { value, why } = spec.default;
+      const v = value({ name, base: l.base });
+      l.values[key] = v;
+      l.res.resolved[key] = { value: v, source: { kind: 'default', why } };
     }
-    if (key === 'BASE') {
-      const b = resolvePath(dirname(file), values.BASE!);
-      if (checkFs && !isDir(b)) {
-        problem('BASE', `${b} is not a directory`, last.get('BASE')?.line);
-        return finish(res);
-      }
-      // Without checkFs (the generator, early at boot) BASE may live on a
-      // filesystem not mounted yet: keep the path as written.
-      base = isDir(b) ? realpathSync(b) : b;
-      values.BASE = base;
-      res.resolved.BASE!.value = base;
-    }
+    if (spec.kind === 'base' && !settleBase(l)) return false;
   }
+  return true;
+}
 
-  // Typed, validated values. Paths are resolved against BASE as 1.6 did
-  // (it ran `cd $BASE` before using them).
-  const line = (k: Variable) => {
-    const s = res.resolved[k]?.source;
-    return s && s.kind !== 'default' ? s.line : undefined;
-  };
-  const typed: Record<string, unknown> = { CONFIG: file, BASE: base, LOG: values.LOG ?? '' };
-  const field = <T>(key: Variable, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } }, v: unknown) => {
-    const r = schema.safeParse(v);
-    if (r.success) typed[key] = r.data;
-    else problem(key, `"${String(values[key])}" ${firstIssue(r.error)}`, line(key));
-  };
-  const deferred = (k: Variable) => res.deferred.includes(k) || values[k] === undefined;
-  const untrustedHooks = new Set<Variable>();
-
-  if (!deferred('NAME')) field('NAME', NameSchema, values.NAME);
-  for (const k of ['LIVE', 'UPPER', 'WORK', 'LOWER'] as const) {
-    if (!deferred(k)) {
-      const p = resolvePath(base, values[k]!);
-      values[k] = p;
-      res.resolved[k]!.value = p;
-      field(k, AbsolutePath, p);
-    }
+/**
+ * The value of `!command` a: run when there is an evaluator, else
+ * deferred (recorded as such). Undefined when refused, failed or deferred.
+ */
+async function commandValue(l: Loading, spec: VariableSpec, a: Assignment, evaluate: Evaluator | undefined): Promise<string | undefined> {
+  const key = spec.name as Variable;
+  const { file } = l.res;
+  if (!spec.command) {
+    problem(l, key, `${key} cannot be a !command: systemd must know it without running anything`, a.line);
+    return undefined;
   }
-  if (!deferred('START')) field('START', StartSchema, values.START);
-  for (const k of ['PREMOUNT', 'POSTMOUNT', 'INIT'] as const) {
-    if (deferred(k)) continue;
-    field(k, CommandSchema, values[k]);
-    // A custom hook runs as root on the host: it must be root's alone.
-    const argv = typed[k] as string[] | undefined;
-    const p = argv && argv[0] !== hooks[k] ? checkHook(file, k, argv[0]!, line(k)) : undefined;
-    if (p) {
-      res.problems.push(p);
-      untrustedHooks.add(k);
-    }
+  const cwd = key === 'BASE' ? dirname(file) : l.base;
+  // The program must be root's alone, checked now (also by check and
+  // the generator, which do not run it).
+  const prog = checkCommand(file, a, cwd);
+  if ('problem' in prog) {
+    l.res.problems.push(prog.problem);
+    return undefined;
   }
-  if (!deferred('RAM_SIZE')) field('RAM_SIZE', RamSizeSchema, values.RAM_SIZE);
-  if (!deferred('REAPER')) field('REAPER', AbsolutePath, values.REAPER);
-  if (!deferred('CABLES') && typed.NAME) {
+  let out: string | undefined;
+  if (evaluate) {
     try {
-      typed.CABLES = parseCables(values.CABLES!, typed.NAME as string);
+      out = await evaluate(a.value, { key, cwd, config: file, program: prog.program });
     } catch (e) {
-      problem('CABLES', (e as Error).message, line('CABLES'));
+      problem(l, key, `command "${a.value}" failed: ${(e as Error).message}`, a.line);
+      return undefined;
     }
   }
-  field('START_TIMEOUT', StartTimeoutSchema, values.START_TIMEOUT);
-  field('CONTAINMENT', ContainmentSchema, values.CONTAINMENT);
-  for (const k of ['AFTER', 'REQUIRES'] as const) field(k, NameListSchema, values[k]);
+  if (out === undefined) {
+    l.res.deferred.push(key);
+    l.res.resolved[key] = { value: `!${a.value}`, source: { kind: 'command', line: a.line, text: a.text, deferred: true } };
+    return undefined;
+  }
+  // 1.6 used the first line of the output (`read V`), trimmed.
+  const v = (out.split('\n')[0] ?? '').trim();
+  if (v === '') {
+    problem(l, key, `command "${a.value}" printed nothing`, a.line);
+    return undefined;
+  }
+  return v;
+}
+
+/** BASE, relative to the config file's directory; false when it must be a directory and is not. */
+function settleBase(l: Loading): boolean {
+  const b = resolvePath(dirname(l.res.file), l.values.BASE!);
+  if (l.checkFs && !isDir(b)) {
+    problem(l, 'BASE', `${b} is not a directory`, l.last.get('BASE')?.line);
+    return false;
+  }
+  // Without checkFs (the generator, early at boot) BASE may live on a
+  // filesystem not mounted yet: keep the path as written.
+  l.base = isDir(b) ? realpathSync(b) : b;
+  l.values.BASE = l.base;
+  l.res.resolved.BASE!.value = l.base;
+  return true;
+}
+
+/**
+ * Stage 4: each known value through its schema, into its typed form.
+ * Paths are resolved against BASE as 1.6 did (it ran `cd $BASE` before
+ * using them); a custom hook runs as root on the host, so it must be
+ * root's alone.
+ */
+function validateFields(l: Loading): void {
+  const { values, typed } = l;
+  Object.assign(typed, { CONFIG: l.res.file, BASE: l.base, LOG: values.LOG ?? '' });
+  const parse = <S extends z.ZodTypeAny>(key: Variable, schema: S, v: unknown): z.output<S> | undefined => {
+    const r = schema.safeParse(v);
+    if (r.success) return r.data;
+    problem(l, key, `"${String(values[key])}" ${firstIssue(r.error)}`, lineOf(l, key));
+    return undefined;
+  };
+  const field = (key: Variable, schema: z.ZodTypeAny, v: unknown): void => {
+    const data = parse(key, schema, v);
+    if (data !== undefined) typed[key] = data;
+  };
   const systemd: Record<string, string> = {};
-  for (const k of Object.keys(SYSTEMD_KEYS) as SystemdKey[]) {
-    if (!values[k]) continue;
-    const r = SYSTEMD_KEYS[k].schema.safeParse(values[k]);
-    if (r.success) systemd[SYSTEMD_KEYS[k].directive] = r.data;
-    else problem(k, `"${values[k]}" ${firstIssue(r.error)}`, line(k));
+  for (const spec of VARIABLE_TABLE) {
+    // A 1.6 value not known yet (deferred, or refused) is not checked. One
+    // beyond 1.6 always is: refused as a !command, it is also reported
+    // as missing (`"undefined" Required`), as it always was.
+    if (spec.era === '1.6' && !known(l, spec.name)) continue;
+    switch (spec.kind) {
+      case 'value':
+        field(spec.name, spec.schema, values[spec.name]);
+        break;
+      case 'path': {
+        const key = spec.name;
+        const p = resolvePath(l.base, values[key]!);
+        values[key] = p;
+        l.res.resolved[key]!.value = p;
+        field(key, spec.schema, p);
+        break;
+      }
+      case 'hook': {
+        const key = spec.name;
+        const argv = parse(key, spec.schema, values[key]);
+        if (argv) typed[key] = trustedHook(l, key, argv);
+        break;
+      }
+      case 'cables':
+        if (!typed.NAME) break;
+        try {
+          typed.CABLES = parseCables(values.CABLES!, typed.NAME as string);
+        } catch (e) {
+          problem(l, 'CABLES', (e as Error).message, lineOf(l, 'CABLES'));
+        }
+        break;
+      case 'systemd': {
+        const key = spec.name;
+        if (!values[key]) break;
+        const v = parse(key, spec.schema, values[key]);
+        if (v !== undefined) systemd[spec.directive] = v;
+        break;
+      }
+      case 'log':
+        if (values.LOG) {
+          l.res.warnings.push({
+            file: l.res.file,
+            line: lineOf(l, 'LOG'),
+            key: 'LOG',
+            message: 'ignored: overlay-boot 2 logs to the journal (journalctl -u subhost@NAME)',
+          });
+        }
+        break;
+      case 'base': // resolved (and checked) with its value
+      case 'share': // every line: the next stage
+        break;
+    }
   }
   typed.SYSTEMD = systemd;
-  if (values.LOG) {
-    res.warnings.push({ file, line: line('LOG'), key: 'LOG', message: 'ignored: overlay-boot 2 logs to the journal (journalctl -u subhost@NAME)' });
-  }
+}
 
-  // SHARE=dir or SHARE=hostdir:subhostdir; the host dir is relative to BASE.
+/** A hook as the config holds it. A custom one runs as root on the host: it must be root's alone. */
+function trustedHook(l: Loading, key: HookVariable, argv: string[]): Hook {
+  const hook = hookOf(key, argv);
+  if ('builtin' in hook || namesBuiltin(key, argv[0]!)) return hook;
+  const p = checkHook(l.res.file, key, argv[0]!, lineOf(l, key));
+  if (p) {
+    l.res.problems.push(p);
+    l.untrustedHooks.add(key);
+  }
+  return hook;
+}
+
+/** Stage 5: SHARE=dir or SHARE=hostdir:subhostdir; the host dir is relative to BASE. */
+function readShares(l: Loading): void {
   const shares: Share[] = [];
-  for (const s of res.shares) {
+  for (const s of l.res.shares) {
     const colon = s.value.indexOf(':');
     const hostPart = colon < 0 ? s.value : s.value.slice(0, colon);
-    const host = resolvePath(base, hostPart);
+    const host = resolvePath(l.base, hostPart);
     const inside = colon < 0 ? host : s.value.slice(colon + 1);
     const r = ShareSchema.safeParse({ host, inside, line: s.line });
     if (!r.success) {
       const issue = r.error.issues[0]!;
-      problem('SHARE', `"${s.value}": ${issue.path[0] === 'inside' ? 'subhost path' : 'host path'} ${issue.message}`, s.line);
-    } else if (checkFs && !isDir(host)) {
-      problem('SHARE', `"${s.value}": host directory ${host} does not exist`, s.line);
+      problem(l, 'SHARE', `"${s.value}": ${issue.path[0] === 'inside' ? 'subhost path' : 'host path'} ${issue.message}`, s.line);
+    } else if (l.checkFs && !isDir(host)) {
+      problem(l, 'SHARE', `"${s.value}": host directory ${host} does not exist`, s.line);
     } else {
       shares.push(r.data);
     }
   }
-  typed.SHARE = shares;
+  l.typed.SHARE = shares;
+}
 
-  // Directories that must exist (1.6 checked these at start; we check early).
-  if (checkFs) {
-    const need: Variable[] = ['LIVE', 'UPPER', 'LOWER'];
-    if (values.UPPER !== values.LOWER) need.push('WORK');
-    for (const k of need) {
-      if (!deferred(k) && typed[k] && !isDir(values[k]!)) problem(k, `${values[k]} is not a directory`, line(k));
-    }
-    for (const k of ['PREMOUNT', 'POSTMOUNT', 'INIT'] as const) {
-      const argv = typed[k] as string[] | undefined;
-      // Built in (implemented by the runtime itself), or refused above already.
-      if (!argv || argv[0] === hooks[k] || untrustedHooks.has(k)) continue;
+/** Stage 6: directories that must exist (1.6 checked these at start; we check early), and custom hooks' programs. */
+function checkFilesystem(l: Loading): void {
+  const { values, typed } = l;
+  for (const spec of VARIABLE_TABLE) {
+    if (spec.kind === 'path') {
+      const key = spec.name;
+      // WORK only for an overlay (UPPER is not LOWER).
+      if (key === 'WORK' && values.UPPER === values.LOWER) continue;
+      if (known(l, key) && typed[key] && !isDir(values[key]!)) problem(l, key, `${values[key]} is not a directory`, lineOf(l, key));
+    } else if (spec.kind === 'hook') {
+      const key = spec.name;
+      const hook = typed[key] as Hook | undefined;
+      // Built in (performed by the runtime itself), or refused already.
+      if (!hook || !('argv' in hook) || namesBuiltin(key, hook.argv[0]!) || l.untrustedHooks.has(key)) continue;
+      const program = hook.argv[0]!;
       try {
-        const st = statSync(argv[0]!);
-        if (!st.isFile() || !(st.mode & 0o111)) problem(k, `${argv[0]} is not an executable file`, line(k));
+        const st = statSync(program);
+        if (!st.isFile() || !(st.mode & 0o111)) problem(l, key, `${program} is not an executable file`, lineOf(l, key));
       } catch {
-        problem(k, `${argv[0]} does not exist`, line(k));
+        problem(l, key, `${program} does not exist`, lineOf(l, key));
       }
     }
   }
-  if (!deferred('LIVE') && typed.LIVE === typed.LOWER && typed.UPPER !== typed.LOWER) {
-    problem('LIVE', 'LIVE must not be LOWER', line('LIVE'));
-  }
-  for (const s of shares) {
-    if (s.host === typed.LOWER) problem('SHARE', `${s.host} is LOWER itself`, s.line);
-  }
+}
 
-  res.partial = typed as Partial<SubhostConfig>;
-  if (res.problems.length === 0 && res.deferred.length === 0) {
-    res.config = SubhostConfigSchema.parse(typed);
+/** Stage 7: what no single field shows. */
+function crossChecks(l: Loading): void {
+  const { typed } = l;
+  if (known(l, 'LIVE') && typed.LIVE === typed.LOWER && typed.UPPER !== typed.LOWER) {
+    problem(l, 'LIVE', 'LIVE must not be LOWER', lineOf(l, 'LIVE'));
   }
-  return finish(res);
+  for (const s of typed.SHARE as Share[]) {
+    if (s.host === typed.LOWER) problem(l, 'SHARE', `${s.host} is LOWER itself`, s.line);
+  }
 }
 
 function finish(res: LoadResult): LoadResult {

@@ -41,10 +41,11 @@ export function parseConfText(text: string): ParsedText {
       strayLines.push(i + 1);
       return;
     }
-    const [, key, rawValue] = m;
+    const key = m[1]!;
+    const rawValue = m[2]!;
     const command = rawValue.startsWith('!');
     const value = command ? rawValue.slice(1).trim() : rawValue;
-    assignments.push({ key: key!, value, command, line: i + 1, text: line.trim() });
+    assignments.push({ key, value, command, line: i + 1, text: line.trim() });
   });
   return { assignments, strayLines };
 }

@@ -22,7 +22,8 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 export const START_LINE = {
   started: (e: string) => `overlay-boot: ${e} started`,
   failed: (e: string, status: number | string) => `overlay-boot: ${e} failed (exit status ${status})`,
-  timedOut: (e: string, secs: number | string) => `overlay-boot: ${e} did not finish within ${secs}s (START_TIMEOUT): stopped it, carrying on`,
+  timedOut: (e: string, secs: number | string) =>
+    `overlay-boot: ${e} did not finish within ${secs}s (START_TIMEOUT): stopped it, carrying on`,
   done: (failed: number | string) => `overlay-boot: START done, ${failed} failed`,
 };
 
@@ -57,6 +58,7 @@ export function initScript(c: SubhostConfig): string {
     '          trap \'[ -n "$s" ] && kill $s 2>/dev/null; exit $rc\' TERM',
     '          sleep "$limit" & s=$!; wait $s',
     '          rc=7',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's ${limit}, followed by "s"
     `          echo "${START_LINE.timedOut('$entry', '${limit}')}" >&2`,
     '          kill -TERM -$pid 2>/dev/null || kill -TERM $pid 2>/dev/null',
     '          sleep 5 & s=$!; wait $s',

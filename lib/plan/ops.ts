@@ -1,5 +1,5 @@
 // The setup steps of a subhost as data: each op is one fixed-arity
-// command of the native helper subhost-enter (reaper/subhost-enter.c),
+// command of the native helper subhost-enter (native/ops.c),
 // which performs them with plain syscalls in the unit's private mount
 // namespace. Computing them is pure (tested without root); performing
 // them costs microseconds instead of one process per step.
@@ -8,11 +8,11 @@
 // order (its arity is their number); an argument that takes only some
 // words lists them after its name. The `Op` type is derived from it.
 export const OPS = {
-  'mount': ['fstype', 'source', 'target', 'flags', 'data'],
-  'mkdir': ['path', 'mode'],
-  'mknod': ['path', 'mode', ['type', 'c', 'b'], 'major', 'minor', 'uid', 'gid'],
-  'symlink': ['target', 'path'],
-  'chmod': ['path', 'mode'],
+  mount: ['fstype', 'source', 'target', 'flags', 'data'],
+  mkdir: ['path', 'mode'],
+  mknod: ['path', 'mode', ['type', 'c', 'b'], 'major', 'minor', 'uid', 'gid'],
+  symlink: ['target', 'path'],
+  chmod: ['path', 'mode'],
   'install-if-missing': ['src', 'dst', 'mode'],
   'bind-file-ro': ['src', 'dst'],
   'bind-if-exists': ['src', 'dst'],
@@ -24,7 +24,7 @@ export const OPS = {
   'refuse-mountpoint': ['path', 'message'],
   'check-env': ['name', 'value'],
   'check-stat': ['path', 'sig'],
-  'guard': ['root'],
+  guard: ['root'],
   'link-up': ['ifname'],
 } as const;
 

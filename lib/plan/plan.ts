@@ -4,7 +4,7 @@
 // Pure: the caller supplies the few facts about the host it needs.
 import { readFileSync } from 'node:fs';
 import type { SubhostConfig } from '../config/fields.js';
-import { defaultHooks } from '../config/load.js';
+import { HOOKS } from '../config/variables.js';
 import { libDir } from '../paths.js';
 import { writeFileAtomic } from '../atomic-write.js';
 import { mkdirP, opsToArgv, type Op } from './ops.js';
@@ -142,8 +142,7 @@ export function hostFacts(): HostFacts {
 
 /** Uses only the built-in hooks, so the whole start is one native plan. */
 export function builtinHooks(c: SubhostConfig): boolean {
-  const hooks = defaultHooks();
-  return (['PREMOUNT', 'POSTMOUNT', 'INIT'] as const).every((k) => c[k].length === 1 && c[k][0] === hooks[k]);
+  return HOOKS.every((k) => 'builtin' in c[k]);
 }
 
 /** The helper's arguments for a config with the built-in hooks (pure but for the facts). */
@@ -157,7 +156,14 @@ export function guardOps(c: SubhostConfig): Op[] {
 
 export function startPlan(c: SubhostConfig, facts: HostFacts, pidfile: string): string[] {
   const ops: Op[] = [
-    ...checkOps(c), ['link-up', 'lo'], ...guardOps(c), ...premountOps(c), ...overlayOps(c), ...postmountOps(c, facts), ...shareOps(c), ...reaperOps(c, facts),
+    ...checkOps(c),
+    ['link-up', 'lo'],
+    ...guardOps(c),
+    ...premountOps(c),
+    ...overlayOps(c),
+    ...postmountOps(c, facts),
+    ...shareOps(c),
+    ...reaperOps(c, facts),
   ];
   return [...opsToArgv(ops), ...enterArgs(c, pidfile), initScript(c), `init-${c.NAME}`];
 }

@@ -23,10 +23,30 @@ const sh = async (sb: Sandbox, cmd: string) => {
 };
 
 const cases: Case[] = [
-  { title: 'missing LIVE directory', conf: () => 'BASE=.\nSTART=none\n', dirs: ['root', 'work'], message: (b) => `LIVE: ${b}/live is not a directory` },
-  { title: 'missing WORK directory', conf: () => 'BASE=.\nSTART=none\n', dirs: ['root', 'live'], message: (b) => `WORK: ${b}/work is not a directory` },
-  { title: 'bad cable spec', conf: () => 'BASE=.\nSTART=none\nCABLES=br0\n', unit: 'netns', message: 'CABLES: entry "br0" is not of the form [bridge]=[mac|.vlan]' },
-  { title: 'bridge that does not exist', conf: () => 'BASE=.\nSTART=none\nCABLES== nobr0=\n', unit: 'netns', message: 'CABLES: bridge nobr0 for NAME1 does not exist (or is not a bridge)' },
+  {
+    title: 'missing LIVE directory',
+    conf: () => 'BASE=.\nSTART=none\n',
+    dirs: ['root', 'work'],
+    message: (b) => `LIVE: ${b}/live is not a directory`,
+  },
+  {
+    title: 'missing WORK directory',
+    conf: () => 'BASE=.\nSTART=none\n',
+    dirs: ['root', 'live'],
+    message: (b) => `WORK: ${b}/work is not a directory`,
+  },
+  {
+    title: 'bad cable spec',
+    conf: () => 'BASE=.\nSTART=none\nCABLES=br0\n',
+    unit: 'netns',
+    message: 'CABLES: entry "br0" is not of the form [bridge]=[mac|.vlan]',
+  },
+  {
+    title: 'bridge that does not exist',
+    conf: () => 'BASE=.\nSTART=none\nCABLES== nobr0=\n',
+    unit: 'netns',
+    message: 'CABLES: bridge nobr0 for NAME1 does not exist (or is not a bridge)',
+  },
   { title: 'failing !cmd', conf: () => 'BASE=.\nSTART=none\nUPPER=!false\n', message: ':3: UPPER: command "false" failed: exit status 1' },
   {
     title: 'non-root-owned config',
@@ -47,6 +67,14 @@ const cases: Case[] = [
     conf: (b) => `BASE=.\nSTART=none\nPREMOUNT=${b}/pre.sh\n`,
     setup: async (sb, b) => sb.writeFile(`${b}/pre.sh`, '#!/bin/sh\necho premount refuses >&2\nexit 4\n', 0o755),
     message: (b) => `${b}/pre.sh failed (exit status 4)`,
+  },
+  {
+    // Exit status 5 only when it sees the overlay on LIVE ($1): a custom POSTMOUNT runs after the mount.
+    title: 'POSTMOUNT that fails, run on the mounted overlay',
+    conf: (b) => `BASE=.\nSTART=none\nPOSTMOUNT=${b}/post.sh\n`,
+    setup: async (sb, b) =>
+      sb.writeFile(`${b}/post.sh`, '#!/bin/sh\nmountpoint -q "$1" || exit 6\necho postmount refuses >&2\nexit 5\n', 0o755),
+    message: (b) => `${b}/post.sh failed (exit status 5)`,
   },
   {
     title: 'INIT whose script fails before the reaper runs',
@@ -90,22 +118,34 @@ describe('failed starts leave nothing behind', () => {
       await sb.writeFile(s.conf, c.conf(s.base), 0o644);
       if (c.setup) await c.setup(sb, s.base, name);
       try {
-      const setupCounts = await counts(sb);
-      const upperBefore = (await sb.run(['sh', '-c', `cd ${s.base} && find . -path ./work -prune -o -print0 | sort -z | xargs -0 ls -ld --time-style=+%s 2>&1; cat root/etc/motd 2>/dev/null`])).stdout;
-      await register(sb, s.conf);
+        const setupCounts = await counts(sb);
+        const upperBefore = (
+          await sb.run([
+            'sh',
+            '-c',
+            `cd ${s.base} && find . -path ./work -prune -o -print0 | sort -z | xargs -0 ls -ld --time-style=+%s 2>&1; cat root/etc/motd 2>/dev/null`,
+          ])
+        ).stdout;
+        await register(sb, s.conf);
 
-      const result = await sb.startUnit(`subhost@${name}.service`);
-      expect(result).not.toBe('done');
-      await waitGone(sb, name);
-      const journal = await journalOf(sb, `subhost${c.unit === 'netns' ? '-netns' : ''}@${name}.service`);
-      const msg = typeof c.message === 'string' ? fix(c.message) : fix(c.message(s.base));
-      expect(journal, journal).toContain(msg);
+        const result = await sb.startUnit(`subhost@${name}.service`);
+        expect(result).not.toBe('done');
+        await waitGone(sb, name);
+        const journal = await journalOf(sb, `subhost${c.unit === 'netns' ? '-netns' : ''}@${name}.service`);
+        const msg = typeof c.message === 'string' ? fix(c.message) : fix(c.message(s.base));
+        expect(journal, journal).toContain(msg);
 
-      expect(await counts(sb)).toEqual(setupCounts);
-      const upperAfter = (await sb.run(['sh', '-c', `cd ${s.base} && find . -path ./work -prune -o -print0 | sort -z | xargs -0 ls -ld --time-style=+%s 2>&1; cat root/etc/motd 2>/dev/null`])).stdout;
-      expect(upperAfter.replace(/^d.* \.\/root$/m, '').replace(/^d.* \.\/root\/etc$/m, '')).toBe(
-        upperBefore.replace(/^d.* \.\/root$/m, '').replace(/^d.* \.\/root\/etc$/m, ''),
-      );
+        expect(await counts(sb)).toEqual(setupCounts);
+        const upperAfter = (
+          await sb.run([
+            'sh',
+            '-c',
+            `cd ${s.base} && find . -path ./work -prune -o -print0 | sort -z | xargs -0 ls -ld --time-style=+%s 2>&1; cat root/etc/motd 2>/dev/null`,
+          ])
+        ).stdout;
+        expect(upperAfter.replace(/^d.* \.\/root$/m, '').replace(/^d.* \.\/root\/etc$/m, '')).toBe(
+          upperBefore.replace(/^d.* \.\/root$/m, '').replace(/^d.* \.\/root\/etc$/m, ''),
+        );
       } finally {
         if (c.teardown) await c.teardown(sb, s.base, name);
       }
@@ -119,7 +159,9 @@ describe('failed starts leave nothing behind', () => {
     expect(await sb.startUnit('subhost@nosuch.service')).not.toBe('done');
     await waitGone(sb, 'nosuch');
     const j = await journalOf(sb, 'subhost-netns@nosuch.service');
-    expect(j).toContain('no config for subhost "nosuch": looked at $OVERLAY_BOOT_CONF (unset), /run/overlay-boot/registry/nosuch.conf (absent) and the 0 config(s) listed in /etc/subhosts.conf (none has NAME nosuch)');
+    expect(j).toContain(
+      'no config for subhost "nosuch": looked at $OVERLAY_BOOT_CONF (unset), /run/overlay-boot/registry/nosuch.conf (absent) and the 0 config(s) listed in /etc/subhosts.conf (none has NAME nosuch)',
+    );
     expect(await counts(sb)).toEqual(clean);
   });
 });

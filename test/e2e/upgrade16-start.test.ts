@@ -17,7 +17,12 @@ function cli(sb: Sandbox, argv: string[]): Promise<RunResult> {
 /** `systemctl show` of the given properties, as a map. */
 async function show(sb: Sandbox, unit: string, props: string[]): Promise<Record<string, string>> {
   const r = await sb.systemctl('show', '-p', props.join(','), unit);
-  return Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
 async function stop(sb: Sandbox, name: string): Promise<void> {
@@ -40,13 +45,22 @@ describe('1.6 upgrade: settings, START results, real success', () => {
 
     let r = await cli(sb, ['overlay-boot', 'check', s.conf]);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain('systemd settings on subhost@set1.service: AFTER (After=), MEMORY_MAX (MemoryMax=), CPU_WEIGHT (CPUWeight=), IO_WEIGHT (IOWeight=), TASKS_MAX (TasksMax=), TIMEOUT_START (TimeoutStartSec=), TIMEOUT_STOP (TimeoutStopSec=)');
-    expect(r.stdout).toContain("apply through overlay-boot start's runtime drop-in /run/systemd/system/subhost@set1.service.d/50-overlay-boot-start.conf");
+    expect(r.stdout).toContain(
+      'systemd settings on subhost@set1.service: AFTER (After=), MEMORY_MAX (MemoryMax=), CPU_WEIGHT (CPUWeight=), IO_WEIGHT (IOWeight=), TASKS_MAX (TasksMax=), TIMEOUT_START (TimeoutStartSec=), TIMEOUT_STOP (TimeoutStopSec=)',
+    );
+    expect(r.stdout).toContain(
+      "apply through overlay-boot start's runtime drop-in /run/systemd/system/subhost@set1.service.d/50-overlay-boot-start.conf",
+    );
 
     r = await cli(sb, ['overlay-boot', s.conf]);
     expect(r.exitCode, r.stderr).toBe(0);
     const want = {
-      MemoryMax: String(100 * 1024 * 1024), TasksMax: '77', TimeoutStartUSec: '33s', TimeoutStopUSec: '7s', CPUWeight: '50', IOWeight: '60',
+      MemoryMax: String(100 * 1024 * 1024),
+      TasksMax: '77',
+      TimeoutStartUSec: '33s',
+      TimeoutStopUSec: '7s',
+      CPUWeight: '50',
+      IOWeight: '60',
     };
     expect(await show(sb, U('set1'), Object.keys(want))).toEqual(want);
     expect((await show(sb, U('set1'), ['After'])).After!.split(' ')).toContain('subhost@other1.service');

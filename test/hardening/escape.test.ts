@@ -27,7 +27,7 @@ const VECTORS = VECTOR_NAMES;
  * runs through subhost-go (branch `go`); before that the contained
  * overlay-go half is skipped. Tried with `go` merged: it passes.
  */
-const OVERLAY_GO_IS_CONTAINED = existsSync(join(ROOT, 'reaper/subhost-go.c'));
+const OVERLAY_GO_IS_CONTAINED = existsSync(join(ROOT, 'native/subhost-go.c'));
 
 // The host's /etc/adjtime, which subhosts get bound in (1.6 bound it read-write).
 const ADJTIME = '0.0 0 0.0\n0\nUTC\n';
@@ -80,7 +80,8 @@ describe('escape from a subhost', () => {
   // must be given the same bounding set, filter and cgroup explicitly.
   it('an overlay-go shell in the CONTAINMENT=none subhost has every vector open', async () => {
     const go = await probeOverlayGo(sandbox(), subhosts.optout);
-    for (const v of VECTORS) expect(go.get(v), `${v} in overlay-go ${subhosts.optout}`).toMatchObject({ state: ABSENT_HERE.includes(v) ? 'n/a' : 'open' });
+    for (const v of VECTORS)
+      expect(go.get(v), `${v} in overlay-go ${subhosts.optout}`).toMatchObject({ state: ABSENT_HERE.includes(v) ? 'n/a' : 'open' });
   });
   it.skipIf(!OVERLAY_GO_IS_CONTAINED)('an overlay-go shell in the contained subhost has every vector closed', async () => {
     const go = await probeOverlayGo(sandbox(), subhosts.contained);

@@ -14,19 +14,36 @@ import { ROOT, makeSubhost } from '../e2e/kit.js';
 import { nspawnArgs } from '../../bench/tools.js';
 
 export const PROBE_SRC = join(ROOT, 'test/hardening/escape-probe.c');
-export const PROBE_BIN = join(ROOT, 'reaper/build/test/escape-probe');
+export const PROBE_BIN = join(ROOT, 'native/build/test/escape-probe');
 
 /** Build the probe (static: it runs in whatever root the container has). */
 export async function buildProbe(): Promise<void> {
-  await mkdir(join(ROOT, 'reaper/build/test'), { recursive: true });
+  await mkdir(join(ROOT, 'native/build/test'), { recursive: true });
   await execa('gcc', ['-static', '-O', '-Wall', '-Wextra', '-Werror', '-D_GNU_SOURCE', '-o', PROBE_BIN, PROBE_SRC]);
 }
 
 /** Every vector of issue 11, by the probe's names, with what each means (the security table's rows). */
 export const VECTORS: ReadonlyArray<readonly [string, string]> = [
-  ...(['SYS_ADMIN', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_TIME', 'SYS_BOOT', 'SYSLOG', 'MAC_ADMIN', 'MAC_OVERRIDE', 'BPF', 'PERFMON',
-    'SYS_PACCT', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'DAC_READ_SEARCH', 'CHECKPOINT_RESTORE', 'AUDIT_CONTROL'] as const)
-    .map((c) => [`cap-${c}`, `CAP_${c} in the bounding set`] as const),
+  ...(
+    [
+      'SYS_ADMIN',
+      'SYS_MODULE',
+      'SYS_RAWIO',
+      'SYS_TIME',
+      'SYS_BOOT',
+      'SYSLOG',
+      'MAC_ADMIN',
+      'MAC_OVERRIDE',
+      'BPF',
+      'PERFMON',
+      'SYS_PACCT',
+      'WAKE_ALARM',
+      'BLOCK_SUSPEND',
+      'DAC_READ_SEARCH',
+      'CHECKPOINT_RESTORE',
+      'AUDIT_CONTROL',
+    ] as const
+  ).map((c) => [`cap-${c}`, `CAP_${c} in the bounding set`] as const),
   ['seccomp', 'a seccomp filter is missing'],
   ['keyctl', "keyctl(): the host root's keyrings (not namespaced)"],
   ['bpf', 'bpf(BPF_PROG_LOAD) passes the privilege check'],
@@ -36,7 +53,7 @@ export const VECTORS: ReadonlyArray<readonly [string, string]> = [
   ['finit_module', 'finit_module() passes the privilege check (a module)'],
   ['swapon', 'swapon() passes the privilege check'],
   ['open_by_handle_at', 'open_by_handle_at() on a shared-in filesystem (any file of it, outside the share too)'],
-  ['mknod-disk', "mknod + open of a host block device"],
+  ['mknod-disk', 'mknod + open of a host block device'],
   ['mknod-kmsg', 'mknod + open of /dev/kmsg'],
   ['proc-sys-kernel', '/proc/sys/kernel/core_pattern opens for writing (host code execution)'],
   ['proc-sys-vm', '/proc/sys/vm/drop_caches opens for writing'],
@@ -47,7 +64,7 @@ export const VECTORS: ReadonlyArray<readonly [string, string]> = [
   ['proc-keys', "/proc/keys lists the host kernel's keys"],
   ['timer-list', "/proc/timer_list shows the host's timers (and their processes)"],
   ['dmesg', 'the kernel log readable (syslog(2))'],
-  ['proc-kmsg', '/proc/kmsg opens (the kernel log, taken from the host\'s reader)'],
+  ['proc-kmsg', "/proc/kmsg opens (the kernel log, taken from the host's reader)"],
   ['cgroup-ns', 'the cgroup tree above its own visible (no cgroup namespace)'],
   ['cgroup-escape', "a parent cgroup's cgroup.procs opens for writing (leaving its limits)"],
   ['mount-proc', 'a fresh proc mounts'],
@@ -109,8 +126,9 @@ export const probeConfLines = (dir: string): string => `START=${PROBE_INSIDE}/ag
 
 /** A subhost NAME whose START runs the agent, with dirs probe/ and rodata/ (for overlay-share --ro); not started. */
 export async function makeProbedSubhost(sb: Sandbox, name: string, extraConf = ''): Promise<string> {
-  const s = await makeSubhost(sb, name, `BASE=.\nCABLES==\n${probeConfLines('probe')}${extraConf}`,
-    { dirs: ['root', 'work', 'live', 'probe', 'rodata'] });
+  const s = await makeSubhost(sb, name, `BASE=.\nCABLES==\n${probeConfLines('probe')}${extraConf}`, {
+    dirs: ['root', 'work', 'live', 'probe', 'rodata'],
+  });
   await installProbe(sb, `${sb.dataDir}/${name}/probe`);
   return s.conf;
 }
@@ -146,8 +164,13 @@ export async function installProbe(sb: Sandbox, dir: string): Promise<void> {
  * (no spaces inside one).
  */
 export async function askAgent(sb: Sandbox, dir: string, args: string[] = []): Promise<Findings> {
-  const r = await sb.run(['sh', '-c', 'printf "%s\\n" "$2" > "$1/request" && cat "$1/answer"', 'sh', dir, args.join(' ')], { timeoutMs: 60_000 });
-  if (r.exitCode !== 0) throw new Error(`escape-probe agent in ${dir}: exit ${r.exitCode}${r.timedOut ? ' (timed out: is the agent running?)' : ''}: ${r.stderr}`);
+  const r = await sb.run(['sh', '-c', 'printf "%s\\n" "$2" > "$1/request" && cat "$1/answer"', 'sh', dir, args.join(' ')], {
+    timeoutMs: 60_000,
+  });
+  if (r.exitCode !== 0)
+    throw new Error(
+      `escape-probe agent in ${dir}: exit ${r.exitCode}${r.timedOut ? ' (timed out: is the agent running?)' : ''}: ${r.stderr}`,
+    );
   return parseProbe(r.stdout);
 }
 
@@ -167,15 +190,19 @@ export async function probeNspawn(sb: Sandbox, name: string, probeDir: string, r
   const args = [...nspawnArgs(d, name), `--bind=${probeDir}:${PROBE_INSIDE}`, `--bind-ro=${roDir}:/rodata`];
   // The probe's output goes to a file in the bound dir (the console is a pipe to the journal).
   const payload = `exec ${PROBE_INSIDE}/escape-probe ${probeArgs('/rodata').join(' ')} > ${PROBE_INSIDE}/nspawn.out 2>&1`;
-  await sb.writeFile(`/etc/systemd/system/escape-nspawn-${name}.service`, [
-    '[Unit]',
-    'Description=escape probe in a systemd-nspawn container (default options)',
-    '[Service]',
-    'Type=oneshot',
-    'Delegate=yes',
-    `ExecStart=/usr/bin/systemd-nspawn ${args.join(' ')} /bin/sh -c "${payload}"`,
-    '',
-  ].join('\n'), 0o644);
+  await sb.writeFile(
+    `/etc/systemd/system/escape-nspawn-${name}.service`,
+    [
+      '[Unit]',
+      'Description=escape probe in a systemd-nspawn container (default options)',
+      '[Service]',
+      'Type=oneshot',
+      'Delegate=yes',
+      `ExecStart=/usr/bin/systemd-nspawn ${args.join(' ')} /bin/sh -c "${payload}"`,
+      '',
+    ].join('\n'),
+    0o644,
+  );
   await sb.daemonReload();
   const job = await sb.startUnit(`escape-nspawn-${name}.service`);
   if (job !== 'done') throw new Error(`nspawn probe: ${job}: ${await sb.journal(`escape-nspawn-${name}.service`, 30)}`);

@@ -1,4 +1,4 @@
-// Shared harness for the native tests: builds reaper/ and runs shell
+// Shared harness for the native tests: builds native/ and runs shell
 // scenarios as root in throwaway namespaces, so that real mounts, real
 // pivot_root and real pid namespaces can be used without touching the host.
 //
@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, expect } from 'vitest';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const BUILD = join(REPO, 'reaper', 'build');
+export const BUILD = join(REPO, 'native', 'build');
 export const SE = join(BUILD, 'subhost-enter');
 export const REAPER = join(BUILD, 'reaper');
 const TINIT = join(BUILD, 'test', 'tinit');
@@ -31,10 +31,9 @@ export const TAG = `ob-native-${process.pid}-`;
 export const NAME = `obn${process.pid}`;
 
 export async function buildNative(): Promise<void> {
-  await execa('make', ['-C', join(REPO, 'reaper')]);
+  await execa('make', ['-C', join(REPO, 'native')]);
   await mkdir(dirname(TINIT), { recursive: true });
-  await execa('gcc', ['-O', '-Wall', '-Wextra', '-Werror', '-o', TINIT,
-    join(REPO, 'test', 'native', 'tinit.c')]);
+  await execa('gcc', ['-O', '-Wall', '-Wextra', '-Werror', '-o', TINIT, join(REPO, 'test', 'native', 'tinit.c')]);
 }
 
 export interface RunResult {
@@ -59,11 +58,7 @@ export class Scenario {
     this.root = join(dir, 'root');
     this.out = join(dir, 'out');
     const R = this.root;
-    const ops = [
-      `mount tmpfs tmpfs ${R} - mode=755,size=16m`,
-      `mkdir ${R}/usr 755`,
-      `mount - /usr ${R}/usr bind,ro -`,
-    ];
+    const ops = [`mount tmpfs tmpfs ${R} - mode=755,size=16m`, `mkdir ${R}/usr 755`, `mount - /usr ${R}/usr bind,ro -`];
     // Bind the host's programs instead of shipping a busybox: nothing to
     // install, and it works on merged-/usr hosts (symlinks) and others.
     for (const d of ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32']) {
@@ -131,11 +126,16 @@ export class Scenario {
     await writeFile(file, preamble + script);
     const log = join(this.dir, 'reaped.log');
     const t0 = Date.now();
-    const r = await execa('unshare',
-      ['-m', '-n', '-p', '-f', '--mount-proc', '--propagation', 'private',
-        TINIT, log, '/bin/sh', '-e', file],
-      { reject: false, timeout: timeoutMs, extendEnv: false,
-        env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' } });
+    const r = await execa(
+      'unshare',
+      ['-m', '-n', '-p', '-f', '--mount-proc', '--propagation', 'private', TINIT, log, '/bin/sh', '-e', file],
+      {
+        reject: false,
+        timeout: timeoutMs,
+        extendEnv: false,
+        env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+      },
+    );
     const ms = Date.now() - t0;
     const kv: Record<string, string> = {};
     for (const line of r.stdout.split('\n')) {
@@ -159,7 +159,9 @@ export class Scenario {
 
 /** Host mounts that involve this test process's temp dirs. */
 export function ourHostMounts(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(TAG));
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(TAG));
 }
 
 /** Host processes whose command line mentions this suite's temp dirs or names. */

@@ -24,7 +24,22 @@ describe('overlay-boot check', () => {
     expect(r.stdout).toMatch(/^CABLES\s+=\s+line 2: CABLES= =$/m);
     expect(r.stdout).toMatch(/^START\s+none\s+line 3: START= none$/m);
     expect(r.stdout).toMatch(/^LOWER\s+\/\s+default \(the host root\)$/m);
-    for (const k of ['NAME', 'LOG', 'BASE', 'CABLES', 'LIVE', 'UPPER', 'WORK', 'LOWER', 'START', 'PREMOUNT', 'POSTMOUNT', 'INIT', 'RAM_SIZE', 'REAPER']) {
+    for (const k of [
+      'NAME',
+      'LOG',
+      'BASE',
+      'CABLES',
+      'LIVE',
+      'UPPER',
+      'WORK',
+      'LOWER',
+      'START',
+      'PREMOUNT',
+      'POSTMOUNT',
+      'INIT',
+      'RAM_SIZE',
+      'REAPER',
+    ]) {
       expect(r.stdout).toMatch(new RegExp(`^${k}\\s`, 'm'));
     }
   });
@@ -56,13 +71,29 @@ describe('overlay-boot check', () => {
     expect(j).toMatchObject({ file: p, valid: true, config: { NAME: 'j', LOWER: '/' } });
   });
 
+  it('shows the built-in hooks by the path that names them, as text and as JSON', async () => {
+    const p = f.conf('BASE=.\nPOSTMOUNT=/bin/true -x\n', 'h.conf');
+    const env = { OVERLAY_BOOT_LIBDIR: '/opt/ob' };
+    const text = await execa('node', [BIN, 'check', p], { env });
+    expect(text.stdout).toMatch(/^PREMOUNT\s+\/opt\/ob\/overlay-premount\s+default \(built in\)$/m);
+    expect(text.stdout).toMatch(/^POSTMOUNT\s+\/bin\/true -x\s+line 2: POSTMOUNT=\/bin\/true -x$/m);
+    expect(text.stdout).toMatch(/^INIT\s+\/opt\/ob\/overlay-init\s+default \(built in\)$/m);
+    const j = JSON.parse((await execa('node', [BIN, 'check', '--json', p], { env })).stdout);
+    expect(j.config).toMatchObject({
+      PREMOUNT: ['/opt/ob/overlay-premount'],
+      POSTMOUNT: ['/bin/true', '-x'],
+      INIT: ['/opt/ob/overlay-init'],
+    });
+    expect(j.resolved.PREMOUNT).toEqual({ value: '/opt/ob/overlay-premount', source: { kind: 'default', why: 'built in' } });
+  });
+
   it('exits 2 with usage on a bad call', async () => {
     const r = await execa('node', [BIN, 'frobnicate'], { reject: false });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('unknown command "frobnicate"');
   });
 
-  it('an unknown option is a usage error with check\'s usage, not a missing file named after it', async () => {
+  it("an unknown option is a usage error with check's usage, not a missing file named after it", async () => {
     const p = f.conf('BASE=.\n', 'x.conf');
     const r = await execa('node', [BIN, 'check', '--jsno', p], { reject: false });
     expect(r.exitCode).toBe(2);

@@ -1,7 +1,8 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { chownSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, defaultHooks, type LoadResult } from '../../lib/config/load.js';
+import { loadConfig, type LoadResult } from '../../lib/config/load.js';
+import { builtinHookPath, HOOKS } from '../../lib/config/variables.js';
 import { parseConfText } from '../../lib/config/parse.js';
 import { formatProblem } from '../../lib/config/problem.js';
 import { fixture, type Fixture } from './helpers.js';
@@ -17,7 +18,7 @@ const errors = (r: LoadResult) => r.problems.map(formatProblem);
 
 describe('parsing the 1.6 text format', () => {
   it('accepts whitespace around = and trims values, keeps values literal', () => {
-    const p = parseConfText('  START = none  \nCABLES= =\n#BASE=x\n\nLOWER=\'quoted\'\n');
+    const p = parseConfText("  START = none  \nCABLES= =\n#BASE=x\n\nLOWER='quoted'\n");
     expect(p.assignments.map((a) => [a.key, a.value, a.line])).toEqual([
       ['START', 'none', 1],
       ['CABLES', '=', 2],
@@ -50,9 +51,11 @@ describe('defaults (1.6 values)', () => {
     expect(c.LOWER).toBe('/');
     expect(c.CABLES).toEqual([]);
     expect(c.START).toEqual(['networking', 'ssh']);
-    expect(c.PREMOUNT).toEqual([defaultHooks().PREMOUNT]);
-    expect(c.POSTMOUNT).toEqual([defaultHooks().POSTMOUNT]);
-    expect(c.INIT).toEqual([defaultHooks().INIT]);
+    expect(c.PREMOUNT).toEqual({ builtin: true });
+    expect(c.POSTMOUNT).toEqual({ builtin: true });
+    expect(c.INIT).toEqual({ builtin: true });
+    // check shows the built-in hooks by the path that names them.
+    for (const k of HOOKS) expect(r.resolved[k]).toEqual({ value: builtinHookPath(k), source: { kind: 'default', why: 'built in' } });
     expect(c.RAM_SIZE).toBe('50M');
     expect(c.REAPER).toBe('/.reaper');
     expect(c.SHARE).toEqual([]);
@@ -103,10 +106,18 @@ describe('explicit values', () => {
     const c = r.config!;
     const sub = join(f.dir, 'sub');
     expect(c).toMatchObject({
-      NAME: 'web', BASE: sub, LIVE: join(sub, 'l'), UPPER: join(sub, 'u'), WORK: join(sub, 'w'),
-      LOWER: join(sub, 'low'), START: ['rsyslog', 'networking', '/usr/local/bin/x'],
-      PREMOUNT: [`${f.dir}/hooks/pre`, '--flag'], POSTMOUNT: [`${f.dir}/hooks/post`], INIT: [`${f.dir}/hooks/init`],
-      RAM_SIZE: 'none', REAPER: '/sbin/myreaper',
+      NAME: 'web',
+      BASE: sub,
+      LIVE: join(sub, 'l'),
+      UPPER: join(sub, 'u'),
+      WORK: join(sub, 'w'),
+      LOWER: join(sub, 'low'),
+      START: ['rsyslog', 'networking', '/usr/local/bin/x'],
+      PREMOUNT: { argv: [`${f.dir}/hooks/pre`, '--flag'] },
+      POSTMOUNT: { argv: [`${f.dir}/hooks/post`] },
+      INIT: { argv: [`${f.dir}/hooks/init`] },
+      RAM_SIZE: 'none',
+      REAPER: '/sbin/myreaper',
     });
     expect(c.CABLES).toEqual([
       { kind: 'veth', index: 0, hostIf: 'web0', peerIf: 'eth0', bridge: 'br0', mac: undefined },
@@ -142,7 +153,9 @@ describe('explicit values', () => {
   it('LOG is accepted and reported as ignored', async () => {
     const r = await loadConfig(f.conf('BASE=.\nLOG=/var/log/x.log\n'));
     expect(r.config).toBeDefined();
-    expect(r.warnings.map(formatProblem)).toEqual([`${f.dir}/sub.conf:2: LOG: ignored: overlay-boot 2 logs to the journal (journalctl -u subhost@NAME)`]);
+    expect(r.warnings.map(formatProblem)).toEqual([
+      `${f.dir}/sub.conf:2: LOG: ignored: overlay-boot 2 logs to the journal (journalctl -u subhost@NAME)`,
+    ]);
   });
 
   it('unknown variables and stray lines are warnings, not errors (1.6 ignored them)', async () => {
@@ -192,15 +205,47 @@ describe('invalid configs: one clear line naming file, line and key', () => {
   const cases: [string, string, string | RegExp][] = [
     ['missing BASE', 'START=none\n', 'sub.conf: BASE: missing BASE=... (required: the subhost directory, relative to the config file)'],
     ['BASE not a directory', 'BASE=nope\n', /sub\.conf:1: BASE: \/.*\/nope is not a directory$/],
-    ['bad NAME characters', 'BASE=.\nNAME=a/b\n', 'sub.conf:2: NAME: "a/b" may contain only letters, digits, ".", "_" and "-", and must start with a letter, digit or "_"'],
-    ['NAME needing unit escaping', 'BASE=.\nNAME=web+mail\n', 'sub.conf:2: NAME: "web+mail" may contain only letters, digits, ".", "_" and "-", and must start with a letter, digit or "_"'],
-    ['NAME starting with -', 'BASE=.\nNAME=-x\n', 'sub.conf:2: NAME: "-x" may contain only letters, digits, ".", "_" and "-", and must start with a letter, digit or "_"'],
-    ['NAME as a command', 'BASE=.\nNAME=!hostname\n', 'sub.conf:2: NAME: NAME cannot be a !command: systemd must know it without running anything'],
-    ['interface name too long', 'BASE=.\nNAME=averyverylongnam\nCABLES==\n', 'sub.conf:3: CABLES: host-side interface "averyverylongnam0" is longer than 15 characters (kernel limit for interface names); use a shorter NAME'],
-    ['VLAN interface too long', 'BASE=.\nNAME=elevenchars\nCABLES== =.1234\n', 'sub.conf:3: CABLES: host-side interface "elevenchars0.1234" is longer than 15 characters (kernel limit for interface names); use a shorter NAME'],
+    [
+      'bad NAME characters',
+      'BASE=.\nNAME=a/b\n',
+      'sub.conf:2: NAME: "a/b" may contain only letters, digits, ".", "_" and "-", and must start with a letter, digit or "_"',
+    ],
+    [
+      'NAME needing unit escaping',
+      'BASE=.\nNAME=web+mail\n',
+      'sub.conf:2: NAME: "web+mail" may contain only letters, digits, ".", "_" and "-", and must start with a letter, digit or "_"',
+    ],
+    [
+      'NAME starting with -',
+      'BASE=.\nNAME=-x\n',
+      'sub.conf:2: NAME: "-x" may contain only letters, digits, ".", "_" and "-", and must start with a letter, digit or "_"',
+    ],
+    [
+      'NAME as a command',
+      'BASE=.\nNAME=!hostname\n',
+      'sub.conf:2: NAME: NAME cannot be a !command: systemd must know it without running anything',
+    ],
+    [
+      'interface name too long',
+      'BASE=.\nNAME=averyverylongnam\nCABLES==\n',
+      'sub.conf:3: CABLES: host-side interface "averyverylongnam0" is longer than 15 characters (kernel limit for interface names); use a shorter NAME',
+    ],
+    [
+      'VLAN interface too long',
+      'BASE=.\nNAME=elevenchars\nCABLES== =.1234\n',
+      'sub.conf:3: CABLES: host-side interface "elevenchars0.1234" is longer than 15 characters (kernel limit for interface names); use a shorter NAME',
+    ],
     ['cable without =', 'BASE=.\nCABLES=br0\n', 'sub.conf:2: CABLES: entry "br0" is not of the form [bridge]=[mac|.vlan]'],
-    ['bad MAC', 'BASE=.\nCABLES==02:00:zz:00:00:01\n', 'sub.conf:2: CABLES: entry "=02:00:zz:00:00:01": "02:00:zz:00:00:01" is neither a MAC address (xx:xx:xx:xx:xx:xx) nor .VLAN'],
-    ['multicast MAC', 'BASE=.\nCABLES==01:00:00:00:00:01\n', 'sub.conf:2: CABLES: entry "=01:00:00:00:00:01": 01:00:00:00:00:01 is a multicast MAC address'],
+    [
+      'bad MAC',
+      'BASE=.\nCABLES==02:00:zz:00:00:01\n',
+      'sub.conf:2: CABLES: entry "=02:00:zz:00:00:01": "02:00:zz:00:00:01" is neither a MAC address (xx:xx:xx:xx:xx:xx) nor .VLAN',
+    ],
+    [
+      'multicast MAC',
+      'BASE=.\nCABLES==01:00:00:00:00:01\n',
+      'sub.conf:2: CABLES: entry "=01:00:00:00:00:01": 01:00:00:00:00:01 is a multicast MAC address',
+    ],
     ['VLAN first', 'BASE=.\nCABLES==.12\n', 'sub.conf:2: CABLES: entry "=.12": a VLAN needs a cable before it'],
     ['VLAN tag out of range', 'BASE=.\nCABLES== =.5000\n', 'sub.conf:2: CABLES: entry "=.5000": VLAN tag must be a number from 1 to 4094'],
     ['bad RAM_SIZE', 'BASE=.\nRAM_SIZE=lots\n', 'sub.conf:2: RAM_SIZE: "lots" must be a size such as 50M, 1G or 10%, or "none"'],
@@ -208,7 +253,11 @@ describe('invalid configs: one clear line naming file, line and key', () => {
     ['missing SHARE dir', 'BASE=.\nSHARE=nothere\n', /sub\.conf:2: SHARE: "nothere": host directory \/.*\/nothere does not exist$/],
     ['relative SHARE target', 'BASE=.\nSHARE=/tmp:rel\n', 'sub.conf:2: SHARE: "/tmp:rel": subhost path must be an absolute path'],
     ['SHARE onto /', 'BASE=.\nSHARE=/tmp:/\n', 'sub.conf:2: SHARE: "/tmp:/": subhost path cannot be / (the subhost root)'],
-    ['START with shell syntax', 'BASE=.\nSTART=ssh;reboot\n', 'sub.conf:2: START: "ssh;reboot" entries must be plain service names or absolute paths (no shell syntax)'],
+    [
+      'START with shell syntax',
+      'BASE=.\nSTART=ssh;reboot\n',
+      'sub.conf:2: START: "ssh;reboot" entries must be plain service names or absolute paths (no shell syntax)',
+    ],
     ['relative PREMOUNT', 'BASE=.\nPREMOUNT=premount.sh\n', 'sub.conf:2: PREMOUNT: "premount.sh" the command must be an absolute path'],
     ['missing POSTMOUNT', 'BASE=.\nPOSTMOUNT=/nonexistent/post\n', 'sub.conf:2: POSTMOUNT: /nonexistent/post does not exist'],
     ['relative REAPER', 'BASE=.\nREAPER=reaper\n', 'sub.conf:2: REAPER: "reaper" must be an absolute path'],
@@ -240,7 +289,7 @@ describe('invalid configs: one clear line naming file, line and key', () => {
   });
 });
 
-describe('every config must be root\'s alone (more in trust.test.ts)', () => {
+describe("every config must be root's alone (more in trust.test.ts)", () => {
   const RULE = "a config that root runs must be root's alone";
   it('refuses a !cmd config that is group-writable', async () => {
     const p = f.conf('BASE=.\nLOWER=!echo /\n', 'sub.conf', 0o664);
@@ -284,14 +333,17 @@ describe('the three example configs of the 1.6 manual', () => {
     const r = await loadConfig(f.conf('BASE=.\nCABLES= =\nSTART= none\nLOWER= base\n', 'tiny.conf'));
     expect(errors(r)).toEqual([]);
     expect(r.config).toMatchObject({
-      NAME: 'tiny', START: [], LOWER: join(f.dir, 'base'),
+      NAME: 'tiny',
+      START: [],
+      LOWER: join(f.dir, 'base'),
       CABLES: [{ kind: 'veth', index: 0, hostIf: 'tiny0', peerIf: 'eth0' }],
     });
   });
   it('mta: one cable and six services in order', async () => {
     const r = await loadConfig(f.conf('BASE=.\nCABLES= =\nSTART= rsyslog networking ssh saslauthd postfix dovecot\n', 'mta.conf'));
     expect(r.config).toMatchObject({
-      NAME: 'mta', LOWER: '/',
+      NAME: 'mta',
+      LOWER: '/',
       START: ['rsyslog', 'networking', 'ssh', 'saslauthd', 'postfix', 'dovecot'],
       CABLES: [{ kind: 'veth', hostIf: 'mta0', peerIf: 'eth0' }],
     });

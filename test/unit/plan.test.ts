@@ -1,6 +1,18 @@
 // The start plan is data: check what it would do without doing it.
 import { describe, it, expect } from 'vitest';
-import { overlayOps, postmountOps, reaperOps, shareOps, checkOps, premountOps, interfacesFile, startPlan, enterArgs, type HostFacts } from '../../lib/plan/plan.js';
+import {
+  overlayOps,
+  postmountOps,
+  reaperOps,
+  shareOps,
+  checkOps,
+  premountOps,
+  interfacesFile,
+  startPlan,
+  builtinHooks,
+  enterArgs,
+  type HostFacts,
+} from '../../lib/plan/plan.js';
 import { mkdirP, OPS, arity, argNames, argvToOps, opsToArgv, type Op } from '../../lib/plan/ops.js';
 import { initScript } from '../../lib/plan/init-script.js';
 import { netnsPlanLines } from '../../lib/plan/netns.js';
@@ -8,15 +20,35 @@ import { parseCables } from '../../lib/config/cables.js';
 import type { SubhostConfig } from '../../lib/config/fields.js';
 
 const base: SubhostConfig = {
-  CONFIG: '/s/x/x.conf', NAME: 'x', BASE: '/s/x', LIVE: '/s/x/live', UPPER: '/s/x/root', WORK: '/s/x/work',
-  LOWER: '/', CABLES: [], START: ['networking', 'ssh'], PREMOUNT: ['/p'], POSTMOUNT: ['/q'], INIT: ['/i'],
-  RAM_SIZE: '50M', REAPER: '/.reaper', SHARE: [], LOG: '', AFTER: [], REQUIRES: [], START_TIMEOUT: 30, CONTAINMENT: 'contained', SYSTEMD: {},
+  CONFIG: '/s/x/x.conf',
+  NAME: 'x',
+  BASE: '/s/x',
+  LIVE: '/s/x/live',
+  UPPER: '/s/x/root',
+  WORK: '/s/x/work',
+  LOWER: '/',
+  CABLES: [],
+  START: ['networking', 'ssh'],
+  PREMOUNT: { argv: ['/p'] },
+  POSTMOUNT: { argv: ['/q'] },
+  INIT: { argv: ['/i'] },
+  RAM_SIZE: '50M',
+  REAPER: '/.reaper',
+  SHARE: [],
+  LOG: '',
+  AFTER: [],
+  REQUIRES: [],
+  START_TIMEOUT: 30,
+  CONTAINMENT: 'contained',
+  SYSTEMD: {},
 };
 const facts: HostFacts = { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper' };
 
 describe('overlay mount', () => {
   it('overlays LOWER and UPPER on LIVE', () => {
-    expect(overlayOps(base)).toEqual([['mount', 'overlay', 'overlay', '/s/x/live', '-', 'lowerdir=/,upperdir=/s/x/root,workdir=/s/x/work']]);
+    expect(overlayOps(base)).toEqual([
+      ['mount', 'overlay', 'overlay', '/s/x/live', '-', 'lowerdir=/,upperdir=/s/x/root,workdir=/s/x/work'],
+    ]);
   });
   it('escapes commas and colons in paths', () => {
     expect(overlayOps({ ...base, UPPER: '/a,b:c' })[0]![5]).toBe('lowerdir=/,upperdir=/a\\,b\\:c,workdir=/s/x/work');
@@ -51,7 +83,11 @@ describe('default POSTMOUNT', () => {
     ]);
     // Contained, the host's clock drift file is the subhost's to read only; 1.6 (CONTAINMENT=none) shared it writable.
     expect(ops).toContainEqual(['bind-ro-if-exists', '/etc/adjtime', '/s/x/live/etc/adjtime']);
-    expect(postmountOps({ ...base, CONTAINMENT: 'none' }, facts)).toContainEqual(['bind-if-exists', '/etc/adjtime', '/s/x/live/etc/adjtime']);
+    expect(postmountOps({ ...base, CONTAINMENT: 'none' }, facts)).toContainEqual([
+      'bind-if-exists',
+      '/etc/adjtime',
+      '/s/x/live/etc/adjtime',
+    ]);
     expect(ops).toContainEqual(['chmod', '/s/x/live/run/lock', '1777']);
   });
   it('RAM_SIZE=none leaves /run alone', () => {
@@ -59,7 +95,14 @@ describe('default POSTMOUNT', () => {
     expect(o.some((x) => x[0] === 'mount' && x[3].endsWith('/run'))).toBe(false);
   });
   it('a size is passed to tmpfs as is', () => {
-    expect(postmountOps({ ...base, RAM_SIZE: '1G' }, facts)).toContainEqual(['mount', 'tmpfs', 'tmpfs', '/s/x/live/run', 'nosuid,nodev', 'size=1G,mode=755']);
+    expect(postmountOps({ ...base, RAM_SIZE: '1G' }, facts)).toContainEqual([
+      'mount',
+      'tmpfs',
+      'tmpfs',
+      '/s/x/live/run',
+      'nosuid,nodev',
+      'size=1G,mode=755',
+    ]);
   });
 });
 
@@ -70,7 +113,10 @@ describe('SHARE and the reaper', () => {
       ['mkdir', '/s/x/live/srv/d', '755'],
       ['bind-nofollow', '/h/d', '/s/x/live/srv/d'],
     ]);
-    expect(mkdirP('/r', '//a//b/')).toEqual([['mkdir', '/r/a', '755'], ['mkdir', '/r/a/b', '755']]);
+    expect(mkdirP('/r', '//a//b/')).toEqual([
+      ['mkdir', '/r/a', '755'],
+      ['mkdir', '/r/a/b', '755'],
+    ]);
   });
   it('installs .reaper when missing and always binds the current one over it', () => {
     expect(reaperOps(base, facts)).toEqual([
@@ -116,16 +162,40 @@ describe('network', () => {
 describe('the whole start plan', () => {
   it('checks first, then PREMOUNT, the overlay, POSTMOUNT, shares, the reaper, and enter with the init script', () => {
     const argv = startPlan({ ...base, SHARE: [{ host: '/h', inside: '/in', line: 4 }] }, facts, '/run/subhost/x/pid');
-    const ops = argv.filter((a) => ['require-dir', 'refuse-mountpoint', 'write-if-missing', 'mount', 'install-if-missing', 'bind-file-ro', 'enter'].includes(a));
-    expect(ops.slice(0, 7)).toEqual(['require-dir', 'require-dir', 'require-dir', 'require-dir', 'require-dir', 'require-dir', 'refuse-mountpoint']);
+    const ops = argv.filter((a) =>
+      ['require-dir', 'refuse-mountpoint', 'write-if-missing', 'mount', 'install-if-missing', 'bind-file-ro', 'enter'].includes(a),
+    );
+    expect(ops.slice(0, 7)).toEqual([
+      'require-dir',
+      'require-dir',
+      'require-dir',
+      'require-dir',
+      'require-dir',
+      'require-dir',
+      'refuse-mountpoint',
+    ]);
     expect(ops.slice(7, 9)).toEqual(['write-if-missing', 'mount']);
     expect(argv.slice(argv.indexOf('guard'), argv.indexOf('guard') + 4)).toEqual(['guard', '/s/x/live', 'guard', '/s/x/root']);
     expect(ops.slice(-3)).toEqual(['install-if-missing', 'bind-file-ro', 'enter']);
     expect(argv.slice(argv.indexOf('enter'))).toEqual([
-      'enter', '--hostname', 'x', '--pidfile', '/run/subhost/x/pid', '--contain', '/s/x/live', '--', '/bin/sh', '-c', initScriptOf(argv), 'init-x',
+      'enter',
+      '--hostname',
+      'x',
+      '--pidfile',
+      '/run/subhost/x/pid',
+      '--contain',
+      '/s/x/live',
+      '--',
+      '/bin/sh',
+      '-c',
+      initScriptOf(argv),
+      'init-x',
     ]);
     // The unit's fence is checked against the config, before anything is mounted.
-    expect(argv.slice(argv.indexOf('check-containment'), argv.indexOf('check-containment') + 2)).toEqual(['check-containment', 'contained']);
+    expect(argv.slice(argv.indexOf('check-containment'), argv.indexOf('check-containment') + 2)).toEqual([
+      'check-containment',
+      'contained',
+    ]);
     expect(argv.indexOf('check-containment')).toBeLessThan(argv.indexOf('mount'));
     const none = startPlan({ ...base, CONTAINMENT: 'none' }, facts, '/run/subhost/x/pid');
     expect(none).not.toContain('--contain');
@@ -140,10 +210,25 @@ describe('the whole start plan', () => {
     expect(rest[0]).toBe('enter');
     expect(opsToArgv(ops)).toEqual(argv.slice(0, argv.length - rest.length));
     for (const op of ops) expect(op.length, op.join(' ')).toBe(1 + arity(op[0])!);
-    expect(new Set(ops.map((o) => o[0]))).toEqual(new Set([
-      'require-dir', 'refuse-mountpoint', 'check-containment', 'link-up', 'guard', 'write-if-missing', 'mount', 'mkdir', 'mknod',
-      'symlink', 'chmod', 'bind-if-exists', 'bind-nofollow', 'install-if-missing', 'bind-file-ro',
-    ]));
+    expect(new Set(ops.map((o) => o[0]))).toEqual(
+      new Set([
+        'require-dir',
+        'refuse-mountpoint',
+        'check-containment',
+        'link-up',
+        'guard',
+        'write-if-missing',
+        'mount',
+        'mkdir',
+        'mknod',
+        'symlink',
+        'chmod',
+        'bind-if-exists',
+        'bind-nofollow',
+        'install-if-missing',
+        'bind-file-ro',
+      ]),
+    );
   });
 });
 
@@ -157,7 +242,11 @@ describe('the ops table', () => {
     expect(Object.keys(OPS)).toHaveLength(18);
   });
   it('types each op by it (a wrong arity or word does not compile)', () => {
-    const ok: Op[] = [['guard', '/r'], ['check-containment', 'none'], ['mknod', '/d', '666', 'b', '1', '2', '0', '0']];
+    const ok: Op[] = [
+      ['guard', '/r'],
+      ['check-containment', 'none'],
+      ['mknod', '/d', '666', 'b', '1', '2', '0', '0'],
+    ];
     // @ts-expect-error one argument too few
     const short: Op = ['mkdir', '/x'];
     // @ts-expect-error not a containment level
@@ -182,5 +271,14 @@ describe('enter arguments', () => {
     expect(initScript({ ...base, REAPER: '/sbin/myreaper' })).toContain(
       "if [ ! -f '/sbin/myreaper' ] || [ ! -x '/sbin/myreaper' ]; then\n    echo \"overlay-boot: REAPER /sbin/myreaper is not an executable file inside the subhost\" >&2; exit 1\nfi\n",
     );
+  });
+});
+
+describe('built-in hooks', () => {
+  it('make the whole start one native plan only when all three are built in', () => {
+    const builtin = { PREMOUNT: { builtin: true }, POSTMOUNT: { builtin: true }, INIT: { builtin: true } } as const;
+    expect(builtinHooks(base)).toBe(false);
+    expect(builtinHooks({ ...base, ...builtin })).toBe(true);
+    expect(builtinHooks({ ...base, ...builtin, INIT: { argv: ['/i'] } })).toBe(false);
   });
 });

@@ -9,10 +9,17 @@ import { loadConfig } from '../../lib/config/load.js';
 describe('START results from the journal', () => {
   const start = ['/bin/false', 'nosuch', '/usr/local/bin/hang', 'ssh'];
   it('names each failed or stopped entry of the config, in order, and sees the last line', () => {
-    const r = parseStartLines([
-      'overlay-boot: running /bin/false', START_LINE.failed('/bin/false', 1),
-      START_LINE.failed('nosuch', 1), START_LINE.timedOut('/usr/local/bin/hang', 30), START_LINE.started('ssh'), START_LINE.done(3),
-    ], start);
+    const r = parseStartLines(
+      [
+        'overlay-boot: running /bin/false',
+        START_LINE.failed('/bin/false', 1),
+        START_LINE.failed('nosuch', 1),
+        START_LINE.timedOut('/usr/local/bin/hang', 30),
+        START_LINE.started('ssh'),
+        START_LINE.done(3),
+      ],
+      start,
+    );
     expect(r).toEqual({
       complete: true,
       failures: [
@@ -23,10 +30,16 @@ describe('START results from the journal', () => {
     });
   });
   it('ignores lines for entries the config does not have, and anything not exactly in the format', () => {
-    const r = parseStartLines([
-      START_LINE.failed('rm -rf', 1), START_LINE.failed('other', 2), `${START_LINE.failed('ssh', 1)} `,
-      'overlay-boot: ssh failed (exit status 99999)', 'overlay-boot: \u001b[2Jssh failed (exit status 1)',
-    ], start);
+    const r = parseStartLines(
+      [
+        START_LINE.failed('rm -rf', 1),
+        START_LINE.failed('other', 2),
+        `${START_LINE.failed('ssh', 1)} `,
+        'overlay-boot: ssh failed (exit status 99999)',
+        'overlay-boot: \u001b[2Jssh failed (exit status 1)',
+      ],
+      start,
+    );
     expect(r).toEqual({ complete: false, failures: [] });
   });
 });
@@ -37,11 +50,19 @@ describe('settings of a config started by its path', () => {
     const r = await loadConfig('/etc/x.conf', { text, checkFs: false });
     expect(r.problems).toEqual([]);
     expect(r.partial.START_TIMEOUT).toBe(10);
-    expect(runtimeDropinText(r)).toBe([
-      '# Written by overlay-boot start for /etc/x.conf (this boot only).',
-      '[Unit]', 'Requires=subhost@db.service', 'After=subhost@db.service',
-      '[Service]', 'MemoryMax=1G', 'TasksMax=50', 'TimeoutStartSec=2min', '',
-    ].join('\n'));
+    expect(runtimeDropinText(r)).toBe(
+      [
+        '# Written by overlay-boot start for /etc/x.conf (this boot only).',
+        '[Unit]',
+        'Requires=subhost@db.service',
+        'After=subhost@db.service',
+        '[Service]',
+        'MemoryMax=1G',
+        'TasksMax=50',
+        'TimeoutStartSec=2min',
+        '',
+      ].join('\n'),
+    );
   });
   it('START_TIMEOUT: 30 s by default, "infinity" or 0 for none; other forms are refused', async () => {
     const load = (v: string) => loadConfig('/etc/x.conf', { text: `BASE=/tmp\nSTART=none\n${v}`, checkFs: false });

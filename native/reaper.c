@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common.h"
+
 static const char *name = "-";
 
 /* Only the stop sequence logs: normal reaping would flood the journal.
@@ -70,7 +72,7 @@ static pid_t start_stop_script(void)
 	if (pid == 0) {
 		/* `service` and the init scripts it runs expect a normal
 		 * process: nothing blocked, default dispositions. */
-		for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		for (size_t i = 0; i < countof(handled); i++)
 			signal(handled[i], SIG_DFL);
 		sigset_t none;
 
@@ -93,8 +95,6 @@ static void term_all(enum state *st)
 	kill(-1, SIGTERM);
 	*st = DRAINING;
 }
-
-#include "common.h"
 
 int main(int argc, char **argv)
 {
@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = noop;
 	sigfillset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+	for (size_t i = 0; i < countof(handled); i++)
 		sigaction(handled[i], &sa, NULL);
 
 	signal_ready();

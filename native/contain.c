@@ -42,6 +42,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "contain.h"
 
 /* Dropped from the bounding set of every process of a contained subhost.
@@ -70,11 +71,9 @@ static const char *const proc_masked[] = {
 	"/proc/kpagecount", "/proc/kpageflags", "/proc/kpagecgroup",
 };
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-
 static int fail(const char *what, const char *arg)
 {
-	fprintf(stderr, "subhost-enter: contain: %s %s: %s\n", what, arg,
+	fprintf(stderr, "%s: contain: %s %s: %s\n", prog_name, what, arg,
 		strerror(errno));
 	return -1;
 }
@@ -146,7 +145,7 @@ int contain_proc(void)
 	 * read-only bind of /proc/sys below copies it as it is. */
 	if (mount("/proc/sys/net", "/proc/sys/net", NULL, MS_BIND, NULL) != 0)
 		return fail("bind", "/proc/sys/net");
-	for (size_t i = 0; i < N(proc_read_only); i++) {
+	for (size_t i = 0; i < countof(proc_read_only); i++) {
 		if (stat(proc_read_only[i], &st) != 0)
 			continue;	/* not in this kernel */
 		if (bind_read_only(proc_read_only[i]) != 0)
@@ -154,7 +153,7 @@ int contain_proc(void)
 	}
 	if ((empty = empty_file_mount()) < 0)
 		return -1;
-	for (size_t i = 0; i < N(proc_masked); i++) {
+	for (size_t i = 0; i < countof(proc_masked); i++) {
 		if (stat(proc_masked[i], &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
 		if (mask(empty, proc_masked[i]) != 0) {
@@ -187,7 +186,7 @@ static int deny_user_namespaces(void)
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) != 0)
 		goto out;
 	if (seccomp_arch_native() == SCMP_ARCH_X86_64)
-		for (size_t i = 0; i < N(more_arches); i++)
+		for (size_t i = 0; i < countof(more_arches); i++)
 			if (seccomp_arch_add(ctx, more_arches[i]) != 0)
 				goto out;
 	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1,
@@ -214,7 +213,7 @@ static int drop_caps(void)
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2];
 
-	for (size_t i = 0; i < N(dropped_caps); i++)
+	for (size_t i = 0; i < countof(dropped_caps); i++)
 		if (prctl(PR_CAPBSET_DROP, dropped_caps[i], 0, 0, 0) != 0 &&
 		    errno != EINVAL)	/* EINVAL: not known to this kernel */
 			return fail("drop capability", "from the bounding set");
@@ -223,7 +222,7 @@ static int drop_caps(void)
 		return fail("clear", "ambient capabilities");
 	if (syscall(SYS_capget, &hdr, data) != 0)
 		return fail("capget", "self");
-	for (size_t i = 0; i < N(dropped_caps); i++)
+	for (size_t i = 0; i < countof(dropped_caps); i++)
 		data[CAP_TO_INDEX(dropped_caps[i])].inheritable &= ~CAP_TO_MASK(dropped_caps[i]);
 	if (syscall(SYS_capset, &hdr, data) != 0)
 		return fail("capset", "inheritable");
@@ -245,17 +244,19 @@ int contain_check(int contained)
 	int module = prctl(PR_CAPBSET_READ, CAP_SYS_MODULE, 0, 0, 0) == 1;
 
 	if (contained && (!filtered || module)) {
-		fprintf(stderr, "subhost-enter: the config says CONTAINMENT=contained, "
+		fprintf(stderr, "%s: the config says CONTAINMENT=contained, "
 			"but this unit runs without its system call filter or "
 			"capability limits (a drop-in resets them): refusing to "
-			"start; see systemctl cat and run systemctl daemon-reload\n");
+			"start; see systemctl cat and run systemctl daemon-reload\n",
+			prog_name);
 		return -1;
 	}
 	if (!contained && !module) {
-		fprintf(stderr, "subhost-enter: the config says CONTAINMENT=none, "
+		fprintf(stderr, "%s: the config says CONTAINMENT=none, "
 			"but the unit still confines it (its drop-in is missing): "
 			"start it with overlay-boot start CONF, or list the config "
-			"in /etc/subhosts.conf and run systemctl daemon-reload\n");
+			"in /etc/subhosts.conf and run systemctl daemon-reload\n",
+			prog_name);
 		return -1;
 	}
 	return 0;

@@ -35,6 +35,8 @@
 #include <unistd.h>
 #include <linux/openat2.h>
 
+#include "common.h"
+
 #define PROG "subhost-bind"
 
 /* Kernel ABI values (linux/mount.h, linux/fcntl.h), for libc headers that
@@ -63,9 +65,6 @@
 #ifndef SYS_move_mount
 #define SYS_move_mount 429
 #endif
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
@@ -78,7 +77,9 @@ struct bind_mount_attr {
 	uint64_t userns_fd;
 };
 
-static const char usage_text[] =
+const char prog_name[] = PROG;
+
+const char usage_text[] =
 "Usage: " PROG " PID SRC DST [--mkdir] [--ro]\n"
 "\n"
 "Bind mounts directory SRC (a path of the caller's mount namespace,\n"
@@ -90,37 +91,13 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 mounted, 1 failure, 2 bad usage.\n";
 
-#define WITH_USAGE
-#include "common.h"
-
-/* One line: "subhost-bind: WHAT: strerror" (or without WHAT). */
-static void die(const char *what, const char *arg)
-{
-	int err = errno;
-
-	if (arg)
-		fprintf(stderr, PROG ": %s %s: %s\n", what, arg, strerror(err));
-	else
-		fprintf(stderr, PROG ": %s: %s\n", what, strerror(err));
-	exit(1);
-}
-
-static void fail(const char *fmt, const char *arg)
-{
-	fprintf(stderr, PROG ": ");
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
-	exit(1);
-}
+/* A failure errno does not explain (or not alone): one line, exit 1. */
+#define fail(...) failf(1, __VA_ARGS__)
 
 static int resolve_in(int rootfd, const char *path)
 {
-	struct open_how how;
-
-	memset(&how, 0, sizeof(how));
-	how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	return openat2_resolve(rootfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC,
+			       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 /*
@@ -224,7 +201,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (npos != 3)
-		usage_error("expected PID SRC DST%s", "");
+		usage_error("expected PID SRC DST");
 	errno = 0;
 	pid = strtoul(pos[0], &end, 10);
 	if (pos[0][0] < '1' || pos[0][0] > '9' || *end != '\0' || errno || pid > INT_MAX)

@@ -52,7 +52,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +74,8 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
+#include "common.h"
+
 #define PROG "subhost-go"
 
 #ifndef SYS_pidfd_open
@@ -82,9 +83,6 @@
 #endif
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
-#endif
-#ifndef SYS_openat2
-#define SYS_openat2 437
 #endif
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
@@ -101,7 +99,9 @@
  * "cannot execute"/"not found", anything else is the command's. */
 #define EXIT_SETUP 125
 
-static const char usage_text[] =
+const char prog_name[] = PROG;
+
+const char usage_text[] =
 "Usage: " PROG " PID [--] COMMAND [ARG...]\n"
 "\n"
 "Runs COMMAND in all the namespaces of process PID (a subhost's reaper,\n"
@@ -120,21 +120,8 @@ static const char usage_text[] =
 "it cannot be run or found; 125 if it could not be started inside (the\n"
 "reason is printed); 2 bad usage.\n";
 
-#define WITH_USAGE
-#include "common.h"
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_SETUP);
-}
+/* The command could not be started: one line, EXIT_SETUP. */
+#define fail(...) failf(EXIT_SETUP, __VA_ARGS__)
 
 /* ---- what the reaper has ------------------------------------------ */
 
@@ -355,37 +342,43 @@ static void open_reaper(struct reaper *r, pid_t pid)
 
 /* ---- setup: enter, allocate the terminal, drop ---------------------- */
 
-static void send_fd(int sock, int fd)
-{
-	char c = 'M';
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+/* The terminal passes from setup to the relay as one byte ('M') with the
+ * fd as SCM_RIGHTS; both ends lay the message out alike. */
+struct fd_msg {
+	char c;
+	struct iovec iov;
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} u;
-	struct msghdr m = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	struct msghdr m;
+};
 
-	memset(&u, 0, sizeof(u));
+static void fd_msg_init(struct fd_msg *f, char c)
+{
+	memset(f, 0, sizeof(*f));
+	f->c = c;
+	f->iov.iov_base = &f->c;
+	f->iov.iov_len = 1;
+	f->m.msg_iov = &f->iov;
+	f->m.msg_iovlen = 1;
+	f->m.msg_control = f->u.buf;
+	f->m.msg_controllen = sizeof(f->u.buf);
+}
+
+static void send_fd(int sock, int fd)
+{
+	struct fd_msg f;
+	struct cmsghdr *h;
+
+	fd_msg_init(&f, 'M');
+	h = CMSG_FIRSTHDR(&f.m);
 	h->cmsg_level = SOL_SOCKET;
 	h->cmsg_type = SCM_RIGHTS;
 	h->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(h), &fd, sizeof(int));
-	if (sendmsg(sock, &m, MSG_NOSIGNAL) != 1)
+	if (sendmsg(sock, &f.m, MSG_NOSIGNAL) != 1)
 		fail("cannot pass the terminal on: %s", strerror(errno));
-}
-
-static int open_in(int dirfd, const char *path, int flags, uint64_t resolve)
-{
-	struct open_how how;
-
-	memset(&how, 0, sizeof(how));
-	how.flags = (uint64_t)flags;
-	how.resolve = resolve;
-	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 }
 
 /*
@@ -403,14 +396,14 @@ static void open_pty(int rootfd, int *master, int *slave)
 	struct statfs sfs;
 	struct stat st;
 	int unlock = 0;
-	int pts = open_in(rootfd, "dev/pts", O_PATH | O_DIRECTORY | O_CLOEXEC,
-			  RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	int pts = openat2_resolve(rootfd, "dev/pts", O_PATH | O_DIRECTORY | O_CLOEXEC,
+				  RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 
 	if (pts < 0 || fstatfs(pts, &sfs) != 0 || sfs.f_type != DEVPTS_SUPER_MAGIC)
 		fail("the subhost's /dev/pts is not a devpts: cannot allocate a terminal "
 		     "inside (run a COMMAND with stdin not a terminal instead)");
-	*master = open_in(pts, "ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC,
-			  RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
+	*master = openat2_resolve(pts, "ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC,
+				  RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
 	if (*master < 0)
 		fail("cannot open the subhost's /dev/pts/ptmx: %s", strerror(errno));
 	if (fstat(*master, &st) != 0 || !S_ISCHR(st.st_mode) ||
@@ -561,7 +554,7 @@ static void setup(const struct reaper *r, const struct plan *p, int sock)
 
 	/* (Already blocked since the relay forked us; the command unblocks.) */
 	sigemptyset(&fwd);
-	for (size_t s = 0; s < sizeof(setup_signals) / sizeof(int); s++)
+	for (size_t s = 0; s < countof(setup_signals); s++)
 		sigaddset(&fwd, setup_signals[s]);
 	pid = fork();
 	if (pid < 0)
@@ -615,22 +608,14 @@ struct relay {
 
 static int recv_fd(int sock)
 {
-	char c;
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr m = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
+	struct fd_msg f;
 	struct cmsghdr *h;
 	int fd;
 
-	if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != 1 || c != 'M')
+	fd_msg_init(&f, 0);
+	if (recvmsg(sock, &f.m, MSG_CMSG_CLOEXEC) != 1 || f.c != 'M')
 		return -1;
-	h = CMSG_FIRSTHDR(&m);
+	h = CMSG_FIRSTHDR(&f.m);
 	if (!h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS ||
 	    h->cmsg_len != CMSG_LEN(sizeof(int)))
 		return -1;
@@ -724,7 +709,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2)
-		usage_error("expected PID and COMMAND%s", "");
+		usage_error("expected PID and COMMAND");
 	pid_t pid = parse_pid(argv[i++]);
 	if (i < argc && strcmp(argv[i], "--") == 0)
 		i++;
@@ -756,7 +741,7 @@ int main(int argc, char **argv)
 	/* Signals for the relay come through a signalfd: blocked from here
 	 * on (the setup child unblocks them for the command). */
 	sigemptyset(&sigs);
-	for (size_t s = 0; s < sizeof(relay_signals) / sizeof(int); s++)
+	for (size_t s = 0; s < countof(relay_signals); s++)
 		sigaddset(&sigs, relay_signals[s]);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	fflush(NULL);

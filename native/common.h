@@ -1,0 +1,54 @@
+/*
+ * What the static helpers share. Self-contained: it includes what it
+ * uses, so it may come first or last among a file's includes.
+ *
+ *  - describe(): header-only, so that the reaper (which has no usage and
+ *    prints with its own prefix) needs nothing else from here;
+ *  - die(), failf(), usage_error(), openat2_resolve(): common.c, linked
+ *    into subhost-enter, subhost-bind and subhost-go. Each of these
+ *    defines prog_name (the first word of every message) and usage_text
+ *    (its --help, printed after a usage error).
+ */
+#ifndef OVERLAY_BOOT_COMMON_H
+#define OVERLAY_BOOT_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define countof(a) (sizeof(a) / sizeof((a)[0]))
+
+extern const char prog_name[];
+extern const char usage_text[];
+
+/* "PROG: WHAT ARG: strerror(errno)" (ARG may be NULL), exit 1. */
+void die(const char *what, const char *arg) __attribute__((noreturn));
+/* "PROG: MESSAGE", exit STATUS. */
+void failf(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+/* Bad usage: "PROG: MESSAGE", a blank line, the usage text; exit 2. */
+void usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * openat2(2), which libc does not wrap: PATH under DIRFD with RESOLVE_*
+ * flags (linux/openat2.h), or -1 with errno. The kernel refuses unknown
+ * bits in struct open_how (E2BIG/EINVAL): it is zeroed first.
+ */
+int openat2_resolve(int dirfd, const char *path, int flags, uint64_t resolve);
+
+/* A child's wait status in words, for the one journal line that says why. */
+static inline void describe(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "was killed by signal %d (SIG%s)",
+			 WTERMSIG(status), sigabbrev_np(WTERMSIG(status)) ?: "?");
+	else
+		snprintf(buf, len, "ended with status 0x%x", status);
+}
+
+#endif

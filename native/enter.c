@@ -1,0 +1,326 @@
+/*
+ * enter.c - the last step of a start: the subhost's init started as PID 1
+ * of fresh namespaces, with the subhost root pivoted to /, then the wait
+ * for the reaper's "ready" and the pidfile systemd reads (Type=forking
+ * with PIDFile=).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "contain.h"
+#include "enter.h"
+#include "subhost-enter.h"
+#include "undo.h"
+
+/* Runs as PID 1 of the new pid namespace; any failure ends it all. */
+static void child(const struct enter_args *e, int ready_w)
+{
+	sigset_t none;
+	char buf[16];
+
+#define CHILD_DIE(what, arg) do { \
+	fprintf(stderr, PROG ": %s %s: %s\n", what, arg, strerror(errno)); \
+	_exit(1); \
+} while (0)
+
+	/* The mount namespace is unshared here, not in the parent: the
+	 * pivot_root below moves the root of every process in the
+	 * namespace whose root is the old one, and the parent must keep
+	 * its view to write the pidfile and report errors. */
+	/* A cgroup namespace rooted at the unit's cgroup (where this
+	 * process is): the subhost sees its own cgroup as / and no path
+	 * to any other. */
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+		    (e->contain ? CLONE_NEWCGROUP : 0)) != 0)
+		CHILD_DIE("unshare", e->contain ? "mnt,ipc,uts,cgroup" : "mnt,ipc,uts");
+	/* Nothing may propagate between the subhost and anything else. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		CHILD_DIE("make private", "/");
+	if (e->hostname && sethostname(e->hostname, strlen(e->hostname)) != 0)
+		CHILD_DIE("sethostname", e->hostname);
+	if (chdir(e->root) != 0)
+		CHILD_DIE("chdir", e->root);
+	if (syscall(SYS_pivot_root, ".", ".") != 0) {
+		fprintf(stderr, PROG ": pivot_root %s: %s%s\n", e->root,
+			strerror(errno),
+			errno == EINVAL || errno == EBUSY ?
+				" (is it a mount point?)" : "");
+		_exit(1);
+	}
+	/* The old root is stacked on "." now. Detaching it closes the
+	 * escape hole 1.6 closed: setns() into this mount namespace would
+	 * otherwise still reach the host's tree. */
+	if (umount2(".", MNT_DETACH) != 0)
+		CHILD_DIE("umount old root", "(detach)");
+	if (chdir("/") != 0)
+		CHILD_DIE("chdir", "/");
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		CHILD_DIE("mount proc on", "/proc");
+	if (e->contain && contain_proc() != 0)
+		_exit(1);
+	if (ready_w >= 0) {
+		/* fd 3: a shell (dash) can only redirect single-digit fds, and
+		 * the init script closes this one for the services it starts. */
+		if (ready_w != 3) {
+			if (dup2(ready_w, 3) != 3)
+				CHILD_DIE("dup2", "ready fd");
+			close(ready_w);
+			ready_w = 3;
+		}
+		if (fcntl(ready_w, F_SETFD, 0) != 0)
+			CHILD_DIE("fcntl", "ready fd");
+		snprintf(buf, sizeof(buf), "%d", ready_w);
+		if (setenv("OVERLAY_BOOT_READY_FD", buf, 1) != 0)
+			CHILD_DIE("setenv", "OVERLAY_BOOT_READY_FD");
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Last: from here on this process has only what the subhost gets. */
+	if (e->contain && contain_before_exec() != 0)
+		_exit(1);
+	execv(e->argv[0], e->argv);
+	CHILD_DIE("exec", e->argv[0]);
+#undef CHILD_DIE
+}
+
+/* On failure the subhost must not run on unaccounted for: kill it. */
+static void write_pidfile(const char *path, pid_t pid)
+{
+	char *tmp = tmp_name(path);
+	char buf[32];
+	int fd = -1, len, err;
+
+	len = snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+	if (tmp != NULL &&
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) >= 0 &&
+	    write(fd, buf, (size_t)len) == len && fchmod(fd, 0644) == 0 &&
+	    close(fd) == 0 && rename(tmp, path) == 0) {
+		free(tmp);
+		return;
+	}
+	err = errno;
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	errno = err;
+	die("write pidfile", path);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Kill and reap the child, then say what happened in one line, exit 1.
+ * With an EOF, what happened is ambiguous: a dying child closes its fds
+ * before it can be reaped. Its exit code is fixed by then and our SIGKILL
+ * does not change it, so whatever status we reap other than our SIGKILL
+ * is the real story. */
+enum why { EXITED, EOF_SEEN, BAD_BYTE, TIMEOUT };
+
+static void give_up(pid_t pid, const struct enter_args *e, enum why why)
+{
+	const char *prog = e->argv[0];
+	char how[80];
+	int status = 0;
+
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if ((why == EOF_SEEN || why == BAD_BYTE) &&
+	    !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+		why = EXITED;
+	switch (why) {
+	case EXITED:
+		describe(status, how, sizeof(how));
+		fprintf(stderr, PROG ": %s %s before the subhost was ready\n",
+			prog, how);
+		break;
+	case EOF_SEEN:
+		fprintf(stderr, PROG ": %s closed the readiness fd without "
+			"writing R; killed it\n", prog);
+		break;
+	case BAD_BYTE:
+		fprintf(stderr, PROG ": %s wrote something other than R to "
+			"the readiness fd; killed it\n", prog);
+		break;
+	case TIMEOUT:
+		fprintf(stderr, PROG ": %s was not ready after %g s (timeout); "
+			"killed it\n", prog, e->timeout_ms / 1000.0);
+		break;
+	}
+	exit(1);
+}
+
+/* Has the child exited? Does not reap it. */
+static int child_exited(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       si.si_pid == pid;
+}
+
+static void wait_ready(const struct enter_args *e, pid_t pid, int ready_r)
+{
+	long deadline = e->timeout_ms < 0 ? -1 : now_ms() + e->timeout_ms;
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = ready_r, .events = POLLIN },
+			{ .fd = pidfd, .events = POLLIN },
+		};
+		/* Without pidfds (kernel < 5.3), look at the child now and
+		 * then instead. */
+		int slice = pidfd >= 0 ? -1 : 200;
+		int left = -1, n;
+		ssize_t r;
+		char c;
+
+		if (deadline >= 0) {
+			left = (int)(deadline - now_ms());
+			if (left <= 0)
+				give_up(pid, e, TIMEOUT);
+		}
+		if (slice >= 0 && (left < 0 || slice < left))
+			left = slice;
+		n = poll(p, pidfd >= 0 ? 2 : 1, left);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll", NULL);
+		}
+		/* The pipe first: "R" then a quick exit is still ready. */
+		if (p[0].revents) {
+			r = read(ready_r, &c, 1);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r == 1 && c == 'R')
+				return;
+			give_up(pid, e, r == 1 ? BAD_BYTE : EOF_SEEN);
+		}
+		if (child_exited(pid))
+			give_up(pid, e, EXITED);
+	}
+}
+
+void enter(const struct enter_args *e)
+{
+	int ready[2] = { -1, -1 };
+	pid_t pid;
+
+	fault_point(0, "enter");
+	/* PID and time namespaces apply to children only, so the parent
+	 * stays where it is. */
+	if (unshare(CLONE_NEWPID | CLONE_NEWTIME) != 0) {
+		if (errno != EINVAL)
+			die("unshare", "pid,time");
+		/* Kernels without CONFIG_TIME_NS: the time namespace is a
+		 * nicety (1.6 used unshare -T), not worth failing for. */
+		fprintf(stderr, PROG ": no time namespace support, "
+			"continuing without\n");
+		if (unshare(CLONE_NEWPID) != 0)
+			die("unshare", "pid");
+	}
+	if (!e->no_wait && pipe2(ready, O_CLOEXEC) != 0)
+		die("pipe", NULL);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		die("fork", NULL);
+	if (pid == 0) {
+		child(e, ready[1]);
+		_exit(1);
+	}
+	if (e->no_wait) {
+		if (e->pidfile)
+			write_pidfile(e->pidfile, pid);
+		undo_keep();
+		exit(0);
+	}
+	close(ready[1]);
+	wait_ready(e, pid, ready[0]);
+	fault_point(0, "ready");
+	if (e->pidfile)
+		write_pidfile(e->pidfile, pid);
+	undo_keep();
+	exit(0);
+}
+
+void parse_enter(int argc, char **argv, int i, struct enter_args *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->timeout_ms = 90000;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--no-wait") == 0) {
+			e->no_wait = 1;
+		} else if (strcmp(a, "--contain") == 0) {
+			e->contain = 1;
+		} else if (strcmp(a, "--hostname") == 0 ||
+			   strcmp(a, "--pidfile") == 0 ||
+			   strcmp(a, "--ready-timeout") == 0) {
+			if (i + 1 >= argc)
+				usage_error("enter %s: missing value", a);
+			const char *v = argv[++i];
+
+			if (a[2] == 'h') {
+				if (*v == '\0' || strlen(v) > 64)
+					usage_error("enter --hostname: bad name '%s'", v);
+				e->hostname = v;
+			} else if (a[2] == 'p') {
+				if (*v == '\0')
+					usage_error("enter --pidfile: empty name");
+				e->pidfile = v;
+			} else {
+				char *end;
+				double s;
+
+				errno = 0;
+				s = strtod(v, &end);
+				if (*v == '\0' || *end != '\0' || errno ||
+				    !(s >= 0) || s > 86400 * 365)
+					usage_error("enter --ready-timeout: bad value '%s'", v);
+				e->timeout_ms = s == 0 ? -1 : (int)(s * 1000 + 0.5);
+			}
+		} else if (a[0] == '-' && a[1] == '-' && a[2] != '\0') {
+			usage_error("enter: unknown option %s", a);
+		} else {
+			break;
+		}
+	}
+	if (i >= argc)
+		usage_error("enter: missing ROOT");
+	e->root = argv[i++];
+	if (i >= argc || strcmp(argv[i], "--") != 0)
+		usage_error("enter: expected -- after ROOT %s", e->root);
+	i++;
+	if (i >= argc)
+		usage_error("enter: missing PROGRAM");
+	if (argv[i][0] != '/')
+		usage_error("enter: PROGRAM must be an absolute path: %s", argv[i]);
+	e->argv = &argv[i];
+}

@@ -1,0 +1,717 @@
+/*
+ * ops.c - the op interpreter of subhost-enter: each op is one fixed-arity
+ * step of the start plan (lib/plan/ops.ts computes them), performed with
+ * plain syscalls in the unit's private mount namespace. The whole list is
+ * parsed before anything runs (ops_check), so that a typo in a plan never
+ * leaves half of it done. Paths under a guard are resolved inside it
+ * (guard.c); what the ops make is recorded for the undo (undo.c).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "contain.h"
+#include "guard.h"
+#include "ops.h"
+#include "subhost-enter.h"
+#include "undo.h"
+
+/* The arguments of the op being run as the plan has them, before the
+ * guard rewrote them: a bind's target is resolved again after the mount,
+ * to reach the new mount rather than the directory below it. */
+static char **orig_args;
+
+struct op {
+	const char *name;
+	int arity;
+	int (*run)(char **a);	/* 0 or -1 with errno set */
+	int (*check)(char **a);	/* NULL or returns a bad-arg index, -1 if ok */
+	/* Per argument: 'e' an existing object, 'c' one to create, '.'
+	 * anything else; see guard.c. */
+	const char *kinds;
+};
+
+/* The one-line error of a failed op names the op with its arguments, so
+ * that the journal line alone says which step of the plan broke. */
+static void op_fail(const struct op *op, char **a)
+{
+	int err = errno;
+
+	fprintf(stderr, PROG ": %s", op->name);
+	for (int i = 0; i < op->arity; i++)
+		fprintf(stderr, " %s", a[i]);
+	fprintf(stderr, ": %s\n", strerror(err));
+	exit(1);
+}
+
+static int parse_mode(const char *s, mode_t *m)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (*s == '\0' || *end != '\0' || errno || v > 07777)
+		return -1;
+	*m = (mode_t)v;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtoul(s, &end, 10);
+	if (*end != '\0' || errno || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	unsigned long flag;
+} mount_flags[] = {
+	{ "ro", MS_RDONLY }, { "nosuid", MS_NOSUID }, { "nodev", MS_NODEV },
+	{ "noexec", MS_NOEXEC }, { "bind", MS_BIND }, { "rec", MS_REC },
+	{ "remount", MS_REMOUNT }, { "private", MS_PRIVATE },
+	{ "slave", MS_SLAVE }, { "shared", MS_SHARED },
+	{ "unbindable", MS_UNBINDABLE }, { "relatime", MS_RELATIME },
+	{ "noatime", MS_NOATIME }, { "nodiratime", MS_NODIRATIME },
+	{ "strictatime", MS_STRICTATIME },
+};
+
+static int parse_mount_flags(const char *s, unsigned long *out)
+{
+	unsigned long flags = 0;
+
+	if (strcmp(s, "-") == 0) {
+		*out = 0;
+		return 0;
+	}
+	while (*s) {
+		size_t len = strcspn(s, ",");
+		size_t i;
+
+		for (i = 0; i < countof(mount_flags); i++)
+			if (strlen(mount_flags[i].name) == len &&
+			    strncmp(mount_flags[i].name, s, len) == 0)
+				break;
+		if (i == countof(mount_flags))
+			return -1;
+		flags |= mount_flags[i].flag;
+		s += len;
+		if (*s == ',')
+			s++;
+	}
+	*out = flags;
+	return 0;
+}
+
+static const char *dash_null(const char *s)
+{
+	return strcmp(s, "-") == 0 ? NULL : s;
+}
+
+/* A bind remount replaces all per-mount flags; keep the ones the source
+ * mount already had so that a read-only bind never loosens nosuid etc. */
+static unsigned long inherited_flags(const char *target)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+
+	if (statvfs(target, &sv) != 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+	return f;
+}
+
+static int remount_bind(const char *target, unsigned long flags)
+{
+	return mount(NULL, target, NULL,
+		     MS_REMOUNT | MS_BIND | inherited_flags(target) | flags, NULL);
+}
+
+static int check_mount(char **a)
+{
+	unsigned long f;
+
+	return parse_mount_flags(a[3], &f) == 0 ? -1 : 3;
+}
+
+static int run_mount(char **a)
+{
+	const unsigned long per_mount = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	unsigned long flags;
+
+	parse_mount_flags(a[3], &flags);
+	if (mount(dash_null(a[1]), a[2], dash_null(a[0]), flags, dash_null(a[4])) != 0)
+		return -1;
+	/* The kernel ignores ro & co. on a new bind mount; util-linux mount
+	 * does this second step too. */
+	/* a[2] may be /proc/self/fd/N of the directory under the new mount:
+	 * resolve the target again to reach the mount itself. */
+	if ((flags & MS_BIND) && !(flags & MS_REMOUNT) && (flags & per_mount)) {
+		char *top = orig_args ? guarded(orig_args[2], 'e') : a[2];
+
+		return top ? remount_bind(top, flags & per_mount) : -1;
+	}
+	return 0;
+}
+
+static int check_mode_at(char **a, int i)
+{
+	mode_t m;
+
+	return parse_mode(a[i], &m) == 0 ? -1 : i;
+}
+
+static int check_mode1(char **a) { return check_mode_at(a, 1); }
+static int check_mode2(char **a) { return check_mode_at(a, 2); }
+
+static int run_mkdir(char **a)
+{
+	struct stat st;
+	mode_t mode;
+
+	parse_mode(a[1], &mode);
+	if (mkdir(a[0], mode) != 0) {
+		if (errno == EEXIST && stat(a[0], &st) == 0) {
+			if (S_ISDIR(st.st_mode))
+				return 0;
+			errno = ENOTDIR;
+		}
+		return -1;
+	}
+	undo_add(a[0]);
+	/* mkdir(2) applies the umask and may drop the sticky bit. */
+	return chmod(a[0], mode);
+}
+
+static int check_mknod(char **a)
+{
+	unsigned long v;
+	mode_t m;
+
+	if (parse_mode(a[1], &m) != 0)
+		return 1;
+	if (strcmp(a[2], "c") != 0 && strcmp(a[2], "b") != 0)
+		return 2;
+	for (int i = 3; i <= 6; i++)
+		if (parse_uint(a[i], i <= 4 ? 0xffffffffUL : 0xfffffffeUL, &v) != 0)
+			return i;
+	return -1;
+}
+
+static int run_mknod(char **a)
+{
+	unsigned long maj, min, uid, gid;
+	mode_t mode, type = a[2][0] == 'c' ? S_IFCHR : S_IFBLK;
+	struct stat st;
+	dev_t dev;
+
+	parse_mode(a[1], &mode);
+	parse_uint(a[3], ULONG_MAX, &maj);
+	parse_uint(a[4], ULONG_MAX, &min);
+	parse_uint(a[5], ULONG_MAX, &uid);
+	parse_uint(a[6], ULONG_MAX, &gid);
+	dev = makedev(maj, min);
+	if (mknod(a[0], type | mode, dev) == 0) {
+		undo_add(a[0]);
+	} else {
+		/* The same node left by an earlier start is fine; anything
+		 * else in its place is not. */
+		if (errno != EEXIST || lstat(a[0], &st) != 0)
+			return -1;
+		if ((st.st_mode & S_IFMT) != type || st.st_rdev != dev) {
+			errno = EEXIST;
+			return -1;
+		}
+	}
+	if (chmod(a[0], mode) != 0)	/* mknod(2) applies the umask */
+		return -1;
+	return chown(a[0], (uid_t)uid, (gid_t)gid);
+}
+
+static int run_symlink(char **a)
+{
+	struct stat st;
+	char *tmp;
+	int err, existed = lstat(a[1], &st) == 0;
+
+	/* Atomic replace: PATH never disappears, unlike unlink+symlink. */
+	for (;;) {
+		if ((tmp = tmp_name(a[1])) == NULL)
+			return -1;
+		if (symlink(a[0], tmp) == 0)
+			break;
+		err = errno;
+		free(tmp);
+		if (err != EEXIST) {
+			errno = err;
+			return -1;
+		}
+	}
+	if (rename(tmp, a[1]) != 0) {
+		err = errno;
+		unlink(tmp);
+		free(tmp);
+		errno = err;
+		return -1;
+	}
+	if (!existed)
+		undo_add(a[1]);
+	free(tmp);
+	return 0;
+}
+
+static int run_chmod(char **a)
+{
+	mode_t mode;
+
+	parse_mode(a[1], &mode);
+	return chmod(a[0], mode);
+}
+
+static int copy_fd(int in, int out)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (char *p = buf; n > 0; ) {
+			ssize_t w = write(out, p, (size_t)n);
+
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+			p += w;
+			n -= w;
+		}
+	}
+	return 0;
+}
+
+static int run_install(char **a)
+{
+	struct stat st;
+	char *tmp = NULL;
+	int in, out = -1, err;
+	mode_t mode;
+
+	parse_mode(a[2], &mode);
+	/* Like 1.6's `[ ! -e ]`: a dangling symlink counts as missing. */
+	if (stat(a[1], &st) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	if ((in = open(a[0], O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if ((tmp = tmp_name(a[1])) == NULL)
+		goto fail;
+	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0)
+		goto fail;
+	/* UPPER is persistent: a crash must not leave a truncated reaper
+	 * behind under the final name. */
+	if (copy_fd(in, out) != 0 || fchmod(out, mode) != 0 || fsync(out) != 0)
+		goto fail;
+	if (close(out) != 0) {
+		out = -1;
+		goto fail;
+	}
+	out = -1;
+	if (rename(tmp, a[1]) != 0)
+		goto fail;
+	undo_add(a[1]);
+	close(in);
+	free(tmp);
+	return 0;
+fail:
+	err = errno;
+	if (out >= 0)
+		close(out);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	close(in);
+	errno = err;
+	return -1;
+}
+
+static int run_bind_file_ro(char **a)
+{
+	struct stat st;
+
+	/* A directory would also bind fine but is not what the caller
+	 * means; say so instead of silently hiding a tree. */
+	if (stat(a[0], &st) != 0)
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		return -1;
+	}
+	if (mount(a[0], a[1], NULL, MS_BIND, NULL) != 0)
+		return -1;
+	a[1] = orig_args ? guarded(orig_args[1], 'e') : a[1];	/* the new mount */
+	return a[1] ? remount_bind(a[1], MS_RDONLY) : -1;
+}
+
+/* ---- checks and conditional ops ------------------------------------ */
+
+/* A run() result meaning "failed, and the message is already printed". */
+#define FAILED_QUIETLY (-2)
+
+static int run_require_dir(char **a)
+{
+	struct stat st;
+
+	if (stat(a[0], &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	fprintf(stderr, "%s\n", a[1]);
+	return FAILED_QUIETLY;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++, d++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*d = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*d = *s;
+		}
+	}
+	*d = '\0';
+}
+
+static int run_refuse_mountpoint(char **a)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	int found = 0;
+
+	if (f == NULL)
+		return -1;
+	while (!found && getline(&line, &cap, f) > 0) {
+		char *save = NULL, *field = strtok_r(line, " ", &save);
+
+		for (int i = 1; field && i < 5; i++)
+			field = strtok_r(NULL, " ", &save);
+		if (field) {
+			unescape_octal(field);
+			found = strcmp(field, a[0]) == 0;
+		}
+	}
+	free(line);
+	fclose(f);
+	if (!found)
+		return 0;
+	fprintf(stderr, "%s\n", a[1]);
+	return FAILED_QUIETLY;
+}
+
+static int env_holds(char **a)
+{
+	const char *v = getenv(a[0]);
+
+	return strcmp(a[1], "-") == 0 ? v == NULL : v != NULL && strcmp(v, a[1]) == 0;
+}
+
+/* The signature a plan was computed against: device, inode, size and
+ * modification time of PATH (lstat), or "absent". Any edit of the config,
+ * a new registry link or a changed /etc/subhosts.conf changes it. The
+ * same as lib/plan/sig.ts and subhost-netns-up's stat -c compute
+ * (test/unit/plan-contract.test.ts holds the three together). */
+static int stat_holds(char **a)
+{
+	struct stat st;
+	char sig[128];
+
+	if (lstat(a[0], &st) != 0)
+		return errno == ENOENT && strcmp(a[1], "absent") == 0;
+	snprintf(sig, sizeof(sig), "%llu:%llu:%lld:%lld.%09ld",
+		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+		 (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+		 st.st_mtim.tv_nsec);
+	return strcmp(sig, a[1]) == 0;
+}
+
+static int run_check_env(char **a)
+{
+	if (env_holds(a))
+		return 0;
+	fprintf(stderr, PROG ": plan is stale: %s differs\n", a[0]);
+	exit(EX_STALE);
+}
+
+static int run_check_stat(char **a)
+{
+	if (stat_holds(a))
+		return 0;
+	fprintf(stderr, PROG ": plan is stale: %s changed\n", a[0]);
+	exit(EX_STALE);
+}
+
+/* Bring a link of the current network namespace up (the subhost's lo:
+ * systemd put us in its netns), without starting ip(8). */
+static int run_link_up(char **a)
+{
+	struct ifreq ifr;
+	int fd, r = -1;
+
+	if (strlen(a[0]) >= IFNAMSIZ) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, a[0]);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	close(fd);
+	return r;
+}
+
+/* SRC bound on DST when both exist, then read-only if RO. */
+static int bind_if_exists(char **a, int ro)
+{
+	char *dst;
+
+	if (access(a[0], F_OK) != 0)
+		return 0;
+	if ((dst = guarded(a[1], 'e')) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	if (access(dst, F_OK) != 0)
+		return 0;
+	if (mount(a[0], dst, NULL, MS_BIND, NULL) != 0)
+		return -1;
+	if (!ro)
+		return 0;
+	dst = guarded(a[1], 'e');	/* the new mount, not the one below */
+	return dst ? remount_bind(dst, MS_RDONLY) : -1;
+}
+
+static int run_bind_if_exists(char **a) { return bind_if_exists(a, 0); }
+static int run_bind_ro_if_exists(char **a) { return bind_if_exists(a, 1); }
+
+/* SHARE's host directory: a symlink anywhere on its path (one planted in
+ * another subhost's UPPER, say) must not hand out a different tree. The
+ * source is opened once without following any, and bound by its fd. */
+static int run_bind_nofollow(char **a)
+{
+	char src[32];
+	int fd = openat2_resolve(AT_FDCWD, a[0], O_PATH | O_DIRECTORY | O_CLOEXEC,
+				 RESOLVE_NO_SYMLINKS);
+	int r, err;
+
+	if (fd < 0)
+		return -1;
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+	r = mount(src, a[1], NULL, MS_BIND | MS_REC, NULL);
+	err = errno;
+	close(fd);
+	errno = err;
+	return r;
+}
+
+static int check_containment(char **a)
+{
+	return strcmp(a[0], "contained") == 0 || strcmp(a[0], "none") == 0 ? -1 : 0;
+}
+
+static int run_check_containment(char **a)
+{
+	if (contain_check(strcmp(a[0], "contained") == 0) != 0)
+		exit(1);
+	return 0;
+}
+
+/* mkdir -p of PATH's parents, recording what it made; each level is
+ * resolved under the guard (see above). */
+static int make_parents(const char *path)
+{
+	char *p = strdup(path);
+
+	if (p == NULL)
+		return -1;
+	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		char *g;
+		int made;
+
+		*s = '\0';
+		g = guarded(p, 'c');
+		made = g != NULL && mkdir(g, 0755) == 0;
+		if (g == NULL || (!made && errno != EEXIST)) {
+			free(p);
+			return -1;
+		}
+		if (made)
+			undo_add(g);
+		*s = '/';
+	}
+	free(p);
+	return 0;
+}
+
+static int run_write_if_missing(char **a)
+{
+	struct stat st;
+	mode_t mode;
+	size_t len = strlen(a[2]);
+	int fd;
+
+	char *path;
+
+	parse_mode(a[1], &mode);
+	if (make_parents(a[0]) != 0 || (path = guarded(a[0], 'c')) == NULL)
+		return -1;
+	if (lstat(path, &st) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	undo_add(path);
+	if (write(fd, a[2], len) != (ssize_t)len || fchmod(fd, mode) != 0 ||
+	    close(fd) != 0)
+		return -1;
+	return 0;
+}
+
+static int run_guard(char **a)
+{
+	return guard_add(a[0]);
+}
+
+/* The plan format, C side: lib/plan/ops.ts has the same list (its OPS table),
+ * and test/unit/plan-contract.test.ts runs every plan it makes through
+ * `subhost-enter --check`. */
+static const struct op ops[] = {
+	{ "mount", 5, run_mount, check_mount, "..e.." },
+	{ "mkdir", 2, run_mkdir, check_mode1, "c." },
+	{ "mknod", 7, run_mknod, check_mknod, "c......" },
+	{ "symlink", 2, run_symlink, NULL, ".c" },
+	{ "chmod", 2, run_chmod, check_mode1, "e." },
+	{ "install-if-missing", 3, run_install, check_mode2, ".c." },
+	{ "bind-file-ro", 2, run_bind_file_ro, NULL, ".e" },
+	{ "bind-if-exists", 2, run_bind_if_exists, NULL, ".." },
+	{ "bind-ro-if-exists", 2, run_bind_ro_if_exists, NULL, ".." },
+	{ "bind-nofollow", 2, run_bind_nofollow, NULL, ".e" },
+	{ "check-containment", 1, run_check_containment, check_containment, "." },
+	{ "write-if-missing", 3, run_write_if_missing, check_mode1, "..." },
+	{ "require-dir", 2, run_require_dir, NULL, ".." },
+	{ "refuse-mountpoint", 2, run_refuse_mountpoint, NULL, ".." },
+	{ "check-env", 2, run_check_env, NULL, ".." },
+	{ "check-stat", 2, run_check_stat, NULL, ".." },
+	{ "guard", 1, run_guard, NULL, "." },
+	{ "link-up", 1, run_link_up, NULL, "." },
+};
+
+static const struct op *find_op(const char *name)
+{
+	for (size_t i = 0; i < countof(ops); i++)
+		if (strcmp(ops[i].name, name) == 0)
+			return &ops[i];
+	return NULL;
+}
+
+int ops_check(int argc, char **argv, int i)
+{
+	while (i < argc && strcmp(argv[i], "enter") != 0) {
+		const struct op *op = find_op(argv[i]);
+		int bad;
+
+		if (op == NULL)
+			usage_error("unknown op '%s'", argv[i]);
+		if (argc - i - 1 < op->arity)
+			usage_error("%s: too few arguments", op->name);
+		if (op->check && (bad = op->check(&argv[i + 1])) >= 0)
+			usage_error("%s: bad argument '%s'", op->name, argv[i + 1 + bad]);
+		i += 1 + op->arity;
+	}
+	return i;
+}
+
+void ops_run(int argc, char **argv, int i)
+{
+	for (int n = 1; i < argc && strcmp(argv[i], "enter") != 0; n++) {
+		const struct op *op = find_op(argv[i]);
+		char *args[8];
+		int r = 0;
+
+		fault_point(n, NULL);
+		orig_args = &argv[i + 1];
+		for (int k = 0; k < op->arity; k++) {
+			args[k] = argv[i + 1 + k];
+			if (op->kinds[k] != '.' &&
+			    (args[k] = guarded(argv[i + 1 + k], op->kinds[k])) == NULL) {
+				r = -1;
+				break;
+			}
+		}
+		if (r == 0)
+			r = op->run(args);
+		if (r == FAILED_QUIETLY)
+			exit(1);
+		if (r != 0)
+			op_fail(op, &argv[i + 1]);
+		i += 1 + op->arity;
+	}
+}
+
+int ops_hold(int argc, char **argv)
+{
+	for (int i = 1; i + 2 < argc; i += 3) {
+		if (strcmp(argv[i], "check-env") == 0) {
+			if (!env_holds(&argv[i + 1]))
+				return 0;
+		} else if (strcmp(argv[i], "check-stat") == 0) {
+			if (!stat_holds(&argv[i + 1]))
+				return 0;
+		} else {
+			break;
+		}
+	}
+	return 1;
+}

@@ -1,0 +1,239 @@
+// The contract at the TypeScript <-> C/sh boundary, checked without root:
+// the start plans TypeScript writes are ones subhost-enter parses
+// (`--check` runs nothing), with the arities its --help gives; the netns
+// plans are ones subhost-netns-up parses; and the file signature a plan
+// records is computed alike by TypeScript, C (check-stat) and sh (stat -c).
+// The generator's cases go through the same checks (test/generator).
+import { execa } from 'execa';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { planFileContent, startPlan, type HostFacts } from '../../lib/plan/plan.js';
+import { netnsPlanContent, netnsPlanLines } from '../../lib/plan/netns.js';
+import { sigOps, statSig } from '../../lib/plan/sig.js';
+import { parseCables } from '../../lib/config/cables.js';
+import type { SubhostConfig } from '../../lib/config/fields.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const SE = join(ROOT, 'dist/subhost-enter');
+const NETNS_UP = join(ROOT, 'runtime/subhost-netns-up');
+
+const dir = mkdtempSync(join(tmpdir(), 'ob-contract-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const base: SubhostConfig = {
+  CONFIG: '/s/x/x.conf',
+  NAME: 'x',
+  BASE: '/s/x',
+  LIVE: '/s/x/live',
+  UPPER: '/s/x/root',
+  WORK: '/s/x/work',
+  LOWER: '/',
+  CABLES: [],
+  START: ['networking', 'ssh'],
+  PREMOUNT: { argv: ['/p'] },
+  POSTMOUNT: { argv: ['/q'] },
+  INIT: { argv: ['/i'] },
+  RAM_SIZE: '50M',
+  REAPER: '/.reaper',
+  SHARE: [],
+  LOG: '',
+  AFTER: [],
+  REQUIRES: [],
+  START_TIMEOUT: 30,
+  CONTAINMENT: 'contained',
+  SYSTEMD: {},
+};
+const facts: HostFacts = { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper' };
+
+/** Every shape of config startPlan treats differently. */
+const fixtures: Record<string, SubhostConfig> = {
+  contained: base,
+  'CONTAINMENT=none': { ...base, CONTAINMENT: 'none' },
+  SHARE: {
+    ...base,
+    SHARE: [
+      { host: '/h/d', inside: '/srv/d', line: 3 },
+      { host: '/h/e f', inside: '/a/b/c', line: 4 },
+    ],
+  },
+  'RAM_SIZE=none': { ...base, RAM_SIZE: 'none' },
+  'UPPER=LOWER': { ...base, UPPER: '/t', LOWER: '/t' },
+  'LIVE=UPPER=LOWER': { ...base, UPPER: '/t', LOWER: '/t', LIVE: '/t' },
+  'custom REAPER': { ...base, REAPER: '/sbin/other' },
+  'START=none, odd paths': { ...base, START: [], LIVE: '/s/x/a b', UPPER: '/s/x/u,v:w' },
+  CABLES: { ...base, CABLES: parseCables('= br0=02:00:00:00:00:01 br1=.12', 'x') },
+};
+
+let n = 0;
+function planFile(content: string): string {
+  const p = join(dir, `plan-${n++}`);
+  writeFileSync(p, content);
+  return p;
+}
+
+/** A plan file's bytes: WORDS, each NUL-terminated. */
+const nul = (...words: string[]) => words.map((w) => `${w}\0`).join('');
+const check = (path: string) => execa(SE, ['--check', path], { reject: false });
+
+/** OP -> number of arguments, from the OP lines of subhost-enter --help. */
+async function helpArities(): Promise<Map<string, number>> {
+  const help = (await execa(SE, ['--help'])).stdout.split('\n');
+  const from = help.findIndex((l) => l.startsWith('OPs run in order'));
+  const arities = new Map<string, number>();
+  for (const l of help.slice(from + 1)) {
+    if (!l.startsWith('  ')) break;
+    if (l.startsWith('   ')) continue; // a description's continuation
+    const words = l.trim().split(/ {2,}/)[0]!.split(' ');
+    arities.set(words[0]!, words.length - 1);
+  }
+  return arities;
+}
+
+/** A plan's ops, split by the arities of --help; the rest from enter on. */
+function splitPlan(argv: string[], arities: Map<string, number>): { ops: string[][]; rest: string[] } {
+  const ops: string[][] = [];
+  let i = 1;
+  while (i < argv.length && argv[i] !== 'enter') {
+    const arity = arities.get(argv[i]!);
+    if (arity === undefined) throw new Error(`op ${argv[i]} is not in subhost-enter --help`);
+    ops.push(argv.slice(i, i + 1 + arity));
+    i += 1 + arity;
+  }
+  return { ops, rest: argv.slice(i) };
+}
+
+describe('start plans: what TypeScript writes, subhost-enter parses', () => {
+  const plans = Object.entries(fixtures).map(([what, c]) => {
+    const sig = sigOps(join(dir, `${c.NAME}.conf`), undefined, ['/etc/subhosts.conf']);
+    return [what, sig, startPlan(c, facts, `/run/subhost/${c.NAME}/pid`)] as const;
+  });
+
+  it.each(plans)('%s: subhost-enter --check accepts it', async (_, sig, argv) => {
+    const r = await check(planFile(planFileContent(sig, argv)));
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('the plans use every op of subhost-enter --help, each with the arity it gives there', async () => {
+    const arities = await helpArities();
+    expect(arities.size).toBeGreaterThanOrEqual(18);
+    const used = new Set<string>();
+    for (const [what, sig, argv] of plans) {
+      const { ops, rest } = splitPlan(['subhost-enter', ...sig.flat(), ...argv], arities);
+      for (const op of ops) {
+        expect(op.length, `${what}: ${op.join(' ')}`).toBe(1 + arities.get(op[0]!)!);
+        used.add(op[0]!);
+      }
+      expect(rest[0], what).toBe('enter');
+      expect(rest.slice(-4, -2), what).toEqual(['/bin/sh', '-c']);
+    }
+    expect([...used].sort()).toEqual([...arities.keys()].sort());
+  });
+
+  it('--check refuses what a run would refuse, runs nothing, and says why in one line', async () => {
+    const [, sig, argv] = plans[0]!;
+    const good = planFileContent(sig, argv);
+    const bad: [string, string, RegExp][] = [
+      ['unknown op', good.replace('link-up\0', 'link-down\0'), /^subhost-enter: unknown op 'link-down'\n\nUsage:/],
+      ['too few arguments', nul('subhost-enter', 'mkdir', '/x'), /^subhost-enter: mkdir: too few arguments\n/],
+      ['a bad mode', nul('subhost-enter', 'mkdir', '/x', '999'), /^subhost-enter: mkdir: bad argument '999'\n/],
+      [
+        'a bad mount flag',
+        nul('subhost-enter', 'mount', 't', 's', '/d', 'ro,bogus', '-'),
+        /^subhost-enter: mount: bad argument 'ro,bogus'\n/,
+      ],
+      [
+        'a bad containment',
+        good.replace('check-containment\0contained\0', 'check-containment\0maybe\0'),
+        /^subhost-enter: check-containment: bad argument 'maybe'\n/,
+      ],
+      ['a bad enter option', good.replace('--pidfile', '--pidfle'), /^subhost-enter: enter: unknown option --pidfle\n/],
+      ['a relative PROGRAM', good.replace('/bin/sh\0', 'sh\0'), /^subhost-enter: enter: PROGRAM must be an absolute path: sh\n/],
+      ['a torn file', good.slice(0, -1), /^subhost-enter: --check: .* is not a plan \(empty, or not NUL-terminated\)\n/],
+      ['an empty file', '', /^subhost-enter: --check: .* is not a plan/],
+    ];
+    for (const [what, content, message] of bad) {
+      const r = await check(planFile(content));
+      expect(r.exitCode, what).toBe(2);
+      expect(r.stderr, what).toMatch(message);
+    }
+    const made = join(dir, 'made-by-a-run');
+    const valid = await check(planFile(nul('subhost-enter', 'mkdir', made, '755')));
+    expect(valid.exitCode).toBe(0);
+    expect(existsSync(made)).toBe(false);
+    const missing = await check(join(dir, 'no-such-plan'));
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toMatch(/^subhost-enter: --check: cannot read .*no-such-plan: No such file or directory$/);
+    expect((await execa(SE, ['--check'], { reject: false })).exitCode).toBe(2);
+  });
+});
+
+describe('netns plans: what TypeScript writes, subhost-netns-up parses', () => {
+  it.each(Object.entries(fixtures))('%s: subhost-netns-up --check accepts it', async (_, c) => {
+    const sig = sigOps(join(dir, `${c.NAME}.conf`), '/etc/x.conf', []);
+    const r = await execa(NETNS_UP, ['--check', planFile(netnsPlanContent(sig, netnsPlanLines(c.NAME, c.CABLES)))], { reject: false });
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('every kind of line TypeScript writes is one the script reads', async () => {
+    const lines = netnsPlanLines('x', fixtures.CABLES!.CABLES);
+    expect(lines.map((l) => l.split('\t')[0])).toEqual(['netns', 'veth', 'veth', 'vlan']);
+    const script = readFileSync(NETNS_UP, 'utf8');
+    for (const kind of ['check-env', 'check-stat', 'netns', 'veth', 'vlan']) expect(script).toMatch(new RegExp(`^ *${kind}\\)`, 'm'));
+  });
+
+  it('--check refuses lines the script would not read', async () => {
+    const sig = sigOps('/nowhere.conf', undefined, []);
+    const good = netnsPlanContent(sig, netnsPlanLines('x', fixtures.CABLES!.CABLES));
+    for (const [what, content] of [
+      ['a line it does not know', good.replace('netns\tx\n', 'netns\tx\nbridge\tbr9\n')],
+      ['a field too few', good.replace('\t02:00:00:00:00:01', '')],
+      ['a check after the netns line', `${good}check-stat\t/x\tabsent\n`],
+      ['no netns line', netnsPlanContent(sig, [])],
+      ['a cable before the netns line', netnsPlanContent(sig, ['veth\tx0\teth0\t-\t-', 'netns\tx'])],
+      ['another variable checked', good.replace('OVERLAY_BOOT_CONF', 'HOME')],
+    ]) {
+      const r = await execa(NETNS_UP, ['--check', planFile(content!)], { reject: false });
+      expect(r.exitCode, what).toBe(2);
+      expect(r.stderr, what).toMatch(/^subhost-netns-up: [^\n]*$/);
+    }
+  });
+});
+
+describe('the file signature: TypeScript, C and sh agree', () => {
+  const files = join(dir, 'sig');
+  mkdirSync(files);
+  writeFileSync(join(files, 'file'), 'some content\n');
+  symlinkSync('file', join(files, 'link'));
+  symlinkSync('nowhere', join(files, 'dangling'));
+  mkdirSync(join(files, 'dir'));
+  const kinds = ['file', 'link', 'dangling', 'dir'].map((k) => [k, join(files, k)] as const);
+
+  it.each(kinds)('%s: subhost-enter check-stat holds with the TypeScript signature, and not with another', async (_, p) => {
+    const sig = statSig(p);
+    expect(sig).toMatch(/^\d+:\d+:\d+:\d+\.\d{9}$/);
+    const ok = await execa(SE, ['check-stat', p, sig], { reject: false });
+    expect(ok.stderr).toBe('');
+    expect(ok.exitCode).toBe(0);
+    const stale = await execa(SE, ['check-stat', p, sig.replace(/\.(\d)/, (_m, d: string) => `.${(+d + 1) % 10}`)], { reject: false });
+    expect(stale.exitCode).toBe(75);
+    expect(stale.stderr).toBe(`subhost-enter: plan is stale: ${p} changed`);
+  });
+
+  it.each(kinds)("%s: subhost-netns-up's stat(1) format gives the TypeScript signature", async (_, p) => {
+    const format = /stat -c '([^']+)'/.exec(readFileSync(NETNS_UP, 'utf8'))?.[1];
+    expect(format).toBe('%d:%i:%s:%.9Y');
+    expect((await execa('stat', ['-c', format!, p])).stdout).toBe(statSig(p));
+  });
+
+  it('a missing file: "absent" in TypeScript, holds in C only as "absent"', async () => {
+    const p = join(files, 'missing');
+    expect(statSig(p)).toBe('absent');
+    expect((await execa(SE, ['check-stat', p, 'absent'], { reject: false })).exitCode).toBe(0);
+    expect((await execa(SE, ['check-stat', p, '1:2:3:4.000000000'], { reject: false })).exitCode).toBe(75);
+    expect((await execa(SE, ['check-stat', join(files, 'file'), 'absent'], { reject: false })).exitCode).toBe(75);
+  });
+});
