@@ -7,7 +7,17 @@ import { join } from 'node:path';
 import { bootSandbox, type Sandbox } from '../test/sandbox/sandbox.js';
 import { installUnits, makeSubhost, register } from '../test/e2e/kit.js';
 import { OB, NS, OB_CONF, nspawnUnit, type Tool, type ToolKey } from './tools.js';
-import { startMany, stopMany, memOf, sandboxPids, systemRss, journalSince, type StartSample, type StopSample, type MemSample } from './measure.js';
+import {
+  startMany,
+  stopMany,
+  memOf,
+  sandboxPids,
+  systemRss,
+  journalSince,
+  type StartSample,
+  type StopSample,
+  type MemSample,
+} from './measure.js';
 import { microStartup, straceStart, type StraceProfile } from './profile.js';
 import { CpuWatch, sleep, nowMs, loadavg, meminfo, type CpuSnap } from './lib.js';
 import { renderResults } from './report.js';
@@ -90,7 +100,8 @@ function parseArgs(argv: string[]): Options {
     return n;
   };
   for (const a of argv) {
-    if (!/^--(quick|runs|at-once|at-once-runs|gen-runs|wait-quiet|out)(=|$)/.test(a)) throw new Error(`unknown argument ${a} (see bench/README.md)`);
+    if (!/^--(quick|runs|at-once|at-once-runs|gen-runs|wait-quiet|out)(=|$)/.test(a))
+      throw new Error(`unknown argument ${a} (see bench/README.md)`);
   }
   const benchDir = process.env.BENCH_DIR ?? new URL('.', import.meta.url).pathname;
   const outArg = argv.find((x) => x.startsWith('--out='))?.slice(6);
@@ -115,7 +126,9 @@ function machine(): Record<string, string> {
   let debian = '?';
   try {
     debian = readFileSync('/etc/debian_version', 'utf8').trim();
-  } catch { /* not Debian */ }
+  } catch {
+    /* not Debian */
+  }
   return {
     tree: process.env.BENCH_TREE ?? 'unknown',
     nproc: String(os.availableParallelism?.() ?? os.cpus().length),
@@ -143,7 +156,7 @@ async function main(): Promise<void> {
     const res = await run(sb, opt);
     res.meta.totalSeconds = (nowMs() - began) / 1000;
     mkdirSync(opt.out, { recursive: true });
-    writeFileSync(join(opt.out, 'results.json'), JSON.stringify(res, null, 1) + '\n');
+    writeFileSync(join(opt.out, 'results.json'), `${JSON.stringify(res, null, 1)}\n`);
     writeFileSync(join(opt.out, 'RESULTS.md'), renderResults(res));
     log(`bench: done in ${res.meta.totalSeconds.toFixed(0)} s: ${join(opt.out, 'RESULTS.md')}`);
   } finally {
@@ -209,12 +222,17 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
 
   // ---- checks: both really get the overlay and the veth (once per run; also a warm-up)
   const checks: string[] = [];
-  for (const [t, n] of [[OB, single.ob], [NS, single.ns], [OB, 'obn'], [OB, 'obo']] as const) {
+  for (const [t, n] of [
+    [OB, single.ob],
+    [NS, single.ns],
+    [OB, 'obn'],
+    [OB, 'obo'],
+  ] as const) {
     const s = await startMany(sb, t, [n]);
     if (n !== 'obn' && n !== 'obo') {
       const c = await checkInstance(sb, t, n, s.samples[0]!.cgroup);
       checks.push(...c);
-      c.forEach((l) => log(`  ${l}`));
+      for (const l of c) log(`  ${l}`);
     }
     await stopMany(sb, t, [{ name: n, cgroup: s.samples[0]!.cgroup }]);
   }
@@ -223,7 +241,9 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
   // ---- single start / idle memory / stop; the variants take turns going first
   const baseline = sandboxPids(sb);
   const singleRes: Results['single'] = {
-    ob: { start: [], stop: [], mem: [] }, ns: { start: [], stop: [], mem: [] }, obn: { start: [], stop: [], mem: [] },
+    ob: { start: [], stop: [], mem: [] },
+    ns: { start: [], stop: [], mem: [] },
+    obn: { start: [], stop: [], mem: [] },
     obo: { start: [], stop: [], mem: [] },
   };
   const variants: Array<{ key: VariantKey; tool: Tool; name: string; label: string; touch?: string }> = [
@@ -251,11 +271,13 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
       singleRes[v.key].start.push(s);
       singleRes[v.key].mem.push(mem);
       singleRes[v.key].stop.push(st);
-      log(`  run ${i + 1} ${v.label}: start ${s.ms.toFixed(1)} ms, stop ${st.ms.toFixed(1)} ms (last: ${st.last}), PSS ${(mem.pssKiB / 1024).toFixed(2)} MiB`);
+      log(
+        `  run ${i + 1} ${v.label}: start ${s.ms.toFixed(1)} ms, stop ${st.ms.toFixed(1)} ms (last: ${st.last}), PSS ${(mem.pssKiB / 1024).toFixed(2)} MiB`,
+      );
       await sleep(200);
     }
     // The commands timed alone, once per run: under the same conditions as the starts.
-    for (const [k, v] of Object.entries(await microStartup(sb, 1))) (micro[k] ??= []).push(...v);
+    for (const [k, v] of Object.entries(await microStartup(sb, 1))) micro[k] = [...(micro[k] ?? []), ...v];
   }
   const lastObJournal = await journalSince(sb, OB.units(single.ob), lastObStart);
   phase('single runs');
@@ -284,10 +306,18 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
       const lastCount: Record<string, number> = {};
       for (const x of st.samples) lastCount[x.last] = (lastCount[x.last] ?? 0) + 1;
       atOnce[t.key].push({
-        startWallMs: s.wallMs, stopWallMs: st.wallMs, startMs: s.samples.map((x) => x.ms), mem,
-        systemBefore: sysBefore, systemDuring: sysDuring, hostDelta, stopLast: lastCount,
+        startWallMs: s.wallMs,
+        stopWallMs: st.wallMs,
+        startMs: s.samples.map((x) => x.ms),
+        mem,
+        systemBefore: sysBefore,
+        systemDuring: sysDuring,
+        hostDelta,
+        stopLast: lastCount,
       });
-      log(`  ${names.length} at once, run ${i + 1}, ${t.label}: all active ${s.wallMs.toFixed(0)} ms, PSS ${(mem.pssKiB / 1024).toFixed(1)} MiB, all gone ${st.wallMs.toFixed(0)} ms`);
+      log(
+        `  ${names.length} at once, run ${i + 1}, ${t.label}: all active ${s.wallMs.toFixed(0)} ms, PSS ${(mem.pssKiB / 1024).toFixed(1)} MiB, all gone ${st.wallMs.toFixed(0)} ms`,
+      );
       await sleep(500);
     }
   }
@@ -295,7 +325,10 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
 
   // ---- daemon-reload with N registered, and with none (baseline: systemd and the host's other generators)
   const reload: Record<string, number[]> = {};
-  for (const [label, list] of [[`${opt.atOnce} registered`, many.ob], ['none registered', [] as string[]]] as const) {
+  for (const [label, list] of [
+    [`${opt.atOnce} registered`, many.ob],
+    ['none registered', [] as string[]],
+  ] as const) {
     await register(sb, ...list.map((n) => confs[n]!));
     await sb.daemonReload(); // the transition itself is not timed
     reload[label] = [];
@@ -382,10 +415,9 @@ echo "PID 1: $(cat /proc/1/comm); processes: $(ls -d /proc/[0-9]* | wc -l)"
 ip -o link show | awk '{print "link inside: " $2}'`;
   const r = await sb.run(['nsenter', '-t', pid, '-a', 'sh', '-c', script]);
   const host = await sb.run(['ip', '-o', 'link', 'show', t.veth(name)]);
-  const lines = [
-    ...r.stdout.trim().split('\n'),
-    `host end: ${host.stdout.trim().split(/\s+/).slice(1, 3).join(' ') || 'MISSING'}`,
-  ].map((l) => `${t.label} ${name}: ${l}`);
+  const lines = [...r.stdout.trim().split('\n'), `host end: ${host.stdout.trim().split(/\s+/).slice(1, 3).join(' ') || 'MISSING'}`].map(
+    (l) => `${t.label} ${name}: ${l}`,
+  );
   const all = lines.join('\n');
   if (!/root: overlay overlay .*upperdir=/.test(all)) throw new Error(`${t.label}: root is not an overlay:\n${all}`);
   if (!/link inside: (eth0|host0)@/.test(all) || /MISSING/.test(all)) throw new Error(`${t.label}: veth missing:\n${all}`);

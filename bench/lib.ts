@@ -118,7 +118,9 @@ export function procMem(pid: number): ProcMem | undefined {
 }
 
 export function cgroupMem(dir: string): ProcMem[] {
-  return cgroupPids(dir).map(procMem).filter((m): m is ProcMem => m !== undefined);
+  return cgroupPids(dir)
+    .map(procMem)
+    .filter((m): m is ProcMem => m !== undefined);
 }
 
 /** Sum per process name (comm). */
@@ -168,11 +170,16 @@ export interface CpuSnap {
  * (their test runs), the noise of these figures.
  */
 export class CpuWatch {
-  private constructor(private readonly sandboxCg: string, readonly cgroupRoot: string) {}
+  private constructor(
+    private readonly sandboxCg: string,
+    readonly cgroupRoot: string,
+  ) {}
 
   static async create(sb: Sandbox): Promise<CpuWatch> {
     const root = await hostCgroup2Mount();
-    const line = readFileSync(`/proc/${sb.pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'))!;
+    const line = readFileSync(`/proc/${sb.pid}/cgroup`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('0::'))!;
     const top = line.slice(3).split('/').filter(Boolean)[0]!;
     return new CpuWatch(`${root}/${top}`, root);
   }
@@ -203,8 +210,9 @@ export class CpuWatch {
   /** Other sandboxes (other people's test runs) on this machine right now. */
   otherSandboxes(): number {
     const mine = this.sandboxCg.split('/').pop();
-    return readdirSync(this.cgroupRoot).filter((d) => d.startsWith(CGROUP_PREFIX) && d !== mine
-      && statSync(`${this.cgroupRoot}/${d}`).isDirectory()).length;
+    return readdirSync(this.cgroupRoot).filter(
+      (d) => d.startsWith(CGROUP_PREFIX) && d !== mine && statSync(`${this.cgroupRoot}/${d}`).isDirectory(),
+    ).length;
   }
 }
 

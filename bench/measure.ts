@@ -4,8 +4,19 @@ import { existsSync } from 'node:fs';
 import type { Sandbox } from '../test/sandbox/sandbox.js';
 import type { Tool } from './tools.js';
 import {
-  nowMs, sleep, usToMs, unitProps, waitInactive, refUnit, cgroupMem, byComm, cgroupPids, procMem,
-  UNIT_IFACE, SERVICE_IFACE, type ProcMem,
+  nowMs,
+  sleep,
+  usToMs,
+  unitProps,
+  waitInactive,
+  refUnit,
+  cgroupMem,
+  byComm,
+  cgroupPids,
+  procMem,
+  UNIT_IFACE,
+  SERVICE_IFACE,
+  type ProcMem,
 } from './lib.js';
 
 export interface StartSample {
@@ -52,7 +63,9 @@ export async function startMany(sb: Sandbox, tool: Tool, names: string[]): Promi
   if (bad.length) {
     const n = bad[0]!;
     const logs = await Promise.all(tool.units(n).map((u) => sb.journal(u, 30)));
-    throw new Error(`${tool.label}: start of ${bad.length} instance(s) failed (${bad.join(' ')}): ${jobs[names.indexOf(n)]!.r}\n${logs.join('\n')}`);
+    throw new Error(
+      `${tool.label}: start of ${bad.length} instance(s) failed (${bad.join(' ')}): ${jobs[names.indexOf(n)]!.r}\n${logs.join('\n')}`,
+    );
   }
   const samples: StartSample[] = [];
   for (const [i, n] of names.entries()) {
@@ -114,15 +127,25 @@ export async function stopMany(sb: Sandbox, tool: Tool, items: Array<{ name: str
   }
   const t0 = nowMs();
   const jobTimes: Array<number | undefined> = items.map(() => undefined);
-  const jobs = Promise.all(items.map(({ name }, i) => sb.stopUnit(tool.unit(name)).then((r) => {
-    jobTimes[i] = nowMs();
-    return r;
-  })));
+  const jobs = Promise.all(
+    items.map(({ name }, i) =>
+      sb.stopUnit(tool.unit(name)).then((r) => {
+        jobTimes[i] = nowMs();
+        return r;
+      }),
+    ),
+  );
   for (;;) {
     const t = nowMs();
     for (const c of conds) if (c.at === undefined && !existsSync(c.path)) c.at = t;
     if (jobTimes.every((x) => x !== undefined) && conds.every((c) => c.at !== undefined)) break;
-    if (t - t0 > 120_000) throw new Error(`${tool.label}: not stopped after 120 s: ${conds.filter((c) => c.at === undefined).map((c) => c.path).join(' ')}`);
+    if (t - t0 > 120_000)
+      throw new Error(
+        `${tool.label}: not stopped after 120 s: ${conds
+          .filter((c) => c.at === undefined)
+          .map((c) => c.path)
+          .join(' ')}`,
+      );
     await sleep(2);
   }
   const results = await jobs;
@@ -162,7 +185,12 @@ export function sandboxPids(sb: Sandbox): Set<number> {
 }
 
 /** PSS of everything in the given unit cgroups, and of new processes outside them. */
-export async function memOf(sb: Sandbox, tool: Tool, items: Array<{ name: string; cgroup: string }>, baseline: Set<number>): Promise<MemSample> {
+export async function memOf(
+  sb: Sandbox,
+  tool: Tool,
+  items: Array<{ name: string; cgroup: string }>,
+  baseline: Set<number>,
+): Promise<MemSample> {
   const procs: ProcMem[] = [];
   const inUnits = new Set<number>();
   for (const { cgroup } of items) {
@@ -183,8 +211,10 @@ export async function memOf(sb: Sandbox, tool: Tool, items: Array<{ name: string
       }
     }
   }
-  const outside = [...sandboxPids(sb)].filter((p) => !baseline.has(p) && !inUnits.has(p))
-    .map(procMem).filter((m): m is ProcMem => m !== undefined);
+  const outside = [...sandboxPids(sb)]
+    .filter((p) => !baseline.has(p) && !inUnits.has(p))
+    .map(procMem)
+    .filter((m): m is ProcMem => m !== undefined);
   return {
     pssKiB: procs.reduce((a, p) => a + p.pssKiB, 0),
     rssKiB: procs.reduce((a, p) => a + p.rssKiB, 0),
@@ -197,7 +227,11 @@ export async function memOf(sb: Sandbox, tool: Tool, items: Array<{ name: string
 /** RSS (KiB) of the sandbox's own system processes (systemd, journald, dbus-daemon): what they hold grows with the units they track. */
 export function systemRss(sb: Sandbox): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [label, cg] of [['systemd (PID 1)', '/init.scope'], ['systemd-journald', '/system.slice/systemd-journald.service'], ['dbus-daemon', '/system.slice/dbus.service']] as const) {
+  for (const [label, cg] of [
+    ['systemd (PID 1)', '/init.scope'],
+    ['systemd-journald', '/system.slice/systemd-journald.service'],
+    ['dbus-daemon', '/system.slice/dbus.service'],
+  ] as const) {
     out[label] = cgroupMem(hp(sb, `/sys/fs/cgroup${cg}`)).reduce((a, p) => a + p.rssKiB, 0);
   }
   return out;

@@ -11,7 +11,10 @@ import { stopMany, journalSince } from './measure.js';
 /** Commands timed alone inside the sandbox (bash $EPOCHREALTIME around each, no extra process). */
 export const MICRO: Array<[string, string]> = [
   ['`node -e 0`', 'node -e 0'],
-  ['`overlay-boot-runtime.cjs` without arguments: Node.js start-up + loading the runtime bundle, then a usage error', `${LIBDIR}/overlay-boot-runtime.cjs`],
+  [
+    '`overlay-boot-runtime.cjs` without arguments: Node.js start-up + loading the runtime bundle, then a usage error',
+    `${LIBDIR}/overlay-boot-runtime.cjs`,
+  ],
   ['`sh -c true`', 'sh -c true'],
   ['`ip link show lo`: one ip(8) run', 'ip link show lo'],
 ];
@@ -67,7 +70,14 @@ export function procName(procs: Map<number, Proc> | Proc[], pid: number, n = 60)
   const p = get(pid);
   if (!p) return '?';
   const a = p.argv.at(-1);
-  if (a) return short(a.split(' ').map((w, i) => (i === 0 ? w.split('/').pop()! : w)).join(' '), n);
+  if (a)
+    return short(
+      a
+        .split(' ')
+        .map((w, i) => (i === 0 ? w.split('/').pop()! : w))
+        .join(' '),
+      n,
+    );
   return `fork of ${p.ppid ? procName(procs, p.ppid, n) : '?'}`;
 }
 
@@ -122,7 +132,13 @@ export function parseStrace(unit: string, text: string, realMinusMono: number, t
     }
     if (call === 'execve' && proc) {
       const a = /^execve\("([^"]*)", \[(.*?)\]/.exec(rest);
-      const argv = a ? a[2]!.split(/", "/).map((x) => x.replace(/^"|"$/g, '')).join(' ').replace(/"?\.\.\.$/, '…') : '?';
+      const argv = a
+        ? a[2]!
+            .split(/", "/)
+            .map((x) => x.replace(/^"|"$/g, ''))
+            .join(' ')
+            .replace(/"?\.\.\.$/, '…')
+        : '?';
       if (!rest.includes('= -1')) {
         proc.argv.push(argv);
         proc.exec ??= t;
@@ -141,7 +157,9 @@ export function parseStrace(unit: string, text: string, realMinusMono: number, t
   for (const p of procs.values()) kids.set(p.ppid, [...(kids.get(p.ppid) ?? []), p]);
   const walk = (ppid: number): Proc[] => (kids.get(ppid) ?? []).sort((a, b) => a.start - b.start).flatMap((p) => [p, ...walk(p.pid)]);
   s.procs = walk(0);
-  s.slow = calls.sort((a, b) => b.dur - a.dur).slice(0, 12)
+  s.slow = calls
+    .sort((a, b) => b.dur - a.dur)
+    .slice(0, 12)
     .map((c) => ({ who: procName(procs, c.pid), t: c.t, call: short(c.text.replace(/\s+=\s+[^=]*$/, ''), 110), durMs: c.dur }));
   return s;
 }
@@ -187,8 +205,11 @@ export async function straceStart(sb: Sandbox, tool: Tool, name: string, o: Stra
     // when nspawn itself got SIGTERM first).
     const extra = type === 'notify' ? '\nNotifyAccess=all\nKillMode=control-group\nSuccessExitStatus=1 255' : '';
     const path = `/run/systemd/system/${u}.d/90-bench-strace.conf`;
-    await sb.writeFile(path, `[Service]\nExecStart=\nExecStart=${prefix}/usr/bin/strace -f -T -s 256${detach} --timestamps=unix,us ` +
-      `-e trace=execve,clone,clone3,vfork,fork,wait4,exit_group,openat,unshare,setns,mount,umount2,pivot_root,sendmsg -o ${file} ${cmd}${extra}\n`);
+    await sb.writeFile(
+      path,
+      `[Service]\nExecStart=\nExecStart=${prefix}/usr/bin/strace -f -T -s 256${detach} --timestamps=unix,us ` +
+        `-e trace=execve,clone,clone3,vfork,fork,wait4,exit_group,openat,unshare,setns,mount,umount2,pivot_root,sendmsg -o ${file} ${cmd}${extra}\n`,
+    );
     dropins.push(path);
   }
   await sb.daemonReload();
@@ -207,7 +228,11 @@ export async function straceStart(sb: Sandbox, tool: Tool, name: string, o: Stra
       const p = await unitProps(sb, u, UNIT_IFACE);
       const sv = await unitProps(sb, u, SERVICE_IFACE);
       const rel = (v: unknown) => (usToMs(v) ?? NaN) - t0;
-      units[u] = { activating: rel(p.InactiveExitTimestampMonotonic), 'ExecStart exited': rel(sv.ExecMainExitTimestampMonotonic), active: rel(p.ActiveEnterTimestampMonotonic) };
+      units[u] = {
+        activating: rel(p.InactiveExitTimestampMonotonic),
+        'ExecStart exited': rel(sv.ExecMainExitTimestampMonotonic),
+        active: rel(p.ActiveEnterTimestampMonotonic),
+      };
       if (String(sv.Type) !== 'oneshot') delete units[u]!['ExecStart exited'];
     }
     const cg = String((await unitProps(sb, tool.unit(name), SERVICE_IFACE)).ControlGroup ?? '');

@@ -9,7 +9,16 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bootSandbox, type Sandbox } from '../test/sandbox/sandbox.js';
 import { installUnits, register, stopSubhost, ROOT } from '../test/e2e/kit.js';
-import { buildProbe, makeProbedSubhost, probeSubhost, probeOverlayGo, probeNspawn, VECTORS, type Findings, type Finding } from '../test/hardening/escape.js';
+import {
+  buildProbe,
+  makeProbedSubhost,
+  probeSubhost,
+  probeOverlayGo,
+  probeNspawn,
+  VECTORS,
+  type Findings,
+  type Finding,
+} from '../test/hardening/escape.js';
 
 const BEGIN = '<!-- security-table:begin (bench/security.sh --write) -->';
 const END = '<!-- security-table:end -->';
@@ -32,9 +41,10 @@ function cell(f: Finding | undefined): string {
 
 function table(cols: Array<[string, Findings]>): string {
   const head = `| vector | ${cols.map(([c]) => c).join(' | ')} |\n|---|${cols.map(() => '---').join('|')}|\n`;
-  const rows = [...VECTORS, ['proc-sys-net', '/proc/sys/net opens for writing (its own netns: should stay open)'] as const]
-    .map(([v, label]) => `| ${label} \`${v}\` | ${cols.map(([, f]) => cell(f.get(v))).join(' | ')} |`);
-  return head + rows.join('\n') + '\n';
+  const rows = [...VECTORS, ['proc-sys-net', '/proc/sys/net opens for writing (its own netns: should stay open)'] as const].map(
+    ([v, label]) => `| ${label} \`${v}\` | ${cols.map(([, f]) => cell(f.get(v))).join(' | ')} |`,
+  );
+  return `${head + rows.join('\n')}\n`;
 }
 
 async function main(): Promise<void> {
@@ -47,7 +57,10 @@ async function main(): Promise<void> {
     await installUnits(sb);
     await register(sb, await makeProbedSubhost(sb, 'sec'), await makeProbedSubhost(sb, 'secnone', 'CONTAINMENT=none\n'));
     await sb.daemonReload();
-    const levels: Array<[string, string]> = [['contained (default)', 'sec'], ['opt-out (`CONTAINMENT=none`)', 'secnone']];
+    const levels: Array<[string, string]> = [
+      ['contained (default)', 'sec'],
+      ['opt-out (`CONTAINMENT=none`)', 'secnone'],
+    ];
     const go: Array<[string, Findings]> = [];
     for (const [label, name] of levels) {
       const job = await sb.startUnit(`subhost@${name}.service`);
@@ -79,6 +92,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  process.stderr.write(`bench/security: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`bench/security: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

@@ -75,9 +75,20 @@ ExecStart=/usr/bin/systemd-nspawn ${nspawnArgs(`${dataDir}/nspawn/%i`, '%i').joi
  * follows. Also what the security table measures (test/hardening/escape.ts).
  */
 export function nspawnArgs(dir: string, machine: string): string[] {
-  return ['--quiet', '--keep-unit', '--register=no', '--as-pid2', '--notify-ready=no', '--console=pipe',
-    '--link-journal=no', '--kill-signal=SIGRTMIN+3', `--directory=${dir}/empty`, `--overlay=/:${dir}/upper:/`,
-    '--network-veth', `--machine=${machine}`];
+  return [
+    '--quiet',
+    '--keep-unit',
+    '--register=no',
+    '--as-pid2',
+    '--notify-ready=no',
+    '--console=pipe',
+    '--link-journal=no',
+    '--kill-signal=SIGRTMIN+3',
+    `--directory=${dir}/empty`,
+    `--overlay=/:${dir}/upper:/`,
+    '--network-veth',
+    `--machine=${machine}`,
+  ];
 }
 
 export const NS: Tool = {

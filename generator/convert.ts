@@ -90,7 +90,7 @@ export function convert(reg: Registration, r: LoadResult, templates: Templates, 
   // config is unchanged (subhost-enter checks), else the runtime.
   if (plans.start) unit.push(`Environment=${word(`OVERLAY_BOOT_PLAN=${plans.start}`)}`);
   unit.push(...settings.service);
-  out.files.set(`subhost@${name}.service.d/${DROPIN}`, unit.join('\n') + '\n');
+  out.files.set(`subhost@${name}.service.d/${DROPIN}`, `${unit.join('\n')}\n`);
 
   // The netns unit reads the same config (for CABLES) and its path.
   const netns = [
@@ -106,7 +106,7 @@ export function convert(reg: Registration, r: LoadResult, templates: Templates, 
     env,
   ];
   if (plans.netns) netns.push(`Environment=${word(`OVERLAY_BOOT_NETNS_PLAN=${plans.netns}`)}`);
-  out.files.set(`subhost-netns@${name}.service.d/${DROPIN}`, netns.join('\n') + '\n');
+  out.files.set(`subhost-netns@${name}.service.d/${DROPIN}`, `${netns.join('\n')}\n`);
 
   for (const [k, v] of planFiles) out.files.set(k, v);
   out.links.set(`subhosts.target.wants/subhost@${name}.service`, templates.subhost);
@@ -120,17 +120,16 @@ export function convert(reg: Registration, r: LoadResult, templates: Templates, 
  */
 export function convertUnreadable(reg: Registration, name: string, templates: Templates): Output {
   const out: Output = { files: new Map(), links: new Map() };
-  const body =
-    [
-      ...header(reg),
-      '# The config could not be read when this was generated; it is checked when the unit starts.',
-      '[Unit]',
-      `SourcePath=${pct(reg.path)}`,
-      `RequiresMountsFor=${word(dirname(reg.path))}`,
-      '',
-      '[Service]',
-      `Environment=${word(`OVERLAY_BOOT_CONF=${reg.path}`)}`,
-    ].join('\n') + '\n';
+  const body = `${[
+    ...header(reg),
+    '# The config could not be read when this was generated; it is checked when the unit starts.',
+    '[Unit]',
+    `SourcePath=${pct(reg.path)}`,
+    `RequiresMountsFor=${word(dirname(reg.path))}`,
+    '',
+    '[Service]',
+    `Environment=${word(`OVERLAY_BOOT_CONF=${reg.path}`)}`,
+  ].join('\n')}\n`;
   out.files.set(`subhost@${name}.service.d/${DROPIN}`, body);
   out.files.set(`subhost-netns@${name}.service.d/${DROPIN}`, body);
   out.links.set(`subhosts.target.wants/subhost@${name}.service`, templates.subhost);

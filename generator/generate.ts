@@ -24,7 +24,13 @@ export interface Generated {
 /** Messages about one listed config, at most (then a count). */
 export const MAX_LINES_PER_FILE = 5;
 
-const UNIT_DIRS = ['/etc/systemd/system', '/run/systemd/system', '/usr/local/lib/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system'];
+const UNIT_DIRS = [
+  '/etc/systemd/system',
+  '/run/systemd/system',
+  '/usr/local/lib/systemd/system',
+  '/usr/lib/systemd/system',
+  '/lib/systemd/system',
+];
 
 export function findTemplates(dirs = UNIT_DIRS): Templates {
   const find = (n: string) => dirs.map((d) => `${d}/${n}`).find((p) => existsSync(p)) ?? `/usr/lib/systemd/system/${n}`;
@@ -38,7 +44,7 @@ export function findTemplates(dirs = UNIT_DIRS): Templates {
 export async function generate(subhostsConf: string, templates: Templates, outDir?: string): Promise<Generated> {
   let facts: HostFacts | undefined;
   const g: Generated = { output: { files: new Map(), links: new Map() }, errors: [], warnings: [], subhosts: new Map() };
-  let listed;
+  let listed: ReturnType<typeof readSubhostsConf>;
   try {
     listed = readSubhostsConf(subhostsConf);
   } catch (e) {

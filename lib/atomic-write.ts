@@ -5,7 +5,17 @@
 // the directory is fsynced. A symlinked file is replaced where it points
 // (/etc/subhosts.conf may be a link into a managed tree).
 import {
-  realpathSync, mkdirSync, renameSync, rmSync, statSync, openSync, writeSync, fsyncSync, closeSync, chownSync, fchmodSync,
+  realpathSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  openSync,
+  writeSync,
+  fsyncSync,
+  closeSync,
+  chownSync,
+  fchmodSync,
 } from 'node:fs';
 import { dirname, basename } from 'node:path';
 

@@ -31,6 +31,7 @@ export function fenceLines(r: Pick<LoadResult, 'partial' | 'resolved'>): string[
 
 /** Some value is `!overlay-diskfile ...` (the command run at start). */
 function usesDiskfile(r: Pick<LoadResult, 'resolved'>): boolean {
-  return Object.values(r.resolved).some((v) =>
-    v?.source.kind === 'command' && /^!?\s*(\S*\/)?overlay-diskfile(\s|$)/.test(v.source.text.replace(/^[A-Z_]+\s*=\s*/, '')));
+  return Object.values(r.resolved).some(
+    (v) => v?.source.kind === 'command' && /^!?\s*(\S*\/)?overlay-diskfile(\s|$)/.test(v.source.text.replace(/^[A-Z_]+\s*=\s*/, '')),
+  );
 }

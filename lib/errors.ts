@@ -22,7 +22,10 @@ export class UsageError extends Error {
 
 /** An expected failure: its message is what the user reads; exit 1 unless told. */
 export class Failure extends Error {
-  constructor(message: string, readonly exitCode = EXIT_FAILURE) {
+  constructor(
+    message: string,
+    readonly exitCode = EXIT_FAILURE,
+  ) {
     super(message);
   }
 }

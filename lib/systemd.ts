@@ -72,9 +72,14 @@ export class SystemdManager {
   static async create(bus: MessageBus): Promise<SystemdManager> {
     const m = new SystemdManager(bus);
     bus.on('message', (msg: Message) => m.onMessage(msg));
-    await m.call('/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's', [
-      `type='signal',sender='${SYSTEMD}',path='${MANAGER_PATH}',interface='${MANAGER_IFACE}',member='JobRemoved'`,
-    ], 'org.freedesktop.DBus');
+    await m.call(
+      '/org/freedesktop/DBus',
+      'org.freedesktop.DBus',
+      'AddMatch',
+      's',
+      [`type='signal',sender='${SYSTEMD}',path='${MANAGER_PATH}',interface='${MANAGER_IFACE}',member='JobRemoved'`],
+      'org.freedesktop.DBus',
+    );
     // systemd emits JobRemoved only to subscribed clients.
     await m.callManager('Subscribe');
     return m;
@@ -186,12 +191,7 @@ export class SystemdManager {
    * Pass ['AddRef', new Variant('b', true)] to keep the unit loaded after it
    * ends until this connection closes, so its Result can still be read.
    */
-  startTransientUnit(
-    unit: string,
-    props: Array<[string, Variant]>,
-    mode = 'fail',
-    timeoutMs?: number,
-  ): Promise<JobResult> {
+  startTransientUnit(unit: string, props: Array<[string, Variant]>, mode = 'fail', timeoutMs?: number): Promise<JobResult> {
     return this.jobCall('StartTransientUnit', 'ssa(sv)a(sa(sv))', [unit, mode, props, []], timeoutMs);
   }
 

@@ -25,8 +25,7 @@ export async function loadSubhost(name: string, only?: Variable[]): Promise<Load
   const found = findConf(name);
   if ('error' in found) throw new Failure(found.error);
   const r = await loadConfig(found.conf, {
-    evaluate: async (cmd, ctx) =>
-      only && !only.includes(ctx.key) && ctx.key !== 'BASE' ? undefined : evaluateCommand(cmd, ctx),
+    evaluate: async (cmd, ctx) => (only && !only.includes(ctx.key) && ctx.key !== 'BASE' ? undefined : evaluateCommand(cmd, ctx)),
     // With `only`, the rest is the subhost unit's to check and report.
     checkFs: !only,
   });

@@ -8,7 +8,7 @@ import { bootSandbox, type Sandbox } from '../test/sandbox/sandbox.js';
 import { ROOT, makeSubhost, counts } from '../test/e2e/kit.js';
 
 const step = (s: string) => process.stdout.write(`\n==> ${s}\n`);
-const show = (s: string) => process.stdout.write(s.trimEnd().replace(/^/gm, '    ') + '\n');
+const show = (s: string) => process.stdout.write(`${s.trimEnd().replace(/^/gm, '    ')}\n`);
 
 async function run(sb: Sandbox, argv: string[]): Promise<void> {
   process.stdout.write(`    # ${argv.join(' ')}\n`);
@@ -27,7 +27,9 @@ async function main(): Promise<void> {
   step('boot a throwaway systemd (PID 1 of fresh namespaces, on an overlay of this machine)');
   const sb: Sandbox = await bootSandbox();
   try {
-    show(`systemd ${String(await sb.getManagerProperty('Version'))}, ${String(await sb.getManagerProperty('SystemState'))}, booted in ${sb.bootMs} ms`);
+    show(
+      `systemd ${String(await sb.getManagerProperty('Version'))}, ${String(await sb.getManagerProperty('SystemState'))}, booted in ${sb.bootMs} ms`,
+    );
 
     step('install the package into it');
     await sb.writeFile('/var/tmp/overlay-boot.deb', readFileSync(deb));

@@ -2,14 +2,13 @@
 // where its value came from, or the problems, without running anything.
 import { loadConfig, VARIABLES, type LoadResult, type Source } from '../../lib/config/load.js';
 import { formatProblem, reportLines } from '../../lib/config/problem.js';
-import { VARIABLE_TABLE } from '../../lib/config/variables.js';
-import { readSubhostsConf } from '../../lib/registry.js';
-import { sameFile } from '../support/conf.js';
-import { runtimeDropin } from '../support/fence.js';
-import { SUBHOSTS_CONF } from '../../lib/paths.js';
 import { parseArgs, operands } from '../../lib/args.js';
 import { UsageError } from '../../lib/errors.js';
-import { shownConfig } from '../../lib/config/variables.js';
+import { shownConfig, VARIABLE_TABLE } from '../../lib/config/variables.js';
+import { readSubhostsConf } from '../../lib/registry.js';
+import { SUBHOSTS_CONF } from '../../lib/paths.js';
+import { sameFile } from '../support/conf.js';
+import { runtimeDropin } from '../support/fence.js';
 
 export const usage = `Usage: overlay-boot check [--json] CONF...
 
@@ -87,7 +86,7 @@ export function renderCheck(r: LoadResult, listed?: string): string {
   const head = r.deferred.length
     ? `${r.file}: valid so far; ${r.deferred.join(', ')} will be known when the subhost starts`
     : `${r.file}: valid`;
-  return [head, ...rows.map(([k, v, s]) => `${k.padEnd(14)}${v.padEnd(w + 2)}${s}`), ...whereSettingsApply(r, listed)].join('\n') + '\n';
+  return `${[head, ...rows.map(([k, v, s]) => `${k.padEnd(14)}${v.padEnd(w + 2)}${s}`), ...whereSettingsApply(r, listed)].join('\n')}\n`;
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -107,7 +106,7 @@ export async function run(args: string[]): Promise<number> {
     if (r.problems.length === 0) for (const l of lines) process.stderr.write(`${l}\n`);
     if (json) {
       process.stdout.write(
-        JSON.stringify(
+        `${JSON.stringify(
           {
             file: r.file,
             valid: r.problems.length === 0,
@@ -118,7 +117,7 @@ export async function run(args: string[]): Promise<number> {
           },
           null,
           2,
-        ) + '\n',
+        )}\n`,
       );
     } else if (r.problems.length === 0) {
       process.stdout.write(renderCheck(r, listedAt(r.file)));

@@ -28,7 +28,6 @@ export const usage = `Usage: overlay-clean-root [--dry-run] [--verbose] CONF
 
 const PATH_KEYS: Variable[] = ['BASE', 'UPPER', 'LOWER', 'WORK'];
 
-
 /** Asks systemd whether subhost@NAME.service runs; refuses unless it is inactive or failed. */
 async function refuseIfRunning(name: string): Promise<void> {
   const unit = `subhost@${name}.service`;
@@ -68,10 +67,11 @@ function summary(r: CleanReport): string {
     counts.set(reason, (counts.get(reason) ?? 0) + 1);
   }
   const kept = [...counts].map(([reason, n]) => `${n} ${reason}`).join(', ');
-  return (r.dryRun
-    ? `would remove ${what} from ${r.upper}, saving ${formatBytes(r.bytes)} (dry run: nothing changed)\n`
-    : `removed ${what} from ${r.upper}, saved ${formatBytes(r.bytes)}\n`) +
-    (r.kept.length ? `kept ${r.kept.length}: ${kept}\n` : '');
+  return (
+    (r.dryRun
+      ? `would remove ${what} from ${r.upper}, saving ${formatBytes(r.bytes)} (dry run: nothing changed)\n`
+      : `removed ${what} from ${r.upper}, saved ${formatBytes(r.bytes)}\n`) + (r.kept.length ? `kept ${r.kept.length}: ${kept}\n` : '')
+  );
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -81,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const files = operands(a);
-  if (files.length === 0) throw new UsageError('missing CONF (the subhost\'s config file)');
+  if (files.length === 0) throw new UsageError("missing CONF (the subhost's config file)");
   if (files.length > 1) throw new UsageError(`one CONF at a time (got ${files.length})`);
   const args = { conf: files[0]!, dryRun: a.flags.has('--dry-run'), verbose: a.flags.has('--verbose') };
   const r = await loadConfig(args.conf);
@@ -90,8 +90,8 @@ export async function run(argv: string[]): Promise<number> {
     const k = deferred[0]!;
     throw new Failure(
       `${r.file}: ${k} is computed when the subhost starts (${r.resolved[k]?.value}), inside the subhost's own mount namespace: ` +
-      `overlay-clean-root runs no commands and cannot see that tree. To clean it, mount it yourself and ` +
-      `run overlay-clean-root on a copy of the config with plain ${deferred.join(' and ')} paths`,
+        `overlay-clean-root runs no commands and cannot see that tree. To clean it, mount it yourself and ` +
+        `run overlay-clean-root on a copy of the config with plain ${deferred.join(' and ')} paths`,
     );
   }
   // (Problems of the paths that are known: WORK on an image cannot exist yet, hence after the above.)
@@ -125,7 +125,8 @@ export async function run(argv: string[]): Promise<number> {
     throw new Failure((e as Error).message);
   }
   const out: string[] = [];
-  for (const x of report.removed) out.push(`${args.dryRun ? 'would remove' : 'removed'} ${upper}/${x.rel}${x.kind === 'directory' ? '/' : ''}`);
+  for (const x of report.removed)
+    out.push(`${args.dryRun ? 'would remove' : 'removed'} ${upper}/${x.rel}${x.kind === 'directory' ? '/' : ''}`);
   if (args.verbose) for (const k of report.kept) out.push(`kept ${upper}/${k.rel}: ${k.reason}`);
   process.stdout.write(out.map((l) => `${l}\n`).join('') + summary(report));
   return 0;

@@ -39,9 +39,11 @@ export async function run(args: string[]): Promise<number> {
       const r = addConfLine(text, conf, (t) => sameFile(t, conf));
       return r.changed ? r.text : undefined;
     });
-    process.stdout.write(changed
-      ? `enabled subhost ${name}: ${conf} added to ${SUBHOSTS_CONF}\n`
-      : `subhost ${name} is already enabled (${conf} is listed in ${SUBHOSTS_CONF})\n`);
+    process.stdout.write(
+      changed
+        ? `enabled subhost ${name}: ${conf} added to ${SUBHOSTS_CONF}\n`
+        : `subhost ${name} is already enabled (${conf} is listed in ${SUBHOSTS_CONF})\n`,
+    );
     return 0;
   } finally {
     sm.close();

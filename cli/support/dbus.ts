@@ -98,8 +98,13 @@ export async function unitJob(
   timeoutMs = DEFAULT_JOB_TIMEOUT_MS,
 ): Promise<JobResult> {
   const msg = new dbus.Message({
-    destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER_IFACE, member,
-    signature: 'ss', body: [unit, 'replace'], flags: ALLOW_INTERACTIVE_AUTHORIZATION,
+    destination: SYSTEMD,
+    path: MANAGER_PATH,
+    interface: MANAGER_IFACE,
+    member,
+    signature: 'ss',
+    body: [unit, 'replace'],
+    flags: ALLOW_INTERACTIVE_AUTHORIZATION,
   });
   // Long enough for a polkit password prompt.
   const reply = await withTimeout(sm.bus.call(msg), 120_000, `${member} ${unit}`);
@@ -116,7 +121,7 @@ export async function waitPendingJob(sm: SystemdManager, unit: string, timeoutMs
   } catch (e) {
     // The job finished between the two calls and its JobRemoved went by
     // before anyone asked: it is done either way.
-    if ((await sm.unitProperty(unit, UNIT_IFACE, 'Job') as [number, string])[1] === '/') return 'done';
+    if (((await sm.unitProperty(unit, UNIT_IFACE, 'Job')) as [number, string])[1] === '/') return 'done';
     throw e;
   }
 }

@@ -27,7 +27,7 @@ export function runtimeDropinText(r: Pick<LoadResult, 'partial' | 'resolved' | '
   const lines = [`# Written by overlay-boot start for ${r.file} (this boot only).`];
   if (unit.length) lines.push('[Unit]', ...unit);
   if (service.length) lines.push('[Service]', ...service);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** Makes the unit's settings match the config; `generated`: the generator's drop-in has them already. */

@@ -147,5 +147,5 @@ export function renderOne(s: SubhostStatus): string {
     ['Addresses', s.addresses.map((a) => `${a.ifname} ${a.address}`).join(', ') || '-'],
   ];
   const w = Math.max(...rows.map(([k]) => k.length)) + 1;
-  return rows.map(([k, v]) => `${`${k}:`.padEnd(w)} ${v}`).join('\n') + '\n';
+  return `${rows.map(([k, v]) => `${`${k}:`.padEnd(w)} ${v}`).join('\n')}\n`;
 }

@@ -191,7 +191,7 @@ async function resolveValues(l: Loading, evaluate: Evaluator | undefined): Promi
     if (spec.kind === 'share') continue;
     const key = spec.name;
     const a = l.last.get(key);
-    if (a && a.command) {
+    if (a?.command) {
       const v = await commandValue(l, spec, a, evaluate);
       if (v === undefined) {
         if (key === 'BASE' && l.res.deferred.includes('BASE')) return false; // nothing else can be resolved without BASE

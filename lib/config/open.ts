@@ -39,7 +39,11 @@ const MAX_LINKS = 40;
  * yet); `untrusted` when someone other than root could change it.
  */
 export class Refused extends Error {
-  constructor(message: string, readonly code?: string, readonly untrusted = false) {
+  constructor(
+    message: string,
+    readonly code?: string,
+    readonly untrusted = false,
+  ) {
     super(message);
   }
 }

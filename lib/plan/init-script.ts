@@ -113,5 +113,5 @@ export function initScript(c: SubhostConfig): string {
     );
   }
   lines.push(`exec ${q(c.REAPER)} ${q(c.NAME)}`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

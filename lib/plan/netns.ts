@@ -17,7 +17,7 @@ export function netnsPlanLines(name: string, cables: Cable[]): string[] {
 }
 
 export function netnsPlanContent(sig: string[][], lines: string[]): string {
-  return [...sig.map((s) => s.join('\t')), ...lines].join('\n') + '\n';
+  return `${[...sig.map((s) => s.join('\t')), ...lines].join('\n')}\n`;
 }
 
 export function writeNetnsPlan(path: string, sig: string[][], lines: string[]): void {

@@ -39,7 +39,7 @@ export function interfacesFile(c: SubhostConfig): string {
   for (const cable of c.CABLES) {
     if (cable.kind === 'veth') lines.push('', `auto ${cable.peerIf}`, `iface ${cable.peerIf} inet manual`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** The default PREMOUNT as an op (on UPPER, before the overlay; not when LIVE is UPPER is LOWER). */

@@ -24,7 +24,10 @@ export function statSig(path: string): string {
  * package upgrade is recomputed rather than read by a newer helper.
  */
 export function sigOps(conf: string, envConf: string | undefined, lookupFiles: string[]): string[][] {
-  const ops = [['check-env', 'OVERLAY_BOOT_CONF', envConf ?? '-'], ['check-stat', conf, statSig(conf)]];
+  const ops = [
+    ['check-env', 'OVERLAY_BOOT_CONF', envConf ?? '-'],
+    ['check-stat', conf, statSig(conf)],
+  ];
   for (const f of [...lookupFiles, `${libDir()}/subhost-enter`, `${libDir()}/subhost-netns-up`]) ops.push(['check-stat', f, statSig(f)]);
   return ops;
 }

@@ -25,7 +25,16 @@
 // UPPER or LOWER; files are opened with O_NOFOLLOW and checked against
 // their lstat.
 import {
-  closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, rmdirSync, unlinkSync,
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  rmdirSync,
+  unlinkSync,
   type BigIntStats,
 } from 'node:fs';
 import { overlayAttrs, readXattrs, sameXattrs, type Xattrs } from './xattr.js';
@@ -311,7 +320,7 @@ export async function cleanRoot(opts: CleanOptions): Promise<CleanReport> {
     }
     const whole = BigInt(g.length) === g[0]!.st.nlink;
     const oneLower = g.every((n) => n.lst!.ino === g[0]!.lst!.ino && n.lst!.dev === g[0]!.lst!.dev);
-    if (!whole || !oneLower) for (const n of g) n.keep = 'hard links that differ from LOWER\'s';
+    if (!whole || !oneLower) for (const n of g) n.keep = "hard links that differ from LOWER's";
   }
 
   // --- directories, bottom up; then the plan -------------------------------
@@ -352,16 +361,21 @@ export async function cleanRoot(opts: CleanOptions): Promise<CleanReport> {
     // Still the entries that were compared? (Nothing else should be writing
     // UPPER.) Checked for all before removing any: removing a hard link
     // changes its siblings' ctime, removing entries their directory's times.
-    const changed = new Set(plan.filter((n) => {
-      const now = lstatOrUndefined(n.upper);
-      return !now || now.ino !== n.st.ino || now.dev !== n.st.dev || now.ctimeNs !== n.st.ctimeNs;
-    }));
+    const changed = new Set(
+      plan.filter((n) => {
+        const now = lstatOrUndefined(n.upper);
+        return !now || now.ino !== n.st.ino || now.dev !== n.st.dev || now.ctimeNs !== n.st.ctimeNs;
+      }),
+    );
     const gone = (n: Node): boolean => changed.has(n) || (n.children ?? []).some(gone);
     for (const n of plan) {
       if (gone(n)) {
         const i = removed.findIndex((r) => r.rel === n.rel);
         if (i >= 0) removed.splice(i, 1);
-        kept.push({ rel: n.rel, reason: changed.has(n) ? 'changed while cleaning' : 'directory with an entry that changed while cleaning' });
+        kept.push({
+          rel: n.rel,
+          reason: changed.has(n) ? 'changed while cleaning' : 'directory with an entry that changed while cleaning',
+        });
         continue;
       }
       if (n.kind === 'directory') rmdirSync(n.upper);

@@ -78,7 +78,9 @@ export interface PartitionTable {
 /** `sfdisk --json IMAGE` as data. */
 export function parseSfdiskJson(json: string): PartitionTable {
   let pt: {
-    label?: unknown; device?: unknown; sectorsize?: unknown;
+    label?: unknown;
+    device?: unknown;
+    sectorsize?: unknown;
     partitions?: { node?: unknown; start?: unknown; size?: unknown; type?: unknown }[];
   };
   try {
@@ -86,7 +88,7 @@ export function parseSfdiskJson(json: string): PartitionTable {
   } catch (e) {
     throw new Failure(`cannot read sfdisk's output: ${(e as Error).message}`);
   }
-  if (!pt || typeof pt !== 'object') throw new Failure('cannot read sfdisk\'s output: no partitiontable');
+  if (!pt || typeof pt !== 'object') throw new Failure("cannot read sfdisk's output: no partitiontable");
   const device = typeof pt.device === 'string' ? pt.device : '';
   const sectorSize = typeof pt.sectorsize === 'number' && pt.sectorsize > 0 ? pt.sectorsize : 512;
   const partitions = (pt.partitions ?? []).map((p, i): Partition => {
@@ -251,7 +253,9 @@ export async function diskfile(args: DiskfileArgs, env: DiskfileEnv, cwd: string
   if (env.ACTION !== 'overlay-boot' || !args.image) return { print };
   const key = env.OVERLAY_BOOT_KEY || undefined;
   if (key && !MOUNT_KEYS.includes(key)) {
-    throw new Failure(`mounts images only for ${MOUNT_KEYS.join(', ')} (it was run for ${key}, which is not computed in the subhost's own mount namespace)`);
+    throw new Failure(
+      `mounts images only for ${MOUNT_KEYS.join(', ')} (it was run for ${key}, which is not computed in the subhost's own mount namespace)`,
+    );
   }
 
   let mountPoint: string;
@@ -268,7 +272,9 @@ export async function diskfile(args: DiskfileArgs, env: DiskfileEnv, cwd: string
   const there = mountAt(mountPoint, readMountinfo());
   if (there) {
     if (accessFor(key) === 'rw' && there.options.includes('ro')) {
-      process.stderr.write(`overlay-diskfile: warning: ${mountPoint} is already mounted read-only (${there.source}); ${key ?? 'this'} needs it writable\n`);
+      process.stderr.write(
+        `overlay-diskfile: warning: ${mountPoint} is already mounted read-only (${there.source}); ${key ?? 'this'} needs it writable\n`,
+      );
     }
     return { print, alreadyMounted: mountPoint };
   }
@@ -283,7 +289,10 @@ export async function diskfile(args: DiskfileArgs, env: DiskfileEnv, cwd: string
   let partitions: number | undefined;
   if (args.partition !== undefined) {
     const table = await readPartitionTable(image);
-    if (!table) throw new Failure(`${image} has no partition table (sfdisk finds none), so no partition ${args.partition}: leave out the partition number to mount the whole image`);
+    if (!table)
+      throw new Failure(
+        `${image} has no partition table (sfdisk finds none), so no partition ${args.partition}: leave out the partition number to mount the whole image`,
+      );
     extent = partitionExtent(table, args.partition, image);
     where = `partition ${args.partition} of ${image}`;
   } else {
@@ -299,7 +308,9 @@ export async function diskfile(args: DiskfileArgs, env: DiskfileEnv, cwd: string
   options.push(access);
   // -n: nothing in /run/mount/utab, which the host shares.
   const r = await execa('mount', ['-n', '-t', type, '-o', options.join(','), '--', image, mountPoint], {
-    reject: false, timeout: 60_000, stdin: 'ignore',
+    reject: false,
+    timeout: 60_000,
+    stdin: 'ignore',
   });
   if (r.exitCode !== 0) {
     const why = firstLine(r.stderr) || r.shortMessage || `exit status ${r.exitCode}`;
@@ -307,4 +318,3 @@ export async function diskfile(args: DiskfileArgs, env: DiskfileEnv, cwd: string
   }
   return { print, mounted: { image, mountPoint, type, options } };
 }
-

@@ -56,11 +56,17 @@ export async function readXattrs(paths: string[]): Promise<Map<string, Xattrs>> 
   const res = new Map<string, Xattrs>();
   for (const batch of batches(paths)) {
     const r = await execa('getfattr', ['-d', '-m', '-', '-e', 'hex', '--absolute-names', '-h', '--', ...batch], {
-      encoding: 'buffer', reject: false, stdin: 'ignore', timeout: 120_000,
+      encoding: 'buffer',
+      reject: false,
+      stdin: 'ignore',
+      timeout: 120_000,
     });
     if (r.failed && r.exitCode === undefined) throw new Failure(`cannot run getfattr (package attr): ${r.shortMessage}`);
     if (r.exitCode !== 0) {
-      const why = Buffer.from(r.stderr as Uint8Array).toString('utf8').split('\n')[0] || `exit status ${r.exitCode}`;
+      const why =
+        Buffer.from(r.stderr as Uint8Array)
+          .toString('utf8')
+          .split('\n')[0] || `exit status ${r.exitCode}`;
       throw new Failure(`cannot read extended attributes: ${why}`);
     }
     const parsed = parseGetfattr(Buffer.from(r.stdout as Uint8Array));

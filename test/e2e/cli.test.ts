@@ -44,7 +44,11 @@ async function expectStatusMatchesSystemd(sb: Sandbox, s: Record<string, unknown
   const since = active === 'active' ? 'ActiveEnterTimestamp' : 'InactiveEnterTimestamp';
   expect(s.since).toBe(usecIso(await sb.unitProperty(unit, UNIT, since)));
   // Counters move between two reads: known-ness and type must agree.
-  for (const [k, p] of [['tasks', 'TasksCurrent'], ['memory', 'MemoryCurrent'], ['cpuNsec', 'CPUUsageNSec']] as const) {
+  for (const [k, p] of [
+    ['tasks', 'TasksCurrent'],
+    ['memory', 'MemoryCurrent'],
+    ['cpuNsec', 'CPUUsageNSec'],
+  ] as const) {
     const v = counter(await sb.unitProperty(unit, SERVICE, p));
     if (v === null) expect(s[k]).toBeNull();
     else expect(typeof s[k]).toBe('number');
@@ -71,12 +75,19 @@ describe('commands', () => {
     r = await ok(sb, ['overlay-boot', 'status', '--json', 'un1']);
     const st = JSON.parse(r.stdout);
     await expectStatusMatchesSystemd(sb, st);
-    expect(st).toMatchObject({ name: 'un1', unit: U('un1'), state: 'active', config: s.conf, configFrom: expect.stringContaining('/run/overlay-boot/registry/un1.conf') });
+    expect(st).toMatchObject({
+      name: 'un1',
+      unit: U('un1'),
+      state: 'active',
+      config: s.conf,
+      configFrom: expect.stringContaining('/run/overlay-boot/registry/un1.conf'),
+    });
     // The veth's inside end, no loopback; no address is configured on it (START=none).
     expect(st.addresses).toEqual([]);
     await ok(sb, ['ip', '-n', 'un1', 'addr', 'add', '192.0.2.7/24', 'dev', 'eth0']);
-    expect(JSON.parse((await ok(sb, ['overlay-boot', 'status', '--json', 'un1'])).stdout).addresses)
-      .toEqual([{ ifname: 'eth0', family: 'inet', address: '192.0.2.7/24' }]);
+    expect(JSON.parse((await ok(sb, ['overlay-boot', 'status', '--json', 'un1'])).stdout).addresses).toEqual([
+      { ifname: 'eth0', family: 'inet', address: '192.0.2.7/24' },
+    ]);
     r = await ok(sb, ['overlay-boot', 'status', 'un1']);
     expect(r.stdout).toMatch(/^State: +active \(running\)$/m);
     expect(r.stdout).toContain(`Main PID:  ${await mainPid(sb, 'un1')} `);
@@ -120,10 +131,17 @@ describe('commands', () => {
     const list = JSON.parse((await ok(sb, ['overlay-boot', 'list', '--json'])).stdout) as Record<string, unknown>[];
     expect(list.map((x) => x.name)).toEqual(expect.arrayContaining(['reg1', 'reg2']));
     for (const x of list) await expectStatusMatchesSystemd(sb, x);
-    expect(list.find((x) => x.name === 'reg2')).toMatchObject({ state: 'inactive', mainPid: null, config: idle.conf, configFrom: '/etc/subhosts.conf:3' });
+    expect(list.find((x) => x.name === 'reg2')).toMatchObject({
+      state: 'inactive',
+      mainPid: null,
+      config: idle.conf,
+      configFrom: '/etc/subhosts.conf:3',
+    });
     const table = (await ok(sb, ['overlay-boot', 'list'])).stdout.split('\n');
     expect(table[0]).toMatch(/^NAME +STATE +SINCE +PID +TASKS +MEMORY +CPU +CONFIG +ADDRESSES$/);
-    expect(table.find((l) => l.startsWith('reg1 '))).toMatch(new RegExp(`^reg1 +active \\(running\\) +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +${await mainPid(sb, 'reg1')} .*${s.conf}`));
+    expect(table.find((l) => l.startsWith('reg1 '))).toMatch(
+      new RegExp(`^reg1 +active \\(running\\) +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +${await mainPid(sb, 'reg1')} .*${s.conf}`),
+    );
     expect(table.find((l) => l.startsWith('reg2 '))).toMatch(new RegExp(`^reg2 +inactive \\(dead\\) +- +- +- +- +- +${idle.conf} +-$`));
     // overlay-go without NAME: the running ones.
     expect((await ok(sb, ['overlay-go'])).stdout).toBe('Select subhost: reg1\n');
@@ -166,12 +184,16 @@ describe('commands', () => {
     const twin = await makeSubhost(sb, 'twin', 'NAME=own3\nBASE=.\nSTART=none\n');
     r = await cli(sb, ['overlay-boot', 'start', twin.conf]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toBe(`overlay-boot: NAME own3 is taken: subhost@own3.service uses ${own.conf} (/etc/subhosts.conf:2); give ${twin.conf} another NAME=\n`);
+    expect(r.stderr).toBe(
+      `overlay-boot: NAME own3 is taken: subhost@own3.service uses ${own.conf} (/etc/subhosts.conf:2); give ${twin.conf} another NAME=\n`,
+    );
 
     const pf = await makeSubhost(sb, 'pf1', 'BASE=.\nSTART=none\nPREMOUNT=/bin/false\n');
     r = await cli(sb, ['overlay-boot', pf.conf]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/^overlay-boot: starting subhost@pf1\.service failed \(job result: failed\)\nsubhost@pf1\.service: result exit-code; its journal:\n {2}\S/);
+    expect(r.stderr).toMatch(
+      /^overlay-boot: starting subhost@pf1\.service failed \(job result: failed\)\nsubhost@pf1\.service: result exit-code; its journal:\n {2}\S/,
+    );
     expect(r.stderr).toContain('\n  overlay-boot-runtime: /bin/false failed (exit status 1)\n');
     await waitGone(sb, 'pf1');
 
@@ -181,7 +203,7 @@ describe('commands', () => {
     expect(await counts(sb)).toEqual(clean);
   });
 
-  it('overlay-go: a command in the subhost, its exit status and stdin; its cgroup is the subhost\'s; stopping the subhost ends it', async () => {
+  it("overlay-go: a command in the subhost, its exit status and stdin; its cgroup is the subhost's; stopping the subhost ends it", async () => {
     const sb = sandbox();
     const s = await makeSubhost(sb, 'go1', 'BASE=.\nSTART=none\n');
     await ok(sb, ['overlay-boot', 'start', s.conf]);
@@ -190,8 +212,10 @@ describe('commands', () => {
     expect((await cli(sb, ['overlay-go', 'go1', '--', 'sh', '-c', 'kill -TERM $$'])).exitCode).toBe(128 + 15);
     expect((await cli(sb, ['overlay-go', 'go1', '--', 'cat'], { input: 'through stdin\n' })).stdout).toBe('through stdin\n');
     // The shell, when no command is given: PID 1 inside is the reaper, the root is the subhost's.
-    expect((await cli(sb, ['overlay-go', 'go1'], { input: 'readlink /proc/1/exe; test -e /srv/subhosts/go1/go1.conf || echo own-root\n' })).stdout)
-      .toBe('/.reaper\nown-root\n');
+    expect(
+      (await cli(sb, ['overlay-go', 'go1'], { input: 'readlink /proc/1/exe; test -e /srv/subhosts/go1/go1.conf || echo own-root\n' }))
+        .stdout,
+    ).toBe('/.reaper\nown-root\n');
     let r = await cli(sb, ['overlay-go', 'nosuch', '--', 'true']);
     expect(r).toMatchObject({ exitCode: 1, stderr: 'overlay-go: nosuch is not running\n' });
     expect((await cli(sb, ['overlay-go', 'a', 'b'])).exitCode).toBe(2);
@@ -200,7 +224,9 @@ describe('commands', () => {
     const delegate = await sb.unitProperty(U('go1'), 'org.freedesktop.systemd1.Service', 'Delegate');
     if (!delegate) {
       r = await ok(sb, ['overlay-go', 'go1', '--', 'true']);
-      expect(r.stderr).toContain("overlay-go: warning: the shell is not in subhost@go1.service's cgroup: Process migration not available on non-delegated units. (the unit needs Delegate=yes)");
+      expect(r.stderr).toContain(
+        "overlay-go: warning: the shell is not in subhost@go1.service's cgroup: Process migration not available on non-delegated units. (the unit needs Delegate=yes)",
+      );
       await ok(sb, ['overlay-stop', 'go1']);
       await sb.writeFile('/etc/systemd/system/subhost@.service.d/50-delegate.conf', '[Service]\nDelegate=yes\n');
       await sb.daemonReload();
@@ -268,7 +294,11 @@ describe('commands', () => {
     // Symlinks planted inside point "outside": /tmp/obt-out exists in the sandbox
     // (its own tmpfs) and, as a different directory, in the subhost.
     await ok(sb, ['mkdir', '/tmp/obt-out']);
-    await inside(sb, 'sh1', ['sh', '-c', 'mkdir -p /tmp/obt-out /mnt/links && ln -s /tmp/obt-out /mnt/links/abs && ln -s ../../../../../../../tmp/obt-out /mnt/links/rel && ln -s /proc/1/root/tmp /mnt/links/magic']);
+    await inside(sb, 'sh1', [
+      'sh',
+      '-c',
+      'mkdir -p /tmp/obt-out /mnt/links && ln -s /tmp/obt-out /mnt/links/abs && ln -s ../../../../../../../tmp/obt-out /mnt/links/rel && ln -s /proc/1/root/tmp /mnt/links/magic',
+    ]);
     await ok(sb, ['overlay-share', data, 'sh1', '/mnt/links/abs']);
     expect((await inside(sb, 'sh1', ['cat', '/tmp/obt-out/hello'])).stdout).toBe('from host\n');
     await ok(sb, ['overlay-share', data, 'sh1', '/mnt/links/rel/sub']);
@@ -276,8 +306,11 @@ describe('commands', () => {
     expect((await sb.run(['ls', '-A', '/tmp/obt-out'])).stdout).toBe('');
     const hostMounts = (await sb.run(['cat', '/proc/1/mountinfo'])).stdout;
     expect(hostMounts).not.toContain('obt-out');
-    let r = await cli(sb, ['overlay-share', data, 'sh1', '/mnt/links/magic/x']);
-    expect(r).toMatchObject({ exitCode: 1, stderr: 'overlay-share: /mnt/links/magic/x inside the subhost goes through a /proc magic link\n' });
+    const r = await cli(sb, ['overlay-share', data, 'sh1', '/mnt/links/magic/x']);
+    expect(r).toMatchObject({
+      exitCode: 1,
+      stderr: 'overlay-share: /mnt/links/magic/x inside the subhost goes through a /proc magic link\n',
+    });
 
     // Errors (independent: side by side).
     await inside(sb, 'sh1', ['sh', '-c', 'touch /mnt/file && ln -s /nowhere /mnt/dangling']);
@@ -324,7 +357,10 @@ describe('commands', () => {
 
     const twin = await makeSubhost(sb, 'twin2', 'NAME=en1\nBASE=.\n');
     r = await cli(sb, ['overlay-boot', 'enable', twin.conf]);
-    expect(r).toMatchObject({ exitCode: 1, stderr: `overlay-boot: NAME en1 is already used by ${s.conf} (/etc/subhosts.conf:4); give ${twin.conf} another NAME=\n` });
+    expect(r).toMatchObject({
+      exitCode: 1,
+      stderr: `overlay-boot: NAME en1 is already used by ${s.conf} (/etc/subhosts.conf:4); give ${twin.conf} another NAME=\n`,
+    });
     const badConf = await makeSubhost(sb, 'bad2', 'BASE=.\nRAM_SIZE=big\n');
     r = await cli(sb, ['overlay-boot', 'enable', badConf.conf]);
     expect(r.exitCode).toBe(1);
@@ -346,10 +382,23 @@ describe('commands', () => {
 
   it('every command has --help with a synopsis, and exits 2 on a bad call', async () => {
     const sb = sandbox();
-    const helps = [['overlay-boot'], ['overlay-go'], ['overlay-stop'], ['overlay-share'],
-      ...['start', 'stop', 'status', 'list', 'enable', 'disable', 'check'].map((c) => ['overlay-boot', c])];
-    const bad = [['overlay-boot', 'frobnicate'], ['overlay-stop'], ['overlay-stop', '--bogus', 'x'], ['overlay-go', '--bogus'],
-      ['overlay-share', '--bogus'], ['overlay-boot', 'list', 'x'], ['overlay-boot', 'status', 'a', 'b'], ['overlay-boot', 'enable']];
+    const helps = [
+      ['overlay-boot'],
+      ['overlay-go'],
+      ['overlay-stop'],
+      ['overlay-share'],
+      ...['start', 'stop', 'status', 'list', 'enable', 'disable', 'check'].map((c) => ['overlay-boot', c]),
+    ];
+    const bad = [
+      ['overlay-boot', 'frobnicate'],
+      ['overlay-stop'],
+      ['overlay-stop', '--bogus', 'x'],
+      ['overlay-go', '--bogus'],
+      ['overlay-share', '--bogus'],
+      ['overlay-boot', 'list', 'x'],
+      ['overlay-boot', 'status', 'a', 'b'],
+      ['overlay-boot', 'enable'],
+    ];
     // Independent calls, run side by side (each is a Node start-up).
     const [h, b, name] = await Promise.all([
       Promise.all(helps.map((argv) => cli(sb, [...argv, '--help']))),

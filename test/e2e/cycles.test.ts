@@ -13,7 +13,13 @@ describe('start/stop cycles', () => {
     await register(sb, s.conf);
     expect(await sb.startUnit('subhost@lean.service')).toBe('done');
     const pid = await mainPid(sb, 'lean');
-    const comms = (await sb.run(['sh', '-c', 'for p in $(cat /sys/fs/cgroup/system.slice/system-subhost.slice/subhost@lean.service/cgroup.procs); do echo "$p $(cat /proc/$p/comm)"; done'])).stdout;
+    const comms = (
+      await sb.run([
+        'sh',
+        '-c',
+        'for p in $(cat /sys/fs/cgroup/system.slice/system-subhost.slice/subhost@lean.service/cgroup.procs); do echo "$p $(cat /proc/$p/comm)"; done',
+      ])
+    ).stdout;
     expect(comms).toContain(`${pid} .reaper`);
     const all = (await sb.run(['sh', '-c', 'for p in /proc/[0-9]*; do cat $p/comm 2>/dev/null; done'])).stdout.split('\n');
     expect(all.filter((c) => /node|overlay-boot/.test(c))).toEqual([]);

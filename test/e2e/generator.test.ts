@@ -8,7 +8,9 @@ import type { Sandbox } from '../sandbox/sandbox.js';
 import { installUnits, makeSubhost, register, state, waitGone, journalOf } from './kit.js';
 
 const wants = async (sb: Sandbox) =>
-  ((await sb.unitProperty('subhosts.target', 'org.freedesktop.systemd1.Unit', 'Wants')) as string[]).filter((u) => u.startsWith('subhost@')).sort();
+  ((await sb.unitProperty('subhosts.target', 'org.freedesktop.systemd1.Unit', 'Wants')) as string[])
+    .filter((u) => u.startsWith('subhost@'))
+    .sort();
 
 describe('generator at boot', () => {
   // The sandbox's boot target pulls in subhosts.target, as multi-user.target does on a host.
@@ -28,7 +30,9 @@ describe('generator at boot', () => {
       if (st !== 'active') throw new Error(`${n}: ${st}\n${await journalOf(sb, `subhost@${n}.service`)}\n${await sb.kmsg()}`);
     }
     expect(await state(sb, 'subhost@genbad.service')).toBe('inactive');
-    expect(await sb.kmsg()).toContain(`<3>overlay-boot-generator: ${bad.conf}:3: RAM_SIZE: "huge" must be a size such as 50M, 1G or 10%, or "none" (listed at /etc/subhosts.conf:3; skipped)`);
+    expect(await sb.kmsg()).toContain(
+      `<3>overlay-boot-generator: ${bad.conf}:3: RAM_SIZE: "huge" must be a size such as 50M, 1G or 10%, or "none" (listed at /etc/subhosts.conf:3; skipped)`,
+    );
     expect(await wants(sb)).toEqual(['subhost@gen-b.service', 'subhost@gena.service']);
     // What the generator derived reaches systemd.
     expect(await sb.unitProperty('subhost@gena.service', 'org.freedesktop.systemd1.Service', 'MemoryMax')).toBe(256n * 1024n * 1024n);

@@ -42,18 +42,21 @@ describe('hostile files listed in /etc/subhosts.conf', () => {
       random: `${d}/random.conf`,
     };
     const garbage = `${d}/garbage.conf`;
-    await sh(sb, [
-      `mkdir -p ${d}`,
-      `mkfifo ${bad.fifo}`,
-      `ln -s /dev/zero ${bad.zero}`,
-      // A character device node (of /dev/null) on the sandbox's own data
-      // tmpfs: refused by its type, never opened.
-      `mknod ${bad.node} c 1 3`,
-      `ln -s loop.conf ${bad.loop}`,
-      `truncate -s 2G ${bad.huge}`,
-      `head -c 1048000 /dev/urandom > ${bad.random} && printf '\\0' >> ${bad.random}`,
-      `seq 1 2000 | sed 's/^/junk /' > ${garbage}`,
-    ].join(' && '));
+    await sh(
+      sb,
+      [
+        `mkdir -p ${d}`,
+        `mkfifo ${bad.fifo}`,
+        `ln -s /dev/zero ${bad.zero}`,
+        // A character device node (of /dev/null) on the sandbox's own data
+        // tmpfs: refused by its type, never opened.
+        `mknod ${bad.node} c 1 3`,
+        `ln -s loop.conf ${bad.loop}`,
+        `truncate -s 2G ${bad.huge}`,
+        `head -c 1048000 /dev/urandom > ${bad.random} && printf '\\0' >> ${bad.random}`,
+        `seq 1 2000 | sed 's/^/junk /' > ${garbage}`,
+      ].join(' && '),
+    );
     await register(sb, ...Object.values(bad), garbage, good.conf);
 
     // Returns (a FIFO used to hold it 90 s, then every subhost lost its drop-in).
@@ -68,10 +71,17 @@ describe('hostile files listed in /etc/subhosts.conf', () => {
     const kmsg = await kmsgWith(sb, [...Object.values(bad), `more problems in ${garbage}`]);
     const lines = kmsg.split('\n').filter((l) => l.includes('overlay-boot-generator'));
     for (const [what, p] of Object.entries(bad)) {
-      expect(lines.filter((l) => l.includes(p)), `${what}: ${lines.join('\n')}`).toHaveLength(1);
+      expect(
+        lines.filter((l) => l.includes(p)),
+        `${what}: ${lines.join('\n')}`,
+      ).toHaveLength(1);
     }
-    expect(lines).toContain(`<3>overlay-boot-generator: ${bad.fifo}: the file ${bad.fifo} is a FIFO, not a regular file (listed at /etc/subhosts.conf:2; skipped)`);
-    expect(lines).toContain(`<3>overlay-boot-generator: ${bad.zero}: the file /dev/zero is a character device, not a regular file (listed at /etc/subhosts.conf:3; skipped)`);
+    expect(lines).toContain(
+      `<3>overlay-boot-generator: ${bad.fifo}: the file ${bad.fifo} is a FIFO, not a regular file (listed at /etc/subhosts.conf:2; skipped)`,
+    );
+    expect(lines).toContain(
+      `<3>overlay-boot-generator: ${bad.zero}: the file /dev/zero is a character device, not a regular file (listed at /etc/subhosts.conf:3; skipped)`,
+    );
     expect(lines.filter((l) => l.includes(garbage))).toHaveLength(6);
     expect(lines).toContain(`<3>overlay-boot-generator: ... and 1996 more problems in ${garbage}`);
 
@@ -82,7 +92,10 @@ describe('hostile files listed in /etc/subhosts.conf', () => {
       if (p !== garbage) expect(c.stderr.trim().split('\n'), p).toHaveLength(1);
       const s = await sb.run(['overlay-boot', 'start', p]);
       expect(s.exitCode, p).toBe(1);
-      if (p !== garbage) expect(s.stderr.trim().split('\n'), `${p}: ${s.stderr}`).toEqual([expect.stringMatching(new RegExp(`^overlay-boot: not starting: ${p}: `))]);
+      if (p !== garbage)
+        expect(s.stderr.trim().split('\n'), `${p}: ${s.stderr}`).toEqual([
+          expect.stringMatching(new RegExp(`^overlay-boot: not starting: ${p}: `)),
+        ]);
     }
 
     // The good one starts and stops as ever.

@@ -36,7 +36,12 @@ export interface SubhostDir {
 }
 
 /** A subhost dir under the sandbox's tmpfs with root/work/live and NAME.conf. */
-export async function makeSubhost(sb: Sandbox, name: string, conf: string, opts: { dirs?: string[]; confName?: string } = {}): Promise<SubhostDir> {
+export async function makeSubhost(
+  sb: Sandbox,
+  name: string,
+  conf: string,
+  opts: { dirs?: string[]; confName?: string } = {},
+): Promise<SubhostDir> {
   const base = `${sb.dataDir}/${name}`;
   const dirs = opts.dirs ?? ['root', 'work', 'live'];
   const r = await sb.run(['mkdir', '-p', base, ...dirs.map((d) => `${base}/${d}`)]);
@@ -82,11 +87,18 @@ export async function counts(sb: Sandbox): Promise<Counts> {
   // ip(8) makes /run/netns a mount point of its own the first time (once
   // per boot, not per subhost): not counted. Each netns is a mount there.
   const mounts = (await sb.run(['cat', '/proc/1/mountinfo'])).stdout
-    .split('\n').filter((l) => l && l.split(' ')[4] !== '/run/netns').length;
+    .split('\n')
+    .filter((l) => l && l.split(' ')[4] !== '/run/netns').length;
   const netns = (await sb.run(['ip', 'netns', 'list'])).stdout.trim();
   const links = (await sb.run(['ip', '-o', 'link', 'show'])).stdout
-    .split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]).sort().join(' ');
-  const procs = (await sb.run(['sh', '-c', 'cat /sys/fs/cgroup/system.slice/system-subhost.slice/*/cgroup.procs 2>/dev/null | wc -l'])).stdout.trim();
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(':')[1]!.trim().split('@')[0])
+    .sort()
+    .join(' ');
+  const procs = (
+    await sb.run(['sh', '-c', 'cat /sys/fs/cgroup/system.slice/system-subhost.slice/*/cgroup.procs 2>/dev/null | wc -l'])
+  ).stdout.trim();
   return { mounts, netns, links, subhostProcs: Number(procs) };
 }
 

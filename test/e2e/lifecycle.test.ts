@@ -2,7 +2,19 @@
 // stop as 1.6 did, and what the subhost looks like from inside.
 import { describe, it, expect, beforeAll } from 'vitest';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { useInstalledSandbox, makeSubhost, register, inside, mainPid, state, counts, journalOf, stopSubhost, waitGone, type Counts } from './kit.js';
+import {
+  useInstalledSandbox,
+  makeSubhost,
+  register,
+  inside,
+  mainPid,
+  state,
+  counts,
+  journalOf,
+  stopSubhost,
+  waitGone,
+  type Counts,
+} from './kit.js';
 
 const U = (n: string) => `subhost@${n}.service`;
 
@@ -47,7 +59,11 @@ describe('subhost lifecycle', () => {
     expect(rootLine).toMatch(/ - overlay overlay .*upperdir=\/srv\/subhosts\/ex1\/root/);
     // Only the subhost's own mounts: no host mount, no old root.
     const points = mi.map((l) => l.split(' ')[4]!).sort();
-    expect(points.filter((p) => !p.startsWith('/proc/'))).toEqual(['/', '/.reaper', '/dev', '/dev/pts', '/etc/adjtime', '/proc', '/run', '/sys'].filter((p) => p !== '/etc/adjtime' || points.includes(p)));
+    expect(points.filter((p) => !p.startsWith('/proc/'))).toEqual(
+      ['/', '/.reaper', '/dev', '/dev/pts', '/etc/adjtime', '/proc', '/run', '/sys'].filter(
+        (p) => p !== '/etc/adjtime' || points.includes(p),
+      ),
+    );
     // Below /proc, only CONTAINMENT=contained's read-only binds and masks (tried in test/hardening/escape.test.ts).
     expect(points).toEqual(expect.arrayContaining(['/proc/sys', '/proc/sys/net', '/proc/kallsyms']));
     // No host process: only the subhost's, and PID 1 is the reaper.
@@ -136,7 +152,11 @@ describe('subhost lifecycle', () => {
 
   it('a .N CABLES entry makes a VLAN on the previous host end (or fails clearly where the kernel has no 802.1Q)', async () => {
     const sb = sandbox();
-    const probe = await sb.run(['sh', '-c', 'ip link add vp0 type veth peer name vp1 && ip link add link vp0 name vp0.5 type vlan id 5; r=$?; ip link delete vp0; exit $r']);
+    const probe = await sb.run([
+      'sh',
+      '-c',
+      'ip link add vp0 type veth peer name vp1 && ip link add link vp0 name vp0.5 type vlan id 5; r=$?; ip link delete vp0; exit $r',
+    ]);
     const s = await makeSubhost(sb, 'vl', 'BASE=.\nSTART=none\nCABLES== =.12\n');
     await register(sb, s.conf);
     if (probe.exitCode === 0) {
@@ -146,7 +166,9 @@ describe('subhost lifecycle', () => {
     } else {
       console.log('this kernel has no 802.1Q VLAN support: checking the failure instead');
       expect(await sb.startUnit(U('vl'))).not.toBe('done');
-      expect(await journalOf(sb, 'subhost-netns@vl.service')).toContain('CABLES: cannot create vl0.12: ip link add link vl0 name vl0.12 type vlan id 12: Error: Unknown device type. (this kernel has no 802.1Q VLAN support: CONFIG_VLAN_8021Q)');
+      expect(await journalOf(sb, 'subhost-netns@vl.service')).toContain(
+        'CABLES: cannot create vl0.12: ip link add link vl0 name vl0.12 type vlan id 12: Error: Unknown device type. (this kernel has no 802.1Q VLAN support: CONFIG_VLAN_8021Q)',
+      );
       await waitGone(sb, 'vl');
     }
     expect(await counts(sb)).toEqual(clean);
@@ -156,13 +178,17 @@ describe('subhost lifecycle', () => {
     const sb = sandbox();
     const s = await makeSubhost(sb, 'svc', 'BASE=.\nSTART=svc-a svc-b\n');
     for (const x of ['a', 'b']) {
-      await sb.writeFile(`${s.base}/root/etc/init.d/svc-${x}`, [
-        '#!/bin/sh',
-        'case "$1" in',
-        `start) echo "start ${x}" >> /var/tmp/order; setsid sleep 1000 </dev/null >/dev/null 2>&1 & ;;`,
-        `stop) echo "stop ${x}" >> /var/tmp/order ;;`,
-        'esac',
-      ].join('\n') + '\n', 0o755);
+      await sb.writeFile(
+        `${s.base}/root/etc/init.d/svc-${x}`,
+        `${[
+          '#!/bin/sh',
+          'case "$1" in',
+          `start) echo "start ${x}" >> /var/tmp/order; setsid sleep 1000 </dev/null >/dev/null 2>&1 & ;;`,
+          `stop) echo "stop ${x}" >> /var/tmp/order ;;`,
+          'esac',
+        ].join('\n')}\n`,
+        0o755,
+      );
     }
     await register(sb, s.conf);
     await startOk(sb, 'svc');
@@ -174,7 +200,9 @@ describe('subhost lifecycle', () => {
 
   it('SHARE in both forms, RAM_SIZE as a size and none', async () => {
     const sb = sandbox();
-    const s = await makeSubhost(sb, 'shr', 'BASE=.\nSTART=none\nSHARE=data\nSHARE=other:/mnt/other\nRAM_SIZE=10M\n', { dirs: ['root', 'work', 'live', 'data', 'other'] });
+    const s = await makeSubhost(sb, 'shr', 'BASE=.\nSTART=none\nSHARE=data\nSHARE=other:/mnt/other\nRAM_SIZE=10M\n', {
+      dirs: ['root', 'work', 'live', 'data', 'other'],
+    });
     const n = await makeSubhost(sb, 'noram', 'BASE=.\nSTART=none\nRAM_SIZE=none\n');
     await sb.writeFile(`${s.base}/data/hello`, 'from host\n');
     await register(sb, s.conf, n.conf);
@@ -210,4 +238,3 @@ describe('subhost lifecycle', () => {
     expect(await counts(sb)).toEqual(clean);
   });
 });
-

@@ -27,14 +27,24 @@ function onTerminal(sb: Sandbox, shell: string): Promise<RunResult> {
 
 // script(1) puts a NUL into the terminal's input when its own stdin ends; the
 // pty echoes it as "^@".
-const lines = (s: string) => s.replace(/\r|\^@|\0/g, '').trim().split('\n');
+const lines = (s: string) =>
+  s
+    .replace(/\r|\^@|\0/g, '')
+    .trim()
+    .split('\n');
 /** The shell's open fds, listed last by a plain command (a pipe or $(...) would add fds of its own). */
 const FDS = 'echo fds:; ls -l /proc/$$/fd';
 /** Output lines before "fds:", and the fd numbers listed after it. */
 function split(out: string): { before: string[]; fds: string[] } {
   const l = lines(out);
   const i = l.indexOf('fds:');
-  return { before: l.slice(0, i), fds: l.slice(i + 1).map((x) => / (\d+) -> /.exec(x)?.[1]).filter((x): x is string => !!x) };
+  return {
+    before: l.slice(0, i),
+    fds: l
+      .slice(i + 1)
+      .map((x) => / (\d+) -> /.exec(x)?.[1])
+      .filter((x): x is string => !!x),
+  };
 }
 const statusOf = (s: string) => s.match(STATUS_LINES)?.join('\n') ?? '';
 
@@ -45,15 +55,21 @@ describe('overlay-go restrictions', () => {
   beforeAll(async () => {
     clean = cleanCounts();
     const sb = sandbox();
-    await sb.writeFile('/etc/systemd/system/subhost@gor.service.d/x.conf', [
-      '[Service]',
-      'CapabilityBoundingSet=~CAP_SYS_MODULE CAP_SYS_TIME',
-      'SystemCallFilter=~keyctl',
-      'SystemCallErrorNumber=EPERM',
-      '',
-    ].join('\n'));
+    await sb.writeFile(
+      '/etc/systemd/system/subhost@gor.service.d/x.conf',
+      [
+        '[Service]',
+        'CapabilityBoundingSet=~CAP_SYS_MODULE CAP_SYS_TIME',
+        'SystemCallFilter=~keyctl',
+        'SystemCallErrorNumber=EPERM',
+        '',
+      ].join('\n'),
+    );
     await sb.daemonReload();
-    for (const [name, conf] of [['gor', 'BASE=.\nSTART=none\n'], ['goo', 'BASE=.\nSTART=none\nCONTAINMENT=none\n']] as const) {
+    for (const [name, conf] of [
+      ['gor', 'BASE=.\nSTART=none\n'],
+      ['goo', 'BASE=.\nSTART=none\nCONTAINMENT=none\n'],
+    ] as const) {
       const s = await makeSubhost(sb, name, conf);
       const r = await cli(sb, ['overlay-boot', 'start', s.conf]);
       if (r.exitCode !== 0) throw new Error(`start ${name}: ${r.stderr}\n${await journalOf(sb, U(name))}`);
@@ -62,7 +78,8 @@ describe('overlay-go restrictions', () => {
 
   it('the bounding set, no_new_privs and seccomp filters of the reaper; its cgroup; keyctl refused only where the reaper refuses it', async () => {
     const sb = sandbox();
-    const probe = 'grep -E "^(CapBnd|NoNewPrivs|Seccomp|Seccomp_filters):" /proc/self/status; echo; cat /proc/self/cgroup; echo; cat /proc/1/cgroup';
+    const probe =
+      'grep -E "^(CapBnd|NoNewPrivs|Seccomp|Seccomp_filters):" /proc/self/status; echo; cat /proc/self/cgroup; echo; cat /proc/1/cgroup';
     for (const name of ['gor', 'goo']) {
       const pid = await mainPid(sb, name);
       const reaper = statusOf((await sb.run(['cat', `/proc/${pid}/status`])).stdout);
@@ -95,7 +112,7 @@ describe('overlay-go restrictions', () => {
     expect(r.stdout).toContain('Session Keyring');
   });
 
-  it('on a terminal: a new pty of the subhost\'s own devpts, its controlling terminal; the outer one is not reachable; size and exit status pass', async () => {
+  it("on a terminal: a new pty of the subhost's own devpts, its controlling terminal; the outer one is not reachable; size and exit status pass", async () => {
     const sb = sandbox();
     // outer= the st_dev of script's pty (the sandbox's devpts); inside, every
     // terminal the shell can reach: fds 0-2, /dev/tty; its open fds.
@@ -108,7 +125,10 @@ describe('overlay-go restrictions', () => {
       FDS,
       'exit 5',
     ].join('; ');
-    const r = await onTerminal(sb, `stty rows 33 cols 77; echo "outer=$(stat -L -c %d /proc/self/fd/0)"; overlay-go gor -- sh -c '${inner}'`);
+    const r = await onTerminal(
+      sb,
+      `stty rows 33 cols 77; echo "outer=$(stat -L -c %d /proc/self/fd/0)"; overlay-go gor -- sh -c '${inner}'`,
+    );
     expect(r.exitCode, r.stdout + r.stderr).toBe(5);
     const { before: out, fds } = split(r.stdout);
     const outer = out[0]!.replace('outer=', '');
@@ -149,7 +169,10 @@ describe('overlay-go restrictions', () => {
     r = await cli(sb, ['overlay-go', 'gor', '--', 'sh', '-c', 'kill -TERM $$']);
     expect(r.exitCode).toBe(128 + 15);
     r = await cli(sb, ['overlay-go', 'gor', '--', 'no-such-command']);
-    expect(r).toMatchObject({ exitCode: 127, stderr: expect.stringContaining('subhost-go: cannot run no-such-command: No such file or directory') });
+    expect(r).toMatchObject({
+      exitCode: 127,
+      stderr: expect.stringContaining('subhost-go: cannot run no-such-command: No such file or directory'),
+    });
   });
 
   it('a reaper that cannot be inspected (already traced): refused, nothing runs', async () => {
@@ -165,7 +188,9 @@ describe('overlay-go restrictions', () => {
     ].join('\n');
     const r = await cli(sb, ['sh', '-c', script]);
     expect(r.stdout.trim()).toBe('go=125');
-    expect(r.stderr).toMatch(/^subhost-go: cannot inspect process \d+ to copy its seccomp filters: it is traced by process \d+; refusing to run without them$/m);
+    expect(r.stderr).toMatch(
+      /^subhost-go: cannot inspect process \d+ to copy its seccomp filters: it is traced by process \d+; refusing to run without them$/m,
+    );
     // The reaper goes on (detached by strace) and overlay-go works again.
     expect((await cli(sb, ['overlay-go', 'gor', '--', 'hostname'])).stdout).toBe('gor\n');
   });

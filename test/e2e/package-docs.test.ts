@@ -11,8 +11,15 @@ import { afterAll } from 'vitest';
 import { ROOT, DIST } from './kit.js';
 
 const MANPAGES = [
-  'overlay-boot.8', 'overlay-stop.8', 'overlay-go.8', 'overlay-share.8', 'overlay-diskfile.8',
-  'overlay-clean-root.8', 'overlay-boot.conf.5', 'subhost@.service.8', 'overlay-boot-subhost-scripts.7',
+  'overlay-boot.8',
+  'overlay-stop.8',
+  'overlay-go.8',
+  'overlay-share.8',
+  'overlay-diskfile.8',
+  'overlay-clean-root.8',
+  'overlay-boot.conf.5',
+  'subhost@.service.8',
+  'overlay-boot-subhost-scripts.7',
 ];
 
 let out: string;
@@ -21,9 +28,11 @@ const rendered = new Map<string, string>();
 /** The page as text: man -l, 80 columns (as lintian reads it), ASCII. */
 async function render(page: string): Promise<{ text: string; warnings: string }> {
   const r = await execa('man', ['--warnings', '-l', join(out, page)], {
-    env: { MANWIDTH: '80', LC_ALL: 'C', MAN_KEEP_FORMATTING: '' }, reject: false,
+    env: { MANWIDTH: '80', LC_ALL: 'C', MAN_KEEP_FORMATTING: '' },
+    reject: false,
   });
   if (r.exitCode !== 0) throw new Error(`man -l ${page}: ${r.stderr}`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: man's overstrike (char, backspace, char)
   return { text: r.stdout.replace(/.\x08/g, ''), warnings: r.stderr.trim() };
 }
 
@@ -38,7 +47,7 @@ const section = (text: string, name: string) => {
  * the following lines (up to a blank one) that start with the command,
  * each cut at its description (two or more blanks).
  */
-export function synopses(help: string, command: string): string[] {
+function synopses(help: string, command: string): string[] {
   const lines = help.split('\n');
   const i = lines.findIndex((l) => l.startsWith('Usage:'));
   if (i < 0) return [];
@@ -93,7 +102,9 @@ describe('man pages', () => {
   // Each command's real --help (from the bundles in dist/) against its page.
   const COMMANDS: Array<[string, string[], string]> = [
     ['overlay-boot', [], 'overlay-boot.8'],
-    ...['start', 'stop', 'status', 'list', 'enable', 'disable', 'check'].map((s) => ['overlay-boot', [s], 'overlay-boot.8'] as [string, string[], string]),
+    ...['start', 'stop', 'status', 'list', 'enable', 'disable', 'check'].map(
+      (s) => ['overlay-boot', [s], 'overlay-boot.8'] as [string, string[], string],
+    ),
     ['overlay-stop', [], 'overlay-stop.8'],
     ['overlay-go', [], 'overlay-go.8'],
     ['overlay-share', [], 'overlay-share.8'],

@@ -37,7 +37,10 @@ beforeAll(async () => {
   }
   lintian = readFileSync(join(dirname(deb), 'lintian.txt'), 'utf8');
   files = (await execa('dpkg-deb', ['--fsys-tarfile', deb]).pipe('tar', ['-t'])).stdout
-    .split('\n').filter(Boolean).map((f) => f.replace(/^\./, '').replace(/\/$/, '')).filter(Boolean);
+    .split('\n')
+    .filter(Boolean)
+    .map((f) => f.replace(/^\./, '').replace(/\/$/, ''))
+    .filter(Boolean);
 }, 300_000);
 
 describe('the .deb', () => {
@@ -51,34 +54,53 @@ describe('the .deb', () => {
     const control = (await execa('dpkg-deb', ['--ctrl-tarfile', deb]).pipe('tar', ['-t'])).stdout;
     for (const c of ['conffiles', 'postinst', 'prerm', 'postrm']) expect(control).toContain(`./${c}`);
     for (const p of [
-      '/usr/lib/overlay-boot/overlay-boot-runtime.cjs', '/usr/lib/overlay-boot/reaper', '/usr/lib/overlay-boot/subhost-enter',
-      '/usr/lib/overlay-boot/subhost-bind', '/usr/lib/overlay-boot/subhost-go',
-      '/usr/lib/systemd/system/subhost@.service', '/usr/lib/systemd/system/subhost-netns@.service', '/usr/lib/systemd/system/subhosts.target',
-      '/usr/lib/systemd/system-generators/overlay-boot-generator', '/etc/subhosts.conf',
-      '/usr/sbin/overlay-boot', '/usr/sbin/overlay-stop', '/usr/sbin/overlay-go', '/usr/sbin/overlay-share', '/usr/sbin/overlay-diskfile',
-      '/usr/share/man/man8/overlay-boot.8.gz', '/usr/share/man/man5/overlay-boot.conf.5.gz', '/usr/share/man/man8/subhost@.service.8.gz',
-      '/usr/share/man/man7/overlay-boot-subhost-scripts.7.gz', '/usr/share/bash-completion/completions/overlay-boot',
-      '/usr/share/overlay-boot/subhost-scripts/devnodes', '/usr/share/overlay-boot/subhost-scripts/wait-online',
-    ]) expect(files, p).toContain(p);
+      '/usr/lib/overlay-boot/overlay-boot-runtime.cjs',
+      '/usr/lib/overlay-boot/reaper',
+      '/usr/lib/overlay-boot/subhost-enter',
+      '/usr/lib/overlay-boot/subhost-bind',
+      '/usr/lib/overlay-boot/subhost-go',
+      '/usr/lib/systemd/system/subhost@.service',
+      '/usr/lib/systemd/system/subhost-netns@.service',
+      '/usr/lib/systemd/system/subhosts.target',
+      '/usr/lib/systemd/system-generators/overlay-boot-generator',
+      '/etc/subhosts.conf',
+      '/usr/sbin/overlay-boot',
+      '/usr/sbin/overlay-stop',
+      '/usr/sbin/overlay-go',
+      '/usr/sbin/overlay-share',
+      '/usr/sbin/overlay-diskfile',
+      '/usr/share/man/man8/overlay-boot.8.gz',
+      '/usr/share/man/man5/overlay-boot.conf.5.gz',
+      '/usr/share/man/man8/subhost@.service.8.gz',
+      '/usr/share/man/man7/overlay-boot-subhost-scripts.7.gz',
+      '/usr/share/bash-completion/completions/overlay-boot',
+      '/usr/share/overlay-boot/subhost-scripts/devnodes',
+      '/usr/share/overlay-boot/subhost-scripts/wait-online',
+    ])
+      expect(files, p).toContain(p);
   });
 
   it('lintian: no errors; only the accepted warnings', () => {
     const tags = lintian.split('\n').filter((l) => /^[EW]: /.test(l));
-    expect(tags.filter((l) => l.startsWith('E: ')), lintian).toEqual([]);
+    expect(
+      tags.filter((l) => l.startsWith('E: ')),
+      lintian,
+    ).toEqual([]);
     for (const w of tags) expect(Object.keys(ACCEPTED_WARNINGS), w).toContain(w.split(' ')[2]);
   });
 });
 
 describe('dpkg -i, boot, dpkg --purge in a sandbox systemd', () => {
   const sandbox = useSandbox({ wants: ['subhosts.target'] });
-  const exists = async (sb: Sandbox, p: string) => (await sb.run(['test', '-e', p])).exitCode === 0 || (await sb.run(['test', '-L', p])).exitCode === 0;
+  const exists = async (sb: Sandbox, p: string) =>
+    (await sb.run(['test', '-e', p])).exitCode === 0 || (await sb.run(['test', '-L', p])).exitCode === 0;
   const ok = async (sb: Sandbox, argv: string[]) => {
     const r = await sb.run(argv);
     if (r.exitCode !== 0) throw new Error(`${argv.join(' ')}: exit ${r.exitCode}\n${r.stderr}${r.stdout}`);
     return r.stdout;
   };
 
-  it('starts a registered subhost at boot and leaves nothing of itself after purge but the admin\'s subhost', async () => {
+  it("starts a registered subhost at boot and leaves nothing of itself after purge but the admin's subhost", async () => {
     let sb = sandbox();
     // This machine (a container image) has a policy-rc.d that forbids every
     // service action, which deb-systemd-invoke obeys; a real host has none.
@@ -92,11 +114,14 @@ describe('dpkg -i, boot, dpkg --purge in a sandbox systemd', () => {
 
     await sb.writeFile('/var/tmp/overlay-boot.deb', readFileSync(deb));
     await ok(sb, ['dpkg', '-i', '/var/tmp/overlay-boot.deb']);
-    expect((await ok(sb, ['dpkg-query', '-W', '-f', '${Status} ${Version}', 'overlay-boot']))).toBe('install ok installed 2.0.0-1');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own ${field} format
+    expect(await ok(sb, ['dpkg-query', '-W', '-f', '${Status} ${Version}', 'overlay-boot'])).toBe('install ok installed 2.0.0-1');
     // postinst reloaded systemd (the template is known) and started, enabled nothing.
     expect(await sb.unitProperty('subhost@none.service', 'org.freedesktop.systemd1.Unit', 'LoadState')).toBe('loaded');
     expect(await state(sb, 'subhosts.target')).toBe('inactive');
-    expect((await ok(sb, ['sh', '-c', 'ls /etc/systemd/system /etc/systemd/system/*.wants 2>/dev/null | grep -c subhost || true'])).trim()).toBe('0');
+    expect(
+      (await ok(sb, ['sh', '-c', 'ls /etc/systemd/system /etc/systemd/system/*.wants 2>/dev/null | grep -c subhost || true'])).trim(),
+    ).toBe('0');
     // The installed commands run (Node.js bundle behind the /usr/sbin link).
     const s = await makeSubhost(sb, 'pkg1', 'BASE=.\nSTART=none\nCABLES==\n');
     expect(await ok(sb, ['overlay-boot', 'check', s.conf])).toContain(`${s.conf}: valid`);
@@ -119,13 +144,18 @@ describe('dpkg -i, boot, dpkg --purge in a sandbox systemd', () => {
     expect(await journalOf(sb, 'subhost@pkg1.service')).not.toMatch(/Stopping subhost@pkg1/);
 
     const listed = (await ok(sb, ['dpkg', '-L', 'overlay-boot'])).split('\n').filter((l) => l.startsWith('/') && l !== '/.');
-    expect(listed).toEqual(expect.arrayContaining(files.filter((f) => !f.startsWith('/usr/share/doc/') || f === '/usr/share/doc/overlay-boot/copyright')));
+    expect(listed).toEqual(
+      expect.arrayContaining(files.filter((f) => !f.startsWith('/usr/share/doc/') || f === '/usr/share/doc/overlay-boot/copyright')),
+    );
 
     // Purge: the subhost is stopped first (prerm), then everything goes.
     await ok(sb, ['dpkg', '--purge', 'overlay-boot']);
     expect(await state(sb, 'subhost@pkg1.service')).not.toBe('active');
     const ns = (await ok(sb, ['ip', 'netns', 'list'])).trim();
-    if (ns !== '') throw new Error(`netns left: ${ns}\n${await journalOf(sb, 'subhost-netns@pkg1.service')}\n${await journalOf(sb, 'subhost@pkg1.service')}`);
+    if (ns !== '')
+      throw new Error(
+        `netns left: ${ns}\n${await journalOf(sb, 'subhost-netns@pkg1.service')}\n${await journalOf(sb, 'subhost@pkg1.service')}`,
+      );
     expect((await ok(sb, ['ip', '-o', 'link', 'show'])).includes('pkg10')).toBe(false);
     await sb.daemonReload();
     const left = [];
@@ -133,7 +163,9 @@ describe('dpkg -i, boot, dpkg --purge in a sandbox systemd', () => {
     expect(left).toEqual([]);
     expect(await exists(sb, '/etc/subhosts.conf')).toBe(false);
     expect(await exists(sb, '/run/overlay-boot')).toBe(false);
-    expect((await ok(sb, ['sh', '-c', 'ls -A /run/systemd/generator /run/systemd/generator/*/ | grep -i subhost || true'])).trim()).toBe('');
+    expect((await ok(sb, ['sh', '-c', 'ls -A /run/systemd/generator /run/systemd/generator/*/ | grep -i subhost || true'])).trim()).toBe(
+      '',
+    );
     expect((await ok(sb, ['sh', '-c', 'ls /var/lib/dpkg/info | grep overlay-boot || true'])).trim()).toBe('');
     expect((await ok(sb, ['sh', '-c', "systemctl list-unit-files --no-legend 'subhost*' || true"])).trim()).toBe('');
     expect(await sb.unitProperty('subhost@pkg1.service', 'org.freedesktop.systemd1.Unit', 'LoadState')).toBe('not-found');

@@ -17,7 +17,9 @@ describe('start plans', () => {
     const s = await makeSubhost(sb, 'gp', 'BASE=.\nSTART=none\nCABLES==\n');
     await register(sb, s.conf);
     await sb.daemonReload();
-    expect((await sb.run(['ls', '/run/systemd/generator/overlay-boot'])).stdout.split('\n')).toEqual(expect.arrayContaining(['gp.netns', 'gp.start']));
+    expect((await sb.run(['ls', '/run/systemd/generator/overlay-boot'])).stdout.split('\n')).toEqual(
+      expect.arrayContaining(['gp.netns', 'gp.start']),
+    );
     expect(await sb.startUnit('subhost@gp.service')).toBe('done');
     expect((await inside(sb, 'gp', ['hostname'])).stdout.trim()).toBe('gp');
     expect(await journalCount(sb, 'subhost@gp.service')).toBe(0);

@@ -72,15 +72,10 @@ describe('test sandbox (real systemd)', () => {
 
   it('startUnit waits for the job result', async () => {
     const sb = sandbox();
-    await sb.writeFile(
-      '/etc/systemd/system/obt-sandbox-test-oneshot.service',
-      '[Service]\nType=oneshot\nExecStart=/bin/true\n',
-    );
+    await sb.writeFile('/etc/systemd/system/obt-sandbox-test-oneshot.service', '[Service]\nType=oneshot\nExecStart=/bin/true\n');
     await sb.daemonReload();
     expect(await sb.startUnit('obt-sandbox-test-oneshot.service')).toBe('done');
-    expect(await sb.startUnit('obt-sandbox-test-missing.service').catch((e: Error) => e.message)).toMatch(
-      /not found|NoSuchUnit/i,
-    );
+    expect(await sb.startUnit('obt-sandbox-test-missing.service').catch((e: Error) => e.message)).toMatch(/not found|NoSuchUnit/i);
   });
 
   it('round-trips writeFile and run', async () => {

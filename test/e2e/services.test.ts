@@ -10,7 +10,18 @@
 // reading open.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { useInstalledSandbox, makeSubhost, register, inside, journalOf, stopSubhost, state, counts, type Counts, type SubhostDir } from './kit.js';
+import {
+  useInstalledSandbox,
+  makeSubhost,
+  register,
+  inside,
+  journalOf,
+  stopSubhost,
+  state,
+  counts,
+  type Counts,
+  type SubhostDir,
+} from './kit.js';
 
 const NAME = 'svc';
 const UNIT = `subhost@${NAME}.service`;
@@ -54,8 +65,26 @@ describe('1.6 services in a default subhost with a cable', () => {
 
   /** ssh over the cable as root with the test's key; argv is one remote command line. */
   const ssh = (sb: Sandbox, command: string, input?: string) =>
-    sb.run(['ssh', '-i', key, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
-      '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=20', `root@${SUB_ADDR}`, command], { input });
+    sb.run(
+      [
+        'ssh',
+        '-i',
+        key,
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'LogLevel=ERROR',
+        '-o',
+        'ConnectTimeout=20',
+        `root@${SUB_ADDR}`,
+        command,
+      ],
+      { input },
+    );
 
   beforeAll(async () => {
     clean = cleanCounts();
@@ -68,8 +97,11 @@ describe('1.6 services in a default subhost with a cable', () => {
     await sb.writeFile(`/etc/network/interfaces.d/ob-${NAME}`, `iface ${NAME}0 inet static\n    address ${HOST_ADDR}/24\n`);
     // The subhost side: its own /etc/network/interfaces in UPPER (the
     // default PREMOUNT keeps it), brought up by `service networking start`.
-    await sb.writeFile(`${up}/etc/network/interfaces`,
-      `auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet static\n    address ${SUB_ADDR}/24\n`, 0o644);
+    await sb.writeFile(
+      `${up}/etc/network/interfaces`,
+      `auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet static\n    address ${SUB_ADDR}/24\n`,
+      0o644,
+    );
 
     // ssh: a key made for this run, authorized for root inside only.
     key = `${sb.dataDir}/${NAME}-key`;
@@ -84,7 +116,11 @@ describe('1.6 services in a default subhost with a cable', () => {
     const etc = `/etc/postgresql/${pgVersion}/main`;
     await sb.writeFile(`${up}${etc}/conf.d/obt-cable.conf`, `listen_addresses = 'localhost, ${SUB_ADDR}'\n`, 0o644);
     const hba = await sb.readFile(`${etc}/pg_hba.conf`);
-    await sb.writeFile(`${up}${etc}/pg_hba.conf`, `${hba}\n# the cable (services.test.ts)\nhost all postgres ${HOST_ADDR}/32 trust\n`, 0o640);
+    await sb.writeFile(
+      `${up}${etc}/pg_hba.conf`,
+      `${hba}\n# the cable (services.test.ts)\nhost all postgres ${HOST_ADDR}/32 trust\n`,
+      0o640,
+    );
     await ok(sb.run(['chown', 'postgres:postgres', `${up}${etc}/pg_hba.conf`, `${up}${etc}/conf.d/obt-cable.conf`]));
 
     open = await makeSubhost(sb, OPEN, 'BASE=.\nCONTAINMENT=none\nSTART=ssh\n');
@@ -119,18 +155,43 @@ describe('1.6 services in a default subhost with a cable', () => {
 
   it('ssh: root logs in over the cable with the generated key', async () => {
     const sb = sandbox();
-    expect(await ok(ssh(sb, 'echo "logged in as $(id -un) on $(cat /proc/sys/kernel/hostname)"'), 'ssh')).toBe(`logged in as root on ${NAME}\n`);
+    expect(await ok(ssh(sb, 'echo "logged in as $(id -un) on $(cat /proc/sys/kernel/hostname)"'), 'ssh')).toBe(
+      `logged in as root on ${NAME}\n`,
+    );
     // Without the key, no way in.
-    const r = await sb.run(['ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
-      '-o', 'PubkeyAuthentication=no', `root@${SUB_ADDR}`, 'true']);
+    const r = await sb.run([
+      'ssh',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'PubkeyAuthentication=no',
+      `root@${SUB_ADDR}`,
+      'true',
+    ]);
     expect(r.exitCode).toBe(255);
     expect(r.stderr).toContain('Permission denied');
   });
 
   it('PostgreSQL answers a query over the cable', async () => {
     const sb = sandbox();
-    const out = await ok(sb.run(['psql', '-h', SUB_ADDR, '-U', 'postgres', '-d', 'postgres', '-XAtc',
-      "select 1, inet_server_addr(), current_setting('server_version_num')::int / 10000"]), 'psql');
+    const out = await ok(
+      sb.run([
+        'psql',
+        '-h',
+        SUB_ADDR,
+        '-U',
+        'postgres',
+        '-d',
+        'postgres',
+        '-XAtc',
+        "select 1, inet_server_addr(), current_setting('server_version_num')::int / 10000",
+      ]),
+      'psql',
+    );
     expect(out).toBe(`1|${SUB_ADDR}|${pgVersion}\n`);
   });
 
@@ -140,7 +201,8 @@ describe('1.6 services in a default subhost with a cable', () => {
     // Sent from the ssh session: by a process of the subhost itself.
     await ok(ssh(sb, '/usr/sbin/sendmail -t', `To: root\nSubject: ${token}\n\nbody ${token}\n`), 'sendmail');
     await until('the mail in /var/mail/root', async () =>
-      (await inside(sb, NAME, ['cat', '/var/mail/root'])).stdout.includes(`Subject: ${token}`));
+      (await inside(sb, NAME, ['cat', '/var/mail/root'])).stdout.includes(`Subject: ${token}`),
+    );
     const mbox = await ok(inside(sb, NAME, ['cat', '/var/mail/root']));
     expect(mbox).toContain(`body ${token}`);
     expect(mbox).toMatch(/^Delivered-To: root@/m);
@@ -150,8 +212,7 @@ describe('1.6 services in a default subhost with a cable', () => {
     const sb = sandbox();
     const token = `obt-log-${process.pid}-${Date.now()}`;
     await ok(ssh(sb, `logger -t obt-services ${token}`), 'logger');
-    await until('the line in /var/log/syslog', async () =>
-      (await inside(sb, NAME, ['cat', '/var/log/syslog'])).stdout.includes(token));
+    await until('the line in /var/log/syslog', async () => (await inside(sb, NAME, ['cat', '/var/log/syslog'])).stdout.includes(token));
     expect(await ok(inside(sb, NAME, ['cat', '/var/log/syslog']))).toMatch(new RegExp(`obt-services(\\[\\d+\\])?: ${token}`));
   });
 
@@ -161,7 +222,12 @@ describe('1.6 services in a default subhost with a cable', () => {
     // the caller's state): the reaper, each daemon, and an ssh session.
     const contained = { sysAdmin: false, seccomp: 2 };
     expect(containmentOf(await ok(inside(sb, NAME, ['cat', '/proc/1/status'])))).toEqual(contained);
-    for (const pidFile of ['/run/sshd.pid', `/run/postgresql/${pgVersion}-main.pid`, '/var/spool/postfix/pid/master.pid', '/run/rsyslogd.pid']) {
+    for (const pidFile of [
+      '/run/sshd.pid',
+      `/run/postgresql/${pgVersion}-main.pid`,
+      '/var/spool/postfix/pid/master.pid',
+      '/run/rsyslogd.pid',
+    ]) {
       expect({ pidFile, ...(await serviceStatus(sb, NAME, pidFile)) }).toEqual({ pidFile, ...contained });
     }
     expect(containmentOf(await ok(ssh(sb, 'cat /proc/self/status'), 'ssh'))).toEqual(contained);
@@ -169,8 +235,9 @@ describe('1.6 services in a default subhost with a cable', () => {
     // it may: contained, CAP_SYSLOG is gone and rsyslog carries on without
     // it. (Not tried open: it would drain /proc/kmsg, which the host's own
     // syslog reads.)
-    expect(await ok(inside(sb, NAME, ['cat', '/var/log/syslog'])))
-      .toMatch(/imklog: cannot open kernel log \(\/proc\/kmsg\): Operation not permitted/);
+    expect(await ok(inside(sb, NAME, ['cat', '/var/log/syslog']))).toMatch(
+      /imklog: cannot open kernel log \(\/proc\/kmsg\): Operation not permitted/,
+    );
   });
 
   it('the same reading is open in a CONTAINMENT=none subhost', async () => {

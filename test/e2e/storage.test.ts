@@ -26,7 +26,11 @@ async function startOk(sb: Sandbox, name: string): Promise<void> {
 async function loopsOf(sb: Sandbox, image: string): Promise<string[]> {
   const r = await sb.run(['losetup', '--list', '--noheadings', '--output', 'NAME,RO,OFFSET', '--associated', image]);
   if (r.exitCode !== 0) throw new Error(r.stderr);
-  return r.stdout.split('\n').map((l) => l.trim().replace(/\s+/g, ' ')).filter(Boolean).sort();
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim().replace(/\s+/g, ' '))
+    .filter(Boolean)
+    .sort();
 }
 
 /** Loop devices are released asynchronously (autoclear, when the last mount of the filesystem goes). */
@@ -58,7 +62,9 @@ describe('disk image storage (overlay-diskfile) and overlay-clean-root', () => {
     img = `${sb.dataDir}/img`;
     // Images made without a loop device or a mount: mkfs.ext4 -d fills the
     // filesystem from a directory, -E offset= puts it inside a partition.
-    await sh(sb, `
+    await sh(
+      sb,
+      `
 mkdir -p ${img}/tree/bin ${img}/tree/dev ${img}/tree/proc ${img}/tree/sys ${img}/tree/run ${img}/tree/etc ${img}/tree/tmp ${img}/tree/root ${img}/rw/upper ${img}/rw/work
 cd ${img}
 cp /usr/bin/busybox tree/bin/busybox
@@ -72,12 +78,15 @@ printf 'label: dos\\nstart=${P1}, size=16384, type=83\\nstart=${P2}, size=8192, 
 mkfs.ext4 -q -F -E offset=$((${P1} * ${SECTOR})) -d tree disk.img 8M
 mkfs.ext4 -q -F -E offset=$((${P2} * ${SECTOR})) -d rw disk.img 4M
 rm -r tree rw
-`);
+`,
+    );
   }, 60_000);
 
   it('LOWER on a whole-filesystem image: mounted read-only for the subhost only, loop device gone after stop', async () => {
     const sb = sandbox();
-    const s = await makeSubhost(sb, 'dfl', `BASE=.\nSTART=none\nLOWER=!overlay-diskfile mnt/ ${img}/lower.img\n`, { dirs: ['root', 'work', 'live', 'mnt'] });
+    const s = await makeSubhost(sb, 'dfl', `BASE=.\nSTART=none\nLOWER=!overlay-diskfile mnt/ ${img}/lower.img\n`, {
+      dirs: ['root', 'work', 'live', 'mnt'],
+    });
     await register(sb, s.conf);
     expect(await loopsOf(sb, `${img}/lower.img`)).toEqual([]);
     // Contained, the unit may open loop devices only with the generator's
@@ -92,7 +101,7 @@ rm -r tree rw
     expect(root).toContain(`lowerdir=${s.base}/mnt,upperdir=${s.base}/root`);
     // One loop device, read-only, for this image; the mount is not the sandbox's.
     expect(await loopsOf(sb, `${img}/lower.img`)).toEqual([expect.stringMatching(/^\/dev\/loop\d+ 1 0$/)]);
-    expect((await sh(sb, 'cat /proc/self/mountinfo'))).not.toContain(`${s.base}/mnt`);
+    expect(await sh(sb, 'cat /proc/self/mountinfo')).not.toContain(`${s.base}/mnt`);
     expect(await sh(sb, `ls ${s.base}/mnt`)).toBe('');
     // Written inside lands in UPPER (BASE/root), not in the read-only image.
     expect((await inside(sb, 'dfl', ['sh', '-c', 'echo up > /written'])).exitCode).toBe(0);
@@ -105,13 +114,14 @@ rm -r tree rw
 
   it('LOWER and UPPER+WORK on two partitions of one image; what is written persists on the image', async () => {
     const sb = sandbox();
-    const conf = [
-      'BASE=.', 'START=none',
+    const conf = `${[
+      'BASE=.',
+      'START=none',
       // Relative image path: the command runs in BASE.
       'UPPER=!overlay-diskfile rw/upper ../img/disk.img 2',
       'WORK=rw/work',
       'LOWER=!overlay-diskfile lo/ ../img/disk.img 1',
-    ].join('\n') + '\n';
+    ].join('\n')}\n`;
     const s = await makeSubhost(sb, 'dfp', conf, { dirs: ['live', 'rw', 'lo'] });
     await register(sb, s.conf);
     await sb.daemonReload(); // the drop-in that lets the unit open loop devices
@@ -140,15 +150,31 @@ rm -r tree rw
 
   const failures: { title: string; value: string; message: string }[] = [
     { title: 'a missing image', value: 'mnt/ missing.img', message: 'overlay-diskfile: image BASE/missing.img does not exist' },
-    { title: 'a partition that does not exist', value: 'mnt/ IMG/disk.img 4', message: 'overlay-diskfile: IMG/disk.img has no partition 4: its dos partition table has 3 partitions (1, 2, 3)' },
-    { title: 'an unknown filesystem', value: 'mnt/ IMG/disk.img 3', message: 'overlay-diskfile: partition 3 of IMG/disk.img holds no filesystem that blkid recognizes (unknown filesystem, or not formatted)' },
-    { title: 'a partitioned image without a partition number', value: 'mnt/ IMG/disk.img', message: 'overlay-diskfile: IMG/disk.img holds a dos partition table with 3 partitions, not a filesystem: give the partition number as the third argument' },
+    {
+      title: 'a partition that does not exist',
+      value: 'mnt/ IMG/disk.img 4',
+      message: 'overlay-diskfile: IMG/disk.img has no partition 4: its dos partition table has 3 partitions (1, 2, 3)',
+    },
+    {
+      title: 'an unknown filesystem',
+      value: 'mnt/ IMG/disk.img 3',
+      message:
+        'overlay-diskfile: partition 3 of IMG/disk.img holds no filesystem that blkid recognizes (unknown filesystem, or not formatted)',
+    },
+    {
+      title: 'a partitioned image without a partition number',
+      value: 'mnt/ IMG/disk.img',
+      message:
+        'overlay-diskfile: IMG/disk.img holds a dos partition table with 3 partitions, not a filesystem: give the partition number as the third argument',
+    },
   ];
   for (const [i, f] of failures.entries()) {
     it(`start fails, saying why in the journal, for ${f.title}`, async () => {
       const sb = sandbox();
       const name = `dfe${i}`;
-      const s = await makeSubhost(sb, name, `BASE=.\nSTART=none\nLOWER=!overlay-diskfile ${f.value.replace('IMG', img)}\n`, { dirs: ['root', 'work', 'live', 'mnt'] });
+      const s = await makeSubhost(sb, name, `BASE=.\nSTART=none\nLOWER=!overlay-diskfile ${f.value.replace('IMG', img)}\n`, {
+        dirs: ['root', 'work', 'live', 'mnt'],
+      });
       await register(sb, s.conf);
       expect(await sb.startUnit(U(name))).not.toBe('done');
       await waitGone(sb, name);
@@ -163,19 +189,24 @@ rm -r tree rw
   it('overlay-clean-root: refuses while the subhost runs; then --dry-run changes nothing and a real run removes the identical files', async () => {
     const sb = sandbox();
     // LOWER: a plain tree on the data tmpfs (a LOWER of / would be the sandbox's whole root).
-    await sh(sb, `
+    await sh(
+      sb,
+      `
 T=${img}/ctree; mkdir -p $T/etc $T/bin $T/proc $T/dev $T/sys $T/run $T/tmp
 cp /usr/bin/busybox $T/bin/busybox
 for a in $($T/bin/busybox --list); do [ $a = busybox ] || ln -sf busybox $T/bin/$a; done
 echo same > ${img}/ctree/etc/same; echo lower > ${img}/ctree/etc/differs
-`);
+`,
+    );
     const s = await makeSubhost(sb, 'cln', `BASE=.\nSTART=none\nLOWER=${img}/ctree\n`);
     await register(sb, s.conf);
     await sh(sb, `cd ${s.base}/root && mkdir etc && cp -a ${img}/ctree/etc/same etc/same && echo upper > etc/differs`);
     await startOk(sb, 'cln');
     const running = await sb.run(['overlay-clean-root', s.conf]);
     expect(running.exitCode).toBe(1);
-    expect(running.stderr).toBe(`overlay-clean-root: subhost cln is running (subhost@cln.service is active): stop it first (systemctl stop subhost@cln.service)\n`);
+    expect(running.stderr).toBe(
+      `overlay-clean-root: subhost cln is running (subhost@cln.service is active): stop it first (systemctl stop subhost@cln.service)\n`,
+    );
     expect(await sb.readFile(`${s.base}/root/etc/same`)).toBe('same\n');
     expect(await stopSubhost(sb, 'cln')).toBe('done');
 
@@ -205,10 +236,14 @@ echo same > ${img}/ctree/etc/same; echo lower > ${img}/ctree/etc/differs
 
   it('overlay-clean-root explains why it will not clean an image-backed UPPER', async () => {
     const sb = sandbox();
-    const s = await makeSubhost(sb, 'clx', `BASE=.\nSTART=none\nUPPER=!overlay-diskfile rw/upper ${img}/disk.img 2\nWORK=rw/work\n`, { dirs: ['live', 'rw'] });
+    const s = await makeSubhost(sb, 'clx', `BASE=.\nSTART=none\nUPPER=!overlay-diskfile rw/upper ${img}/disk.img 2\nWORK=rw/work\n`, {
+      dirs: ['live', 'rw'],
+    });
     const r = await sb.run(['overlay-clean-root', s.conf]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/^overlay-clean-root: .*clx\.conf: UPPER is computed when the subhost starts \(!overlay-diskfile rw\/upper .*\), inside the subhost's own mount namespace: overlay-clean-root runs no commands/);
+    expect(r.stderr).toMatch(
+      /^overlay-clean-root: .*clx\.conf: UPPER is computed when the subhost starts \(!overlay-diskfile rw\/upper .*\), inside the subhost's own mount namespace: overlay-clean-root runs no commands/,
+    );
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(await loopsOf(sb, `${img}/disk.img`)).toEqual([]);
   });

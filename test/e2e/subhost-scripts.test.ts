@@ -46,7 +46,13 @@ describe('subhost scripts as START services', () => {
 
     await startOk(sb, 'dvn');
     expect(await sb.run(['test', '-e', `${s.base}/root/.devnodes.tgz`]).then((r) => r.exitCode)).toBe(1);
-    await ok(inside(sb, 'dvn', ['sh', '-c', 'mknod /dev/obt-null c 1 3 && ln -s obt-null /dev/obt-link && mkdir /dev/obt-dir && mknod /dev/obt-dir/zero c 1 5']));
+    await ok(
+      inside(sb, 'dvn', [
+        'sh',
+        '-c',
+        'mknod /dev/obt-null c 1 3 && ln -s obt-null /dev/obt-link && mkdir /dev/obt-dir && mknod /dev/obt-dir/zero c 1 5',
+      ]),
+    );
     expect(await stopSubhost(sb, 'dvn')).toBe('done');
 
     // Saved by the stop (through the reaper's `service devnodes stop`), atomically.
@@ -57,8 +63,10 @@ describe('subhost scripts as START services', () => {
 
     // A fresh /dev at the next start, with the saved nodes back in it.
     await startOk(sb, 'dvn');
-    expect((await ok(inside(sb, 'dvn', ['stat', '-c', '%F %t:%T', '/dev/obt-null', '/dev/obt-dir/zero']))).trim().split('\n'))
-      .toEqual(['character special file 1:3', 'character special file 1:5']);
+    expect((await ok(inside(sb, 'dvn', ['stat', '-c', '%F %t:%T', '/dev/obt-null', '/dev/obt-dir/zero']))).trim().split('\n')).toEqual([
+      'character special file 1:3',
+      'character special file 1:5',
+    ]);
     expect((await ok(inside(sb, 'dvn', ['readlink', '/dev/obt-link']))).trim()).toBe('obt-null');
     // What the start made itself is left alone (devpts is the subhost's own).
     expect((await ok(inside(sb, 'dvn', ['sh', '-c', 'echo x > /dev/obt-null && stat -f -c %T /dev/pts']))).trim()).toBe('devpts');
@@ -75,8 +83,12 @@ describe('subhost scripts as START services', () => {
       const s = await makeSubhost(sb, name, 'BASE=.\nCABLES==\nSTART=netcfg wait-online after\n');
       const up = `${s.base}/root`;
       await linkScript(sb, up, 'wait-online');
-      await initScript(sb, up, 'netcfg',
-        `ip addr add 192.0.2.2/24 dev eth0 && ip link set eth0 up && ip route add default via ${gw} && date +%s > /var/tmp/t0`);
+      await initScript(
+        sb,
+        up,
+        'netcfg',
+        `ip addr add 192.0.2.2/24 dev eth0 && ip link set eth0 up && ip route add default via ${gw} && date +%s > /var/tmp/t0`,
+      );
       await initScript(sb, up, 'after', 'date +%s > /var/tmp/t1');
       await sb.writeFile(`${up}/etc/default/wait-online`, 'WAIT_ONLINE_TIMEOUT=3\n');
       return s;

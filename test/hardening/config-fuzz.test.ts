@@ -10,20 +10,53 @@ import { loadConfig, VARIABLES } from '../../lib/config/load.js';
 import { formatProblem } from '../../lib/config/problem.js';
 
 const RUNS = 4000;
-export const fuzzed = { configs: 0, accepted: 0, rejected: 0 };
+const fuzzed = { configs: 0, accepted: 0, rejected: 0 };
 
 // Values that look like what admins write, what 1.6 accepted, and junk.
 const value = fc.oneof(
-  fc.constantFrom('.', '..', '/', 'root', 'live', 'work', '/nonexistent', 'none', '50M', '1G', '10%', '0', 'lots',
-    '=', ' = ', 'br0=', '=02:00:00:00:00:01', '=.12', 'br0=.5', '=01:00:00:00:00:01', '= =.4095', 'a=b=c',
-    'networking ssh', '/usr/bin/true', 'ssh;reboot', '$(id)', 'x:y', '/tmp:/srv', 'infinity', '150%', 'idle', '2min'),
+  fc.constantFrom(
+    '.',
+    '..',
+    '/',
+    'root',
+    'live',
+    'work',
+    '/nonexistent',
+    'none',
+    '50M',
+    '1G',
+    '10%',
+    '0',
+    'lots',
+    '=',
+    ' = ',
+    'br0=',
+    '=02:00:00:00:00:01',
+    '=.12',
+    'br0=.5',
+    '=01:00:00:00:00:01',
+    '= =.4095',
+    'a=b=c',
+    'networking ssh',
+    '/usr/bin/true',
+    'ssh;reboot',
+    '$(id)',
+    'x:y',
+    '/tmp:/srv',
+    'infinity',
+    '150%',
+    'idle',
+    '2min',
+  ),
   fc.string({ maxLength: 24 }),
   fc.string({ unit: fc.constantFrom('a', '/', '.', '=', ':', ' ', '!', '-', '%', '1', '\\', '"', "'"), maxLength: 30 }),
   fc.string({ maxLength: 8 }).map((s) => `!${s}`),
 );
 const key = fc.oneof(fc.constantFrom(...VARIABLES), fc.constantFrom('FOO', 'base', 'Base', '_X', '9X', ''));
 const line = fc.oneof(
-  fc.tuple(fc.constantFrom('', ' ', '\t'), key, fc.constantFrom('=', ' = ', '= ', '=='), value).map(([ws, k, eq, v]) => `${ws}${k}${eq}${v}`),
+  fc
+    .tuple(fc.constantFrom('', ' ', '\t'), key, fc.constantFrom('=', ' = ', '= ', '=='), value)
+    .map(([ws, k, eq, v]) => `${ws}${k}${eq}${v}`),
   fc.constantFrom('', '# comment', '   ', 'BASE=.', 'garbage line', '\r', '=', '#BASE=/'),
   fc.string({ maxLength: 40 }),
 );

@@ -6,7 +6,7 @@ import type { Sandbox } from '../sandbox/sandbox.js';
 import { useInstalledSandbox, makeSubhost, register, counts, state, waitGone, stopSubhost, mainPid, type Counts } from '../e2e/kit.js';
 
 const MOTD = 'user data, never to be lost\n';
-export const injected: string[] = [];
+const injected: string[] = [];
 
 async function upperIntact(sb: Sandbox, base: string): Promise<void> {
   expect(await sb.readFile(`${base}/root/etc/motd`)).toBe(MOTD);
@@ -21,7 +21,9 @@ describe('faults', () => {
 
   it('the start helper SIGKILLed before each step in turn, before the namespaces and right after readiness', async () => {
     const sb = sandbox();
-    const s = await makeSubhost(sb, 'flt', 'BASE=.\nSTART=none\nCABLES==\nSHARE=data:/srv/data\n', { dirs: ['root', 'work', 'live', 'data'] });
+    const s = await makeSubhost(sb, 'flt', 'BASE=.\nSTART=none\nCABLES==\nSHARE=data:/srv/data\n', {
+      dirs: ['root', 'work', 'live', 'data'],
+    });
     await sb.writeFile(`${s.base}/root/etc/motd`, MOTD);
     await register(sb, s.conf);
     await sb.daemonReload(); // the generator's plan: the native path
@@ -64,9 +66,16 @@ describe('faults', () => {
 
   it('UPPER read-only, and the disk of UPPER full', async () => {
     const sb = sandbox();
-    for (const [name, opts] of [['rof', 'size=8m'], ['full', 'size=2m']] as const) {
+    for (const [name, opts] of [
+      ['rof', 'size=8m'],
+      ['full', 'size=2m'],
+    ] as const) {
       const base = `${sb.dataDir}/${name}`;
-      await sb.run(['sh', '-c', `mkdir -p ${base} && mount -t tmpfs -o ${opts} ${name} ${base} && mkdir ${base}/root ${base}/work ${base}/live ${base}/root/etc`]);
+      await sb.run([
+        'sh',
+        '-c',
+        `mkdir -p ${base} && mount -t tmpfs -o ${opts} ${name} ${base} && mkdir ${base}/root ${base}/work ${base}/live ${base}/root/etc`,
+      ]);
       await sb.writeFile(`${base}/root/etc/motd`, MOTD);
       await sb.writeFile(`${base}/${name}.conf`, 'BASE=.\nSTART=none\n', 0o644);
     }
@@ -104,7 +113,13 @@ describe('faults', () => {
     await register(sb, s.conf);
     const [a, b] = await Promise.all([sb.startUnit('subhost@twice.service'), sb.startUnit('subhost@twice.service')]);
     expect([a, b]).toEqual(['done', 'done']);
-    const reapers = (await sb.run(['sh', '-c', 'for p in $(cat /sys/fs/cgroup/system.slice/system-subhost.slice/subhost@twice.service/cgroup.procs); do cat /proc/$p/comm; done'])).stdout;
+    const reapers = (
+      await sb.run([
+        'sh',
+        '-c',
+        'for p in $(cat /sys/fs/cgroup/system.slice/system-subhost.slice/subhost@twice.service/cgroup.procs); do cat /proc/$p/comm; done',
+      ])
+    ).stdout;
     expect(reapers.split('\n').filter((c) => c === '.reaper')).toHaveLength(1);
     expect(await mainPid(sb, 'twice')).toBeGreaterThan(0);
     expect(await stopSubhost(sb, 'twice')).toBe('done');
@@ -122,7 +137,10 @@ describe('faults', () => {
     let rounds = 0;
     while (Date.now() < end) {
       const started = await Promise.all(names.map((n) => sb.startUnit(`subhost@${n}.service`)));
-      expect(started.every((r) => r === 'done'), started.join(' ')).toBe(true);
+      expect(
+        started.every((r) => r === 'done'),
+        started.join(' '),
+      ).toBe(true);
       await Promise.all(names.map((n) => stopSubhost(sb, n)));
       rounds++;
     }

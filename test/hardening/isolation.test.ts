@@ -12,7 +12,7 @@ describe('isolation', () => {
     const s = await makeSubhost(sb, 'iso', 'BASE=.\nSTART=none\nCABLES==\n');
     await register(sb, s.conf);
     expect(await sb.startUnit('subhost@iso.service')).toBe('done');
-    const sh = async (cmd: string) => (await inside(sb, 'iso', ['sh', '-c', cmd]));
+    const sh = async (cmd: string) => await inside(sb, 'iso', ['sh', '-c', cmd]);
 
     // Processes: only the subhost's; PID 1 is the reaper; no systemd, journald or dbus.
     const comms = (await sh('cat /proc/[0-9]*/comm')).stdout;
@@ -30,9 +30,17 @@ describe('isolation', () => {
     expect((await sh('ip -o link show')).stdout).not.toMatch(/iso0|obr|: lo@/);
     expect((await sh('echo 1 > /sys/class/net/lo/mtu')).exitCode).not.toBe(0);
     // The host's mount table does not leak: only the subhost's own mount points.
-    const points = (await sh('cat /proc/self/mountinfo')).stdout.trim().split('\n').map((l) => l.split(' ')[4]).sort();
+    const points = (await sh('cat /proc/self/mountinfo')).stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[4])
+      .sort();
     // (Below /proc: CONTAINMENT=contained's read-only binds and masks, tried in escape.test.ts.)
-    expect(points.filter((p) => !['/', '/.reaper', '/dev', '/dev/pts', '/etc/adjtime', '/proc', '/run', '/sys'].includes(p!) && !p!.startsWith('/proc/'))).toEqual([]);
+    expect(
+      points.filter(
+        (p) => !['/', '/.reaper', '/dev', '/dev/pts', '/etc/adjtime', '/proc', '/run', '/sys'].includes(p!) && !p!.startsWith('/proc/'),
+      ),
+    ).toEqual([]);
     expect(await stopSubhost(sb, 'iso')).toBe('done');
   });
 
@@ -43,17 +51,25 @@ describe('isolation', () => {
     const s = await makeSubhost(sb, 'sym', 'BASE=.\nSTART=none\nSHARE=data:/srv/x/data\n', { dirs: ['root', 'work', 'live', 'data'] });
     // UPPER/srv/x -> /srv/victim (absolute: resolved on the host by a naive mkdir -p),
     // UPPER/etc/network -> /srv/victim2 (PREMOUNT writes interfaces there).
-    await sb.run(['sh', '-c', `mkdir -p ${s.base}/root/srv ${s.base}/root/etc && ln -s /srv/victim ${s.base}/root/srv/x && ln -s /srv/victim2 ${s.base}/root/etc/network`]);
+    await sb.run([
+      'sh',
+      '-c',
+      `mkdir -p ${s.base}/root/srv ${s.base}/root/etc && ln -s /srv/victim ${s.base}/root/srv/x && ln -s /srv/victim2 ${s.base}/root/etc/network`,
+    ]);
     await register(sb, s.conf);
     const r = await sb.startUnit('subhost@sym.service');
     // Whatever happens inside (the links resolve within the subhost), the host is untouched.
-    expect((await sb.run(['ls', '-A', '/srv/victim', '/srv/victim2'])).stdout.replace(/\s+/g, ' ').trim()).toBe('/srv/victim: /srv/victim2:');
+    expect((await sb.run(['ls', '-A', '/srv/victim', '/srv/victim2'])).stdout.replace(/\s+/g, ' ').trim()).toBe(
+      '/srv/victim: /srv/victim2:',
+    );
     if (r === 'done') {
       // Resolved as the subhost sees its own links: /srv/x -> /srv/victim inside it.
       await sb.writeFile(`${s.base}/data/f`, 'shared\n');
       expect((await inside(sb, 'sym', ['cat', '/srv/victim/data/f'])).stdout).toBe('shared\n');
       expect(await stopSubhost(sb, 'sym')).toBe('done');
     }
-    expect((await sb.run(['ls', '-A', '/srv/victim', '/srv/victim2'])).stdout.replace(/\s+/g, ' ').trim()).toBe('/srv/victim: /srv/victim2:');
+    expect((await sb.run(['ls', '-A', '/srv/victim', '/srv/victim2'])).stdout.replace(/\s+/g, ' ').trim()).toBe(
+      '/srv/victim: /srv/victim2:',
+    );
   });
 });

@@ -29,7 +29,6 @@ done
 echo left=$left
 `;
 
-
 type Scenario = Awaited<ReturnType<typeof scenario>>;
 
 /**

@@ -15,14 +15,24 @@ import { cleanRoot, type CleanReport } from '../../lib/storage/clean.js';
 
 let holder: ResultPromise | undefined;
 let mnt = ''; // the tmpfs, as the holder's namespace names it
-let via = ""; // /proc/HOLDER/root: the holder's namespace, as this process reaches it
+let via = ''; // /proc/HOLDER/root: the holder's namespace, as this process reaches it
 let n = 0;
 let dir = ''; // this test's directory on the tmpfs (holder's view)
 
 beforeAll(async () => {
   mnt = mkdtempSync(join(tmpdir(), 'ob-clean-'));
-  holder = execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c',
-    `mount -t tmpfs -o size=64m,mode=755 obclean "${mnt}" && echo ready && exec cat >/dev/null`], { stdin: 'pipe', stderr: 'inherit' });
+  holder = execa(
+    'unshare',
+    [
+      '-m',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      `mount -t tmpfs -o size=64m,mode=755 obclean "${mnt}" && echo ready && exec cat >/dev/null`,
+    ],
+    { stdin: 'pipe', stderr: 'inherit' },
+  );
   await new Promise<void>((resolve, reject) => {
     holder!.stdout!.once('data', () => resolve());
     holder!.once('exit', (code) => reject(new Error(`holder exited ${code}`)));
@@ -45,7 +55,9 @@ async function sh(script: string): Promise<string> {
 
 /** Run a script with the overlay lower+upper mounted on ./m (in a namespace of its own, gone when it ends). */
 function withOverlay(script: string, opts = ''): Promise<string> {
-  return sh(`unshare -m --propagation private bash -ec 'mount -t overlay overlay -o ${opts}lowerdir="$PWD/lower",upperdir="$PWD/upper",workdir="$PWD/work" m && cd m && ${script.replace(/'/g, `'\\''`)}'`);
+  return sh(
+    `unshare -m --propagation private bash -ec 'mount -t overlay overlay -o ${opts}lowerdir="$PWD/lower",upperdir="$PWD/upper",workdir="$PWD/work" m && cd m && ${script.replace(/'/g, `'\\''`)}'`,
+  );
 }
 
 // Everything the merged view shows, except timestamps, inode numbers and
@@ -151,8 +163,22 @@ describe('cleanRoot on a real overlay', () => {
 
     const r = await clean();
     expect(removedOf(r)).toEqual([
-      'd', 'd/f', 'dev/fifo', 'dev/null', 'dmode/f', 'etc/copied', 'etc/empty', 'etc/lsame', 'etc/same', 'etc/xsame',
-      'hl/a', 'hl/b', 'sparse', 'sparse/dense', 'sparse/f', 'sub/plain',
+      'd',
+      'd/f',
+      'dev/fifo',
+      'dev/null',
+      'dmode/f',
+      'etc/copied',
+      'etc/empty',
+      'etc/lsame',
+      'etc/same',
+      'etc/xsame',
+      'hl/a',
+      'hl/b',
+      'sparse',
+      'sparse/dense',
+      'sparse/f',
+      'sub/plain',
     ]);
     const kept = keptOf(r);
     expect(kept).toMatchObject({
@@ -184,7 +210,9 @@ describe('cleanRoot on a real overlay', () => {
     const after = await merged();
     expect(after).toEqual(before);
     // overlayfs's own entries are still in UPPER, as they were.
-    const up = await sh('stat -c "%n %F %t:%T" upper/etc/gone; getfattr -h -n trusted.overlay.opaque --only-values upper/opq; echo; ls upper/opq upper/rd2 upper/sub/escape');
+    const up = await sh(
+      'stat -c "%n %F %t:%T" upper/etc/gone; getfattr -h -n trusted.overlay.opaque --only-values upper/opq; echo; ls upper/opq upper/rd2 upper/sub/escape',
+    );
     expect(up).toBe('upper/etc/gone character special file 0:0\ny\nupper/opq:\nf\n\nupper/rd2:\nf\n\nupper/sub/escape:\npasswd');
   });
 
@@ -220,8 +248,11 @@ setfattr -n trusted.overlay.opaque -v y upper/o
     expect(removedOf(r)).toEqual(['x/a', 'x/a2']);
     // y/c is identical to y/c in LOWER, links and all, but its other link is inside an opaque directory.
     expect(keptOf(r)).toMatchObject({
-      'x/b': expect.any(String), 'x/b2': expect.any(String), 'x/elsewhere': 'only in UPPER',
-      o: 'opaque directory', 'y/c': 'hard link of an entry that stays',
+      'x/b': expect.any(String),
+      'x/b2': expect.any(String),
+      'x/elsewhere': 'only in UPPER',
+      o: 'opaque directory',
+      'y/c': 'hard link of an entry that stays',
     });
     expect(await merged()).toEqual(before);
   });

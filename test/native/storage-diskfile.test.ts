@@ -22,14 +22,20 @@ async function waitNoLoops(image: string): Promise<void> {
 /** A script in its own mount namespace, cwd = the test dir (BASE), with $DF the command. */
 async function inNamespace(script: string) {
   return execa('unshare', ['-m', '--propagation', 'private', 'sh', '-ec', script], {
-    cwd: dir, reject: false, env: { DF: `${process.execPath} ${BIN}`, ACTION: 'overlay-boot' },
+    cwd: dir,
+    reject: false,
+    env: { DF: `${process.execPath} ${BIN}`, ACTION: 'overlay-boot' },
   });
 }
 
 beforeAll(async () => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "npm run build" first`);
   dir = mkdtempSync(join(tmpdir(), 'ob-diskfile-'));
-  await execa('sh', ['-ec', `
+  await execa(
+    'sh',
+    [
+      '-ec',
+      `
 mkdir -p t1/a t2/upper t2/work m1 m2 m3
 echo one > t1/a/x
 truncate -s 8M disk.img
@@ -37,7 +43,10 @@ printf 'label: dos\\nstart=2048, size=4096, type=83\\nstart=6144, size=8192, typ
 mkfs.ext4 -q -F -E offset=$((2048*512)) -d t1 disk.img 2M
 mkfs.ext4 -q -F -E offset=$((6144*512)) -d t2 disk.img 4M
 mkfs.ext4 -q -F -d t1 whole.img 2M
-`], { cwd: dir });
+`,
+    ],
+    { cwd: dir },
+  );
 });
 
 afterAll(() => {
@@ -45,7 +54,7 @@ afterAll(() => {
 });
 
 describe('overlay-diskfile in a private mount namespace', () => {
-  it('mounts LOWER read-only and UPPER read-write at the partitions\' offsets; once per mount point', async () => {
+  it("mounts LOWER read-only and UPPER read-write at the partitions' offsets; once per mount point", async () => {
     const r = await inNamespace(`
 OVERLAY_BOOT_KEY=LOWER $DF m1/a disk.img 1
 OVERLAY_BOOT_KEY=UPPER $DF m2/upper disk.img 2
@@ -59,11 +68,19 @@ awk '$5 ~ /\\/m[123]$/ {print $5, $6}' /proc/self/mountinfo | sed "s|$PWD/||"
 `);
     expect(r.stderr).toBe('');
     expect(r.stdout.split('\n').map((l) => l.trim().replace(/\s+/g, ' '))).toEqual([
-      'm1/a', 'm2/upper', 'm2/work', 'm3/',
-      'one', 'one', 'w', 'read-only',
+      'm1/a',
+      'm2/upper',
+      'm2/work',
+      'm3/',
+      'one',
+      'one',
+      'w',
+      'read-only',
       `0 ${6144 * 512} ${8192 * 512}`,
       `1 ${2048 * 512} ${4096 * 512}`,
-      'm1 ro,relatime', 'm2 rw,relatime', 'm3 ro,relatime',
+      'm1 ro,relatime',
+      'm2 rw,relatime',
+      'm3 ro,relatime',
     ]);
     await waitNoLoops(`${dir}/disk.img`);
     await waitNoLoops(`${dir}/whole.img`);

@@ -53,7 +53,11 @@ describe('subhost-enter enter', () => {
       exe: '/.reaper',
       hostname: `${NAME}-sub1`,
       'ready-fd-open': 'no',
-      'ns-mnt': 'new', 'ns-pid': 'new', 'ns-ipc': 'new', 'ns-uts': 'new', 'ns-time': 'new',
+      'ns-mnt': 'new',
+      'ns-pid': 'new',
+      'ns-ipc': 'new',
+      'ns-uts': 'new',
+      'ns-time': 'new',
       'ns-net': 'same',
     });
     expect(r.kv['outer-hostname']).not.toBe(`${NAME}-sub1`);
@@ -62,11 +66,19 @@ describe('subhost-enter enter', () => {
     expect(pid).toBeGreaterThan(1);
 
     // Only the subhost's own mounts: the old root is gone, not just hidden.
-    const mountpoints = s.readOut('mountinfo').trim().split('\n').map((l) => l.split(' ')[4]);
+    const mountpoints = s
+      .readOut('mountinfo')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[4]);
     expect(mountpoints.sort()).toEqual([...s.expectedMounts].sort());
 
     // Only the subhost's processes: the reaper, its sleep, and nsenter's shell.
-    const ps = s.readOut('ps').trim().split('\n').map((l) => l.split(' '));
+    const ps = s
+      .readOut('ps')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '));
     expect(ps[0]).toEqual(['1', '.reaper']);
     for (const [, comm] of ps) expect(['.reaper', 'sleep', 'sh', 'cat']).toContain(comm);
     expect(ps.filter(([, c]) => c === 'sleep')).toHaveLength(1);
@@ -133,8 +145,7 @@ describe('subhost-enter enter', () => {
       echo rc=$rc
     `);
     expect(r.kv.rc).toBe('1');
-    expect(r.stderr).toBe(
-      'subhost-enter: /bin/sh closed the readiness fd without writing R; killed it');
+    expect(r.stderr).toBe('subhost-enter: /bin/sh closed the readiness fd without writing R; killed it');
     expect(r.ms).toBeLessThan(8000);
     expect(s.hasOut('pid')).toBe(false);
   });

@@ -79,8 +79,7 @@ describe('subhost-enter ops', () => {
       echo rc=$rc
     `);
     expect(r.kv.rc).toBe('1');
-    expect(r.stderr).toBe(
-      `subhost-enter: mount tmpfs tmpfs ${s.dir}/missing - -: No such file or directory`);
+    expect(r.stderr).toBe(`subhost-enter: mount tmpfs tmpfs ${s.dir}/missing - -: No such file or directory`);
     // Undone: a failed start leaves no directory of its own behind.
     expect(existsSync(join(s.dir, 'before'))).toBe(false);
     expect(existsSync(join(s.dir, 'after'))).toBe(false);
@@ -93,14 +92,19 @@ describe('subhost-enter ops', () => {
       const r = await execa(SE, args, { reject: false });
       return [r.exitCode, r.stderr];
     };
-    expect(await one('mkdir', `${s.dir}/no/such`, '755')).toEqual(
-      [1, `subhost-enter: mkdir ${s.dir}/no/such 755: No such file or directory`]);
-    expect(await one('mkdir', `${s.dir}/file`, '755')).toEqual(
-      [1, `subhost-enter: mkdir ${s.dir}/file 755: Not a directory`]);
-    expect(await one('mknod', `${s.dir}/file`, '666', 'c', '1', '3', '0', '0')).toEqual(
-      [1, `subhost-enter: mknod ${s.dir}/file 666 c 1 3 0 0: File exists`]);
-    expect(await one('install-if-missing', `${s.dir}/absent`, `${s.dir}/dst`, '755')).toEqual(
-      [1, `subhost-enter: install-if-missing ${s.dir}/absent ${s.dir}/dst 755: No such file or directory`]);
+    expect(await one('mkdir', `${s.dir}/no/such`, '755')).toEqual([
+      1,
+      `subhost-enter: mkdir ${s.dir}/no/such 755: No such file or directory`,
+    ]);
+    expect(await one('mkdir', `${s.dir}/file`, '755')).toEqual([1, `subhost-enter: mkdir ${s.dir}/file 755: Not a directory`]);
+    expect(await one('mknod', `${s.dir}/file`, '666', 'c', '1', '3', '0', '0')).toEqual([
+      1,
+      `subhost-enter: mknod ${s.dir}/file 666 c 1 3 0 0: File exists`,
+    ]);
+    expect(await one('install-if-missing', `${s.dir}/absent`, `${s.dir}/dst`, '755')).toEqual([
+      1,
+      `subhost-enter: install-if-missing ${s.dir}/absent ${s.dir}/dst 755: No such file or directory`,
+    ]);
     expect(readdirSync(s.dir).sort()).toEqual(['file', 'out', 'root']);
   });
 
@@ -125,7 +129,9 @@ describe('subhost-enter ops', () => {
     // what a CONTAINMENT=none unit looks like, and a contained one must not.
     const contained = await execa(SE, ['check-containment', 'contained'], { reject: false });
     expect(contained.exitCode).toBe(1);
-    expect(contained.stderr).toMatch(/^subhost-enter: the config says CONTAINMENT=contained, but this unit runs without its system call filter or capability limits .*daemon-reload\n?$/);
+    expect(contained.stderr).toMatch(
+      /^subhost-enter: the config says CONTAINMENT=contained, but this unit runs without its system call filter or capability limits .*daemon-reload\n?$/,
+    );
     expect((await execa(SE, ['check-containment', 'none'], { reject: false })).exitCode).toBe(0);
     const capsh = await execa('capsh', ['--drop=cap_sys_module', '--', '-c', `${SE} check-containment none`], { reject: false });
     expect(capsh.exitCode).toBe(1);

@@ -18,8 +18,11 @@ let running: ResultPromise[] = [];
 
 /** sgtarget ARGS as PID 1 of new namespaces (hostname "sgt"); its host PID once ready. */
 async function startTarget(args: string[]): Promise<number> {
-  const p = execa('unshare', ['-m', '-p', '-f', '-u', '-i', '-n', '--mount-proc', '--kill-child',
-    'sh', '-c', 'hostname sgt && exec "$@"', 'sh', TARGET, ...args], { reject: false, buffer: false });
+  const p = execa(
+    'unshare',
+    ['-m', '-p', '-f', '-u', '-i', '-n', '--mount-proc', '--kill-child', 'sh', '-c', 'hostname sgt && exec "$@"', 'sh', TARGET, ...args],
+    { reject: false, buffer: false },
+  );
   running.push(p);
   await new Promise<void>((resolve, reject) => {
     p.stdout!.once('data', (d: Buffer) => (String(d).startsWith('ready') ? resolve() : reject(new Error(String(d)))));
@@ -48,9 +51,17 @@ describe('subhost-go', () => {
     const target = statusOf(await readFile(`/proc/${pid}/status`, 'utf8'));
     expect(target).toMatch(/^NoNewPrivs:\s+1$/m);
     expect(target).toMatch(/^Seccomp_filters:\s+2$/m);
-    const r = await execa(SG, [String(pid), '--', 'sh', '-c',
-      'grep -E "^(CapBnd|NoNewPrivs|Seccomp|Seccomp_filters):" /proc/self/status; hostname; echo "pid=$$"; keyctl show'],
-    { reject: false, stdin: 'ignore' });
+    const r = await execa(
+      SG,
+      [
+        String(pid),
+        '--',
+        'sh',
+        '-c',
+        'grep -E "^(CapBnd|NoNewPrivs|Seccomp|Seccomp_filters):" /proc/self/status; hostname; echo "pid=$$"; keyctl show',
+      ],
+      { reject: false, stdin: 'ignore' },
+    );
     expect(statusOf(r.stdout)).toBe(target);
     expect(r.stdout).toContain('\nsgt\n');
     // In the target's pid namespace (its PID 1 is the target).
@@ -61,7 +72,7 @@ describe('subhost-go', () => {
     expect(r.stderr).toContain('Permission denied');
     expect(r.stderr).not.toContain('Operation not permitted');
     // The target itself goes on after being inspected.
-    expect((await readFile(`/proc/${pid}/status`, 'utf8'))).toMatch(/^State:\s+S/m);
+    expect(await readFile(`/proc/${pid}/status`, 'utf8')).toMatch(/^State:\s+S/m);
   });
 
   it('a target without seccomp or dropped capabilities: nothing is added', async () => {
@@ -75,7 +86,9 @@ describe('subhost-go', () => {
     }
     const target = statusOf(await readFile(`/proc/${pid}/status`, 'utf8'));
     expect(target).toMatch(/^Seccomp:\s+0$/m);
-    const r = await execa(SG, [String(pid), 'grep', '-E', '^(CapBnd|NoNewPrivs|Seccomp|Seccomp_filters):', '/proc/self/status'], { stdin: 'ignore' });
+    const r = await execa(SG, [String(pid), 'grep', '-E', '^(CapBnd|NoNewPrivs|Seccomp|Seccomp_filters):', '/proc/self/status'], {
+      stdin: 'ignore',
+    });
     expect(r.stdout).toBe(target);
   });
 
@@ -83,8 +96,11 @@ describe('subhost-go', () => {
     const pid = await startTarget([]);
     const inner = 'stty size; trap "stty size; exit 7" WINCH; echo ready; while :; do sleep 0.05; done';
     // script(1) gives subhost-go a terminal; its stdin stays open until the end.
-    const p = execa('script', ['-q', '-e', '-c', `stty rows 20 cols 60; tty; stty -g; ${SG} ${pid} -- sh -c '${inner}'; echo "rc=$?"; stty -g`, '/dev/null'],
-      { reject: false, buffer: false, stdin: 'pipe' });
+    const p = execa(
+      'script',
+      ['-q', '-e', '-c', `stty rows 20 cols 60; tty; stty -g; ${SG} ${pid} -- sh -c '${inner}'; echo "rc=$?"; stty -g`, '/dev/null'],
+      { reject: false, buffer: false, stdin: 'pipe' },
+    );
     running.push(p);
     let out = '';
     let wake = (): void => {};

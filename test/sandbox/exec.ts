@@ -43,12 +43,7 @@ let runCounter = 0;
  * Runs argv in all namespaces of `pid` (nsenter -a, plus its root and cwd).
  * `runsCgroup` is the host cgroup dir to create the per-run leaf in.
  */
-export async function runInside(
-  pid: number,
-  runsCgroup: string,
-  argv: string[],
-  opts: RunOptions = {},
-): Promise<RunResult> {
+export async function runInside(pid: number, runsCgroup: string, argv: string[], opts: RunOptions = {}): Promise<RunResult> {
   if (argv.length === 0) throw new Error('run: empty argv');
   const leaf = path.join(runsCgroup, `run-${process.pid}-${++runCounter}`);
   await fs.mkdir(leaf);
@@ -59,13 +54,7 @@ export async function runInside(
     // cgroup.procs path, "$@" the nsenter command: no string building.
     const sub = execa(
       'sh',
-      [
-        '-c',
-        'echo $$ > "$0" && exec "$@"',
-        path.join(leaf, 'cgroup.procs'),
-        'nsenter', '-t', String(pid), '-a', '-r', '-w', '--',
-        ...argv,
-      ],
+      ['-c', 'echo $$ > "$0" && exec "$@"', path.join(leaf, 'cgroup.procs'), 'nsenter', '-t', String(pid), '-a', '-r', '-w', '--', ...argv],
       {
         input: opts.input,
         stdin: opts.input === undefined ? 'ignore' : undefined,

@@ -161,9 +161,9 @@ export async function prepareImage(upper: string, opts: ImageOptions): Promise<v
   const machineId = path.join(upper, await resolveInside(layers, '/etc/machine-id'));
   const existing = await fs.readFile(machineId, 'utf8').catch(() => '');
   if (!/^[0-9a-f]{32}\n?$/.test(existing)) {
-    await writeInLayers(layers, '/etc/machine-id', newMachineId() + '\n', 0o444);
+    await writeInLayers(layers, '/etc/machine-id', `${newMachineId()}\n`, 0o444);
   }
-  await writeInLayers(layers, '/etc/hostname', (opts.hostname ?? 'obt-sandbox') + '\n', 0o644);
+  await writeInLayers(layers, '/etc/hostname', `${opts.hostname ?? 'obt-sandbox'}\n`, 0o644);
   // /dev/kmsg inside is /dev/null (stage.sh): do not poll it; keep the journal in /run.
   await writeInLayers(
     layers,

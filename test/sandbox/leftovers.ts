@@ -26,9 +26,7 @@ export interface HostLeftovers {
 export async function hostLeftovers(): Promise<HostLeftovers> {
   const mountinfo = (await fs.readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter(Boolean);
   const overlayMounts = mountinfo.filter((l) => l.split(' - ')[1]?.startsWith('overlay ')).length;
-  const scratchMounts = mountinfo.filter((l) =>
-    path.basename(unescapeMountPath(l.split(' ')[4] ?? '')).startsWith(SCRATCH_PREFIX),
-  ).length;
+  const scratchMounts = mountinfo.filter((l) => path.basename(unescapeMountPath(l.split(' ')[4] ?? '')).startsWith(SCRATCH_PREFIX)).length;
 
   const ipNetns = await execa('ip', ['netns', 'list']);
   const netns = ipNetns.stdout.split('\n').filter((l) => l.trim() !== '').length;

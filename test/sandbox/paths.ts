@@ -61,7 +61,7 @@ export async function resolveInside(layers: string[], p: string): Promise<string
       resolved.pop();
       continue;
     }
-    const candidate = '/' + [...resolved, c].join('/');
+    const candidate = `/${[...resolved, c].join('/')}`;
     const found = await lstatLayered(layers, candidate);
     if (found?.st.isSymbolicLink()) {
       if (++hops > MAX_SYMLINK_HOPS) throw new Error(`too many symlinks resolving ${p}`);
@@ -72,7 +72,7 @@ export async function resolveInside(layers: string[], p: string): Promise<string
       resolved.push(c);
     }
   }
-  return '/' + resolved.join('/');
+  return `/${resolved.join('/')}`;
 }
 
 /**
@@ -85,7 +85,7 @@ export async function mkdirParentsInLayer(layers: string[], inside: string): Pro
   parts.pop();
   let cur = '';
   for (const c of parts) {
-    cur += '/' + c;
+    cur += `/${c}`;
     const top = path.join(layers[0]!, cur);
     try {
       await fs.lstat(top);
@@ -105,12 +105,7 @@ export async function mkdirParentsInLayer(layers: string[], inside: string): Pro
 }
 
 /** Writes a file at `p` (inside) into layers[0], resolving symlinks through all layers. */
-export async function writeInLayers(
-  layers: string[],
-  p: string,
-  content: string | Buffer,
-  mode?: number,
-): Promise<string> {
+export async function writeInLayers(layers: string[], p: string, content: string | Buffer, mode?: number): Promise<string> {
   const inside = await resolveInside(layers, p);
   await mkdirParentsInLayer(layers, inside);
   const host = path.join(layers[0]!, inside);

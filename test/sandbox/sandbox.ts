@@ -18,14 +18,7 @@ import { execa } from 'execa';
 import type { MessageBus } from 'dbus-next';
 import { createScratch, layoutOf, prepareLayout, removeScratch, isMountPoint, sleep, type ScratchLayout } from './scratch.js';
 import { prepareImage, SANDBOX_TARGET, type FileSpec } from './image.js';
-import {
-  createSandboxCgroup,
-  moveToCgroup,
-  killCgroup,
-  removeCgroupTree,
-  removeCgroupTreeSync,
-  type SandboxCgroup,
-} from './cgroup.js';
+import { createSandboxCgroup, moveToCgroup, killCgroup, removeCgroupTree, removeCgroupTreeSync, type SandboxCgroup } from './cgroup.js';
 import { connectBus, SystemdManager, type JobResult, type Variant } from './systemd-bus.js';
 import { runInside, BASE_ENV, type RunOptions, type RunResult } from './exec.js';
 import { resolveInside, mkdirParentsInLayer, normalizeInside } from './paths.js';
@@ -105,7 +98,11 @@ export interface Sandbox {
   reboot(): Promise<Sandbox>;
 }
 
-const exists = (p: string): Promise<boolean> => fs.access(p).then(() => true, () => false);
+const exists = (p: string): Promise<boolean> =>
+  fs.access(p).then(
+    () => true,
+    () => false,
+  );
 
 /** Resolves true if `p` settles within `ms`, else false; leaves no timer behind. */
 function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
@@ -287,7 +284,10 @@ class SandboxImpl implements Sandbox {
     } catch {
       /* already gone */
     }
-    const childDone = this.child.then(() => true, () => true);
+    const childDone = this.child.then(
+      () => true,
+      () => true,
+    );
     const exited = (): boolean => this.child.exitCode !== null || this.child.signalCode !== null;
     // Graceful poweroff only makes sense once systemd runs: a signal without
     // a handler sent to a pid namespace's init is dropped by the kernel, so
@@ -379,8 +379,17 @@ function spawnStage(layout: ScratchLayout, cgroup: SandboxCgroup, dataDir: strin
       '-c',
       'echo $$ > "$0" && exec "$@"',
       path.join(cgroup.payload, 'cgroup.procs'),
-      'unshare', '-fpmnuiC', '--propagation', 'private', '--',
-      'sh', STAGE, layout.scratch, dataDir, SANDBOX_TARGET, consoleLogPath(layout.scratch),
+      'unshare',
+      '-fpmnuiC',
+      '--propagation',
+      'private',
+      '--',
+      'sh',
+      STAGE,
+      layout.scratch,
+      dataDir,
+      SANDBOX_TARGET,
+      consoleLogPath(layout.scratch),
     ],
     {
       // Only sh and unshare themselves write here (errors before the stage

@@ -93,7 +93,15 @@ describe('systemd values', () => {
     expect(formatNsec(3720e9)).toBe('1h 2min');
   });
   it('columns are padded to the widest cell, the last is not', () => {
-    expect(renderColumns(['A', 'BB', 'C'], [['xxx', 'y', 'z'], ['1', '2', '']])).toBe('A    BB  C\nxxx  y   z\n1    2\n');
+    expect(
+      renderColumns(
+        ['A', 'BB', 'C'],
+        [
+          ['xxx', 'y', 'z'],
+          ['1', '2', ''],
+        ],
+      ),
+    ).toBe('A    BB  C\nxxx  y   z\n1    2\n');
   });
   it('an error message gets the command name once, details stay as they are', () => {
     expect(prefixLines('overlay-go', 'x is not running\n')).toBe('overlay-go: x is not running\n');

@@ -29,7 +29,10 @@ describe('subhosts.conf edits', () => {
   });
   it('disable removes the path wherever it is, and a line left empty with its comment', () => {
     const text = '# comment\n/a.conf  # about a\n\n  /b.conf /c.conf # b and c\n/a.conf\n';
-    expect(removeConfLines(text, is('/a.conf'))).toEqual({ text: '# comment\n\n  /b.conf /c.conf # b and c\n', removed: ['/a.conf', '/a.conf'] });
+    expect(removeConfLines(text, is('/a.conf'))).toEqual({
+      text: '# comment\n\n  /b.conf /c.conf # b and c\n',
+      removed: ['/a.conf', '/a.conf'],
+    });
     expect(removeConfLines(text, is('/b.conf')).text).toBe('# comment\n/a.conf  # about a\n\n  /c.conf # b and c\n/a.conf\n');
     expect(removeConfLines(text, is('/x.conf'))).toEqual({ text, removed: [] });
     expect(removeConfLines('/a.conf', is('/a.conf')).text).toBe('');
@@ -74,16 +77,21 @@ describe('configOf', () => {
     expect(configOf('alpha', [], list)).toEqual({ conf: a, how: 'listed', where: `${list}:3` });
     expect(configOf('beta', [], list)).toEqual({ conf: b, how: 'listed', where: `${list}:4` });
     expect(configOf('whatever', [], list)).toBeUndefined();
-    expect(configOf('alpha', ['A=1', 'OVERLAY_BOOT_CONF=/x/alpha.conf'], list)).toEqual({ conf: '/x/alpha.conf', how: 'generator', where: `${list} (generated unit)` });
+    expect(configOf('alpha', ['A=1', 'OVERLAY_BOOT_CONF=/x/alpha.conf'], list)).toEqual({
+      conf: '/x/alpha.conf',
+      how: 'generator',
+      where: `${list} (generated unit)`,
+    });
     expect(configOf('obt-unit-test-none', [], join(f.dir, 'absent'))).toBeUndefined();
   });
-  it('is the runtime\'s lookup too (findConf), with its own OVERLAY_BOOT_CONF; a miss says where it looked', () => {
+  it("is the runtime's lookup too (findConf), with its own OVERLAY_BOOT_CONF; a miss says where it looked", () => {
     const a = f.conf('BASE=.\n', 'alpha.conf');
     const list = f.conf(`${a}\n`, 'subhosts.conf');
     expect(findConf('alpha', '', list)).toEqual(configOf('alpha', [], list));
     expect(findConf('alpha', '/x/alpha.conf', list)).toEqual(configOf('alpha', ['OVERLAY_BOOT_CONF=/x/alpha.conf'], list));
     expect(findConf('obt-unit-test-none', '', list)).toEqual({
-      error: 'no config for subhost "obt-unit-test-none": looked at $OVERLAY_BOOT_CONF (unset), /run/overlay-boot/registry/obt-unit-test-none.conf (absent) ' +
+      error:
+        'no config for subhost "obt-unit-test-none": looked at $OVERLAY_BOOT_CONF (unset), /run/overlay-boot/registry/obt-unit-test-none.conf (absent) ' +
         `and the 1 config(s) listed in ${list} (none has NAME obt-unit-test-none)`,
     });
     expect(lookupFiles('alpha', list)).toEqual(['/run/overlay-boot/registry/alpha.conf', list]);

@@ -3,26 +3,50 @@ import { describe, it, expect } from 'vitest';
 import { statusFrom, parseIpAddr, renderTable, renderOne } from '../../cli/support/status.js';
 
 const unitProps = {
-  LoadState: 'loaded', ActiveState: 'active', SubState: 'running',
-  ActiveEnterTimestamp: 1700000000000000n, InactiveEnterTimestamp: 0n, StateChangeTimestamp: 1700000000000000n,
+  LoadState: 'loaded',
+  ActiveState: 'active',
+  SubState: 'running',
+  ActiveEnterTimestamp: 1700000000000000n,
+  InactiveEnterTimestamp: 0n,
+  StateChangeTimestamp: 1700000000000000n,
 };
 const serviceProps = {
-  MainPID: 4242, Result: 'success', TasksCurrent: 3n, MemoryCurrent: 18446744073709551615n, CPUUsageNSec: 1500000000n,
+  MainPID: 4242,
+  Result: 'success',
+  TasksCurrent: 3n,
+  MemoryCurrent: 18446744073709551615n,
+  CPUUsageNSec: 1500000000n,
 };
 
 describe('statusFrom', () => {
   it('maps properties to plain JSON values', () => {
     const s = statusFrom('web', unitProps, serviceProps, { conf: '/srv/web/web.conf', how: 'listed', where: '/etc/subhosts.conf:2' }, []);
     expect(s).toEqual({
-      name: 'web', unit: 'subhost@web.service', load: 'loaded', state: 'active', subState: 'running', result: 'success',
-      since: '2023-11-14T22:13:20.000Z', mainPid: 4242, tasks: 3, memory: null, cpuNsec: 1500000000,
-      config: '/srv/web/web.conf', configFrom: '/etc/subhosts.conf:2', addresses: [],
+      name: 'web',
+      unit: 'subhost@web.service',
+      load: 'loaded',
+      state: 'active',
+      subState: 'running',
+      result: 'success',
+      since: '2023-11-14T22:13:20.000Z',
+      mainPid: 4242,
+      tasks: 3,
+      memory: null,
+      cpuNsec: 1500000000,
+      config: '/srv/web/web.conf',
+      configFrom: '/etc/subhosts.conf:2',
+      addresses: [],
     });
     expect(() => JSON.stringify(s)).not.toThrow();
   });
   it('an inactive unit: no PID, since it stopped, no config', () => {
-    const s = statusFrom('x', { ...unitProps, ActiveState: 'inactive', SubState: 'dead', InactiveEnterTimestamp: 1700000001000000n },
-      { ...serviceProps, MainPID: 0 }, undefined, []);
+    const s = statusFrom(
+      'x',
+      { ...unitProps, ActiveState: 'inactive', SubState: 'dead', InactiveEnterTimestamp: 1700000001000000n },
+      { ...serviceProps, MainPID: 0 },
+      undefined,
+      [],
+    );
     expect(s).toMatchObject({ state: 'inactive', mainPid: null, since: '2023-11-14T22:13:21.000Z', config: null, configFrom: null });
   });
 });
@@ -31,7 +55,14 @@ describe('parseIpAddr', () => {
   it('keeps the addresses of non-loopback links', () => {
     const json = JSON.stringify([
       { ifname: 'lo', flags: ['LOOPBACK', 'UP'], addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }] },
-      { ifname: 'eth0', flags: ['UP'], addr_info: [{ family: 'inet', local: '10.0.0.2', prefixlen: 24 }, { family: 'inet6', local: 'fe80::1', prefixlen: 64 }] },
+      {
+        ifname: 'eth0',
+        flags: ['UP'],
+        addr_info: [
+          { family: 'inet', local: '10.0.0.2', prefixlen: 24 },
+          { family: 'inet6', local: 'fe80::1', prefixlen: 64 },
+        ],
+      },
       { ifname: 'eth1', flags: [], addr_info: [] },
     ]);
     expect(parseIpAddr(json)).toEqual([
@@ -43,19 +74,24 @@ describe('parseIpAddr', () => {
 });
 
 describe('rendering', () => {
-  const s = statusFrom('web', unitProps, serviceProps, { conf: '/srv/web/web.conf', how: 'listed', where: '/etc/subhosts.conf:2' },
-    [{ ifname: 'eth0', family: 'inet', address: '10.0.0.2/24' }]);
+  const s = statusFrom('web', unitProps, serviceProps, { conf: '/srv/web/web.conf', how: 'listed', where: '/etc/subhosts.conf:2' }, [
+    { ifname: 'eth0', family: 'inet', address: '10.0.0.2/24' },
+  ]);
   it('list: a header and a row per subhost', () => {
     const lines = renderTable([s]).split('\n');
     expect(lines[0]).toMatch(/^NAME +STATE +SINCE +PID +TASKS +MEMORY +CPU +CONFIG +ADDRESSES$/);
-    expect(lines[1]).toMatch(/^web +active \(running\) +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +4242 +3 +- +1\.500s +\/srv\/web\/web\.conf +eth0 10\.0\.0\.2\/24$/);
+    expect(lines[1]).toMatch(
+      /^web +active \(running\) +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +4242 +3 +- +1\.500s +\/srv\/web\/web\.conf +eth0 10\.0\.0\.2\/24$/,
+    );
   });
   it('status NAME: one field per line', () => {
     const out = renderOne(s);
     expect(out).toContain('State:     active (running)\n');
-    expect(out).toContain('Main PID:  4242 (the subhost\'s PID 1)\n');
+    expect(out).toContain("Main PID:  4242 (the subhost's PID 1)\n");
     expect(out).toContain('Memory:    -\n');
     expect(out).toContain('Config:    /srv/web/web.conf  (from /etc/subhosts.conf:2)\n');
-    expect(renderOne({ ...s, state: 'failed', subState: 'failed', result: 'exit-code' })).toContain('State:     failed, result exit-code\n');
+    expect(renderOne({ ...s, state: 'failed', subState: 'failed', result: 'exit-code' })).toContain(
+      'State:     failed, result exit-code\n',
+    );
   });
 });

@@ -19,7 +19,10 @@ const templates = { subhost: '/usr/lib/systemd/system/subhost@.service', target:
 const inputs: PlanInputs = {
   outDir: '/run/systemd/generator',
   facts: { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper' },
-  sig: [['check-env', 'OVERLAY_BOOT_CONF', '/c/x.conf'], ['check-stat', '/c/x.conf', '1:2:3:4.000000000']],
+  sig: [
+    ['check-env', 'OVERLAY_BOOT_CONF', '/c/x.conf'],
+    ['check-stat', '/c/x.conf', '1:2:3:4.000000000'],
+  ],
 };
 
 describe('convert', () => {
@@ -28,16 +31,25 @@ describe('convert', () => {
     const r = await loadConfig(p, { checkFs: false });
     const out = convert({ path: p, listedAt: 'subhosts.conf:1' }, r, templates, inputs);
     expect([...out.files.keys()]).toEqual([
-      'subhost@x.service.d/50-overlay-boot.conf', 'subhost-netns@x.service.d/50-overlay-boot.conf', 'overlay-boot/x.start', 'overlay-boot/x.netns',
+      'subhost@x.service.d/50-overlay-boot.conf',
+      'subhost-netns@x.service.d/50-overlay-boot.conf',
+      'overlay-boot/x.start',
+      'overlay-boot/x.netns',
     ]);
-    expect(out.files.get('subhost@x.service.d/50-overlay-boot.conf')).toContain('Environment=OVERLAY_BOOT_PLAN=/run/systemd/generator/overlay-boot/x.start\n');
-    expect(out.files.get('subhost-netns@x.service.d/50-overlay-boot.conf')).toContain('Environment=OVERLAY_BOOT_NETNS_PLAN=/run/systemd/generator/overlay-boot/x.netns\n');
+    expect(out.files.get('subhost@x.service.d/50-overlay-boot.conf')).toContain(
+      'Environment=OVERLAY_BOOT_PLAN=/run/systemd/generator/overlay-boot/x.start\n',
+    );
+    expect(out.files.get('subhost-netns@x.service.d/50-overlay-boot.conf')).toContain(
+      'Environment=OVERLAY_BOOT_NETNS_PLAN=/run/systemd/generator/overlay-boot/x.netns\n',
+    );
     const start = out.files.get('overlay-boot/x.start')!.split('\0');
     expect(start[0]).toBe('subhost-enter');
     const { ops, rest } = argvToOps(start.slice(1, -1));
     expect(ops.slice(0, 2)).toEqual(inputs.sig);
     expect(rest[0]).toBe('enter');
-    expect(out.files.get('overlay-boot/x.netns')).toBe('check-env\tOVERLAY_BOOT_CONF\t/c/x.conf\ncheck-stat\t/c/x.conf\t1:2:3:4.000000000\nnetns\tx\nveth\tx0\teth0\t-\t-\n');
+    expect(out.files.get('overlay-boot/x.netns')).toBe(
+      'check-env\tOVERLAY_BOOT_CONF\t/c/x.conf\ncheck-stat\t/c/x.conf\t1:2:3:4.000000000\nnetns\tx\nveth\tx0\teth0\t-\t-\n',
+    );
   });
   it('makes no start plan for custom hooks, and no plans at all without inputs', async () => {
     const p = f.conf(`BASE=.\nSTART=none\nPOSTMOUNT=/bin/true\n`, 'h.conf');

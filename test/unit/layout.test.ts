@@ -48,6 +48,9 @@ describe('layout', () => {
     expect(bad).toEqual([]);
   });
   it('would catch a sideways import', () => {
-    expect(imports("import { startPlan } from '../runtime/plan.js';\nconst x = await import('../cli/x.js');")).toEqual(['../runtime/plan.js', '../cli/x.js']);
+    expect(imports("import { startPlan } from '../runtime/plan.js';\nconst x = await import('../cli/x.js');")).toEqual([
+      '../runtime/plan.js',
+      '../cli/x.js',
+    ]);
   });
 });

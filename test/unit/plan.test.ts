@@ -259,6 +259,15 @@ function initScriptOf(argv: string[]): string {
   return argv[argv.length - 2]!;
 }
 
+describe('built-in hooks', () => {
+  it('make the whole start one native plan only when all three are built in', () => {
+    const builtin = { PREMOUNT: { builtin: true }, POSTMOUNT: { builtin: true }, INIT: { builtin: true } } as const;
+    expect(builtinHooks(base)).toBe(false);
+    expect(builtinHooks({ ...base, ...builtin })).toBe(true);
+    expect(builtinHooks({ ...base, ...builtin, INIT: { argv: ['/i'] } })).toBe(false);
+  });
+});
+
 describe('enter arguments', () => {
   it('follow TIMEOUT_START for readiness; a custom REAPER waits for the default init script, not for a custom INIT', () => {
     const args = (c: Partial<SubhostConfig>, defaultInit = true) => enterArgs({ ...base, ...c }, '/p', defaultInit);
@@ -271,14 +280,5 @@ describe('enter arguments', () => {
     expect(initScript({ ...base, REAPER: '/sbin/myreaper' })).toContain(
       "if [ ! -f '/sbin/myreaper' ] || [ ! -x '/sbin/myreaper' ]; then\n    echo \"overlay-boot: REAPER /sbin/myreaper is not an executable file inside the subhost\" >&2; exit 1\nfi\n",
     );
-  });
-});
-
-describe('built-in hooks', () => {
-  it('make the whole start one native plan only when all three are built in', () => {
-    const builtin = { PREMOUNT: { builtin: true }, POSTMOUNT: { builtin: true }, INIT: { builtin: true } } as const;
-    expect(builtinHooks(base)).toBe(false);
-    expect(builtinHooks({ ...base, ...builtin })).toBe(true);
-    expect(builtinHooks({ ...base, ...builtin, INIT: { argv: ['/i'] } })).toBe(false);
   });
 });

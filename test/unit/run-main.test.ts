@@ -6,7 +6,7 @@ import { UsageError, Failure, report, EXIT_USAGE, EXIT_NOT_RUNNING } from '../..
 import { run as check, usage as checkUsage } from '../../cli/commands/check.js';
 
 describe('report', () => {
-  it('a usage error: the message, then the usage (a subcommand\'s when it carries one), exit 2', () => {
+  it("a usage error: the message, then the usage (a subcommand's when it carries one), exit 2", () => {
     expect(report('p', 'Usage: p X\n', new UsageError('missing X'))).toEqual({ text: 'p: missing X\nUsage: p X\n', exitCode: EXIT_USAGE });
     const e = new UsageError('bad');
     e.usage = 'Usage: p sub\n';

@@ -12,7 +12,8 @@ const DISKFILE = new URL('../../dist/overlay-diskfile.cjs', import.meta.url).pat
 const CLEAN = new URL('../../dist/overlay-clean-root.cjs', import.meta.url).pathname;
 let f: Fixture;
 beforeEach(() => {
-  for (const b of [DISKFILE, CLEAN]) if (!existsSync(b)) throw new Error(`${b} is missing: run "npm run build" first (scripts/test.sh does)`);
+  for (const b of [DISKFILE, CLEAN])
+    if (!existsSync(b)) throw new Error(`${b} is missing: run "npm run build" first (scripts/test.sh does)`);
   f = fixture();
   f.mkdirs('mnt', 'root', 'work', 'live', 'lower');
 });
@@ -60,10 +61,22 @@ describe('overlay-diskfile', () => {
     const cases: [string[], number, string][] = [
       [['mnt/', 'missing.img'], 1, `image ${f.dir}/missing.img does not exist`],
       [['mnt/', 'disk.img', '3'], 1, `${f.dir}/disk.img has no partition 3: its gpt partition table has 2 partitions (1, 2)`],
-      [['mnt/', 'disk.img', '2'], 1, `partition 2 of ${f.dir}/disk.img holds no filesystem that blkid recognizes (unknown filesystem, or not formatted)`],
-      [['mnt/', 'disk.img'], 1, `${f.dir}/disk.img holds a gpt partition table with 2 partitions, not a filesystem: give the partition number as the third argument`],
+      [
+        ['mnt/', 'disk.img', '2'],
+        1,
+        `partition 2 of ${f.dir}/disk.img holds no filesystem that blkid recognizes (unknown filesystem, or not formatted)`,
+      ],
+      [
+        ['mnt/', 'disk.img'],
+        1,
+        `${f.dir}/disk.img holds a gpt partition table with 2 partitions, not a filesystem: give the partition number as the third argument`,
+      ],
       [['mnt/', 'blank.img'], 1, `${f.dir}/blank.img holds no filesystem that blkid recognizes (unknown filesystem, or not formatted)`],
-      [['mnt/', 'blank.img', '1'], 1, `${f.dir}/blank.img has no partition table (sfdisk finds none), so no partition 1: leave out the partition number to mount the whole image`],
+      [
+        ['mnt/', 'blank.img', '1'],
+        1,
+        `${f.dir}/blank.img has no partition table (sfdisk finds none), so no partition 1: leave out the partition number to mount the whole image`,
+      ],
       [['nodir/x', 'blank.img'], 1, `mount point ${f.dir}/nodir does not exist (make the directory)`],
       [['mnt/', 'mnt'], 1, `image ${f.dir}/mnt is not a file`],
     ];
@@ -96,10 +109,15 @@ describe('overlay-clean-root', () => {
 
   it('refuses, in one line, what it cannot or must not clean', async () => {
     const cases: [string, string | RegExp][] = [
-      [f.conf('BASE=.\nUPPER=!overlay-diskfile mnt/upper disk.img 2\nWORK=mnt/work\n', 'img.conf'),
-        `${f.dir}/img.conf: UPPER is computed when the subhost starts (!overlay-diskfile mnt/upper disk.img 2), inside the subhost's own mount namespace: overlay-clean-root runs no commands and cannot see that tree. To clean it, mount it yourself and run overlay-clean-root on a copy of the config with plain UPPER paths`],
+      [
+        f.conf('BASE=.\nUPPER=!overlay-diskfile mnt/upper disk.img 2\nWORK=mnt/work\n', 'img.conf'),
+        `${f.dir}/img.conf: UPPER is computed when the subhost starts (!overlay-diskfile mnt/upper disk.img 2), inside the subhost's own mount namespace: overlay-clean-root runs no commands and cannot see that tree. To clean it, mount it yourself and run overlay-clean-root on a copy of the config with plain UPPER paths`,
+      ],
       [f.conf('BASE=.\nLOWER=!overlay-diskfile mnt/ disk.img\n', 'low.conf'), /^.*low\.conf: LOWER is computed when the subhost starts/],
-      [f.conf('BASE=.\nUPPER=lower\nLOWER=lower\n', 'same.conf'), `UPPER and LOWER are the same directory (${f.dir}/lower): the subhost uses that tree as it is; there is nothing to clean`],
+      [
+        f.conf('BASE=.\nUPPER=lower\nLOWER=lower\n', 'same.conf'),
+        `UPPER and LOWER are the same directory (${f.dir}/lower): the subhost uses that tree as it is; there is nothing to clean`,
+      ],
       [f.conf('BASE=.\nUPPER=nothere\nLOWER=lower\n', 'gone.conf'), `${f.dir}/gone.conf:2: UPPER: ${f.dir}/nothere is not a directory`],
       [`${f.dir}/absent.conf`, `${f.dir}/absent.conf: cannot read config: ENOENT`],
       // Cannot ask systemd: never clean blind.

@@ -3,8 +3,14 @@
 // getfattr parsing; sizes.
 import { describe, it, expect } from 'vitest';
 import {
-  parseDiskfileArgs, printedPath, mountPointArg, parseSfdiskJson, partitionExtent, parseBlkidExport,
-  filesystemOf, accessFor,
+  parseDiskfileArgs,
+  printedPath,
+  mountPointArg,
+  parseSfdiskJson,
+  partitionExtent,
+  parseBlkidExport,
+  filesystemOf,
+  accessFor,
 } from '../../lib/storage/diskfile.js';
 import { Failure, UsageError } from '../../lib/errors.js';
 import { formatBytes } from '../../cli/support/format.js';
@@ -13,7 +19,11 @@ import { parseGetfattr, overlayAttrs, sameXattrs } from '../../lib/storage/xattr
 
 const DOS = JSON.stringify({
   partitiontable: {
-    label: 'dos', id: '0x2a2a0580', device: 'disk.img', unit: 'sectors', sectorsize: 512,
+    label: 'dos',
+    id: '0x2a2a0580',
+    device: 'disk.img',
+    unit: 'sectors',
+    sectorsize: 512,
     partitions: [
       { node: 'disk.img1', start: 2048, size: 4096, type: '83' },
       { node: 'disk.img2', start: 6144, size: 8192, type: '5' },
@@ -24,7 +34,12 @@ const DOS = JSON.stringify({
 // GPT with a gap (no partition 2), 4 KiB sectors, and an image name ending in a digit.
 const GPT = JSON.stringify({
   partitiontable: {
-    label: 'gpt', device: 'vm1', unit: 'sectors', sectorsize: 4096, firstlba: 6, lastlba: 2554,
+    label: 'gpt',
+    device: 'vm1',
+    unit: 'sectors',
+    sectorsize: 4096,
+    firstlba: 6,
+    lastlba: 2554,
     partitions: [
       { node: 'vm1p1', start: 256, size: 512, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4' },
       { node: 'vm1p3', start: 1024, size: 1024, type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4' },
@@ -41,12 +56,22 @@ describe('overlay-diskfile arguments', () => {
   });
 
   it('rejects what cannot be right as usage errors', () => {
-    for (const argv of [[], ['a', 'b', '1', 'x'], ['mnt/', 'disk.img', 'two'], ['mnt/', 'disk.img', '0'], ['mnt/', 'disk.img', '-1'], ['--ro', 'mnt/'], ['/'], ['']]) {
+    for (const argv of [
+      [],
+      ['a', 'b', '1', 'x'],
+      ['mnt/', 'disk.img', 'two'],
+      ['mnt/', 'disk.img', '0'],
+      ['mnt/', 'disk.img', '-1'],
+      ['--ro', 'mnt/'],
+      ['/'],
+      [''],
+    ]) {
       expect(() => parseDiskfileArgs(argv), JSON.stringify(argv)).toThrow(UsageError);
     }
     expect(() => parseDiskfileArgs(['mnt/', 'disk.img', 'two'])).toThrow('PARTITION must be a partition number (1, 2, ...), not "two"');
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the title quotes 1.6's shell
   it('prints MOUNT/PATH less one leading "/" and mounts on the part before its last "/" (1.6: ${1#/}, ${1%/*})', () => {
     expect(printedPath('mnt/')).toBe('mnt/');
     expect(printedPath('/mnt/some/upper')).toBe('mnt/some/upper');
@@ -65,7 +90,7 @@ describe('overlay-diskfile arguments', () => {
 });
 
 describe('partition tables from sfdisk --json', () => {
-  it('finds offset and size in bytes by partition number, with the table\'s sector size', () => {
+  it("finds offset and size in bytes by partition number, with the table's sector size", () => {
     const dos = parseSfdiskJson(DOS);
     expect(dos).toMatchObject({ label: 'dos', sectorSize: 512 });
     expect(dos.partitions.map((p) => p.number)).toEqual([1, 2, 5]);
@@ -77,12 +102,22 @@ describe('partition tables from sfdisk --json', () => {
   });
 
   it('says which partitions there are when the number is not one of them', () => {
-    expect(() => partitionExtent(parseSfdiskJson(GPT), 2, 'vm1')).toThrow(new Failure('vm1 has no partition 2: its gpt partition table has 2 partitions (1, 3)'));
-    expect(() => partitionExtent(parseSfdiskJson(DOS), 4, 'disk.img')).toThrow('disk.img has no partition 4: its dos partition table has 3 partitions (1, 2, 5)');
-    const one = JSON.stringify({ partitiontable: { label: 'dos', device: 'a', sectorsize: 512, partitions: [{ node: 'a1', start: 1, size: 2 }] } });
-    expect(() => partitionExtent(parseSfdiskJson(one), 2, 'a')).toThrow('a has no partition 2: its dos partition table has 1 partition (only 1)');
+    expect(() => partitionExtent(parseSfdiskJson(GPT), 2, 'vm1')).toThrow(
+      new Failure('vm1 has no partition 2: its gpt partition table has 2 partitions (1, 3)'),
+    );
+    expect(() => partitionExtent(parseSfdiskJson(DOS), 4, 'disk.img')).toThrow(
+      'disk.img has no partition 4: its dos partition table has 3 partitions (1, 2, 5)',
+    );
+    const one = JSON.stringify({
+      partitiontable: { label: 'dos', device: 'a', sectorsize: 512, partitions: [{ node: 'a1', start: 1, size: 2 }] },
+    });
+    expect(() => partitionExtent(parseSfdiskJson(one), 2, 'a')).toThrow(
+      'a has no partition 2: its dos partition table has 1 partition (only 1)',
+    );
     const none = JSON.stringify({ partitiontable: { label: 'gpt', device: 'a', sectorsize: 512 } });
-    expect(() => partitionExtent(parseSfdiskJson(none), 1, 'a')).toThrow('a has no partition 1: its gpt partition table has 0 partitions (none)');
+    expect(() => partitionExtent(parseSfdiskJson(none), 1, 'a')).toThrow(
+      'a has no partition 1: its gpt partition table has 0 partitions (none)',
+    );
   });
 
   it('refuses an extended partition, and output it cannot read', () => {
@@ -100,9 +135,15 @@ describe('filesystem probes (blkid -p -o export)', () => {
   });
 
   it('explains everything else in one line', () => {
-    expect(() => filesystemOf({}, 'partition 3 of d.img')).toThrow('partition 3 of d.img holds no filesystem that blkid recognizes (unknown filesystem, or not formatted)');
-    expect(() => filesystemOf({ ptType: 'dos' }, 'd.img', 2)).toThrow('d.img holds a dos partition table with 2 partitions, not a filesystem: give the partition number as the third argument');
-    expect(() => filesystemOf({ type: 'swap', usage: 'other' }, 'd.img')).toThrow('d.img holds swap (other data), not a filesystem that can be mounted');
+    expect(() => filesystemOf({}, 'partition 3 of d.img')).toThrow(
+      'partition 3 of d.img holds no filesystem that blkid recognizes (unknown filesystem, or not formatted)',
+    );
+    expect(() => filesystemOf({ ptType: 'dos' }, 'd.img', 2)).toThrow(
+      'd.img holds a dos partition table with 2 partitions, not a filesystem: give the partition number as the third argument',
+    );
+    expect(() => filesystemOf({ type: 'swap', usage: 'other' }, 'd.img')).toThrow(
+      'd.img holds swap (other data), not a filesystem that can be mounted',
+    );
     expect(() => filesystemOf({ type: 'crypto_LUKS', usage: 'crypto' }, 'd.img')).toThrow('holds crypto_LUKS (crypto data)');
     expect(() => filesystemOf({ usage: 'ambivalent' }, 'd.img')).toThrow('more than one filesystem signature');
   });
@@ -141,9 +182,20 @@ describe('getfattr output', () => {
     ].join('\n');
     const m = parseGetfattr(Buffer.from(out, 'utf8'));
     expect([...m.keys()]).toEqual(['/t/we ird\nname\\x=y', '/t/f', '/t/\u00e9t\u00e9']);
-    expect([...m.get('/t/we ird\nname\\x=y')!]).toEqual([['user.a=b', '0x31'], ['user.e', '0x']]);
+    expect([...m.get('/t/we ird\nname\\x=y')!]).toEqual([
+      ['user.a=b', '0x31'],
+      ['user.e', '0x'],
+    ]);
     expect(overlayAttrs(m.get('/t/f')!)).toEqual(['trusted.overlay.origin']);
-    expect(sameXattrs(m.get('/t/f')!, new Map([['user.x', '0x31'], ['trusted.overlay.origin', '0x00fb21']]))).toBe(true);
+    expect(
+      sameXattrs(
+        m.get('/t/f')!,
+        new Map([
+          ['user.x', '0x31'],
+          ['trusted.overlay.origin', '0x00fb21'],
+        ]),
+      ),
+    ).toBe(true);
     expect(sameXattrs(m.get('/t/f')!, new Map([['user.x', '0x31']]))).toBe(false);
     expect(sameXattrs(new Map([['user.x', '0x31']]), new Map([['user.x', '0x32']]))).toBe(false);
   });

@@ -5,9 +5,7 @@
 // bytes) are refused at once with one line, and a directory swapped during
 // the walk cannot win.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import {
-  chmodSync, chownSync, lchownSync, renameSync, symlinkSync, truncateSync, writeFileSync, existsSync,
-} from 'node:fs';
+import { chmodSync, chownSync, lchownSync, renameSync, symlinkSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -93,7 +91,7 @@ describe('the trust rule: root owns the config, its directories, its programs', 
     ]);
   });
 
-  it('refuses a !command reached through a symlink to another user\'s program', async () => {
+  it("refuses a !command reached through a symlink to another user's program", async () => {
     const evil = prog('evil', 65534);
     symlinkSync('evil', join(f.dir, 'nice'));
     const p = f.conf(`BASE=.\nSTART=none\nLOWER=!${f.dir}/nice\n`);
@@ -106,13 +104,23 @@ describe('the trust rule: root owns the config, its directories, its programs', 
     const x = prog('good');
     const p = f.conf(`BASE=.\nSTART=none\nLOWER=!${x}\n`);
     const seen: (string | undefined)[] = [];
-    const r = await loadConfig(p, { evaluate: async (_c, ctx) => (seen.push(ctx.program), '/') });
+    const r = await loadConfig(p, {
+      evaluate: async (_c, ctx) => {
+        seen.push(ctx.program);
+        return '/';
+      },
+    });
     expect(errors(r)).toEqual([]);
     expect(seen).toEqual([x]);
     // A name is found in the evaluator's PATH, as execvp would.
     const q = f.conf('BASE=.\nSTART=none\nLOWER=!echo /\n', 'q.conf');
     seen.length = 0;
-    await loadConfig(q, { evaluate: async (_c, ctx) => (seen.push(ctx.program), '/') });
+    await loadConfig(q, {
+      evaluate: async (_c, ctx) => {
+        seen.push(ctx.program);
+        return '/';
+      },
+    });
     expect(seen[0]).toMatch(/^\/(usr\/)?bin\/echo$/);
   });
 
@@ -124,14 +132,19 @@ describe('the trust rule: root owns the config, its directories, its programs', 
     const i = prog('hooks/init');
     chmodSync(join(f.dir, 'hooks'), 0o757);
     const q = f.conf(`BASE=.\nSTART=none\nINIT=${i}\n`, 'q.conf');
-    expect(errors(await loadConfig(q))).toEqual([`${q}:3: INIT: the directory ${f.dir}/hooks is writable by others (mode 757): ${PROGRAM_RULE}`]);
+    expect(errors(await loadConfig(q))).toEqual([
+      `${q}:3: INIT: the directory ${f.dir}/hooks is writable by others (mode 757): ${PROGRAM_RULE}`,
+    ]);
   });
 
   it('the generator applies the same rule (it never runs the program)', async () => {
     const x = prog('evil', 65534);
     const p = f.conf(`BASE=.\nSTART=none\nLOWER=!${x}\n`);
     writeFileSync(join(f.dir, 'subhosts.conf'), `${p}\n`);
-    const g = await generate(join(f.dir, 'subhosts.conf'), { subhost: join(UNITS, 'subhost@.service.in'), target: join(UNITS, 'subhosts.target') });
+    const g = await generate(join(f.dir, 'subhosts.conf'), {
+      subhost: join(UNITS, 'subhost@.service.in'),
+      target: join(UNITS, 'subhosts.target'),
+    });
     expect(g.errors).toEqual([
       `${p}:3: LOWER: command "${x}": the program ${x} is owned by uid 65534, not root: ${PROGRAM_RULE} (listed at ${f.dir}/subhosts.conf:1; skipped)`,
     ]);
@@ -191,7 +204,9 @@ describe('hostile files: one line each, at once, nothing read', () => {
     const a = join(f.dir, 'a.conf');
     symlinkSync('b.conf', a);
     symlinkSync('a.conf', join(f.dir, 'b.conf'));
-    expect(errors(await loadConfig(a))[0]).toMatch(new RegExp(`^${a}: too many levels of symbolic links at ${f.dir}/[ab]\\.conf \\(a symlink loop\\?\\)$`));
+    expect(errors(await loadConfig(a))[0]).toMatch(
+      new RegExp(`^${a}: too many levels of symbolic links at ${f.dir}/[ab]\\.conf \\(a symlink loop\\?\\)$`),
+    );
     const r = await execa('node', [BIN, 'check', a], { reject: false });
     expect(r.exitCode).toBe(1);
     expect(r.stderr.split('\n')).toHaveLength(1);
@@ -247,10 +262,13 @@ describe('hostile files: one line each, at once, nothing read', () => {
     writeFileSync(random, Buffer.concat([randomBytes(4096), Buffer.from([0])]), { mode: 0o644 });
     const garbage = f.conf(Array.from({ length: 500 }, (_, i) => `junk ${i}`).join('\n'), 'garbage.conf');
     const list = join(f.dir, 'subhosts.conf');
-    writeFileSync(list, [fifo, dev, loop, huge, random, garbage, good].join('\n') + '\n');
+    writeFileSync(list, `${[fifo, dev, loop, huge, random, garbage, good].join('\n')}\n`);
     const g = await generate(list, { subhost: join(UNITS, 'subhost@.service.in'), target: join(UNITS, 'subhosts.target') });
     for (const bad of [fifo, dev, loop, huge, random]) {
-      expect(g.errors.filter((e) => e.includes(bad)), bad).toHaveLength(1);
+      expect(
+        g.errors.filter((e) => e.includes(bad)),
+        bad,
+      ).toHaveLength(1);
     }
     expect(g.errors.filter((e) => e.includes(garbage))).toHaveLength(MAX_LINES_PER_FILE + 1);
     expect(g.errors).toContain(`... and ${500 + 1 - MAX_LINES_PER_FILE} more problems in ${garbage}`);
