@@ -9,11 +9,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { planFileContent, startPlan, type HostFacts } from '../../lib/plan/plan.js';
+import { planFileContent, startPlan } from '../../lib/plan/plan.js';
 import { netnsPlanContent, netnsPlanLines } from '../../lib/plan/netns.js';
 import { sigOps, statSig } from '../../lib/plan/sig.js';
 import { parseCables } from '../../lib/config/cables.js';
 import type { SubhostConfig } from '../../lib/config/fields.js';
+import { planBase as base, planFacts as facts } from './plan-fixture.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SE = join(ROOT, 'dist/subhost-enter');
@@ -21,31 +22,6 @@ const NETNS_UP = join(ROOT, 'runtime/subhost-netns-up');
 
 const dir = mkdtempSync(join(tmpdir(), 'ob-contract-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const base: SubhostConfig = {
-  CONFIG: '/s/x/x.conf',
-  NAME: 'x',
-  BASE: '/s/x',
-  LIVE: '/s/x/live',
-  UPPER: '/s/x/root',
-  WORK: '/s/x/work',
-  LOWER: '/',
-  CABLES: [],
-  START: ['networking', 'ssh'],
-  PREMOUNT: { argv: ['/p'] },
-  POSTMOUNT: { argv: ['/q'] },
-  INIT: { argv: ['/i'] },
-  RAM_SIZE: '50M',
-  REAPER: '/.reaper',
-  SHARE: [],
-  LOG: '',
-  AFTER: [],
-  REQUIRES: [],
-  START_TIMEOUT: 30,
-  CONTAINMENT: 'contained',
-  SYSTEMD: {},
-};
-const facts: HostFacts = { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper' };
 
 /** Every shape of config startPlan treats differently. */
 const fixtures: Record<string, SubhostConfig> = {

@@ -11,38 +11,13 @@ import {
   startPlan,
   builtinHooks,
   enterArgs,
-  type HostFacts,
 } from '../../lib/plan/plan.js';
 import { mkdirP, OPS, arity, argNames, argvToOps, opsToArgv, type Op } from '../../lib/plan/ops.js';
 import { initScript } from '../../lib/plan/init-script.js';
 import { netnsPlanLines } from '../../lib/plan/netns.js';
 import { parseCables } from '../../lib/config/cables.js';
 import type { SubhostConfig } from '../../lib/config/fields.js';
-
-const base: SubhostConfig = {
-  CONFIG: '/s/x/x.conf',
-  NAME: 'x',
-  BASE: '/s/x',
-  LIVE: '/s/x/live',
-  UPPER: '/s/x/root',
-  WORK: '/s/x/work',
-  LOWER: '/',
-  CABLES: [],
-  START: ['networking', 'ssh'],
-  PREMOUNT: { argv: ['/p'] },
-  POSTMOUNT: { argv: ['/q'] },
-  INIT: { argv: ['/i'] },
-  RAM_SIZE: '50M',
-  REAPER: '/.reaper',
-  SHARE: [],
-  LOG: '',
-  AFTER: [],
-  REQUIRES: [],
-  START_TIMEOUT: 30,
-  CONTAINMENT: 'contained',
-  SYSTEMD: {},
-};
-const facts: HostFacts = { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper' };
+import { planBase as base, planFacts as facts } from './plan-fixture.js';
 
 describe('overlay mount', () => {
   it('overlays LOWER and UPPER on LIVE', () => {
