@@ -6,7 +6,7 @@
 // reported as started.
 import { describe, it, expect, beforeAll } from 'vitest';
 import type { Sandbox, RunResult } from '../sandbox/sandbox.js';
-import { useInstalledSandbox, makeSubhost, register, inside, state, counts, journalOf, waitGone, type Counts } from './kit.js';
+import { useInstalledSandbox, makeSubhost, inside, state, counts, journalOf, waitGone, type Counts } from './kit.js';
 
 const U = (n: string) => `subhost@${n}.service`;
 
@@ -70,11 +70,13 @@ describe('1.6 upgrade: settings, START results, real success', () => {
     expect(await show(sb, U('set1'), Object.keys(want))).toEqual(want);
     await stop(sb, 'set1');
 
-    // Listed in /etc/subhosts.conf: check names the generator's drop-in, and the values are the same.
-    await register(sb, s.conf);
-    await sb.daemonReload();
+    // Listed in /etc/subhosts.conf (overlay-boot enable): the generator's drop-in carries them, the runtime one is gone.
+    const dropin = '/run/systemd/system/subhost@set1.service.d/50-overlay-boot-start.conf';
+    expect((await sb.run(['test', '-e', dropin])).exitCode).toBe(0);
+    expect((await cli(sb, ['overlay-boot', 'enable', s.conf])).exitCode).toBe(0);
+    expect((await sb.run(['test', '-e', dropin])).exitCode).toBe(1);
     r = await cli(sb, ['overlay-boot', 'check', s.conf]);
-    expect(r.stdout).toContain("apply through the generator's drop-in (set1 is listed in /etc/subhosts.conf:2;");
+    expect(r.stdout).toContain("apply through the generator's drop-in (set1 is listed in /etc/subhosts.conf:");
     r = await cli(sb, ['overlay-boot', 'start', 'set1']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(await show(sb, U('set1'), Object.keys(want))).toEqual(want);
