@@ -9,6 +9,7 @@
 import { mkdirSync, writeFileSync, symlinkSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SUBHOSTS_CONF } from '../lib/paths.js';
+import { enabledSubhosts } from '../lib/registry.js';
 import { UsageError } from '../lib/errors.js';
 import { parseArgs, operands } from '../lib/args.js';
 import { runMain } from '../lib/run-main.js';
@@ -56,6 +57,20 @@ async function run(argv: string[]): Promise<number> {
   const log = logger(!dry);
   for (const e of g.errors) log(3, e);
   for (const w of g.warnings) log(4, w);
+  // `systemctl enable subhost@NAME` (it reloads systemd, so this runs
+  // right after) of a subhost with no listed config: it runs this boot
+  // from the run-time registry, but fails at the next (the unit itself
+  // says why then, too).
+  if (!dry) {
+    for (const [name, links] of enabledSubhosts()) {
+      if (g.subhosts.has(name)) continue;
+      log(
+        4,
+        `subhost@${name}.service is enabled (${links.join(', ')}), but no config listed in ${conf} has NAME ${name}: ` +
+          `it will fail at boot; use "overlay-boot enable CONF" and "systemctl disable subhost@${name}"`,
+      );
+    }
+  }
   if (dry) {
     for (const [path, text] of g.output.files) process.stdout.write(`---- ${path} ----\n${text}\n`);
     for (const [path, target] of g.output.links) process.stdout.write(`---- ${path} -> ${target}\n`);

@@ -7,7 +7,7 @@
 //  3. the configs listed in /etc/subhosts.conf, read now (so that a
 //     subhost listed there works even before the generator ran).
 // A config's NAME is its NAME= line, else its file name less .conf.
-import { readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync, lstatSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { SUBHOSTS_CONF, RUNTIME_REGISTRY } from './paths.js';
 import { parseConfText } from './config/parse.js';
@@ -87,9 +87,63 @@ export function findConf(name: string, envConf = process.env.OVERLAY_BOOT_CONF, 
       /* unreadable: not this one */
     }
   }
+  const enabled = enabledLinks(name);
   return {
     error:
       `no config for subhost "${name}": looked at $OVERLAY_BOOT_CONF (unset), ${link} (absent) ` +
-      `and the ${listed.length} config(s) listed in ${subhostsConf} (none has NAME ${name})`,
+      `and the ${listed.length} config(s) listed in ${subhostsConf} (none has NAME ${name})` +
+      (enabled.length
+        ? `; it is enabled by ${enabled.join(', ')}, but systemctl enable cannot say which config: ` +
+          `list it with "overlay-boot enable CONF" and "systemctl disable subhost@${name}"`
+        : ''),
   };
+}
+
+/** The unit names of subhost NAME: its own and 1.6's, which the package installs as aliases. */
+export const unitNames = (name: string) => [`subhost@${name}.service`, `subhosts@${name}.service`, `overlay-boot@${name}.service`];
+
+/**
+ * `systemctl enable subhost@NAME` (or 1.6's subhosts@NAME) links in
+ * /etc/systemd/system/*.wants/: they make systemd start the unit at boot
+ * but name no config, so an unknown NAME says so. Only on that error path.
+ */
+export function enabledLinks(name: string, dir = '/etc/systemd/system'): string[] {
+  const out: string[] = [];
+  for (const d of dependencyDirs(dir)) {
+    for (const u of unitNames(name)) {
+      try {
+        lstatSync(`${dir}/${d}/${u}`);
+        out.push(`${dir}/${d}/${u}`);
+      } catch {
+        /* not this one */
+      }
+    }
+  }
+  return out;
+}
+
+/** Every enabled subhost (by any of its unit names): NAME -> its links. For the generator's warning. */
+export function enabledSubhosts(dir = '/etc/systemd/system'): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const d of dependencyDirs(dir)) {
+    let entries: string[];
+    try {
+      entries = readdirSync(`${dir}/${d}`);
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const m = /^(?:subhost|subhosts|overlay-boot)@(.+)\.service$/.exec(e);
+      if (m) out.set(m[1]!, [...(out.get(m[1]!) ?? []), `${dir}/${d}/${e}`]);
+    }
+  }
+  return out;
+}
+
+function dependencyDirs(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((d) => d.endsWith('.wants') || d.endsWith('.requires'));
+  } catch {
+    return [];
+  }
 }

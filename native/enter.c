@@ -23,6 +23,7 @@
 #include "common.h"
 #include "contain.h"
 #include "enter.h"
+#include "journal.h"
 #include "subhost-enter.h"
 #include "undo.h"
 
@@ -257,6 +258,7 @@ void enter(const struct enter_args *e)
 	if (e->no_wait) {
 		if (e->pidfile)
 			write_pidfile(e->pidfile, pid);
+		journal_done();
 		undo_keep();
 		exit(0);
 	}
@@ -265,6 +267,7 @@ void enter(const struct enter_args *e)
 	fault_point(0, "ready");
 	if (e->pidfile)
 		write_pidfile(e->pidfile, pid);
+	journal_done();
 	undo_keep();
 	exit(0);
 }

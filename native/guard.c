@@ -49,6 +49,25 @@ static int open_in(const char *root, const char *rel, int flags)
 	return fd;
 }
 
+const char *guard_root(const char *path, const char **rel)
+{
+	const char *root = NULL;
+	size_t best = 0;
+
+	for (int i = 0; i < nguards; i++) {
+		size_t n = strlen(guards[i]);
+
+		if (n > best && strncmp(path, guards[i], n) == 0 && path[n] == '/') {
+			root = guards[i];
+			best = n;
+		}
+	}
+	if (root != NULL)
+		for (*rel = path + best; **rel == '/'; (*rel)++)
+			;
+	return root;
+}
+
 char *guarded(char *path, char kind)
 {
 	const char *root = NULL, *rel;

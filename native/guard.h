@@ -12,4 +12,8 @@ int guard_add(const char *root);
  * it cannot be resolved inside its guard. */
 char *guarded(char *path, char kind);
 
+/* The guard ROOT that covers PATH (the longest), with *REL set to PATH
+ * relative to it; NULL when none does. */
+const char *guard_root(const char *path, const char **rel);
+
 #endif

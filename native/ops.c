@@ -26,6 +26,7 @@
 #include "common.h"
 #include "contain.h"
 #include "guard.h"
+#include "journal.h"
 #include "ops.h"
 #include "subhost-enter.h"
 #include "undo.h"
@@ -619,6 +620,11 @@ static int run_write_if_missing(char **a)
 	return 0;
 }
 
+static int run_undo_journal(char **a)
+{
+	return journal_open(a[0], a[1]);
+}
+
 static int run_guard(char **a)
 {
 	return guard_add(a[0]);
@@ -645,6 +651,7 @@ static const struct op ops[] = {
 	{ "check-env", 2, run_check_env, NULL, ".." },
 	{ "check-stat", 2, run_check_stat, NULL, ".." },
 	{ "guard", 1, run_guard, NULL, "." },
+	{ "undo-journal", 2, run_undo_journal, NULL, ".." },
 	{ "link-up", 1, run_link_up, NULL, "." },
 };
 
@@ -682,6 +689,12 @@ void ops_run(int argc, char **argv, int i)
 
 		fault_point(n, NULL);
 		orig_args = &argv[i + 1];
+		/* On disk before it is made (journal.c): a kill from here on
+		 * is undone by the unit's ExecStopPost=. */
+		for (int k = 0; k < op->arity; k++)
+			if (op->kinds[k] == 'c' ||
+			    (k == 0 && strcmp(op->name, "write-if-missing") == 0))
+				journal_note(argv[i + 1 + k]);
 		for (int k = 0; k < op->arity; k++) {
 			args[k] = argv[i + 1 + k];
 			if (op->kinds[k] != '.' &&

@@ -25,6 +25,7 @@
 #include "enter.h"
 #include "ops.h"
 #include "subhost-enter.h"
+#include "journal.h"
 #include "undo.h"
 
 const char prog_name[] = PROG;
@@ -57,9 +58,17 @@ const char usage_text[] =
 "  link-up IFNAME                              (in the current netns)\n"
 "  guard ROOT       later paths under ROOT are resolved inside it: a symlink\n"
 "                   there cannot lead a step out of ROOT (RESOLVE_IN_ROOT)\n"
+"  undo-journal FILE UPPER   note in FILE, before each creation under a\n"
+"                   guard, the path it makes that UPPER lacks (appended to)\n"
 "MODE is octal, UID/GID/MAJOR/MINOR decimal.\n"
-"What mkdir, install-if-missing and write-if-missing create is removed\n"
-"again when a later step fails (a failed start leaves UPPER as it was).\n"
+"What mkdir, mknod, symlink, install-if-missing and write-if-missing create\n"
+"is removed again when a later step fails (a failed start leaves UPPER as\n"
+"it was); the undo journal is deleted when enter succeeds.\n"
+"\n"
+"  " PROG " --undo FILE\n"
+"removes, newest first, what undo journal FILE names and still exists in\n"
+"its UPPER (directories only when empty), then FILE: the unit's\n"
+"ExecStopPost=, for a start that was killed. A missing FILE: nothing to do.\n"
 "\n"
 "  " PROG " --plan FILE [--plan FILE ...] --or PROGRAM [ARG ...]\n"
 "runs the first FILE (NUL-separated arguments as above) whose leading\n"
@@ -211,6 +220,11 @@ int main(int argc, char **argv)
 		if (argc != 3)
 			usage_error("--check needs one FILE");
 		return check_plan(argv[2]);
+	}
+	if (strcmp(argv[1], "--undo") == 0) {
+		if (argc != 3)
+			usage_error("--undo needs one FILE");
+		return journal_replay(argv[2]);
 	}
 	atexit(undo_run);
 	if (strcmp(argv[1], "--plan") == 0) {

@@ -1,9 +1,10 @@
 /*
  * subhost-enter's parts and what they share:
- *   subhost-enter.c  main: the command line, plan files, --check
+ *   subhost-enter.c  main: the command line, plan files, --check, --undo
  *   ops.c            the op interpreter (parse all, then run in order)
  *   guard.c          paths under LIVE/UPPER resolved inside them
  *   undo.c           what the ops made, removed again on failure
+ *   journal.c        the same on disk, for a start that is killed (--undo)
  *   enter.c          the subhost's namespaces, readiness, pidfile
  *   contain.c        CONTAINMENT=contained (contain.h)
  */

@@ -7,12 +7,16 @@ import { start } from './start.js';
 import { runNetnsPlan } from './netns-up.js';
 import { netnsPlanLines, writeNetnsPlan } from '../lib/plan/netns.js';
 import { sigOps } from '../lib/plan/sig.js';
-import { lookupFiles } from '../lib/registry.js';
+import { findConf, lookupFiles } from '../lib/registry.js';
 import { PLAN_DIR } from '../lib/paths.js';
 import { NameSchema } from '../lib/config/fields.js';
 import { Failure, UsageError } from '../lib/errors.js';
 import { parseArgs } from '../lib/args.js';
 import { runMain } from '../lib/run-main.js';
+import { existsSync, writeFileSync } from 'node:fs';
+
+/** Made by netns-up beside its state when it found no config (the netns has no cables). */
+const noConfMark = (name: string) => `/run/subhost-netns/${name}/noconf`;
 
 const usage = 'Usage: overlay-boot-runtime start|netns-up NAME\n';
 
@@ -31,12 +35,36 @@ async function run(argv: string[]): Promise<number> {
   if (!rundir) throw new Failure('RUNTIME_DIRECTORY is not set: run this from its systemd unit');
   switch (cmd) {
     case 'start': {
+      // An unknown NAME: the netns unit made an empty netns so that this
+      // unit fails with the reason in its own status (see netns-up).
+      const found = findConf(name);
+      if ('error' in found) throw new Failure(found.error);
+      if (existsSync(noConfMark(name))) {
+        throw new Failure(
+          `subhost@${name}: its config (${found.conf}) was registered while it was starting, after its network namespace was made without cables: start it again`,
+        );
+      }
       process.stderr.write(`no valid start plan for ${name}: computing one\n`);
       const { config, commands } = await loadSubhost(name);
       await start(config, `${rundir}/pid`, commands.length === 0);
       return 0;
     }
     case 'netns-up': {
+      // No config for NAME: systemd would only report "a dependency job
+      // failed" for subhost@NAME, with the reason here, in this unit's
+      // journal. So make an empty netns (recorded in the state like any
+      // other, removed when the subhost fails) and succeed: the subhost
+      // unit starts, looks the config up itself and fails with the reason
+      // in its own status. A mark tells it this netns has no cables.
+      const found = findConf(name);
+      if ('error' in found) {
+        process.stderr.write(`${found.error} (subhost@${name}.service reports it)\n`);
+        const plan = `${rundir}/plan`;
+        writeNetnsPlan(plan, [], netnsPlanLines(name, []));
+        writeFileSync(noConfMark(name), '');
+        await runNetnsPlan(name, `${rundir}/state`, plan);
+        return 0;
+      }
       const { config, commands } = await loadSubhost(name, ['CABLES']);
       const lines = netnsPlanLines(name, config.CABLES ?? []);
       const sig = sigOps(config.CONFIG!, process.env.OVERLAY_BOOT_CONF, lookupFiles(name));

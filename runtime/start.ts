@@ -16,6 +16,8 @@
 // namespace, which dies with our processes, and subhost-enter removes
 // what it had made in UPPER.
 import { execa } from 'execa';
+import { writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { SubhostConfig } from '../lib/config/fields.js';
 import { libDir, PLAN_DIR } from '../lib/paths.js';
 import { lookupFiles } from '../lib/registry.js';
@@ -34,15 +36,17 @@ import {
   startPlan,
   enterArgs,
   writePlan,
+  inPlace,
+  undoJournal,
   type HostFacts,
 } from '../lib/plan/plan.js';
 import { opsToArgv, type Op } from '../lib/plan/ops.js';
 import { initScript } from '../lib/plan/init-script.js';
 import { absentBefore, undoCreated } from './undo.js';
 
-async function runHook(c: SubhostConfig, argv: string[], extra: string[]): Promise<string> {
+async function runHook(c: SubhostConfig, argv: string[], extra: string[], defaults: string): Promise<string> {
   const r = await execa(argv[0]!, [...argv.slice(1), ...extra], {
-    env: { CONFIG: c.CONFIG, ACTION: 'overlay-boot' },
+    env: { CONFIG: c.CONFIG, ACTION: 'overlay-boot', OVERLAY_BOOT_DEFAULTS: defaults },
     cwd: c.BASE,
     stdin: 'ignore',
     stderr: 'inherit',
@@ -80,24 +84,41 @@ export async function start(c: SubhostConfig, pidfile: string, cacheable: boolea
   }
 }
 
-// Custom hooks run here, between the native steps they must follow.
+/**
+ * The default hooks' steps for this start, for a custom hook that runs
+ * the default (1.6's wrapper hooks): the programs overlay-premount,
+ * overlay-postmount (runtime/overlay-*: subhost-enter --plan FILE) and
+ * overlay-init (prints FILE) read them from $OVERLAY_BOOT_DEFAULTS.
+ */
+function writeDefaults(dir: string, c: SubhostConfig, facts: HostFacts, guard: Op[]): void {
+  writePlan(`${dir}/premount`, [], opsToArgv([...guard, ...premountOps(c)]));
+  writePlan(`${dir}/postmount`, [], opsToArgv([...guard, ...postmountOps(c, facts)]));
+  writeFileSync(`${dir}/init`, initScript(c), { mode: 0o600 });
+}
+
+// Custom hooks run here, between the native steps they must follow. Every
+// helper run notes what it makes in the same undo journal (the unit's
+// ExecStopPost= replays it if the start does not succeed).
 async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFacts): Promise<void> {
   const { PREMOUNT: pre, POSTMOUNT: post, INIT: init } = c;
-  const first: Op[] = [...checkOps(c), ['link-up', 'lo'], ...guardOps(c)];
+  const guard = guardOps(c, undoJournal(pidfile));
+  const defaults = `${dirname(pidfile)}/defaults`;
+  writeDefaults(defaults, c, facts, guard);
+  const first: Op[] = [...checkOps(c), ['link-up', 'lo'], ...guard];
   if ('builtin' in pre) first.push(...premountOps(c));
   await helper(opsToArgv(first));
-  if ('argv' in pre && !(c.UPPER === c.LOWER && c.LIVE === c.UPPER)) await runHook(c, pre.argv, [c.UPPER]);
+  if ('argv' in pre && !inPlace(c)) await runHook(c, pre.argv, [c.UPPER], defaults);
   let ops: Op[] = overlayOps(c);
   if ('argv' in post) {
     // A custom POSTMOUNT must see the mounted overlay: mount it first.
-    if (ops.length) await helper(opsToArgv([...guardOps(c), ...ops]));
-    await runHook(c, post.argv, [c.LIVE, c.UPPER]);
+    if (ops.length) await helper(opsToArgv([...guard, ...ops]));
+    await runHook(c, post.argv, [c.LIVE, c.UPPER], defaults);
     ops = [];
   } else {
     ops.push(...postmountOps(c, facts));
   }
-  ops.unshift(...guardOps(c));
+  ops.unshift(...guard);
   ops.push(...shareOps(c), ...reaperOps(c, facts));
-  const script = 'builtin' in init ? initScript(c) : await runHook(c, init.argv, []);
+  const script = 'builtin' in init ? initScript(c) : await runHook(c, init.argv, [], defaults);
   await helper([...opsToArgv(ops), ...enterArgs(c, pidfile, 'builtin' in init), script, `init-${c.NAME}`]);
 }

@@ -1,8 +1,11 @@
 #!/bin/bash
 # Install a built tree (after scripts/setup.sh) into DESTDIR (default /),
 # laid out as the Debian package does:
-#   /usr/lib/overlay-boot/            bundles, native helpers, shell helpers
-#   /usr/lib/systemd/system/          subhost@.service, subhost-netns@.service, subhosts.target
+#   /usr/lib/overlay-boot/            bundles, native helpers, shell helpers,
+#                                     the default hooks (overlay-premount ...)
+#   /usr/lib/systemd/system/          subhost@.service, subhost-netns@.service, subhosts.target,
+#                                     subhosts.service; subhosts@.service, overlay-boot@.service (aliases)
+#   /etc/init.d/subhosts              1.6's init script name (to subhosts.service)
 #   /usr/lib/systemd/system-generators/overlay-boot-generator
 #   /usr/sbin/overlay-*               the commands, under their 1.6 names
 #   /etc/subhosts.conf                (only when missing)
@@ -30,10 +33,21 @@ for f in units/*; do
   sed "s#@LIBDIR@#$LIBDIR#g" "$f" > "$DESTDIR/usr/lib/systemd/system/$n"
   chmod 0644 "$DESTDIR/usr/lib/systemd/system/$n"
 done
+# 1.6's unit names as aliases of subhost@.service: systemd loads a unit
+# file symlink in its search path as another name of the same unit (for
+# templates too, without enabling), so subhosts@NAME and overlay-boot@NAME
+# start, stop and show subhost@NAME itself.
+for a in subhosts@.service overlay-boot@.service; do
+  ln -sfn subhost@.service "$DESTDIR/usr/lib/systemd/system/$a"
+done
+# 1.6's init script name: hands start, stop and status to subhosts.service.
+install -d "$DESTDIR/etc/init.d"
+install -m 0755 scripts/subhosts.init "$DESTDIR/etc/init.d/subhosts"
 ln -sfn "$LIBDIR/overlay-boot-generator.cjs" "$DESTDIR/usr/lib/systemd/system-generators/overlay-boot-generator"
 for f in dist/overlay-*; do
   n=$(basename "$f")
-  case "$n" in *.cjs|overlay-boot-*) continue ;; esac
+  # the default hooks (overlay-premount, ...) are programs for hooks, not commands
+  case "$n" in *.cjs|overlay-boot-*|overlay-premount|overlay-postmount|overlay-init) continue ;; esac
   ln -sfn "$LIBDIR/$n.cjs" "$DESTDIR/usr/sbin/$n"
 done
 [ -e "$DESTDIR/etc/subhosts.conf" ] || install -m 0644 scripts/subhosts.conf "$DESTDIR/etc/subhosts.conf"

@@ -80,7 +80,12 @@ export function renderCheck(r: LoadResult, listed?: string): string {
       continue;
     }
     const v = r.resolved[key];
-    if (v) rows.push([key, v.value === '' ? '""' : v.value, describe(v.source)]);
+    if (v)
+      rows.push([
+        key,
+        v.value === '' ? '""' : v.value,
+        describe(v.source) + (v.checkedAtStart ? ` (checked at start: ${v.checkedAtStart})` : ''),
+      ]);
   }
   const w = Math.max(...rows.map((x) => x[1].length), 10);
   const head = r.deferred.length

@@ -1,4 +1,4 @@
-// overlay-clean-root CONF [--dry-run]: shrink the UPPER tree of a stopped
+// overlay-clean-root NAME|CONF [--dry-run]: shrink the UPPER tree of a stopped
 // subhost by removing what is identical to what it shadows in LOWER (see
 // lib/storage/clean.ts for what "identical" means and what is never touched).
 import { realpathSync } from 'node:fs';
@@ -10,9 +10,12 @@ import { readMountinfo, unescapeMountField } from '../../lib/storage/mountinfo.j
 import { Failure, UsageError } from '../../lib/errors.js';
 import { parseArgs, operands } from '../../lib/args.js';
 import { formatBytes } from '../support/format.js';
+import { findConf } from '../../lib/registry.js';
+import { checkName, looksLikeConf } from '../support/subhost.js';
 
-export const usage = `Usage: overlay-clean-root [--dry-run] [--verbose] CONF
-  Remove from the UPPER tree of the stopped subhost configured in CONF the
+export const usage = `Usage: overlay-clean-root [--dry-run] [--verbose] NAME|CONF
+  Remove from the UPPER tree of the stopped subhost NAME (its config found
+  as overlay-boot start finds it) or configured in CONF the
   files that are identical to the ones they shadow in LOWER (content, type,
   mode, owner, group, symlink target, device number, extended attributes
   and link count), and the directories that this leaves empty and that
@@ -57,6 +60,30 @@ function overlayUsing(upper: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The config of a NAME-or-CONF argument: a NAME is looked up as the unit
+ * and the other commands look it up (lib/registry.ts findConf), with the
+ * OVERLAY_BOOT_CONF of the unit's Environment= (the generator's drop-in).
+ */
+async function confOfArg(arg: string): Promise<string> {
+  if (looksLikeConf(arg)) return arg;
+  const name = checkName(arg);
+  let env: unknown = [];
+  let m: Awaited<ReturnType<typeof systemd>> | undefined;
+  try {
+    m = await systemd();
+    env = await m.unitProperty(`subhost@${name}.service`, 'org.freedesktop.systemd1.Service', 'Environment');
+  } catch {
+    /* no systemd to ask: the registry and /etc/subhosts.conf still say */
+  } finally {
+    m?.close();
+  }
+  const set = (Array.isArray(env) ? env.map(String) : []).reverse().find((e) => e.startsWith('OVERLAY_BOOT_CONF='));
+  const found = findConf(name, set?.slice('OVERLAY_BOOT_CONF='.length) ?? '');
+  if ('error' in found) throw new Failure(`${found.error}; or give its config file`);
+  return found.conf;
+}
+
 function summary(r: CleanReport): string {
   const files = r.removed.filter((x) => x.kind !== 'directory').length;
   const dirs = r.removed.length - files;
@@ -81,10 +108,10 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const files = operands(a);
-  if (files.length === 0) throw new UsageError("missing CONF (the subhost's config file)");
-  if (files.length > 1) throw new UsageError(`one CONF at a time (got ${files.length})`);
+  if (files.length === 0) throw new UsageError('missing NAME or CONF (the subhost, or its config file)');
+  if (files.length > 1) throw new UsageError(`one NAME or CONF at a time (got ${files.length})`);
   const args = { conf: files[0]!, dryRun: a.flags.has('--dry-run'), verbose: a.flags.has('--verbose') };
-  const r = await loadConfig(args.conf);
+  const r = await loadConfig(await confOfArg(args.conf));
   const deferred = r.deferred.filter((k) => PATH_KEYS.includes(k));
   if (deferred.length) {
     const k = deferred[0]!;

@@ -24,6 +24,8 @@ export interface Resolved {
   /** Display value (string form) of each variable. */
   value: string;
   source: Source;
+  /** Set when its directory check waits for the start: why (under what a `!command` mounts). */
+  checkedAtStart?: string;
 }
 
 /** Runs a `!cmd` value; resolving to undefined leaves that key deferred. */
@@ -373,7 +375,7 @@ function readShares(l: Loading): void {
     if (!r.success) {
       const issue = r.error.issues[0]!;
       problem(l, 'SHARE', `"${s.value}": ${issue.path[0] === 'inside' ? 'subhost path' : 'host path'} ${issue.message}`, s.line);
-    } else if (l.checkFs && !isDir(host)) {
+    } else if (l.checkFs && !isDir(host) && !mountOver(deferredMounts(l), host)) {
       problem(l, 'SHARE', `"${s.value}": host directory ${host} does not exist`, s.line);
     } else {
       shares.push(r.data);
@@ -385,12 +387,17 @@ function readShares(l: Loading): void {
 /** Stage 6: directories that must exist (1.6 checked these at start; we check early), and custom hooks' programs. */
 function checkFilesystem(l: Loading): void {
   const { values, typed } = l;
+  // Paths under what a deferred !command mounts are checked at the start.
+  const mounts = deferredMounts(l);
   for (const spec of VARIABLE_TABLE) {
     if (spec.kind === 'path') {
       const key = spec.name;
       // WORK only for an overlay (UPPER is not LOWER).
       if (key === 'WORK' && values.UPPER === values.LOWER) continue;
-      if (known(l, key) && typed[key] && !isDir(values[key]!)) problem(l, key, `${values[key]} is not a directory`, lineOf(l, key));
+      if (!known(l, key) || !typed[key] || isDir(values[key]!)) continue;
+      const m = mountOver(mounts, values[key]!);
+      if (m) l.res.resolved[key]!.checkedAtStart = m;
+      else problem(l, key, `${values[key]} is not a directory`, lineOf(l, key));
     } else if (spec.kind === 'hook') {
       const key = spec.name;
       const hook = typed[key] as Hook | undefined;
@@ -416,6 +423,33 @@ function crossChecks(l: Loading): void {
   for (const s of typed.SHARE as Share[]) {
     if (s.host === typed.LOWER) problem(l, 'SHARE', `${s.host} is LOWER itself`, s.line);
   }
+}
+
+/**
+ * Where the deferred `!command`s may mount things, for the checks that
+ * must wait for them: an overlay-diskfile value mounts on the directory
+ * part of its MOUNT/PATH (lib/storage/diskfile.ts mountPointArg), relative
+ * to BASE; what any other command mounts is unknown: anywhere under BASE.
+ */
+function deferredMounts(l: Loading): { key: Variable; root: string }[] {
+  const base = l.base;
+  return l.res.deferred.flatMap((key) => {
+    const a = l.last.get(key);
+    if (!a || !base) return [];
+    const [prog, arg] = a.value.split(/\s+/).filter(Boolean);
+    if (prog && arg && basename(prog) === 'overlay-diskfile') {
+      const p = arg.replace(/^\//, '');
+      const i = p.lastIndexOf('/');
+      return [{ key, root: resolvePath(base, i < 0 ? p : p.slice(0, i)) }];
+    }
+    return [{ key, root: base }];
+  });
+}
+
+/** Why PATH's check waits for the start, or undefined when it does not. */
+function mountOver(mounts: { key: Variable; root: string }[], path: string): string | undefined {
+  const m = mounts.find((x) => path === x.root || path.startsWith(x.root.endsWith('/') ? x.root : `${x.root}/`));
+  return m && `under ${m.root}, which ${m.key}'s !command may mount`;
 }
 
 function finish(res: LoadResult): LoadResult {

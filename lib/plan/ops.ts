@@ -25,6 +25,7 @@ export const OPS = {
   'check-env': ['name', 'value'],
   'check-stat': ['path', 'sig'],
   guard: ['root'],
+  'undo-journal': ['file', 'upper'],
   'link-up': ['ifname'],
 } as const;
 

@@ -3,6 +3,7 @@
 // sysfs, a /run tmpfs, /etc/adjtime), the SHARE binds and the reaper.
 // Pure: the caller supplies the few facts about the host it needs.
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { SubhostConfig } from '../config/fields.js';
 import { HOOKS } from '../config/variables.js';
 import { libDir } from '../paths.js';
@@ -27,10 +28,18 @@ export function checkOps(c: SubhostConfig): Op[] {
   const ops: Op[] = [dir('BASE', c.BASE), dir('LIVE', c.LIVE), dir('UPPER', c.UPPER), dir('LOWER', c.LOWER)];
   if (c.UPPER !== c.LOWER) ops.push(dir('WORK', c.WORK));
   for (const s of c.SHARE) ops.push(['require-dir', s.host, `${c.CONFIG}:${s.line}: SHARE: host directory ${s.host} does not exist`]);
-  ops.push(['refuse-mountpoint', c.LIVE, `LIVE ${c.LIVE} already has a mount (mounted by hand, or in use by another subhost)`]);
+  // A tree used in place may be a mount point of its own (an image a
+  // !command mounted): it is bound onto itself, hiding nothing.
+  if (!inPlace(c))
+    ops.push(['refuse-mountpoint', c.LIVE, `LIVE ${c.LIVE} already has a mount (mounted by hand, or in use by another subhost)`]);
   // The unit's fence (its drop-ins) must be the one the config asks for.
   ops.push(['check-containment', c.CONTAINMENT]);
   return ops;
+}
+
+/** LIVE = UPPER = LOWER: the tree is the subhost's root as it is. */
+export function inPlace(c: SubhostConfig): boolean {
+  return c.UPPER === c.LOWER && c.LIVE === c.UPPER;
 }
 
 /** 1.6's default PREMOUNT: give the subhost its own /etc/network/interfaces when it has none. */
@@ -44,7 +53,7 @@ export function interfacesFile(c: SubhostConfig): string {
 
 /** The default PREMOUNT as an op (on UPPER, before the overlay; not when LIVE is UPPER is LOWER). */
 export function premountOps(c: SubhostConfig): Op[] {
-  if (c.UPPER === c.LOWER && c.LIVE === c.UPPER) return [];
+  if (inPlace(c)) return [];
   return [['write-if-missing', `${c.UPPER}/etc/network/interfaces`, '644', interfacesFile(c)]];
 }
 
@@ -56,7 +65,10 @@ export function overlayOps(c: SubhostConfig): Op[] {
     return [['mount', 'overlay', 'overlay', c.LIVE, '-', `lowerdir=${esc(c.LOWER)},upperdir=${esc(c.UPPER)},workdir=${esc(c.WORK)}`]];
   }
   if (c.LIVE !== c.UPPER) return [['mount', 'none', c.UPPER, c.LIVE, 'bind', '-']];
-  return []; // LIVE is UPPER is LOWER: the tree is used as it is
+  // LIVE is UPPER is LOWER: the tree is used as it is, but pivot_root
+  // needs a mount point: bound onto itself (as systemd-nspawn does for a
+  // directory), with what is mounted below it.
+  return [['mount', 'none', c.LIVE, c.LIVE, 'bind,rec', '-']];
 }
 
 /** 1.6's overlay-postmount, with the subhost's /proc mount point ensured. */
@@ -150,15 +162,24 @@ export function builtinHooks(c: SubhostConfig): boolean {
  * LIVE and UPPER hold what the subhost wrote: steps under them resolve
  * paths inside them (a symlink there cannot lead a host-side step out).
  */
-export function guardOps(c: SubhostConfig): Op[] {
-  return [['guard', c.LIVE], ...(c.UPPER !== c.LIVE ? [['guard', c.UPPER] as Op] : [])];
+export function guardOps(c: SubhostConfig, journal: string): Op[] {
+  return [['guard', c.LIVE], ...(c.UPPER !== c.LIVE ? [['guard', c.UPPER] as Op] : []), ['undo-journal', journal, c.UPPER]];
+}
+
+/**
+ * The undo journal of a start: beside its pidfile, in the unit's
+ * RuntimeDirectory, where the unit's ExecStopPost= replays it (a start
+ * that was killed is undone too; see native/journal.c).
+ */
+export function undoJournal(pidfile: string): string {
+  return `${dirname(pidfile)}/undo`;
 }
 
 export function startPlan(c: SubhostConfig, facts: HostFacts, pidfile: string): string[] {
   const ops: Op[] = [
     ...checkOps(c),
     ['link-up', 'lo'],
-    ...guardOps(c),
+    ...guardOps(c, undoJournal(pidfile)),
     ...premountOps(c),
     ...overlayOps(c),
     ...postmountOps(c, facts),

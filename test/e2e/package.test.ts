@@ -52,16 +52,26 @@ describe('the .deb', () => {
     expect(await f('Recommends')).toBe('ifupdown, attr, fdisk');
     expect(await f('Built-Using')).toMatch(/^glibc \(= .+\)$/);
     const control = (await execa('dpkg-deb', ['--ctrl-tarfile', deb]).pipe('tar', ['-t'])).stdout;
-    for (const c of ['conffiles', 'postinst', 'prerm', 'postrm']) expect(control).toContain(`./${c}`);
+    for (const c of ['conffiles', 'preinst', 'postinst', 'prerm', 'postrm']) expect(control).toContain(`./${c}`);
     for (const p of [
       '/usr/lib/overlay-boot/overlay-boot-runtime.cjs',
       '/usr/lib/overlay-boot/reaper',
       '/usr/lib/overlay-boot/subhost-enter',
       '/usr/lib/overlay-boot/subhost-bind',
       '/usr/lib/overlay-boot/subhost-go',
+      // The default hooks, for 1.6 hooks that run them (overlay-boot.conf(5)).
+      '/usr/lib/overlay-boot/overlay-premount',
+      '/usr/lib/overlay-boot/overlay-postmount',
+      '/usr/lib/overlay-boot/overlay-init',
       '/usr/lib/systemd/system/subhost@.service',
       '/usr/lib/systemd/system/subhost-netns@.service',
       '/usr/lib/systemd/system/subhosts.target',
+      // 1.6's names: unit aliases of subhost@, and its init script's (subhosts.service).
+      '/usr/lib/systemd/system/subhosts@.service',
+      '/usr/lib/systemd/system/overlay-boot@.service',
+      '/usr/lib/systemd/system/subhosts.service',
+      '/etc/init.d/subhosts',
+      '/usr/lib/overlay-boot/subhosts-service',
       '/usr/lib/systemd/system-generators/overlay-boot-generator',
       '/etc/subhosts.conf',
       '/usr/sbin/overlay-boot',
@@ -122,6 +132,8 @@ describe('dpkg -i, boot, dpkg --purge in a sandbox systemd', () => {
     expect(
       (await ok(sb, ['sh', '-c', 'ls /etc/systemd/system /etc/systemd/system/*.wants 2>/dev/null | grep -c subhost || true'])).trim(),
     ).toBe('0');
+    // /etc/init.d/subhosts is registered as init scripts are (rc links), and enables no unit.
+    expect((await ok(sb, ['sh', '-c', 'ls /etc/rc2.d | grep subhosts || true'])).trim()).toMatch(/^S\d\dsubhosts$/);
     // The installed commands run (Node.js bundle behind the /usr/sbin link).
     const s = await makeSubhost(sb, 'pkg1', 'BASE=.\nSTART=none\nCABLES==\n');
     expect(await ok(sb, ['overlay-boot', 'check', s.conf])).toContain(`${s.conf}: valid`);
@@ -167,6 +179,8 @@ describe('dpkg -i, boot, dpkg --purge in a sandbox systemd', () => {
       '',
     );
     expect((await ok(sb, ['sh', '-c', 'ls /var/lib/dpkg/info | grep overlay-boot || true'])).trim()).toBe('');
+    // update-rc.d's links for /etc/init.d/subhosts went with it.
+    expect((await ok(sb, ['sh', '-c', 'ls /etc/rc?.d | grep subhosts || true'])).trim()).toBe('');
     expect((await ok(sb, ['sh', '-c', "systemctl list-unit-files --no-legend 'subhost*' || true"])).trim()).toBe('');
     expect(await sb.unitProperty('subhost@pkg1.service', 'org.freedesktop.systemd1.Unit', 'LoadState')).toBe('not-found');
     // The admin's subhost directory, its config and what the subhost wrote stay.

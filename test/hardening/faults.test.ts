@@ -30,12 +30,16 @@ describe('faults', () => {
     const points: string[] = [];
     for (let n = 1; n < 200; n++) points.push(String(n));
     let steps = 0;
+    // UPPER as it was, entry by entry (the undo journal, replayed by ExecStopPost=).
+    const listing = async () => (await sb.run(['sh', '-c', `cd ${s.base}/root && find . -printf '%p %y %m\\n' | sort`])).stdout;
+    const before = await listing();
     for (const at of ['enter', 'ready', ...points]) {
       expect((await sb.systemctl('set-environment', `OVERLAY_BOOT_FAULT_KILL_AT=${at}`)).exitCode).toBe(0);
       const r = await sb.startUnit('subhost@flt.service');
       await (r === 'done' ? stopSubhost(sb, 'flt') : waitGone(sb, 'flt'));
       expect(await counts(sb)).toEqual(clean);
       await upperIntact(sb, s.base);
+      if (r !== 'done') expect(await listing(), `killed at ${at}`).toBe(before);
       if (r === 'done') {
         if (/^\d+$/.test(at)) break; // past the last op: nothing was killed
         throw new Error(`killed at ${at}, yet the start succeeded`);

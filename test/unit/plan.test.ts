@@ -30,7 +30,8 @@ describe('overlay mount', () => {
   });
   it('bind mounts when UPPER is LOWER, and does nothing when LIVE is UPPER too', () => {
     expect(overlayOps({ ...base, UPPER: '/t', LOWER: '/t' })).toEqual([['mount', 'none', '/t', '/s/x/live', 'bind', '-']]);
-    expect(overlayOps({ ...base, UPPER: '/t', LOWER: '/t', LIVE: '/t' })).toEqual([]);
+    // In place: bound onto itself, so that pivot_root finds a mount point.
+    expect(overlayOps({ ...base, UPPER: '/t', LOWER: '/t', LIVE: '/t' })).toEqual([['mount', 'none', '/t', '/t', 'bind,rec', '-']]);
   });
 });
 
@@ -183,6 +184,8 @@ describe('the whole start plan', () => {
     const argv = startPlan(cfg, facts, '/run/subhost/x/pid');
     const { ops, rest } = argvToOps(argv);
     expect(rest[0]).toBe('enter');
+    // What the start makes in UPPER is journalled beside its pidfile (ExecStopPost= undoes a killed start).
+    expect(ops).toContainEqual(['undo-journal', '/run/subhost/x/undo', base.UPPER]);
     expect(opsToArgv(ops)).toEqual(argv.slice(0, argv.length - rest.length));
     for (const op of ops) expect(op.length, op.join(' ')).toBe(1 + arity(op[0])!);
     expect(new Set(ops.map((o) => o[0]))).toEqual(
@@ -192,6 +195,7 @@ describe('the whole start plan', () => {
         'check-containment',
         'link-up',
         'guard',
+        'undo-journal',
         'write-if-missing',
         'mount',
         'mkdir',
@@ -214,7 +218,7 @@ describe('the ops table', () => {
     expect(arity('guard')).toBe(1);
     expect(arity('enter')).toBeUndefined();
     expect(arity('toString')).toBeUndefined();
-    expect(Object.keys(OPS)).toHaveLength(18);
+    expect(Object.keys(OPS)).toHaveLength(19);
   });
   it('types each op by it (a wrong arity or word does not compile)', () => {
     const ok: Op[] = [

@@ -99,7 +99,7 @@ describe('overlay-clean-root', () => {
   it('--help shows the synopsis; usage errors exit 2', async () => {
     const h = await cleanRoot(['--help']);
     expect(h.exitCode).toBe(0);
-    expect(h.stdout).toMatch(/^Usage: overlay-clean-root \[--dry-run\] \[--verbose\] CONF\n/);
+    expect(h.stdout).toMatch(/^Usage: overlay-clean-root \[--dry-run\] \[--verbose\] NAME\|CONF\n/);
     for (const args of [[], ['--bogus', 'a.conf'], ['a.conf', 'b.conf']]) {
       const r = await cleanRoot(args);
       expect(r.exitCode, args.join(' ')).toBe(2);
