@@ -74,7 +74,8 @@ export interface Results {
   /**
    * ob: overlay-boot (plans valid: the common path; contained, the default), ns: nspawn, obn: overlay-boot with its
    * config touched before each start (no valid plan: Node.js runtime), obo: overlay-boot with CONTAINMENT=none (what
-   * containment costs, in the same run).
+   * containment costs, in the same run), obx: overlay-boot without its systemd-machined registration
+   * (subhost-machine@obx masked: what registering costs the start, in the same run).
    */
   single: Record<VariantKey, { start: StartSample[]; stop: StopSample[]; mem: MemSample[] }>;
   /** Order of the variants in each run. */
@@ -88,7 +89,7 @@ export interface Results {
   profiles: StraceProfile[];
 }
 
-export type VariantKey = ToolKey | 'obn' | 'obo';
+export type VariantKey = ToolKey | 'obn' | 'obo' | 'obx';
 
 function parseArgs(argv: string[]): Options {
   const quick = argv.includes('--quick');
@@ -216,7 +217,11 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
   }
   confs.obn = await OB.prepare(sb, 'obn');
   confs.obo = (await makeSubhost(sb, 'obo', `${OB_CONF}CONTAINMENT=none\n`)).conf;
-  await register(sb, confs.obs!, confs.obn, confs.obo);
+  confs.obx = await OB.prepare(sb, 'obx');
+  // Its machined registration off: a masked Wants= is skipped.
+  const masked = await sb.run(['ln', '-sf', '/dev/null', '/etc/systemd/system/subhost-machine@obx.service']);
+  if (masked.exitCode !== 0) throw new Error(`mask subhost-machine@obx: ${masked.stderr}`);
+  await register(sb, confs.obs!, confs.obn, confs.obo, confs.obx);
   await sb.daemonReload();
   phase('setup');
 
@@ -227,9 +232,10 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
     [NS, single.ns],
     [OB, 'obn'],
     [OB, 'obo'],
+    [OB, 'obx'],
   ] as const) {
     const s = await startMany(sb, t, [n]);
-    if (n !== 'obn' && n !== 'obo') {
+    if (n !== 'obn' && n !== 'obo' && n !== 'obx') {
       const c = await checkInstance(sb, t, n, s.samples[0]!.cgroup);
       checks.push(...c);
       for (const l of c) log(`  ${l}`);
@@ -245,12 +251,14 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
     ns: { start: [], stop: [], mem: [] },
     obn: { start: [], stop: [], mem: [] },
     obo: { start: [], stop: [], mem: [] },
+    obx: { start: [], stop: [], mem: [] },
   };
   const variants: Array<{ key: VariantKey; tool: Tool; name: string; label: string; touch?: string }> = [
     { key: 'ob', tool: OB, name: single.ob, label: OB.label },
     { key: 'ns', tool: NS, name: single.ns, label: NS.label },
     { key: 'obn', tool: OB, name: 'obn', label: `${OB.label}, config touched (no plan)`, touch: `${sb.root}${confs.obn}` },
     { key: 'obo', tool: OB, name: 'obo', label: `${OB.label}, CONTAINMENT=none` },
+    { key: 'obx', tool: OB, name: 'obx', label: `${OB.label}, no machined registration` },
   ];
   const pairOrder: string[] = [];
   const micro: Record<string, number[]> = {};

@@ -13,6 +13,22 @@
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_NOT_RUNNING = 3;
+/** Refused for lack of privilege (sysexits' EX_NOPERM): the message says what to do. */
+export const EXIT_NOPERM = 77;
+
+/** The example polkit rule for a group of subhost admins (polkit/50-overlay-boot.rules). */
+export const RULE_EXAMPLE = '/usr/share/doc/overlay-boot/examples/50-overlay-boot.rules';
+
+/** The one line for a user without the privilege `what` needs. */
+export function refusal(what: string): string {
+  return `${what} needs root: run it with sudo, or join a group that polkit lets manage subhosts (example rule: ${RULE_EXAMPLE})`;
+}
+
+/** systemd (through polkit) refused a call of a user who is not root. */
+export function isPolkitDenial(e: unknown): boolean {
+  const type = (e as { type?: unknown } | null)?.type;
+  return type === 'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired' || type === 'org.freedesktop.DBus.Error.AccessDenied';
+}
 
 /** A bad call: the program prints its message and usage, and exits 2. */
 export class UsageError extends Error {
@@ -53,6 +69,8 @@ export function isInternal(e: unknown): boolean {
 export function report(prog: string, usage: string, e: unknown): { text: string; exitCode: number } {
   if (e instanceof UsageError) return { text: `${prog}: ${e.message}\n${e.usage ?? usage}`, exitCode: EXIT_USAGE };
   if (e instanceof Failure) return { text: e.message ? prefixLines(prog, e.message) : '', exitCode: e.exitCode };
+  // systemd's "Interactive authentication required." says nothing about what to do.
+  if (isPolkitDenial(e)) return { text: prefixLines(prog, refusal("acting on a subhost's unit")), exitCode: EXIT_NOPERM };
   if (isInternal(e)) return { text: `${prog}: internal error: ${(e as Error).stack}\n`, exitCode: EXIT_FAILURE };
   return { text: prefixLines(prog, errorText(e)), exitCode: EXIT_FAILURE };
 }

@@ -75,3 +75,8 @@ done
 # Init scripts for inside subhosts (overlay-boot-subhost-scripts(7)).
 install -d "$DESTDIR/usr/share/overlay-boot/subhost-scripts"
 install -m 0755 subhost-scripts/devnodes subhost-scripts/wait-online "$DESTDIR/usr/share/overlay-boot/subhost-scripts/"
+# polkit: the actions of non-root use (pkexec of the commands' privileged
+# part), and an example rule for a group, shipped inactive.
+install -d "$DESTDIR/usr/share/polkit-1/actions" "$DESTDIR/usr/share/doc/overlay-boot/examples"
+install -m 0644 polkit/org.overlay-boot.policy "$DESTDIR/usr/share/polkit-1/actions/"
+install -m 0644 polkit/50-overlay-boot.rules "$DESTDIR/usr/share/doc/overlay-boot/examples/"

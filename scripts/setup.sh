@@ -9,6 +9,7 @@ APT_PACKAGES=(
   systemd dbus iproute2 util-linux kmod   # the real systemd the tests boot, netns, veth
   gcc libc6-dev make                      # the static C helpers (native/)
   libseccomp-dev                          # subhost-enter's user namespace filter (libseccomp.a)
+  libsystemd-dev                          # subhost-machine: sd-bus, to register subhosts with systemd-machined
   libcap2-bin                             # capsh: a process without a capability, in tests
   busybox-static                          # tiny LOWER trees in tests
   ifupdown                                # the ifup path for host-side cable ends
@@ -18,6 +19,8 @@ APT_PACKAGES=(
   fdisk attr                              # sfdisk --json (overlay-diskfile), getfattr (overlay-clean-root)
   systemd-container strace                # bench/: systemd-nspawn to compare with; profiling the start
   keyutils                                # keyctl: overlay-go's copy of the subhost's seccomp filter, in tests
+  polkitd pkexec                          # non-root use: polkit rules and pkexec, in the e2e test
+  ansible-core                            # examples/ansible, run against a sandbox
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -27,9 +30,11 @@ done
 # typical set). They must run there only, never on this machine: see below.
 # rsyslog has no init script in Debian 12: orphan-sysvinit-scripts puts one
 # in /etc/init.d, so that `service rsyslog start` (1.6's START) works.
+# prometheus-node-exporter: its systemd collector is scraped once, run as
+# a transient unit in a sandbox (test/e2e/fleet.test.ts).
 SERVICE_PACKAGES=(
   openssh-server openssh-client postgresql postgresql-client postfix rsyslog
-  orphan-sysvinit-scripts
+  orphan-sysvinit-scripts prometheus-node-exporter
 )
 new_services=()
 for p in "${SERVICE_PACKAGES[@]}"; do
@@ -63,6 +68,7 @@ SEL
       openssh-server) units=(ssh.service) ;;
       postfix) units=(postfix.service) ;;
       rsyslog) units=(rsyslog.service) ;;
+      prometheus-node-exporter) units=(prometheus-node-exporter.service) ;;
       *) units=() ;;
     esac
     [ ${#units[@]} -eq 0 ] || systemctl disable --quiet --no-reload "${units[@]}" 2>/dev/null || true

@@ -8,6 +8,7 @@ import { connectSystemd } from '../support/dbus.js';
 import { removeConfLines, sameFile, editSubhostsConf, listedName } from '../support/conf.js';
 import { looksLikeConf, checkName } from '../support/subhost.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
+import { isRoot, runAsRoot } from '../../lib/privilege.js';
 
 export const usage = `Usage: overlay-boot disable CONF|NAME
 
@@ -23,6 +24,12 @@ export async function run(args: string[]): Promise<number> {
   }
   if (a.rest || a.positionals.length !== 1) throw new UsageError('disable needs one CONF or NAME');
   const arg = a.positionals[0]!;
+  if (!isRoot()) {
+    return runAsRoot('org.overlay-boot.disable', `disabling ${arg} (writing /etc/subhosts.conf)`, 'overlay-boot', [
+      'disable',
+      looksLikeConf(arg) ? resolve(arg) : arg,
+    ]);
+  }
   let matches: (t: string) => boolean;
   if (looksLikeConf(arg)) {
     const conf = resolve(arg);

@@ -11,6 +11,7 @@ import { validateConf, confPath } from '../support/subhost.js';
 import { runtimeDropin } from '../support/fence.js';
 import { readSubhostsConf } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
+import { isRoot, runAsRoot } from '../../lib/privilege.js';
 
 export const usage = `Usage: overlay-boot enable CONF
 
@@ -28,6 +29,12 @@ export async function run(args: string[]): Promise<number> {
   }
   if (a.rest || a.positionals.length !== 1) throw new UsageError('enable needs one CONF');
   const conf = confPath(a.positionals[0]!);
+  // /etc/subhosts.conf is root's: again through pkexec, or one line saying how.
+  if (!isRoot())
+    return runAsRoot('org.overlay-boot.enable', `enabling ${a.positionals[0]} (writing /etc/subhosts.conf)`, 'overlay-boot', [
+      'enable',
+      conf,
+    ]);
   const { name } = await validateConf(conf, 'enabling');
   for (const l of readSubhostsConf()) {
     if (!sameFile(l.path, conf) && listedName(l.path) === name) {

@@ -32,6 +32,7 @@ import { UsageError, Failure, errorText } from '../../lib/errors.js';
 import { connectSystemd, listSubhostUnits, subhostUnit, attachProcesses } from '../support/dbus.js';
 import { nameFromArg, runningPid } from '../support/subhost.js';
 import { libDir } from '../../lib/paths.js';
+import { isRoot, runAsRoot } from '../../lib/privilege.js';
 
 export const usage = `Usage: overlay-go [NAME [-- COMMAND [ARG...]]]
 
@@ -48,7 +49,8 @@ stderr are passed through, except a terminal, which is replaced by a
 relayed pipe. Your terminal is never handed in.
 Exit status: COMMAND's (or the shell's); 128+N if it was killed by signal N;
 1 if NAME is not running; 125 if it could not be started inside (the reason
-is printed); 2 bad usage.
+is printed); 2 bad usage; 77 not allowed (a user other than root whom polkit
+does not let enter subhosts: see overlay-go(8)).
 `;
 
 // The gate: wait for the go-ahead on fd 3 (EOF: give up), then become subhost-go.
@@ -70,6 +72,9 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (a.positionals.length > 1) throw new UsageError('too many arguments (a COMMAND goes after --)');
+  // Entering needs root (subhost-go): again through pkexec, or one line saying how.
+  if (a.positionals.length === 1 && !isRoot())
+    return runAsRoot('org.overlay-boot.enter', `entering subhost ${a.positionals[0]}`, 'overlay-go', argv);
   const sm = await connectSystemd();
   let pid: number;
   let name: string;

@@ -12,6 +12,7 @@ import { UsageError, Failure, errorText } from '../../lib/errors.js';
 import { connectSystemd, listSubhostUnits } from '../support/dbus.js';
 import { nameFromArg, runningPid } from '../support/subhost.js';
 import { libDir } from '../../lib/paths.js';
+import { isRoot, runAsRoot } from '../../lib/privilege.js';
 
 export const usage = `Usage: overlay-share [--ro] [--no-mkdir] DIR NAME [PATH]
 
@@ -23,7 +24,7 @@ symlinks there never lead out of it. The mount lasts until the subhost
 stops (or is unmounted inside it).
   --ro         read-only inside the subhost
   --no-mkdir   fail if PATH does not exist inside
-Exit status: 0 mounted, 1 failure, 2 bad usage.
+Exit status: 0 mounted, 1 failure, 2 bad usage, 77 not allowed (see overlay-share(8)).
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -46,6 +47,15 @@ export async function run(argv: string[]): Promise<number> {
   const src = resolve(dir);
   const dst = inside ?? src;
   if (!isAbsolute(dst)) throw new UsageError(`PATH must be an absolute path inside the subhost: ${dst}`);
+  // The bind needs root (subhost-bind): again through pkexec, or one line saying how.
+  if (!isRoot()) {
+    const flags = [...a.flags].filter((f) => f === '--ro' || f === '--no-mkdir');
+    return runAsRoot('org.overlay-boot.share', 'sharing a directory into a subhost', 'overlay-share', [
+      ...flags,
+      src,
+      ...a.positionals.slice(1),
+    ]);
+  }
   const sm = await connectSystemd();
   let pid: number;
   try {

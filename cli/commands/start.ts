@@ -4,7 +4,8 @@ import { parseArgs } from '../../lib/args.js';
 import { UsageError } from '../../lib/errors.js';
 import { connectSystemd, subhostUnit, activeState } from '../support/dbus.js';
 import { startReport } from '../support/start-report.js';
-import { prepareStart, startUnitOrExplain } from '../support/subhost.js';
+import { prepareStart, startUnitOrExplain, looksLikeConf, confPath } from '../support/subhost.js';
+import { isRoot, runAsRoot } from '../../lib/privilege.js';
 
 export const usage = `Usage:
   overlay-boot start NAME|CONF
@@ -24,7 +25,8 @@ after it reported readiness). A START entry that failed, or that ran longer
 than START_TIMEOUT and was stopped, is named in one warning line each (the
 subhost runs on, as in 1.6); its result is in the unit's journal too.
 On failure, prints the job result and the units' last journal lines.
-Exit status: 0 running, 1 failed, 2 bad usage.
+Exit status: 0 running, 1 failed, 2 bad usage, 77 not allowed (see NON-ROOT USE in
+overlay-boot(8)).
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -35,6 +37,15 @@ export async function run(args: string[]): Promise<number> {
   }
   if (a.rest) throw new UsageError('start takes no command');
   if (a.positionals.length !== 1) throw new UsageError('start needs one NAME or CONF');
+  // Checking the config, registering it for this boot and matching the
+  // unit's fence write root's files: again through pkexec, or one line saying how.
+  if (!isRoot()) {
+    const arg = a.positionals[0]!;
+    return runAsRoot('org.overlay-boot.manage', `starting subhost ${arg}`, 'overlay-boot', [
+      'start',
+      looksLikeConf(arg) ? confPath(arg) : arg,
+    ]);
+  }
   const sm = await connectSystemd();
   try {
     const t = await prepareStart(sm, a.positionals[0]!);

@@ -31,7 +31,7 @@ export async function collect(sm: SystemdManager, name: string): Promise<Subhost
   const { unit, service } = await subhostProps(sm, name);
   const env = Array.isArray(service.Environment) ? (service.Environment as unknown[]).map(String) : [];
   const running = RUNNING_STATES.includes(String(unit.ActiveState));
-  return statusFrom(name, unit, service, configOf(name, env), running ? await addressesOf(name) : []);
+  return statusFrom(name, unit, service, configOf(name, env), running ? await addressesOf(name, sm.bus) : []);
 }
 
 /** Every subhost known: loaded units, /etc/subhosts.conf, the /run registry. */

@@ -14,7 +14,8 @@ Stops subhost NAME (subhost@NAME.service) through systemd and waits until
 it has stopped, its network namespace included. With CONF (a path with a
 "/" or ending in .conf), NAME is the config's NAME= (else its file name
 less .conf).
-Exit status: 0 stopped, 1 not running or failed, 2 bad usage.
+Exit status: 0 stopped, 1 not running or failed, 2 bad usage, 77 not allowed
+(polkit refused; see overlay-boot(8)).
 `;
 }
 

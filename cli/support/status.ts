@@ -3,6 +3,8 @@
 // and the addresses inside its network namespace; shown as a table or as
 // JSON with the same fields.
 import { execa } from 'execa';
+import dbus from 'dbus-next';
+import type { MessageBus } from 'dbus-next';
 import { u64, usecToIso, formatBytes, formatNsec, formatTime, renderColumns } from './format.js';
 import { subhostUnit, RUNNING_STATES } from './dbus.js';
 import type { ConfOf } from '../../lib/registry.js';
@@ -103,11 +105,50 @@ export function parseIpAddr(json: string): Address[] {
   return out;
 }
 
-/** Addresses inside the subhost's network namespace /run/netns/NAME (ip -n NAME), [] if none or no netns. */
-export async function addressesOf(name: string): Promise<Address[]> {
+/**
+ * Addresses inside the subhost's network namespace /run/netns/NAME (ip -n
+ * NAME), [] if none or no netns. Entering it needs root: for anyone else,
+ * what systemd-machined tells every user about the machine NAME (its
+ * addresses without interface names and prefix lengths), when it has it.
+ */
+export async function addressesOf(name: string, bus?: MessageBus): Promise<Address[]> {
   const r = await execa('ip', ['-j', '-n', name, 'addr', 'show'], { reject: false, timeout: 5000, stdin: 'ignore' });
-  return r.exitCode === 0 ? parseIpAddr(String(r.stdout)) : [];
+  if (r.exitCode === 0) return parseIpAddr(String(r.stdout));
+  return bus && process.geteuid?.() !== 0 ? machineAddresses(bus, name) : [];
 }
+
+/** org.freedesktop.machine1 GetMachineAddresses: a(iay), family and raw bytes; [] without machined or machine. */
+export async function machineAddresses(bus: MessageBus, name: string): Promise<Address[]> {
+  const msg = new dbus.Message({
+    destination: 'org.freedesktop.machine1',
+    path: '/org/freedesktop/machine1',
+    interface: 'org.freedesktop.machine1.Manager',
+    member: 'GetMachineAddresses',
+    signature: 's',
+    body: [name],
+    // Never start machined just to be told it knows nothing.
+    flags: dbus.MessageFlag.NO_AUTO_START,
+  });
+  try {
+    const reply = await bus.call(msg);
+    const list = (reply?.body?.[0] ?? []) as Array<[number, Buffer | number[]]>;
+    return list
+      .flatMap(([family, raw]): Address[] => {
+        const b = [...raw];
+        if (family === 2 && b.length === 4) return [{ ifname: '', family: 'inet', address: b.join('.') }];
+        if (family === 10 && b.length === 16) {
+          const words = Array.from({ length: 8 }, (_, i) => ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16));
+          return [{ ifname: '', family: 'inet6', address: words.join(':') }];
+        }
+        return [];
+      })
+      .filter((a) => a.address !== '127.0.0.1' && a.address !== '0:0:0:0:0:0:0:1');
+  } catch {
+    return [];
+  }
+}
+
+const addressText = (a: Address): string => (a.ifname ? `${a.ifname} ${a.address}` : a.address);
 
 function stateText(s: SubhostStatus): string {
   if (s.load !== 'loaded' && s.load !== '') return s.load;
@@ -127,7 +168,7 @@ export function renderTable(rows: SubhostStatus[]): string {
       formatBytes(s.memory),
       formatNsec(s.cpuNsec),
       s.config ?? '-',
-      s.addresses.map((a) => `${a.ifname} ${a.address}`).join(', ') || '-',
+      s.addresses.map(addressText).join(', ') || '-',
     ]),
   );
 }
@@ -144,7 +185,7 @@ export function renderOne(s: SubhostStatus): string {
     ['Memory', formatBytes(s.memory)],
     ['CPU', formatNsec(s.cpuNsec)],
     ['Config', s.config ? `${s.config}  (from ${s.configFrom})` : '- (not registered)'],
-    ['Addresses', s.addresses.map((a) => `${a.ifname} ${a.address}`).join(', ') || '-'],
+    ['Addresses', s.addresses.map(addressText).join(', ') || '-'],
   ];
   const w = Math.max(...rows.map(([k]) => k.length)) + 1;
   return `${rows.map(([k, v]) => `${`${k}:`.padEnd(w)} ${v}`).join('\n')}\n`;

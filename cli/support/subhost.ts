@@ -9,7 +9,7 @@ import { NameSchema } from '../../lib/config/fields.js';
 import { confName } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
 import type { SystemdManager } from '../../lib/systemd.js';
-import { Failure } from '../../lib/errors.js';
+import { Failure, isPolkitDenial, refusal, EXIT_NOPERM } from '../../lib/errors.js';
 import { configOf, registerForBoot, sameFile, type ConfOf } from './conf.js';
 import { ensureSettings } from './fence.js';
 import { processAlive } from './start-report.js';
@@ -162,6 +162,13 @@ export async function prepareStart(sm: SystemdManager, arg: string): Promise<Sta
   return { name, conf, found: configOf(name, [])!, registeredAt: link, reportedStart: reportedStart(r) };
 }
 
+/** systemd's "Interactive authentication required." as the one line saying what to do. */
+const denied =
+  (what: string) =>
+  (e: unknown): never => {
+    throw isPolkitDenial(e) ? new Failure(refusal(what), EXIT_NOPERM) : e;
+  };
+
 /**
  * StartUnit and wait; the start succeeded only when the unit is active
  * with a live main process (the reaper, after its readiness). On failure,
@@ -174,7 +181,7 @@ export async function startUnitOrExplain(sm: SystemdManager, name: string): Prom
   // TimeoutStartSec (90 s unless TIMEOUT_START) ends the job before this, unless longer.
   const timeout = await sm.unitProperty(unit, SERVICE_IFACE, 'TimeoutStartUSec').catch(() => undefined);
   const jobMs = typeof timeout === 'bigint' && timeout < 10n ** 12n ? Number(timeout / 1000n) + 60_000 : 24 * 3600_000;
-  const result = await unitJob(sm, 'StartUnit', unit, Math.max(jobMs, 150_000));
+  const result = await unitJob(sm, 'StartUnit', unit, Math.max(jobMs, 150_000)).catch(denied(`starting subhost ${name}`));
   if (result === 'done') {
     const { unit: u, service } = await subhostProps(sm, name);
     const pid = Number(service.MainPID ?? 0);
@@ -192,7 +199,7 @@ export async function startUnitOrExplain(sm: SystemdManager, name: string): Prom
 /** StopUnit and wait, also for the netns unit that stops right after it. */
 export async function stopUnitOrExplain(sm: SystemdManager, name: string): Promise<void> {
   const since = Date.now();
-  const result = await unitJob(sm, 'StopUnit', subhostUnit(name), 60_000);
+  const result = await unitJob(sm, 'StopUnit', subhostUnit(name), 60_000).catch(denied(`stopping subhost ${name}`));
   await waitPendingJob(sm, netnsUnit(name)).catch(() => undefined);
   if (result === 'done') return;
   const why = await explainFailure(sm, name, since);

@@ -154,7 +154,8 @@ describe('bash completion', () => {
     expect(await complete('overlay-share --')).toEqual(['--help', '--no-mkdir', '--ro']);
     expect(await complete('overlay-share /tmp ')).toEqual(['alpha', 'beta-2']);
     expect(await complete('overlay-clean-root --d')).toEqual(['--dry-run']);
-    expect(await complete('overlay-boot enable examples/', ROOT)).toEqual(['examples/demo.conf']);
+    // Config files, and directories to descend into (examples/ansible has no .conf).
+    expect(await complete('overlay-boot enable examples/', ROOT)).toEqual(['examples/ansible', 'examples/demo.conf']);
   });
 });
 

@@ -66,6 +66,10 @@ describe('the .deb', () => {
       '/usr/lib/systemd/system/subhost@.service',
       '/usr/lib/systemd/system/subhost-netns@.service',
       '/usr/lib/systemd/system/subhosts.target',
+      '/usr/lib/overlay-boot/subhost-machine',
+      '/usr/lib/systemd/system/subhost-machine@.service',
+      '/usr/share/polkit-1/actions/org.overlay-boot.policy',
+      '/usr/share/doc/overlay-boot/examples/50-overlay-boot.rules',
       // 1.6's names: unit aliases of subhost@, and its init script's (subhosts.service).
       '/usr/lib/systemd/system/subhosts@.service',
       '/usr/lib/systemd/system/overlay-boot@.service',
