@@ -5,7 +5,7 @@
 // about the host and the config file's signature come in with `plans`.
 import { dirname } from 'node:path';
 import type { LoadResult } from '../lib/config/load.js';
-import { fenceLines } from '../lib/containment.js';
+import { settingLines } from '../lib/unit-settings.js';
 import { builtinHooks, planFileContent, startPlan, type HostFacts } from '../lib/plan/plan.js';
 import { netnsPlanContent, netnsPlanLines } from '../lib/plan/netns.js';
 
@@ -83,14 +83,13 @@ export function convert(reg: Registration, r: LoadResult, templates: Templates, 
 
   const unit = [...header(reg), '[Unit]', `SourcePath=${pct(reg.path)}`];
   if (mounts.length) unit.push(`RequiresMountsFor=${mounts.map(word).join(' ')}`);
-  for (const a of c.AFTER ?? []) unit.push(`After=subhost@${a}.service`);
-  for (const q of c.REQUIRES ?? []) unit.push(`Requires=subhost@${q}.service`, `After=subhost@${q}.service`);
+  const settings = settingLines(r);
+  unit.push(...settings.unit);
   unit.push('', '[Service]', env);
   // The start plan computed now: the unit runs it natively while the
   // config is unchanged (subhost-enter checks), else the runtime.
   if (plans.start) unit.push(`Environment=${word(`OVERLAY_BOOT_PLAN=${plans.start}`)}`);
-  for (const [directive, value] of Object.entries(c.SYSTEMD ?? {})) unit.push(`${directive}=${value}`);
-  unit.push(...fenceLines(r));
+  unit.push(...settings.service);
   out.files.set(`subhost@${name}.service.d/${DROPIN}`, `${unit.join('\n')}\n`);
 
   // The netns unit reads the same config (for CABLES) and its path.

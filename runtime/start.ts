@@ -120,5 +120,5 @@ async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFact
   ops.unshift(...guard);
   ops.push(...shareOps(c), ...reaperOps(c, facts));
   const script = 'builtin' in init ? initScript(c) : await runHook(c, init.argv, [], defaults);
-  await helper([...opsToArgv(ops), ...enterArgs(c, pidfile), script, `init-${c.NAME}`]);
+  await helper([...opsToArgv(ops), ...enterArgs(c, pidfile, 'builtin' in init), script, `init-${c.NAME}`]);
 }

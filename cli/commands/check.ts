@@ -4,13 +4,19 @@ import { loadConfig, VARIABLES, type LoadResult, type Source } from '../../lib/c
 import { formatProblem, reportLines } from '../../lib/config/problem.js';
 import { parseArgs, operands } from '../../lib/args.js';
 import { UsageError } from '../../lib/errors.js';
-import { shownConfig } from '../../lib/config/variables.js';
+import { shownConfig, VARIABLE_TABLE } from '../../lib/config/variables.js';
+import { readSubhostsConf } from '../../lib/registry.js';
+import { SUBHOSTS_CONF } from '../../lib/paths.js';
+import { sameFile } from '../support/conf.js';
+import { runtimeDropin } from '../support/fence.js';
 
 export const usage = `Usage: overlay-boot check [--json] CONF...
 
 Shows every variable of each config with where its value came from, or
 its problems (one line each), without running anything (a !command is
-shown, not run). Exit status: 0 all valid, 1 problems, 2 bad usage.
+shown, not run). Systemd settings (AFTER, MEMORY_MAX, TIMEOUT_START...)
+are named last, with the drop-in they reach subhost@NAME.service through.
+Exit status: 0 all valid, 1 problems, 2 bad usage.
 `;
 
 function describe(s: Source): string {
@@ -24,7 +30,49 @@ function describe(s: Source): string {
   }
 }
 
-export function renderCheck(r: LoadResult): string {
+/** Where the config sits in /etc/subhosts.conf ("FILE:LINE"), if it is listed there. */
+export function listedAt(file: string): string | undefined {
+  try {
+    const l = readSubhostsConf().find((x) => sameFile(x.path, file));
+    return l ? `${SUBHOSTS_CONF}:${l.line}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** AFTER, REQUIRES and the keys that become unit directives, in the table's order, with what they become. */
+const SETTING_KEYS: [string, string][] = VARIABLE_TABLE.flatMap((v): [string, string][] => {
+  if (v.name === 'AFTER') return [[v.name, 'After=']];
+  if (v.name === 'REQUIRES') return [[v.name, 'Requires=, After=']];
+  return v.kind === 'systemd' ? [[v.name, `${v.directive}=`]] : [];
+});
+
+/**
+ * The systemd side of the config (AFTER, REQUIRES, the resource and
+ * timeout keys, CONTAINMENT=none): which directive each becomes and by
+ * which drop-in it reaches subhost@NAME.service. Empty when the config
+ * sets none of them.
+ */
+export function whereSettingsApply(r: LoadResult, listed: string | undefined): string[] {
+  const c = r.partial;
+  const name = c.NAME ?? 'NAME';
+  const set: string[] = [];
+  for (const [k, directive] of SETTING_KEYS) {
+    const v = r.resolved[k as keyof typeof r.resolved];
+    if (v && v.source.kind !== 'default') set.push(`${k} (${directive})`);
+  }
+  if (c.CONTAINMENT === 'none') set.push("CONTAINMENT=none (resets the template's fence)");
+  if (!set.length) return [];
+  const via = listed
+    ? `apply through the generator's drop-in (${name} is listed in ${listed}; after a change: systemctl daemon-reload), ` +
+      `on every start: overlay-boot start, systemctl start subhost@${name}, boot`
+    : `apply through overlay-boot start's runtime drop-in ${runtimeDropin(name)} ` +
+      `(this config is not listed in ${SUBHOSTS_CONF}): written when overlay-boot start ${r.file} registers it, ` +
+      `then also for systemctl start subhost@${name} during this boot; overlay-boot enable lists it for every boot`;
+  return [`systemd settings on subhost@${name}.service: ${set.join(', ')}`, `  ${via}`];
+}
+
+export function renderCheck(r: LoadResult, listed?: string): string {
   const rows: [string, string, string][] = [];
   for (const key of VARIABLES) {
     if (key === 'SHARE') {
@@ -43,7 +91,7 @@ export function renderCheck(r: LoadResult): string {
   const head = r.deferred.length
     ? `${r.file}: valid so far; ${r.deferred.join(', ')} will be known when the subhost starts`
     : `${r.file}: valid`;
-  return `${[head, ...rows.map(([k, v, s]) => `${k.padEnd(14)}${v.padEnd(w + 2)}${s}`)].join('\n')}\n`;
+  return `${[head, ...rows.map(([k, v, s]) => `${k.padEnd(14)}${v.padEnd(w + 2)}${s}`), ...whereSettingsApply(r, listed)].join('\n')}\n`;
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -77,7 +125,7 @@ export async function run(args: string[]): Promise<number> {
         )}\n`,
       );
     } else if (r.problems.length === 0) {
-      process.stdout.write(renderCheck(r));
+      process.stdout.write(renderCheck(r, listedAt(r.file)));
     }
     if (r.problems.length) {
       for (const l of lines) process.stderr.write(`${l}\n`);

@@ -2,11 +2,13 @@
 // (atomically: comments and other lines kept, no duplicates), then
 // daemon-reload so that the generator turns the list into units. Does not
 // start anything. Its undo is disable.ts.
+import { rmSync } from 'node:fs';
 import { parseArgs } from '../../lib/args.js';
 import { UsageError, Failure } from '../../lib/errors.js';
 import { connectSystemd } from '../support/dbus.js';
 import { addConfLine, editSubhostsConf, listedName, sameFile } from '../support/conf.js';
 import { validateConf, confPath } from '../support/subhost.js';
+import { runtimeDropin } from '../support/fence.js';
 import { readSubhostsConf } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
 import type { SystemdManager } from '../../lib/systemd.js';
@@ -54,6 +56,9 @@ export async function enableConf(sm: SystemdManager, conf: string, name: string)
   }
   const changed = await editSubhostsConf(sm, (text) => {
     const r = addConfLine(text, conf, (t) => sameFile(t, conf));
+    // From now on the generator's drop-in carries the settings: the
+    // runtime one of an earlier start by path goes with the same reload.
+    if (r.changed) rmSync(runtimeDropin(name), { force: true });
     return r.changed ? r.text : undefined;
   });
   process.stdout.write(

@@ -12,6 +12,7 @@ import { registryLink } from '../../lib/registry.js';
 import { RUNTIME_REGISTRY } from '../../lib/paths.js';
 import { connectSystemd, subhostUnit, activeState, RUNNING_STATES } from '../support/dbus.js';
 import { configOf, editSubhostsConf, removeConfLines, sameFile } from '../support/conf.js';
+import { runtimeDropin } from '../support/fence.js';
 import { checkName, confPath, looksLikeConf, nameFromArg, stopUnitOrExplain, unitEnvironment } from '../support/subhost.js';
 
 export const usage = `Usage: overlay-boot remove [--purge] NAME|CONF
@@ -76,6 +77,8 @@ export async function run(args: string[]): Promise<number> {
       say(`stopped subhost ${name}`);
     }
     let removed: string[] = [];
+    // A start by path left its settings as a runtime drop-in: they go with the reload.
+    rmSync(runtimeDropin(name), { force: true });
     await editSubhostsConf(sm, (text) => {
       const r = removeConfLines(text, (t) => sameFile(t, conf));
       removed = r.removed;

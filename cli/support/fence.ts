@@ -1,31 +1,42 @@
 // A config started by its path (`overlay-boot start CONF`) has no
-// generator drop-in, so the unit would run with the template's fence
-// (CONTAINMENT=contained, no extra devices). When the config asks for
-// something else, the same lines the generator would write go into a
-// drop-in in /run (this boot only) and systemd reloads once; when they
-// are already there, nothing is done.
+// generator drop-in, so the unit would run with the template's settings
+// alone: no AFTER/REQUIRES, no MEMORY_MAX, TASKS_MAX, TIMEOUT_START...,
+// the template's fence. The same lines the generator would write
+// (lib/unit-settings.ts) go into a drop-in in /run (this boot only) and
+// systemd reloads once; when they are already there, nothing is done.
+// One drop-in rather than SetUnitProperties(runtime): TimeoutStartSec=,
+// TimeoutStopSec=, After= and Requires= cannot be set on a unit at run
+// time, and a drop-in also holds for a later `systemctl start
+// subhost@NAME` of the registered config during this boot.
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LoadResult } from '../../lib/config/load.js';
-import { fenceLines } from '../../lib/containment.js';
+import { settingLines } from '../../lib/unit-settings.js';
 import type { SystemdManager } from '../../lib/systemd.js';
 import { writeFileAtomic } from '../../lib/atomic-write.js';
 import { readTextOrEmpty } from './conf.js';
 
-export const fenceDropin = (name: string): string => `/run/systemd/system/subhost@${name}.service.d/50-overlay-boot-fence.conf`;
+export const runtimeDropin = (name: string): string => `/run/systemd/system/subhost@${name}.service.d/50-overlay-boot-start.conf`;
+// Its name before it carried more than the fence (a start by an older package during this boot).
+const oldDropin = (name: string): string => `/run/systemd/system/subhost@${name}.service.d/50-overlay-boot-fence.conf`;
 
-/** The drop-in's text, or '' when the template's fence is what the config asks for. */
-export function fenceDropinText(r: Pick<LoadResult, 'partial' | 'resolved' | 'file'>): string {
-  const lines = fenceLines(r);
-  if (!lines.length) return '';
-  return `${[`# Written by overlay-boot start for ${r.file} (this boot only).`, '[Service]', ...lines].join('\n')}\n`;
+/** The drop-in's text, or '' when the template alone is what the config asks for. */
+export function runtimeDropinText(r: Pick<LoadResult, 'partial' | 'resolved' | 'file'>): string {
+  const { unit, service } = settingLines(r);
+  if (!unit.length && !service.length) return '';
+  const lines = [`# Written by overlay-boot start for ${r.file} (this boot only).`];
+  if (unit.length) lines.push('[Unit]', ...unit);
+  if (service.length) lines.push('[Service]', ...service);
+  return `${lines.join('\n')}\n`;
 }
 
-/** Makes the unit's fence match the config; `generated`: the generator's drop-in has it already. */
-export async function ensureFence(sm: SystemdManager, name: string, r: LoadResult, generated: boolean): Promise<void> {
-  const path = fenceDropin(name);
-  const want = generated ? '' : fenceDropinText(r);
-  if (readTextOrEmpty(path) === want) return;
+/** Makes the unit's settings match the config; `generated`: the generator's drop-in has them already. */
+export async function ensureSettings(sm: SystemdManager, name: string, r: LoadResult, generated: boolean): Promise<void> {
+  const path = runtimeDropin(name);
+  const want = generated ? '' : runtimeDropinText(r);
+  const old = readTextOrEmpty(oldDropin(name)) !== '';
+  if (readTextOrEmpty(path) === want && !old) return;
+  if (old) rmSync(oldDropin(name), { force: true });
   if (want) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
     writeFileAtomic(path, want);

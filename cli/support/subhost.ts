@@ -11,7 +11,8 @@ import { SUBHOSTS_CONF } from '../../lib/paths.js';
 import type { SystemdManager } from '../../lib/systemd.js';
 import { Failure, isPolkitDenial, refusal, EXIT_NOPERM } from '../../lib/errors.js';
 import { configOf, registerForBoot, sameFile, type ConfOf } from './conf.js';
-import { ensureFence } from './fence.js';
+import { ensureSettings } from './fence.js';
+import { processAlive } from './start-report.js';
 import {
   subhostUnit,
   netnsUnit,
@@ -104,6 +105,15 @@ export interface StartTarget {
   found: ConfOf;
   /** Set when this call registered the config for this boot. */
   registeredAt?: string;
+  /** START entries whose results the default init script logs; undefined: not known (a custom INIT, a !command). */
+  reportedStart?: string[];
+}
+
+/** The START entries the default init script will report on, when the config uses it and START is known. */
+function reportedStart(r: LoadResult): string[] | undefined {
+  const c = r.partial;
+  if (!c.START || !c.INIT || !('builtin' in c.INIT)) return undefined;
+  return c.START;
 }
 
 /**
@@ -122,15 +132,15 @@ export async function prepareStart(sm: SystemdManager, arg: string): Promise<Sta
       );
     }
     const { r } = await validateConf(found.conf, 'starting');
-    await ensureFence(sm, name, r, found.how === 'generator');
-    return { name, conf: found.conf, found };
+    await ensureSettings(sm, name, r, found.how === 'generator');
+    return { name, conf: found.conf, found, reportedStart: reportedStart(r) };
   }
   const conf = confPath(arg);
   const { name, r } = await validateConf(conf, 'starting');
   const found = configOf(name, await unitEnvironment(sm, name));
   if (found && sameFile(found.conf, conf)) {
-    await ensureFence(sm, name, r, found.how === 'generator');
-    return { name, conf, found };
+    await ensureSettings(sm, name, r, found.how === 'generator');
+    return { name, conf, found, reportedStart: reportedStart(r) };
   }
   if (found && found.how !== 'registry') {
     throw new Failure(`NAME ${name} is taken: subhost@${name}.service uses ${found.conf} (${found.where}); give ${conf} another NAME=`);
@@ -148,8 +158,8 @@ export async function prepareStart(sm: SystemdManager, arg: string): Promise<Sta
         (code === 'EACCES' || code === 'EPERM' ? '; run as root, or list it in /etc/subhosts.conf (overlay-boot enable)' : ''),
     );
   }
-  await ensureFence(sm, name, r, false);
-  return { name, conf, found: configOf(name, [])!, registeredAt: link };
+  await ensureSettings(sm, name, r, false);
+  return { name, conf, found: configOf(name, [])!, registeredAt: link, reportedStart: reportedStart(r) };
 }
 
 /** systemd's "Interactive authentication required." as the one line saying what to do. */
@@ -159,14 +169,31 @@ const denied =
     throw isPolkitDenial(e) ? new Failure(refusal(what), EXIT_NOPERM) : e;
   };
 
-/** StartUnit and wait; on failure, the job result, the units' results and their journal lines. */
-export async function startUnitOrExplain(sm: SystemdManager, name: string): Promise<void> {
+/**
+ * StartUnit and wait; the start succeeded only when the unit is active
+ * with a live main process (the reaper, after its readiness). On failure,
+ * the job result, the units' results and their journal lines. Returns
+ * when the start began (for the journal lines of this start) and the main PID.
+ */
+export async function startUnitOrExplain(sm: SystemdManager, name: string): Promise<{ since: number; pid: number }> {
   const since = Date.now();
-  // TimeoutStartSec=90s in the unit: systemd ends the job before this.
-  const result = await unitJob(sm, 'StartUnit', subhostUnit(name), 150_000).catch(denied(`starting subhost ${name}`));
-  if (result === 'done' && (await activeState(sm, subhostUnit(name))) === 'active') return;
+  const unit = subhostUnit(name);
+  // TimeoutStartSec (90 s unless TIMEOUT_START) ends the job before this, unless longer.
+  const timeout = await sm.unitProperty(unit, SERVICE_IFACE, 'TimeoutStartUSec').catch(() => undefined);
+  const jobMs = typeof timeout === 'bigint' && timeout < 10n ** 12n ? Number(timeout / 1000n) + 60_000 : 24 * 3600_000;
+  const result = await unitJob(sm, 'StartUnit', unit, Math.max(jobMs, 150_000)).catch(denied(`starting subhost ${name}`));
+  if (result === 'done') {
+    const { unit: u, service } = await subhostProps(sm, name);
+    const pid = Number(service.MainPID ?? 0);
+    if (u.ActiveState === 'active' && u.SubState === 'running' && processAlive(pid)) return { since, pid };
+    const why = await explainFailure(sm, name, since);
+    throw new Failure(
+      `subhost ${name} is not running after its start (${unit}: ${String(u.ActiveState)}/${String(u.SubState)}, main PID ${pid || 'none'})` +
+        `${why ? `\n${why}` : ''}`,
+    );
+  }
   const why = await explainFailure(sm, name, since);
-  throw new Failure(`starting subhost@${name}.service failed (job result: ${result})${why ? `\n${why}` : ''}`);
+  throw new Failure(`starting ${unit} failed (job result: ${result})${why ? `\n${why}` : ''}`);
 }
 
 /** StopUnit and wait, also for the netns unit that stops right after it. */

@@ -41,6 +41,23 @@ export const StartSchema = z
     ),
   );
 
+/**
+ * START_TIMEOUT (beyond 1.6): how long one START entry may run before the
+ * init script stops it and carries on with the next; seconds, or 0 / "infinity"
+ * for no limit. A time span as systemd writes them: 30, 30s, 2min, 1h.
+ */
+export const StartTimeoutSchema = z
+  .string()
+  .regex(/^([0-9]+(s|min|h)?|infinity)$/, {
+    message: 'must be a time span in seconds, minutes or hours such as 30s or 2min, or "infinity"',
+  })
+  .transform((v) => {
+    if (v === 'infinity') return 0;
+    const n = Number(/^[0-9]+/.exec(v)![0]);
+    return v.endsWith('min') ? n * 60 : v.endsWith('h') ? n * 3600 : n;
+  })
+  .refine((n) => n <= 86400 * 365, 'must be at most a year');
+
 /** PREMOUNT/POSTMOUNT/INIT: a command line, split on blanks as 1.6's unquoted use did. */
 export const CommandSchema = z
   .string()
@@ -145,6 +162,8 @@ export const SubhostConfigSchema = z.object({
   REQUIRES: z.array(NameSchema),
   CONTAINMENT: z.enum(['contained', 'none']),
   JOURNAL: z.enum(['yes', 'no']),
+  /** Seconds one START entry may take; 0: no limit. */
+  START_TIMEOUT: z.number().int().nonnegative(),
   SYSTEMD: z.record(z.string(), z.string()),
 });
 export type SubhostConfig = z.infer<typeof SubhostConfigSchema>;

@@ -11,6 +11,7 @@ import {
   AbsolutePath,
   RamSizeSchema,
   StartSchema,
+  StartTimeoutSchema,
   CommandSchema,
   ContainmentSchema,
   JournalSchema,
@@ -148,7 +149,16 @@ export const VARIABLE_TABLE = [
   },
   // Every line counts (SHARE=dir or SHARE=hostdir:subhostdir).
   { name: 'SHARE', era: '1.6', command: false, kind: 'share' },
-  // Beyond 1.6: for systemd, never commands.
+  // Beyond 1.6, never commands: the init script's limit per START entry,
+  {
+    name: 'START_TIMEOUT',
+    era: 'beyond',
+    command: false,
+    kind: 'value',
+    schema: StartTimeoutSchema,
+    default: { value: () => '30s', why: 'each START entry may take 30 s, then it is stopped and the start carries on' },
+  },
+  // and for systemd.
   {
     name: 'CONTAINMENT',
     era: 'beyond',

@@ -1,30 +1,91 @@
 // The default INIT: the shell script that runs as the subhost's first
 // process (PID 1, already inside LIVE with /proc mounted), as 1.6's
 // overlay-init printed it. It starts the START entries in order, parks a
-// dummy service when there are none, and becomes the reaper, telling it
-// which services to stop (in reverse order) when systemd stops the unit.
+// dummy service, and becomes the reaper, telling it which services to
+// stop (in reverse order) when systemd stops the unit.
+//
+// Each entry's name and exit status go to the journal in fixed lines
+// (START_LINE below; `overlay-boot start` reads them back to warn about
+// failed entries); an entry that runs longer than START_TIMEOUT is
+// stopped and the start carries on, as 1.6 carried on past a failed
+// entry. The limit is kept with the subhost's own sh and sleep: nothing
+// else is known to exist in a custom LOWER.
 import type { SubhostConfig } from '../config/fields.js';
 
 // START entries are validated to hold no shell syntax; quote anyway.
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/**
+ * The lines the script writes for each entry and at the end, as parsed by
+ * the command (cli/support/start-report.ts). Entries hold no blanks (StartSchema).
+ */
+export const START_LINE = {
+  started: (e: string) => `overlay-boot: ${e} started`,
+  failed: (e: string, status: number | string) => `overlay-boot: ${e} failed (exit status ${status})`,
+  timedOut: (e: string, secs: number | string) =>
+    `overlay-boot: ${e} did not finish within ${secs}s (START_TIMEOUT): stopped it, carrying on`,
+  done: (failed: number | string) => `overlay-boot: START done, ${failed} failed`,
+};
+
 export function initScript(c: SubhostConfig): string {
   const services = c.START.filter((s) => !s.startsWith('/'));
   const stop = [...services].reverse().join(' ');
+  const limit = c.START_TIMEOUT ?? 30;
   const lines = [
     '#!/bin/sh',
     `# overlay-boot init for subhost ${c.NAME}`,
     // The readiness pipe is for the reaper only: services must not inherit it.
     'close_ready() { [ -n "$OVERLAY_BOOT_READY_FD" ] && eval "exec $OVERLAY_BOOT_READY_FD>&-"; }',
+    `limit=${limit}`,
+    'failed=0',
+    'if [ "$limit" -gt 0 ] && ! command -v sleep >/dev/null; then',
+    '    echo "overlay-boot: no sleep command: START entries run without a time limit" >&2; limit=0',
+    'fi',
+    // The entry runs in a session of its own when setsid exists, so that a
+    // hanging one is stopped with whatever it started in its group (a
+    // daemon that detached properly has left the group and stays). The
+    // watcher exits 7 when it had to stop the entry, 0 when told to go.
+    'run_entry() {',
+    '    entry=$1; shift',
+    '    if command -v setsid >/dev/null; then',
+    '        ( close_ready; exec setsid -w "$@" ) &',
+    '    else',
+    '        ( close_ready; exec "$@" ) &',
+    '    fi',
+    '    pid=$!; watch=',
+    '    if [ "$limit" -gt 0 ]; then',
+    '        ( close_ready; rc=0; s=',
+    '          trap \'[ -n "$s" ] && kill $s 2>/dev/null; exit $rc\' TERM',
+    '          sleep "$limit" & s=$!; wait $s',
+    '          rc=7',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's ${limit}, followed by "s"
+    `          echo "${START_LINE.timedOut('$entry', '${limit}')}" >&2`,
+    '          kill -TERM -$pid 2>/dev/null || kill -TERM $pid 2>/dev/null',
+    '          sleep 5 & s=$!; wait $s',
+    '          kill -KILL -$pid 2>/dev/null || kill -KILL $pid 2>/dev/null',
+    '          exit 7 ) &',
+    '        watch=$!',
+    '    fi',
+    '    wait $pid; st=$?; fired=0',
+    '    if [ -n "$watch" ]; then',
+    '        kill -TERM $watch 2>/dev/null; wait $watch; [ $? = 7 ] && fired=1',
+    '    fi',
+    '    if [ $fired = 1 ]; then',
+    '        failed=$((failed + 1))',
+    '    elif [ $st = 0 ]; then',
+    `        echo "${START_LINE.started('$entry')}" >&2`,
+    '    else',
+    `        echo "${START_LINE.failed('$entry', '$st')}" >&2; failed=$((failed + 1))`,
+    '    fi',
+    '}',
     'start_service() {',
     '    case "$1" in',
-    '    /*) echo "overlay-boot: running $1" >&2; ( close_ready; "$1" ) ;;',
+    '    /*) echo "overlay-boot: running $1" >&2; run_entry "$1" "$1" ;;',
     '    *)  if ! command -v service >/dev/null; then',
     '            echo "overlay-boot: cannot start $1: no service command" >&2',
-    '        elif command -v setsid >/dev/null; then',
-    '            echo "overlay-boot: starting $1" >&2; ( close_ready; exec setsid -w service "$1" start )',
+    `            echo "${START_LINE.failed('$1', 127)}" >&2; failed=$((failed + 1))`,
     '        else',
-    '            echo "overlay-boot: starting $1 (in session 0)" >&2; ( close_ready; exec service "$1" start )',
+    '            echo "overlay-boot: starting $1" >&2; run_entry "$1" service "$1" start',
     '        fi ;;',
     '    esac',
     '}',
@@ -37,7 +98,20 @@ export function initScript(c: SubhostConfig): string {
     '[ -p /run/dummy_service ] || mkfifo /run/dummy_service',
     // Its own small sh, so that ps shows a dummy_service, not this script.
     `( close_ready; exec /bin/sh -c 'printf dummy_service > /proc/self/comm; read X < /run/dummy_service' dummy_service ) &`,
+    `echo "${START_LINE.done('$failed')}" >&2`,
+    `export OVERLAY_BOOT_STOP=${q(stop)}`,
   );
-  lines.push(`export OVERLAY_BOOT_STOP=${q(stop)}`, `exec ${c.REAPER} ${q(c.NAME)}`);
+  if (c.REAPER !== '/.reaper') {
+    // A custom REAPER cannot report readiness: the start is ready once it
+    // is sure to be exec'd; one that is not there fails the start here,
+    // with the reason, instead of killing the subhost right after.
+    lines.push(
+      `if [ ! -f ${q(c.REAPER)} ] || [ ! -x ${q(c.REAPER)} ]; then`,
+      `    echo "overlay-boot: REAPER ${c.REAPER} is not an executable file inside the subhost" >&2; exit 1`,
+      'fi',
+      '[ -n "$OVERLAY_BOOT_READY_FD" ] && { eval "printf R >&$OVERLAY_BOOT_READY_FD"; close_ready; unset OVERLAY_BOOT_READY_FD; }',
+    );
+  }
+  lines.push(`exec ${q(c.REAPER)} ${q(c.NAME)}`);
   return `${lines.join('\n')}\n`;
 }

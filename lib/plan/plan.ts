@@ -220,12 +220,27 @@ export function startPlan(c: SubhostConfig, facts: HostFacts, pidfile: string): 
   return [...opsToArgv(ops), ...enterArgs(c, pidfile), initScript(c), `init-${c.NAME}`];
 }
 
-export function enterArgs(c: SubhostConfig, pidfile: string): string[] {
+export function enterArgs(c: SubhostConfig, pidfile: string, defaultInit = true): string[] {
   const enter = ['enter', '--hostname', c.NAME, '--pidfile', pidfile];
   if (c.CONTAINMENT === 'contained') enter.push('--contain');
-  // Readiness comes from our reaper; a custom REAPER cannot report it.
-  if (c.REAPER !== '/.reaper') enter.push('--no-wait');
+  // Readiness comes from our reaper, or from the default init script
+  // right before it execs a custom REAPER; a custom INIT with a custom
+  // REAPER cannot report it.
+  if (c.REAPER !== '/.reaper' && !defaultInit) enter.push('--no-wait');
+  // The helper's own limit follows TIMEOUT_START (default 90 s, as the unit's).
+  const t = readyTimeout(c.SYSTEMD?.TimeoutStartSec);
+  if (t !== undefined) enter.push('--ready-timeout', String(t));
   return [...enter, c.LIVE, '--', '/bin/sh', '-c'];
+}
+
+/** Seconds of a TIMEOUT_START value (0: never), undefined when unset. */
+export function readyTimeout(span: string | undefined): number | undefined {
+  if (!span) return undefined;
+  if (span === 'infinity') return 0;
+  const m = /^([0-9]+)(ms|s|min|h)?$/.exec(span);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n / 1000 : m[2] === 'min' ? n * 60 : m[2] === 'h' ? n * 3600 : n;
 }
 
 /** A plan file's bytes: NUL-separated, argv[0] first, the check ops leading. */

@@ -32,7 +32,7 @@ describe('CONTAINMENT on every start path', () => {
 
     const r = await sb.run(['overlay-boot', 'start', open.conf], { timeoutMs: 60_000 });
     expect(r.exitCode, r.stderr).toBe(0);
-    expect((await sb.run(['cat', '/run/systemd/system/subhost@opn.service.d/50-overlay-boot-fence.conf'])).stdout).toContain(
+    expect((await sb.run(['cat', '/run/systemd/system/subhost@opn.service.d/50-overlay-boot-start.conf'])).stdout).toContain(
       'CapabilityBoundingSet=~',
     );
     expect(BigInt((await sb.unitProperty(U('opn'), SERVICE, 'CapabilityBoundingSet')) as bigint) & FULL).toBe(FULL);
@@ -42,7 +42,7 @@ describe('CONTAINMENT on every start path', () => {
 
     expect((await sb.run(['overlay-boot', 'start', shut.conf], { timeoutMs: 60_000 })).exitCode).toBe(0);
     // No drop-in needed: the template is the contained fence.
-    expect((await sb.run(['test', '-e', '/run/systemd/system/subhost@sht.service.d/50-overlay-boot-fence.conf'])).exitCode).toBe(1);
+    expect((await sb.run(['test', '-e', '/run/systemd/system/subhost@sht.service.d/50-overlay-boot-start.conf'])).exitCode).toBe(1);
     const cap = await capBnd(sb, 'sht');
     expect(cap & (1n << 21n)).toBe(0n); // CAP_SYS_ADMIN
     expect(cap & (1n << 16n)).toBe(0n); // CAP_SYS_MODULE

@@ -22,6 +22,7 @@ export const planBase: SubhostConfig = {
   LOG: '',
   AFTER: [],
   REQUIRES: [],
+  START_TIMEOUT: 30,
   CONTAINMENT: 'contained',
   JOURNAL: 'yes',
   SYSTEMD: {},

@@ -10,11 +10,13 @@ import {
   interfacesFile,
   startPlan,
   builtinHooks,
+  enterArgs,
 } from '../../lib/plan/plan.js';
 import { mkdirP, OPS, arity, argNames, argvToOps, opsToArgv, type Op } from '../../lib/plan/ops.js';
 import { initScript } from '../../lib/plan/init-script.js';
 import { netnsPlanLines } from '../../lib/plan/netns.js';
 import { parseCables } from '../../lib/config/cables.js';
+import type { SubhostConfig } from '../../lib/config/fields.js';
 import { planBase as base, planFacts as facts } from './plan-fixture.js';
 
 describe('overlay mount', () => {
@@ -106,7 +108,7 @@ describe('init script', () => {
     const s = initScript({ ...base, START: ['rsyslog', '/usr/local/bin/go', 'ssh'] });
     const starts = s.split('\n').filter((l) => l.startsWith('start_service '));
     expect(starts).toEqual(["start_service 'rsyslog'", "start_service '/usr/local/bin/go'", "start_service 'ssh'"]);
-    expect(s).toContain("export OVERLAY_BOOT_STOP='ssh rsyslog'\nexec /.reaper 'x'\n");
+    expect(s).toContain("export OVERLAY_BOOT_STOP='ssh rsyslog'\nexec '/.reaper' 'x'\n");
     expect(s).toContain('mkfifo /run/dummy_service'); // always, as in 1.6
   });
   it('parks the dummy service when START is none', () => {
@@ -243,5 +245,20 @@ describe('built-in hooks', () => {
     expect(builtinHooks(base)).toBe(false);
     expect(builtinHooks({ ...base, ...builtin })).toBe(true);
     expect(builtinHooks({ ...base, ...builtin, INIT: { argv: ['/i'] } })).toBe(false);
+  });
+});
+
+describe('enter arguments', () => {
+  it('follow TIMEOUT_START for readiness; a custom REAPER waits for the default init script, not for a custom INIT', () => {
+    const args = (c: Partial<SubhostConfig>, defaultInit = true) => enterArgs({ ...base, ...c }, '/p', defaultInit);
+    expect(args({})).not.toContain('--ready-timeout');
+    const t = args({ SYSTEMD: { TimeoutStartSec: '2min' } });
+    expect(t.slice(t.indexOf('--ready-timeout'), t.indexOf('--ready-timeout') + 2)).toEqual(['--ready-timeout', '120']);
+    expect(args({ SYSTEMD: { TimeoutStartSec: 'infinity' } })).toContain('0');
+    expect(args({ REAPER: '/sbin/myreaper' })).not.toContain('--no-wait');
+    expect(args({ REAPER: '/sbin/myreaper' }, false)).toContain('--no-wait');
+    expect(initScript({ ...base, REAPER: '/sbin/myreaper' })).toContain(
+      "if [ ! -f '/sbin/myreaper' ] || [ ! -x '/sbin/myreaper' ]; then\n    echo \"overlay-boot: REAPER /sbin/myreaper is not an executable file inside the subhost\" >&2; exit 1\nfi\n",
+    );
   });
 });

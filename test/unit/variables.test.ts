@@ -36,6 +36,7 @@ describe('the table of variables', () => {
       'RAM_SIZE',
       'REAPER',
       'SHARE',
+      'START_TIMEOUT',
       'CONTAINMENT',
       'JOURNAL',
       'AFTER',
