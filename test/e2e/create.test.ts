@@ -7,30 +7,7 @@
 // --purge.
 import { describe, it, expect, afterAll } from 'vitest';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { useInstalledSandbox, inside, state, stopSubhost, counts } from './kit.js';
-
-async function ok(p: Promise<{ exitCode?: number; stdout: string; stderr: string }>, what = 'command'): Promise<string> {
-  const r = await p;
-  if (r.exitCode !== 0) throw new Error(`${what}: exit ${r.exitCode}: ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
-
-/** Wait (a deadline against hanging, not a timed assertion) until `probe` holds. */
-async function until(what: string, probe: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > end) throw new Error(`gave up waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** A process's capability bounding set has CAP_SYS_ADMIN, and its seccomp mode. */
-function containmentOf(status: string): { sysAdmin: boolean; seccomp: number } {
-  const capBnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status);
-  const seccomp = /^Seccomp:\s*(\d)$/m.exec(status);
-  if (!capBnd || !seccomp) throw new Error(`no CapBnd/Seccomp in:\n${status}`);
-  return { sysAdmin: ((BigInt(`0x${capBnd[1]}`) >> 21n) & 1n) === 1n, seccomp: Number(seccomp[1]) };
-}
+import { useInstalledSandbox, inside, state, stopSubhost, counts, ok, until, containmentOf } from './kit.js';
 
 describe('overlay-boot create / remove', () => {
   const { sandbox, clean } = useInstalledSandbox();

@@ -146,3 +146,28 @@ export function useInstalledSandbox(opts?: SandboxOptions): { sandbox: SandboxHa
     },
   };
 }
+
+/** A command's stdout, or an error with its exit status and output. */
+export async function ok(p: Promise<{ exitCode?: number; stdout: string; stderr: string }>, what = 'command'): Promise<string> {
+  const r = await p;
+  if (r.exitCode !== 0) throw new Error(`${what}: exit ${r.exitCode}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/** Wait (not a timed assertion: only a deadline against hanging) until `probe` holds. */
+export async function until(what: string, probe: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error(`gave up waiting: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A process's capability bounding set and seccomp mode, from its /proc status. */
+export function containmentOf(status: string): { sysAdmin: boolean; seccomp: number } {
+  const capBnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status);
+  const seccomp = /^Seccomp:\s*(\d)$/m.exec(status);
+  if (!capBnd || !seccomp) throw new Error(`no CapBnd/Seccomp in:\n${status}`);
+  const CAP_SYS_ADMIN = 21n;
+  return { sysAdmin: ((BigInt(`0x${capBnd[1]}`) >> CAP_SYS_ADMIN) & 1n) === 1n, seccomp: Number(seccomp[1]) };
+}

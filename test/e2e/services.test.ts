@@ -21,6 +21,9 @@ import {
   counts,
   type Counts,
   type SubhostDir,
+  ok,
+  until,
+  containmentOf,
 } from './kit.js';
 
 const NAME = 'svc';
@@ -30,30 +33,6 @@ const OPEN = 'svo';
 // TEST-NET-1 (RFC 5737), in the sandbox's own netns: the host end is svc0.
 const HOST_ADDR = '192.0.2.1';
 const SUB_ADDR = '192.0.2.2';
-
-async function ok(p: Promise<{ exitCode?: number; stdout: string; stderr: string }>, what = 'command'): Promise<string> {
-  const r = await p;
-  if (r.exitCode !== 0) throw new Error(`${what}: exit ${r.exitCode}: ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
-
-/** Wait (not a timed assertion: only a deadline against hanging) until `probe` holds. */
-async function until(what: string, probe: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > end) throw new Error(`gave up waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** A process's capability bounding set and seccomp mode, from its /proc status. */
-function containmentOf(status: string): { sysAdmin: boolean; seccomp: number } {
-  const capBnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status);
-  const seccomp = /^Seccomp:\s*(\d)$/m.exec(status);
-  if (!capBnd || !seccomp) throw new Error(`no CapBnd/Seccomp in:\n${status}`);
-  const CAP_SYS_ADMIN = 21n;
-  return { sysAdmin: ((BigInt(`0x${capBnd[1]}`) >> CAP_SYS_ADMIN) & 1n) === 1n, seccomp: Number(seccomp[1]) };
-}
 
 describe('1.6 services in a default subhost with a cable', () => {
   const { sandbox, clean: cleanCounts } = useInstalledSandbox();

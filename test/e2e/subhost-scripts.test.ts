@@ -4,16 +4,10 @@
 // the subhost's /etc/init.d, settings in its /etc/default).
 import { describe, it, expect, beforeAll } from 'vitest';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { useInstalledSandbox, makeSubhost, register, inside, journalOf, stopSubhost, counts, type Counts } from './kit.js';
+import { useInstalledSandbox, makeSubhost, register, inside, journalOf, stopSubhost, counts, type Counts, ok } from './kit.js';
 
 const SCRIPTS = '/usr/share/overlay-boot/subhost-scripts';
 const U = (n: string) => `subhost@${n}.service`;
-
-async function ok(p: Promise<{ exitCode?: number; stdout: string; stderr: string }>): Promise<string> {
-  const r = await p;
-  if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
 
 async function startOk(sb: Sandbox, name: string): Promise<void> {
   const r = await sb.startUnit(U(name));
