@@ -7,7 +7,7 @@
 // --purge.
 import { describe, it, expect, afterAll } from 'vitest';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { useInstalledSandbox, inside, state, stopSubhost, counts, ok, until, containmentOf } from './kit.js';
+import { useInstalledSandbox, inside, state, stopSubhost, counts, ok, until, containmentOf, sshArgv } from './kit.js';
 
 describe('overlay-boot create / remove', () => {
   const { sandbox, clean } = useInstalledSandbox();
@@ -21,24 +21,7 @@ describe('overlay-boot create / remove', () => {
   });
 
   /** ssh over the cable as root with the test's key. */
-  const ssh = (sb: Sandbox, addr: string, command: string) =>
-    sb.run([
-      'ssh',
-      '-i',
-      key,
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'LogLevel=ERROR',
-      '-o',
-      'ConnectTimeout=20',
-      `root@${addr}`,
-      command,
-    ]);
+  const ssh = (sb: Sandbox, addr: string, command: string) => sb.run(sshArgv(key, addr, command));
 
   /**
    * `overlay-boot create --enable --now` of NAME with one cable and

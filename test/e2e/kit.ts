@@ -171,3 +171,9 @@ export function containmentOf(status: string): { sysAdmin: boolean; seccomp: num
   const CAP_SYS_ADMIN = 21n;
   return { sysAdmin: ((BigInt(`0x${capBnd[1]}`) >> CAP_SYS_ADMIN) & 1n) === 1n, seccomp: Number(seccomp[1]) };
 }
+
+/** ssh as root to ADDR with KEY, non-interactive, trusting the fresh host key: one remote command line. */
+export function sshArgv(key: string, addr: string, command: string): string[] {
+  const opts = ['BatchMode=yes', 'StrictHostKeyChecking=no', 'UserKnownHostsFile=/dev/null', 'LogLevel=ERROR', 'ConnectTimeout=20'];
+  return ['ssh', '-i', key, ...opts.flatMap((o) => ['-o', o]), `root@${addr}`, command];
+}

@@ -24,6 +24,7 @@ import {
   ok,
   until,
   containmentOf,
+  sshArgv,
 } from './kit.js';
 
 const NAME = 'svc';
@@ -43,27 +44,7 @@ describe('1.6 services in a default subhost with a cable', () => {
   let pgVersion: string;
 
   /** ssh over the cable as root with the test's key; argv is one remote command line. */
-  const ssh = (sb: Sandbox, command: string, input?: string) =>
-    sb.run(
-      [
-        'ssh',
-        '-i',
-        key,
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        'UserKnownHostsFile=/dev/null',
-        '-o',
-        'LogLevel=ERROR',
-        '-o',
-        'ConnectTimeout=20',
-        `root@${SUB_ADDR}`,
-        command,
-      ],
-      { input },
-    );
+  const ssh = (sb: Sandbox, command: string, input?: string) => sb.run(sshArgv(key, SUB_ADDR, command), { input });
 
   beforeAll(async () => {
     clean = cleanCounts();
