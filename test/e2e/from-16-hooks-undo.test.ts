@@ -16,20 +16,11 @@ import {
   waitGone,
   LIBDIR,
   type Counts,
+  startOk,
+  sh,
 } from './kit.js';
 
 const U = (n: string) => `subhost@${n}.service`;
-
-async function sh(sb: Sandbox, script: string): Promise<string> {
-  const r = await sb.run(['sh', '-ec', script]);
-  if (r.exitCode !== 0) throw new Error(`${script}\n-> exit ${r.exitCode}: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function startOk(sb: Sandbox, name: string): Promise<void> {
-  const r = await sb.startUnit(U(name));
-  if (r !== 'done') throw new Error(`start ${name}: ${r}\n${await journalOf(sb, U(name))}`);
-}
 
 /** Every entry under DIR with its type, mode, owner and size (what "UPPER as it was" compares). */
 const listing = (dir: string) => `cd ${dir} && find . -printf '%p %y %m %U %G %s\\n' | sort`;

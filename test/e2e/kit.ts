@@ -177,3 +177,20 @@ export function sshArgv(key: string, addr: string, command: string): string[] {
   const opts = ['BatchMode=yes', 'StrictHostKeyChecking=no', 'UserKnownHostsFile=/dev/null', 'LogLevel=ERROR', 'ConnectTimeout=20'];
   return ['ssh', '-i', key, ...opts.flatMap((o) => ['-o', o]), `root@${addr}`, command];
 }
+
+/** Start subhost NAME; on failure, an error carrying both units' journal lines. */
+export async function startOk(sb: Sandbox, name: string): Promise<void> {
+  const r = await sb.startUnit(`subhost@${name}.service`);
+  if (r !== 'done') {
+    throw new Error(
+      `start ${name}: ${r}\n${await journalOf(sb, `subhost@${name}.service`)}\n${await journalOf(sb, `subhost-netns@${name}.service`)}`,
+    );
+  }
+}
+
+/** A shell script run in the sandbox (sh -e); its stdout, or an error with its stderr. */
+export async function sh(sb: Sandbox, script: string): Promise<string> {
+  const r = await sb.run(['sh', '-ec', script]);
+  if (r.exitCode !== 0) throw new Error(`${script}\n-> exit ${r.exitCode}: ${r.stderr}`);
+  return r.stdout;
+}

@@ -14,16 +14,10 @@ import {
   stopSubhost,
   waitGone,
   type Counts,
+  startOk,
 } from './kit.js';
 
 const U = (n: string) => `subhost@${n}.service`;
-
-async function startOk(sb: Sandbox, name: string): Promise<void> {
-  const r = await sb.startUnit(U(name));
-  if (r !== 'done') {
-    throw new Error(`start ${name}: ${r}\n${await journalOf(sb, U(name))}\n${await journalOf(sb, `subhost-netns@${name}.service`)}`);
-  }
-}
 
 /** A tiny root from busybox-static: what a debootstrap LOWER would be, in 1 MB. */
 async function busyboxTree(sb: Sandbox, dir: string): Promise<void> {

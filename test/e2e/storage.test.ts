@@ -7,20 +7,9 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { useSandbox } from '../sandbox/vitest.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { installUnits, makeSubhost, register, inside, counts, journalOf, stopSubhost, waitGone, type Counts } from './kit.js';
+import { installUnits, makeSubhost, register, inside, counts, journalOf, stopSubhost, waitGone, type Counts, startOk, sh } from './kit.js';
 
 const U = (n: string) => `subhost@${n}.service`;
-
-async function sh(sb: Sandbox, script: string): Promise<string> {
-  const r = await sb.run(['sh', '-ec', script]);
-  if (r.exitCode !== 0) throw new Error(`${script}\n-> exit ${r.exitCode}: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function startOk(sb: Sandbox, name: string): Promise<void> {
-  const r = await sb.startUnit(U(name));
-  if (r !== 'done') throw new Error(`start ${name}: ${r}\n${await journalOf(sb, U(name))}`);
-}
 
 /** Loop devices (name, read-only flag, offset) backed by `image`: the sandbox shares the host's kernel and /dev. */
 async function loopsOf(sb: Sandbox, image: string): Promise<string[]> {

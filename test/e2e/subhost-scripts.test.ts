@@ -4,15 +4,10 @@
 // the subhost's /etc/init.d, settings in its /etc/default).
 import { describe, it, expect, beforeAll } from 'vitest';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { useInstalledSandbox, makeSubhost, register, inside, journalOf, stopSubhost, counts, type Counts, ok } from './kit.js';
+import { useInstalledSandbox, makeSubhost, register, inside, journalOf, stopSubhost, counts, type Counts, ok, startOk } from './kit.js';
 
 const SCRIPTS = '/usr/share/overlay-boot/subhost-scripts';
 const U = (n: string) => `subhost@${n}.service`;
-
-async function startOk(sb: Sandbox, name: string): Promise<void> {
-  const r = await sb.startUnit(U(name));
-  if (r !== 'done') throw new Error(`start ${name}: ${r}\n${await journalOf(sb, U(name))}`);
-}
 
 /** Link a packaged script into the subhost's /etc/init.d, as the man page says. */
 async function linkScript(sb: Sandbox, upper: string, script: string): Promise<void> {
