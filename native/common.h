@@ -12,6 +12,7 @@
 #ifndef OVERLAY_BOOT_COMMON_H
 #define OVERLAY_BOOT_COMMON_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +39,31 @@ void usage_error(const char *fmt, ...)
  * bits in struct open_how (E2BIG/EINVAL): it is zeroed first.
  */
 int openat2_resolve(int dirfd, const char *path, int flags, uint64_t resolve);
+
+#ifndef __GLIBC__
+/*
+ * glibc's sigabbrev_np(), which musl (the reaper's libc) lacks: the
+ * signal's name without "SIG", or NULL. Indexed by the macros, whose
+ * numbers differ between architectures.
+ */
+static inline const char *sigabbrev_np(int sig)
+{
+	static const char *const names[] = {
+		[SIGHUP] = "HUP", [SIGINT] = "INT", [SIGQUIT] = "QUIT",
+		[SIGILL] = "ILL", [SIGTRAP] = "TRAP", [SIGABRT] = "ABRT",
+		[SIGBUS] = "BUS", [SIGFPE] = "FPE", [SIGKILL] = "KILL",
+		[SIGUSR1] = "USR1", [SIGSEGV] = "SEGV", [SIGUSR2] = "USR2",
+		[SIGPIPE] = "PIPE", [SIGALRM] = "ALRM", [SIGTERM] = "TERM",
+		[SIGCHLD] = "CHLD", [SIGCONT] = "CONT", [SIGSTOP] = "STOP",
+		[SIGTSTP] = "TSTP", [SIGTTIN] = "TTIN", [SIGTTOU] = "TTOU",
+		[SIGURG] = "URG", [SIGXCPU] = "XCPU", [SIGXFSZ] = "XFSZ",
+		[SIGVTALRM] = "VTALRM", [SIGPROF] = "PROF", [SIGWINCH] = "WINCH",
+		[SIGIO] = "IO", [SIGPWR] = "PWR", [SIGSYS] = "SYS",
+	};
+
+	return sig > 0 && (size_t)sig < countof(names) ? names[sig] : NULL;
+}
+#endif
 
 /* A child's wait status in words, for the one journal line that says why. */
 static inline void describe(int status, char *buf, size_t len)

@@ -12,14 +12,28 @@
  *
  * With $OVERLAY_BOOT_READY_FD it tells the starter (subhost-enter) that
  * the init script has finished, by writing "R" to that fd.
+ *
+ * With $OVERLAY_BOOT_DUMMY (a FIFO's path, /run/dummy_service) it is also
+ * 1.6's dummy service: it holds the FIFO open for reading, which keeps the
+ * subhost up with no other process, until anything is written to it (or a
+ * writer opens and closes it, which ended 1.6's `read X` too). Then the
+ * dummy service is over and the subhost ends once no process is left, as
+ * in 1.6, where a sh reading the FIFO was this process's last child.
+ *
+ * Linked statically with musl: it is copied into subhost roots whose libc
+ * may differ, and it runs in every subhost, so what it maps is the whole
+ * memory cost of an idle one.
  */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,6 +79,39 @@ static void signal_ready(void)
 	unsetenv("OVERLAY_BOOT_READY_FD");
 }
 
+/*
+ * Opens the dummy service's FIFO (made if absent, as 1.6's mkfifo), or
+ * returns -1 after saying why not; the subhost then ends when it runs out
+ * of processes, as 1.6's did when its dummy could not start.
+ *
+ * Read side, non-blocking: a blocking open would wait for the first
+ * writer. Writers no longer block in open() while we hold it, and block
+ * again once we have let go (as after 1.6's dummy had read its line).
+ * The kernel raises POLLHUP only after a writer has come and gone since
+ * this open, so an old writer cannot end the new subhost's dummy.
+ */
+static int hold_dummy(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	if (mkfifo(path, 0666) == -1 && errno != EEXIST) {
+		say("cannot make %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		say("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISFIFO(st.st_mode)) {
+		say("%s is not a FIFO: no dummy service", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static pid_t start_stop_script(void)
 {
 	pid_t pid = fork();
@@ -102,6 +149,8 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	enum state st = RUNNING;
 	pid_t stopper = -1;
+	const char *dummy_path = getenv("OVERLAY_BOOT_DUMMY");
+	int dummy = -1, sfd;
 
 	if (argc > 1 && argv[1][0] != '\0')
 		name = argv[1];
@@ -116,7 +165,7 @@ int main(int argc, char **argv)
 	 * SIGKILL from an ancestor namespace gets through). Ours are blocked
 	 * and would queue anyway; real handlers make `systemctl stop` reach
 	 * us without relying on that. They never run: everything stays
-	 * blocked and is taken synchronously with sigwaitinfo. On SIGCHLD
+	 * blocked and is taken synchronously from a signalfd. On SIGCHLD
 	 * the handler also replaces a SIG_IGN inherited across exec, with
 	 * which the kernel would reap children without telling us. */
 	memset(&sa, 0, sizeof(sa));
@@ -125,10 +174,29 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < countof(handled); i++)
 		sigaction(handled[i], &sa, NULL);
 
+	/* A signalfd, so that one poll waits for signals and the FIFO. It
+	 * takes blocked signals only: pending ones stay readable. */
+	sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	if (sfd == -1) {
+		say("signalfd: %s", strerror(errno));
+		return 1;
+	}
+
+	/* Held before readiness: once the start has succeeded, a write to
+	 * the FIFO never blocks and always ends this dummy service. */
+	if (dummy_path != NULL && dummy_path[0] == '/')
+		dummy = hold_dummy(dummy_path);
+	/* Not passed on to the service stop script. */
+	unsetenv("OVERLAY_BOOT_DUMMY");
+
 	signal_ready();
 
 	for (;;) {
-		siginfo_t si;
+		struct signalfd_siginfo si;
+		struct pollfd fds[2] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = dummy, .events = POLLIN },	/* -1: ignored */
+		};
 		int status, sig;
 		pid_t pid;
 
@@ -143,15 +211,33 @@ int main(int argc, char **argv)
 					term_all(&st);
 			}
 		}
-		if (pid < 0 && errno == ECHILD) {
+		if (pid < 0 && errno == ECHILD && dummy < 0) {
 			if (st != RUNNING)
 				say("all processes gone, exiting");
 			return 0;
 		}
 
-		sig = sigwaitinfo(&all, &si);
+		if (poll(fds, countof(fds), -1) == -1)
+			continue;	/* EINTR: nothing lost, look again */
+		if (fds[1].revents != 0) {
+			/* Data, a writer gone (POLLHUP) or an error: like 1.6's
+			 * `read X`, any of them ends the dummy service. */
+			say("%s was written to: dummy service ended", dummy_path);
+			close(dummy);
+			dummy = -1;
+		}
+		if (!(fds[0].revents & POLLIN) ||
+		    read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;	/* no signal: go reap */
+		sig = (int)si.ssi_signo;
 		if (sig != SIGTERM && sig != SIGINT && sig != SIGPWR)
-			continue;	/* SIGCHLD, EINTR or noise: go reap */
+			continue;	/* SIGCHLD or noise: go reap */
+
+		/* A stop ends the dummy service too: it is a service. */
+		if (dummy >= 0) {
+			close(dummy);
+			dummy = -1;
+		}
 
 		switch (st) {
 		case RUNNING: {

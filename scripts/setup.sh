@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   systemd dbus iproute2 util-linux kmod   # the real systemd the tests boot, netns, veth
   gcc libc6-dev make                      # the static C helpers (native/)
+  musl-tools                              # the reaper: static musl, a small PID 1 for every subhost
   libseccomp-dev                          # subhost-enter's user namespace filter (libseccomp.a)
   libsystemd-dev                          # subhost-machine: sd-bus, to register subhosts with systemd-machined
   libcap2-bin                             # capsh: a process without a capability, in tests

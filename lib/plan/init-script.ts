@@ -1,8 +1,8 @@
 // The default INIT: the shell script that runs as the subhost's first
 // process (PID 1, already inside LIVE with /proc mounted), as 1.6's
-// overlay-init printed it. It starts the START entries in order, parks a
-// dummy service, and becomes the reaper, telling it which services to
-// stop (in reverse order) when systemd stops the unit.
+// overlay-init printed it. It starts the START entries in order and
+// becomes the reaper, telling it which services to stop (in reverse
+// order) when systemd stops the unit and to hold 1.6's dummy service.
 //
 // Each entry's name and exit status go to the journal in fixed lines
 // (START_LINE below; `overlay-boot start` reads them back to warn about
@@ -14,6 +14,9 @@ import type { SubhostConfig } from '../config/fields.js';
 
 // START entries are validated to hold no shell syntax; quote anyway.
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** 1.6's dummy service's FIFO: anything written to it ends that service. */
+export const DUMMY_FIFO = '/run/dummy_service';
 
 /**
  * The lines the script writes for each entry and at the end, as parsed by
@@ -91,16 +94,22 @@ export function initScript(c: SubhostConfig): string {
     '}',
   ];
   for (const s of c.START) lines.push(`start_service ${q(s)}`);
-  // 1.6's dummy_service, started whatever START holds (as 1.6 did): the
-  // subhost stays up for overlay-go even when no service runs (START=none,
-  // or services that failed); writing to /run/dummy_service ends it.
-  lines.push(
-    '[ -p /run/dummy_service ] || mkfifo /run/dummy_service',
-    // Its own small sh, so that ps shows a dummy_service, not this script.
-    `( close_ready; exec /bin/sh -c 'printf dummy_service > /proc/self/comm; read X < /run/dummy_service' dummy_service ) &`,
-    `echo "${START_LINE.done('$failed')}" >&2`,
-    `export OVERLAY_BOOT_STOP=${q(stop)}`,
-  );
+  // 1.6's dummy_service, whatever START holds (as 1.6 did): the subhost
+  // stays up for overlay-go even when no service runs (START=none, or
+  // services that failed); writing to /run/dummy_service ends it. Our
+  // reaper holds that FIFO itself (no process of its own); a custom
+  // REAPER cannot, so it gets 1.6's sh reading it.
+  if (c.REAPER === '/.reaper') {
+    lines.push(`echo "${START_LINE.done('$failed')}" >&2`, `export OVERLAY_BOOT_DUMMY=${DUMMY_FIFO}`);
+  } else {
+    lines.push(
+      `[ -p ${DUMMY_FIFO} ] || mkfifo ${DUMMY_FIFO}`,
+      // Its own small sh, so that ps shows a dummy_service, not this script.
+      `( close_ready; exec /bin/sh -c 'printf dummy_service > /proc/self/comm; read X < ${DUMMY_FIFO}' dummy_service ) &`,
+      `echo "${START_LINE.done('$failed')}" >&2`,
+    );
+  }
+  lines.push(`export OVERLAY_BOOT_STOP=${q(stop)}`);
   if (c.REAPER !== '/.reaper') {
     // A custom REAPER cannot report readiness: the start is ready once it
     // is sure to be exec'd; one that is not there fails the start here,

@@ -6,7 +6,7 @@
 // reported as started.
 import { describe, it, expect, beforeAll } from 'vitest';
 import type { Sandbox, RunResult } from '../sandbox/sandbox.js';
-import { useInstalledSandbox, makeSubhost, inside, state, counts, journalOf, waitGone, type Counts } from './kit.js';
+import { useInstalledSandbox, makeSubhost, inside, state, counts, journalOf, waitGone, until, mainPid, type Counts } from './kit.js';
 
 const U = (n: string) => `subhost@${n}.service`;
 
@@ -109,10 +109,11 @@ describe('1.6 upgrade: settings, START results, real success', () => {
     expect(log).toContain('overlay-boot: nosuch failed (exit status 1)');
     expect(log).toContain('overlay-boot: /usr/local/bin/hang did not finish within 2s (START_TIMEOUT): stopped it, carrying on');
     expect(log).toContain('overlay-boot: /bin/true started');
-    // The hanging entry is gone; the subhost still runs its reaper and dummy service.
+    // The hanging entry is gone; the subhost still runs: its reaper holds the dummy service.
     const ps = await inside(sb, 'st1', ['ps', '-eo', 'args']);
     expect(ps.stdout).not.toContain('sleep 1000');
-    expect(ps.stdout).toContain('dummy_service');
+    expect(ps.stdout.trim().split('\n').slice(1)).toEqual(['/.reaper st1', 'ps -eo args']);
+    expect((await inside(sb, 'st1', ['ls', '-l', '/proc/1/fd/'])).stdout).toContain('/run/dummy_service');
     await stop(sb, 'st1');
     await sb.run(['rm', '-rf', `${s.base}/root/usr`]);
     expect(await counts(sb)).toEqual(clean);
@@ -137,8 +138,44 @@ describe('1.6 upgrade: settings, START results, real success', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^started subhost rp2 \(subhost@rp2\.service, PID [1-9]\d*\)/);
     expect((await inside(sb, 'rp2', ['cat', '/proc/1/cmdline'])).stdout).toBe('sleep\u00001000\u0000');
+    // It cannot hold the dummy service: 1.6's sh does.
+    expect((await inside(sb, 'rp2', ['ps', '-eo', 'comm'])).stdout.split('\n')).toContain('dummy_service');
     await stop(sb, 'rp2');
     await sb.run(['rm', '-rf', `${t.base}/root/usr`]);
+    expect(await counts(sb)).toEqual(clean);
+  }, 120_000);
+  it('the dummy service: the reaper holds /run/dummy_service; writing to it ends a subhost with nothing else running, not one running a service', async () => {
+    const sb = sandbox();
+    // A daemon: /usr/local/bin/bg leaves a sleep running and returns.
+    const s = await makeSubhost(sb, 'dm1', 'BASE=.\nCABLES==\nSTART=/usr/local/bin/bg\n');
+    await sb.run(['mkdir', '-p', `${s.base}/root/usr/local/bin`]);
+    await sb.writeFile(`${s.base}/root/usr/local/bin/bg`, '#!/bin/sh\nsleep 1000 </dev/null >/dev/null 2>&1 &\n', 0o755);
+    const r = await cli(sb, ['overlay-boot', s.conf]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const held = async () => (await inside(sb, 'dm1', ['sh', '-c', 'ls -l /proc/1/fd | grep -c /run/dummy_service'])).stdout.trim();
+    expect(await held()).toBe('1');
+    expect((await inside(sb, 'dm1', ['ps', '-eo', 'comm'])).stdout.split('\n')).not.toContain('dummy_service');
+
+    // Written while a service runs: the dummy service ends, the subhost stays.
+    expect((await inside(sb, 'dm1', ['sh', '-c', 'echo > /run/dummy_service'])).exitCode).toBe(0);
+    await until('the reaper lets go of /run/dummy_service', async () => (await held()) === '0');
+    expect(await state(sb, U('dm1'))).toBe('active');
+    expect(await journalOf(sb, U('dm1'))).toContain('reaper[dm1]: /run/dummy_service was written to: dummy service ended');
+    // Then the last process ends, and so does the subhost, as in 1.6.
+    expect((await inside(sb, 'dm1', ['pkill', '-x', 'sleep'])).exitCode).toBe(0);
+    await waitGone(sb, 'dm1');
+    expect(await state(sb, U('dm1'))).toBe('inactive');
+
+    // START=none: nothing but the reaper, up until the FIFO is written.
+    await sb.writeFile(s.conf, 'BASE=.\nCABLES==\nSTART=none\n');
+    expect((await cli(sb, ['overlay-boot', s.conf])).exitCode).toBe(0);
+    expect(await held()).toBe('1');
+    const procs = await sb.run(['cat', '/sys/fs/cgroup/system.slice/system-subhost.slice/subhost@dm1.service/cgroup.procs']);
+    expect(procs.stdout.trim().split('\n')).toEqual([String(await mainPid(sb, 'dm1'))]);
+    expect((await inside(sb, 'dm1', ['sh', '-c', ': > /run/dummy_service'])).exitCode).toBe(0);
+    await waitGone(sb, 'dm1');
+    expect(await state(sb, U('dm1'))).toBe('inactive');
+    await sb.run(['rm', '-rf', `${s.base}/root/usr`]);
     expect(await counts(sb)).toEqual(clean);
   }, 120_000);
 });

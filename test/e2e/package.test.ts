@@ -50,7 +50,8 @@ describe('the .deb', () => {
     expect(await f('Depends')).toMatch(/^nodejs \(>= 18\.19\), iproute2, util-linux \(>= [0-9.]+\), systemd(, .*)?$/);
     // ifupdown: ifup of host cable ends; attr (getfattr): overlay-clean-root; fdisk (sfdisk): overlay-diskfile partitions.
     expect(await f('Recommends')).toBe('ifupdown, attr, fdisk');
-    expect(await f('Built-Using')).toMatch(/^glibc \(= .+\)$/);
+    // glibc: the start helpers; musl: the reaper (both linked statically).
+    expect(await f('Built-Using')).toMatch(/^glibc \(= [^)]+\), musl \(= [^)]+\)$/);
     const control = (await execa('dpkg-deb', ['--ctrl-tarfile', deb]).pipe('tar', ['-t'])).stdout;
     for (const c of ['conffiles', 'preinst', 'postinst', 'prerm', 'postrm']) expect(control).toContain(`./${c}`);
     for (const p of [

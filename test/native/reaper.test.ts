@@ -151,4 +151,80 @@ describe('reaper', () => {
       `reaper[${NAME}-legacy]: all processes gone, exiting`,
     ]);
   });
+  // 1.6's dummy service, held by the reaper ($OVERLAY_BOOT_DUMMY, as the
+  // default init script sets it): /out/dummy here, /run/dummy_service there.
+  describe('holding the dummy service FIFO', () => {
+    const DUMMY_INIT = (pre: string) => `
+export PATH=/usr/bin:/bin
+${pre}
+export OVERLAY_BOOT_DUMMY=/out/dummy
+exec /.reaper ${NAME}-dummy
+`;
+    // Started and ready: the FIFO exists (made by the reaper) and is open in it.
+    const START = `
+      $SE $BASE enter --pidfile $OUT/pid $R -- /bin/sh /out/init.sh
+      P=$(cat $OUT/pid)
+      echo pid=$P
+      test -p $OUT/dummy && echo fifo=yes
+      echo fds=$(for f in /proc/$P/fd/*; do readlink $f; done | grep -c '/out/dummy$')`;
+
+    it('keeps a subhost without any other process up until the FIFO is written, then exits 0', async () => {
+      const s = await scenario();
+      await s.writeOut('init.sh', DUMMY_INIT(''));
+      const r = await s.run(`${START}
+      echo children=$(pgrep -P $P | wc -l)
+      echo bye > $OUT/dummy
+      waitfor 5 grep -q "^$P " $D/reaped.log
+    `);
+      expect(r.kv).toMatchObject({ fifo: 'yes', fds: '1', children: '0' });
+      expect(r.reaped.get(Number(r.kv.pid))).toBe('exit 0');
+      expect(r.stderr.split('\n')).toEqual([`reaper[${NAME}-dummy]: /out/dummy was written to: dummy service ended`]);
+    });
+
+    it("a writer that closes without writing ends it too, as it ended 1.6's read; running services keep the subhost up", async () => {
+      const s = await scenario();
+      await s.writeOut('init.sh', DUMMY_INIT('sleep 1000 &'));
+      const r = await s.run(`${START}
+      : > $OUT/dummy
+      waitfor 5 sh -c "! ls -l /proc/$P/fd | grep -q /out/dummy"
+      if kill -0 $P; then echo alive-after-write=yes; fi
+      kill $(pgrep -P $P -x sleep)
+      waitfor 5 grep -q "^$P " $D/reaped.log
+    `);
+      expect(r.kv).toMatchObject({ fifo: 'yes', fds: '1', 'alive-after-write': 'yes' });
+      expect(r.reaped.get(Number(r.kv.pid))).toBe('exit 0');
+      expect(r.stderr.split('\n')).toEqual([`reaper[${NAME}-dummy]: /out/dummy was written to: dummy service ended`]);
+    });
+
+    it('SIGTERM ends it with the rest, as before', async () => {
+      const s = await scenario();
+      await s.writeOut('init.sh', DUMMY_INIT(''));
+      const r = await s.run(`${START}
+      kill -TERM $P
+      waitfor 5 grep -q "^$P " $D/reaped.log
+    `);
+      expect(r.kv).toMatchObject({ fifo: 'yes', fds: '1' });
+      expect(r.reaped.get(Number(r.kv.pid))).toBe('exit 0');
+      expect(r.stderr.split('\n')).toEqual([
+        `reaper[${NAME}-dummy]: got SIGTERM`,
+        `reaper[${NAME}-dummy]: sending SIGTERM to all processes`,
+        `reaper[${NAME}-dummy]: all processes gone, exiting`,
+      ]);
+    });
+
+    it('a path that is not a FIFO: no dummy service, said once', async () => {
+      const s = await scenario();
+      await s.writeOut('dummy', 'a regular file\n');
+      await s.writeOut('init.sh', DUMMY_INIT(''));
+      const r = await s.run(`
+      $SE $BASE enter --pidfile $OUT/pid $R -- /bin/sh /out/init.sh
+      P=$(cat $OUT/pid)
+      echo pid=$P
+      waitfor 5 grep -q "^$P " $D/reaped.log
+    `);
+      expect(r.reaped.get(Number(r.kv.pid))).toBe('exit 0');
+      expect(r.stderr.split('\n')).toEqual([`reaper[${NAME}-dummy]: /out/dummy is not a FIFO: no dummy service`]);
+      expect(s.readOut('dummy')).toBe('a regular file\n');
+    });
+  });
 });

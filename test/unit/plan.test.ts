@@ -109,12 +109,21 @@ describe('init script', () => {
     const starts = s.split('\n').filter((l) => l.startsWith('start_service '));
     expect(starts).toEqual(["start_service 'rsyslog'", "start_service '/usr/local/bin/go'", "start_service 'ssh'"]);
     expect(s).toContain("export OVERLAY_BOOT_STOP='ssh rsyslog'\nexec '/.reaper' 'x'\n");
-    expect(s).toContain('mkfifo /run/dummy_service'); // always, as in 1.6
+    // 1.6's dummy service, always: our reaper holds its FIFO, no process of its own.
+    expect(s).toContain('export OVERLAY_BOOT_DUMMY=/run/dummy_service\n');
+    expect(s).not.toContain('mkfifo');
+    expect(s).not.toContain('read X');
   });
-  it('parks the dummy service when START is none', () => {
+  it('has the reaper hold the dummy service when START is none', () => {
     const s = initScript({ ...base, START: [] });
-    expect(s).toContain('mkfifo /run/dummy_service');
-    expect(s).toContain("export OVERLAY_BOOT_STOP=''");
+    expect(s).toContain("export OVERLAY_BOOT_DUMMY=/run/dummy_service\nexport OVERLAY_BOOT_STOP=''\nexec '/.reaper' 'x'\n");
+  });
+  it("parks 1.6's sh dummy service for a custom REAPER, which cannot hold it", () => {
+    const s = initScript({ ...base, START: [], REAPER: '/sbin/other' });
+    expect(s).toContain('[ -p /run/dummy_service ] || mkfifo /run/dummy_service\n');
+    expect(s).toContain("read X < /run/dummy_service' dummy_service ) &\n");
+    expect(s).not.toContain('OVERLAY_BOOT_DUMMY');
+    expect(s).toContain("exec '/sbin/other' 'x'\n");
   });
 });
 
