@@ -29,3 +29,5 @@ export const RUNTIME_REGISTRY = '/run/overlay-boot/registry';
 
 /** Start plans kept by the runtime between starts (see lib/plan/plan.ts). */
 export const PLAN_DIR = '/run/overlay-boot/plans';
+/** Undo journals of starts (lib/plan/plan.ts undoJournal). */
+export const UNDO_DIR = '/run/overlay-boot/undo';

@@ -2,10 +2,13 @@
  * journal.c - the on-disk half of the undo (undo.c is the in-memory half,
  * run at exit). SIGKILL cannot be caught, and a start that times out is
  * killed by systemd: so before each creation, what is about to be made is
- * appended to a journal in the unit's RuntimeDirectory and synced; the
- * unit's ExecStopPost= replays it (`subhost-enter --undo FILE`) after any
- * stop, and the journal is unlinked when the start succeeds, so that a
- * subhost that ran is never touched.
+ * appended to a journal (/run/overlay-boot/undo/NAME) and synced; the
+ * netns unit's ExecStopPost= replays it (`subhost-enter --undo FILE`)
+ * after any stop of the subhost, and the journal is unlinked when the
+ * start succeeds, so that a subhost that ran is never touched. A journal
+ * left by a killed start that was not replayed yet is appended to: a
+ * replay undoes both runs, a success drops both (what the earlier run
+ * made is what this one uses).
  *
  * Only what does not exist in UPPER before is noted (checked just before
  * the creation; nothing else writes to UPPER while a start runs), so a
@@ -55,11 +58,31 @@ static int put(const char *kind, const char *word)
 	return fdatasync(jfd);
 }
 
+/* The journal's directory (/run/overlay-boot/undo) is made at the first
+ * start after boot: /run is a fresh tmpfs. */
+static void make_parents(const char *file)
+{
+	char *p = strdup(file);
+
+	if (p == NULL)
+		return;
+	for (char *s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		(void)mkdir(p, 0755);	/* EEXIST: fine; else open() says why */
+		*s = '/';
+	}
+	free(p);
+}
+
 int journal_open(const char *file, const char *upper)
 {
 	if (jfd >= 0)
 		close(jfd);
 	jfd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (jfd < 0 && errno == ENOENT) {
+		make_parents(file);
+		jfd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
 	if (jfd < 0)
 		return -1;
 	jfile = file;

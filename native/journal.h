@@ -1,6 +1,6 @@
 /* The undo journal (journal.c): what a start is about to make in UPPER,
  * on disk, so that a start that is killed (a timeout's SIGTERM, SIGKILL,
- * a crash) is undone as well: ExecStopPost= runs
+ * a crash) is undone as well: the netns unit's ExecStopPost= runs
  * `subhost-enter --undo FILE`. */
 #ifndef OVERLAY_BOOT_JOURNAL_H
 #define OVERLAY_BOOT_JOURNAL_H

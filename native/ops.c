@@ -714,7 +714,7 @@ void ops_run(int argc, char **argv, int i)
 		fault_point(n, NULL);
 		orig_args = &argv[i + 1];
 		/* On disk before it is made (journal.c): a kill from here on
-		 * is undone by the unit's ExecStopPost=. */
+		 * is undone by the netns unit's ExecStopPost=. */
 		for (int k = 0; k < op->arity; k++)
 			if (op->kinds[k] == 'c' ||
 			    (k == 0 && strcmp(op->name, "write-if-missing") == 0))

@@ -69,7 +69,7 @@ const char usage_text[] =
 "\n"
 "  " PROG " --undo FILE\n"
 "removes, newest first, what undo journal FILE names and still exists in\n"
-"its UPPER (directories only when empty), then FILE: the unit's\n"
+"its UPPER (directories only when empty), then FILE: the netns unit's\n"
 "ExecStopPost=, for a start that was killed. A missing FILE: nothing to do.\n"
 "\n"
 "  " PROG " --plan FILE [--plan FILE ...] --or PROGRAM [ARG ...]\n"

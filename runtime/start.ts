@@ -97,11 +97,11 @@ function writeDefaults(dir: string, c: SubhostConfig, facts: HostFacts, guard: O
 }
 
 // Custom hooks run here, between the native steps they must follow. Every
-// helper run notes what it makes in the same undo journal (the unit's
-// ExecStopPost= replays it if the start does not succeed).
+// helper run notes what it makes in the same undo journal (the netns
+// unit's stop replays it if the start does not succeed).
 async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFacts): Promise<void> {
   const { PREMOUNT: pre, POSTMOUNT: post, INIT: init } = c;
-  const guard = guardOps(c, undoJournal(pidfile));
+  const guard = guardOps(c, undoJournal(c.NAME));
   const defaults = `${dirname(pidfile)}/defaults`;
   writeDefaults(defaults, c, facts, guard);
   const first: Op[] = [...checkOps(c), ['link-up', 'lo'], ...guard];

@@ -30,7 +30,7 @@ describe('faults', () => {
     const points: string[] = [];
     for (let n = 1; n < 200; n++) points.push(String(n));
     let steps = 0;
-    // UPPER as it was, entry by entry (the undo journal, replayed by ExecStopPost=).
+    // UPPER as it was, entry by entry (the undo journal, replayed by subhost-netns@'s ExecStopPost=).
     const listing = async () => (await sb.run(['sh', '-c', `cd ${s.base}/root && find . -printf '%p %y %m\\n' | sort`])).stdout;
     const before = await listing();
     for (const at of ['enter', 'ready', ...points]) {

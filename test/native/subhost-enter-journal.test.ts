@@ -1,6 +1,6 @@
 // The undo journal: a start SIGKILLed after its last step (nothing undone
-// in-process) is undone by `subhost-enter --undo`, as the unit's
-// ExecStopPost= runs it, in a mount namespace without the start's mounts.
+// in-process) is undone by `subhost-enter --undo`, as subhost-netns@'s
+// ExecStopPost= runs it, outside the start's mount namespace.
 // Only what the start made goes: UPPER's own entries, and paths made on a
 // tmpfs inside LIVE, are left alone.
 

@@ -193,8 +193,8 @@ describe('the whole start plan', () => {
     const argv = startPlan(cfg, facts, '/run/subhost/x/pid');
     const { ops, rest } = argvToOps(argv);
     expect(rest[0]).toBe('enter');
-    // What the start makes in UPPER is journalled beside its pidfile (ExecStopPost= undoes a killed start).
-    expect(ops).toContainEqual(['undo-journal', '/run/subhost/x/undo', base.UPPER]);
+    // What the start makes in UPPER is journalled (the netns unit's ExecStopPost= undoes a killed start).
+    expect(ops).toContainEqual(['undo-journal', `/run/overlay-boot/undo/${base.NAME}`, base.UPPER]);
     expect(opsToArgv(ops)).toEqual(argv.slice(0, argv.length - rest.length));
     for (const op of ops) expect(op.length, op.join(' ')).toBe(1 + arity(op[0])!);
     expect(new Set(ops.map((o) => o[0]))).toEqual(
