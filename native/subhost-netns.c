@@ -45,6 +45,8 @@ const char usage_text[] =
 "       " PROG " up --run NAME STATE PLAN  PLAN without its checks\n"
 "       " PROG " down NAME STATE           remove what STATE records\n"
 "       " PROG " --check PLAN              parse only (exit 0, or 2 and why)\n"
+"       " PROG " --holds PLAN              exit 0 if PLAN is valid and its\n"
+"                                          checks hold, else 1 (runs nothing)\n"
 "       " PROG " --ifupdown-stanza IFACE [FILE]\n"
 "                 exit 0 if FILE (" INTERFACES ") or what it includes\n"
 "                 has \"iface IFACE\", 1 if not, 3 if a mapping decides\n";
@@ -606,6 +608,11 @@ int main(int argc, char **argv)
 		if (argc != 3)
 			usage_error("--check takes one PLAN");
 		return check_main(argv[2]);
+	}
+	if (argc == 3 && strcmp(argv[1], "--holds") == 0) {
+		static struct plan p;
+
+		return plan_read(argv[2], &p, "\t") == 0 && plan_valid(&p, 0) == 0 && plan_holds(&p) ? 0 : 1;
 	}
 	if (argc >= 3 && argc <= 4 && strcmp(argv[1], "--ifupdown-stanza") == 0) {
 		switch (ifupdown_stanza(argc == 4 ? argv[3] : INTERFACES, argv[2])) {

@@ -55,8 +55,6 @@ for (const name of Object.keys(entries)) {
 mkdirSync('dist', { recursive: true });
 // The default hooks as programs, for 1.6 hooks that run them (runtime/overlay-premount).
 for (const f of [
-  'runtime/subhost-netns-down',
-  'runtime/subhost-netns-up',
   'runtime/subhosts-service',
   'runtime/overlay-premount',
   'runtime/overlay-postmount',
@@ -65,6 +63,6 @@ for (const f of [
   copyFileSync(f, `dist/${f.split('/').pop()}`);
   chmodSync(`dist/${f.split('/').pop()}`, 0o755);
 }
-for (const f of ['reaper', 'subhost-enter', 'subhost-bind', 'subhost-go', 'subhost-machine']) {
+for (const f of ['reaper', 'subhost-enter', 'subhost-netns', 'subhost-bind', 'subhost-go', 'subhost-machine']) {
   if (existsSync(`native/build/${f}`)) copyFileSync(`native/build/${f}`, `dist/${f}`);
 }
