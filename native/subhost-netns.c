@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -556,14 +557,37 @@ static int up_main(int argc, char **argv)
 	die("cannot run", runtime);
 }
 
-/* Undo what STATE records: ifdown what was ifup'ed (while the links
- * exist: its scripts may need them), delete the host links (a veth's
- * peer and a VLAN on it go with it), remove the named netns. */
+/* Is there a link NAME in this network namespace? */
+static int link_exists(int sock, const char *name)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	return ioctl(sock, SIOCGIFINDEX, &ifr) == 0;
+}
+
+/* How long `down` leaves the kernel to take the host ends away with the
+ * netns before deleting them itself. */
+#define LINK_GRACE_MS 100
+
+/*
+ * Undo what STATE records: ifdown what was ifup'ed (while the links
+ * exist: its scripts may need them), remove the named netns, then see the
+ * host links gone. Removing the netns (as `ip netns delete`) lets the
+ * kernel dismantle it in the background, the veth pairs (and VLANs on
+ * their host ends) with it: their names are free within a millisecond or
+ * two, while deleting a link here waits for RCU (tens of milliseconds,
+ * bench/RESULTS.md). So the links are deleted only if still there after
+ * LINK_GRACE_MS (the netns kept alive by a process, or made without one):
+ * either way they are gone when `down` ends, and a restart finds the
+ * names free.
+ */
 static int down_main(int argc, char **argv)
 {
 	static struct plan st;
 	char path[PATH_MAX];
-	int nl = -1, netns = 0;
+	int nl = -1, sock, netns = 0, left;
 
 	if (argc != 2)
 		usage_error("down takes NAME STATE");
@@ -575,25 +599,32 @@ static int down_main(int argc, char **argv)
 		if (is_op(&st.l[i], "ifup", 2))
 			run(ifdown, 1);
 	}
-	for (int i = 0; i < st.n; i++) {
-		if (is_op(&st.l[i], "netns", 1))
-			netns = 1;
-		if (!is_op(&st.l[i], "link", 2))
-			continue;
-		if (nl < 0 && (nl = rtnl_open()) < 0)
-			die("cannot open a netlink socket", NULL);
-		/* Deleted here rather than left to the netns' end, which the
-		 * kernel does later (cleanup_net): a restart right after must
-		 * not find the host end still there. */
-		if (rtnl_del(nl, st.l[i].f[1]) != 0)
-			fprintf(stderr, PROG ": cannot delete %s: %s\n", st.l[i].f[1], rtnl_error);
-	}
+	for (int i = 0; i < st.n; i++)
+		netns |= is_op(&st.l[i], "netns", 1);
 	if (netns && ifname_ok(argv[0])) {
-		/* As `ip netns delete`: the mount detached, the file removed. */
 		snprintf(path, sizeof(path), NETNS_DIR "/%s", argv[0]);
 		umount2(path, MNT_DETACH);
 		if (unlink(path) != 0 && errno != ENOENT)
 			fprintf(stderr, PROG ": cannot remove %s: %s\n", path, strerror(errno));
+	}
+	if ((sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		die("cannot open a socket", NULL);
+	for (int waited = 0;; waited++) {
+		left = 0;
+		for (int i = 0; i < st.n; i++)
+			if (is_op(&st.l[i], "link", 2) && link_exists(sock, st.l[i].f[1]))
+				left++;
+		if (left == 0 || waited >= LINK_GRACE_MS)
+			break;
+		usleep(1000);
+	}
+	for (int i = 0; left && i < st.n; i++) {
+		if (!is_op(&st.l[i], "link", 2) || !link_exists(sock, st.l[i].f[1]))
+			continue;
+		if (nl < 0 && (nl = rtnl_open()) < 0)
+			die("cannot open a netlink socket", NULL);
+		if (rtnl_del(nl, st.l[i].f[1]) != 0)
+			fprintf(stderr, PROG ": cannot delete %s: %s\n", st.l[i].f[1], rtnl_error);
 	}
 	return 0;
 }
