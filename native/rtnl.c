@@ -27,11 +27,17 @@
 
 char rtnl_error[256];
 
+/* One request: header, link message, attributes. One buffer (not a
+ * struct of the three), so that attributes are written inside an object
+ * the compiler knows the size of. */
 struct req {
-	struct nlmsghdr nh;
-	struct ifinfomsg ifi;
-	char attrs[512];
+	union {
+		struct nlmsghdr nh;
+		char buf[1024];
+	};
 };
+
+static struct ifinfomsg *ifi(struct req *r) { return NLMSG_DATA(&r->nh); }
 
 int rtnl_open(void)
 {
@@ -53,14 +59,14 @@ static void req_init(struct req *r, int type, int flags)
 	r->nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
 	r->nh.nlmsg_type = (unsigned short)type;
 	r->nh.nlmsg_flags = (unsigned short)(NLM_F_REQUEST | NLM_F_ACK | flags);
-	r->ifi.ifi_family = AF_UNSPEC;
+	ifi(r)->ifi_family = AF_UNSPEC;
 }
 
 /* Append attribute TYPE (LEN bytes of DATA) at the end of the message.
  * The buffer holds every request made here many times over. */
 static struct rtattr *put(struct req *r, int type, const void *data, size_t len)
 {
-	struct rtattr *a = (struct rtattr *)((char *)&r->nh + NLMSG_ALIGN(r->nh.nlmsg_len));
+	struct rtattr *a = (struct rtattr *)(r->buf + NLMSG_ALIGN(r->nh.nlmsg_len));
 
 	a->rta_type = (unsigned short)type;
 	a->rta_len = (unsigned short)RTA_LENGTH(len);
@@ -77,7 +83,7 @@ static void put_u32(struct req *r, int type, unsigned v) { put(r, type, &v, size
 static struct rtattr *nest(struct req *r, int type) { return put(r, type, NULL, 0); }
 static void nest_end(struct req *r, struct rtattr *a)
 {
-	a->rta_len = (unsigned short)((char *)&r->nh + r->nh.nlmsg_len - (char *)a);
+	a->rta_len = (unsigned short)(r->buf + r->nh.nlmsg_len - (char *)a);
 }
 
 /* The kernel's message from the extended ACK's attributes, if any. */
@@ -193,9 +199,9 @@ int rtnl_set_up(int fd, int index, int master)
 	struct req r;
 
 	req_init(&r, RTM_NEWLINK, 0);
-	r.ifi.ifi_index = index;
-	r.ifi.ifi_flags = IFF_UP;
-	r.ifi.ifi_change = IFF_UP;
+	ifi(&r)->ifi_index = index;
+	ifi(&r)->ifi_flags = IFF_UP;
+	ifi(&r)->ifi_change = IFF_UP;
 	if (master > 0)
 		put_u32(&r, IFLA_MASTER, (unsigned)master);
 	return talk(fd, &r);
