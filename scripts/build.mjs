@@ -54,12 +54,7 @@ for (const name of Object.keys(entries)) {
 // Shell helpers (no Node start-up on the stop path) and native helpers.
 mkdirSync('dist', { recursive: true });
 // The default hooks as programs, for 1.6 hooks that run them (runtime/overlay-premount).
-for (const f of [
-  'runtime/subhosts-service',
-  'runtime/overlay-premount',
-  'runtime/overlay-postmount',
-  'runtime/overlay-init',
-]) {
+for (const f of ['runtime/subhosts-service', 'runtime/overlay-premount', 'runtime/overlay-postmount', 'runtime/overlay-init']) {
   copyFileSync(f, `dist/${f.split('/').pop()}`);
   chmodSync(`dist/${f.split('/').pop()}`, 0o755);
 }
