@@ -51,7 +51,7 @@ for (const name of Object.keys(entries)) {
   symlinkSync(`${name}.cjs`, `dist/${name}`);
 }
 
-// Shell helpers (no Node start-up on the stop path) and native helpers.
+// Shell helpers (subhosts-service, the default hooks) and native helpers.
 mkdirSync('dist', { recursive: true });
 // The default hooks as programs, for 1.6 hooks that run them (runtime/overlay-premount).
 for (const f of ['runtime/subhosts-service', 'runtime/overlay-premount', 'runtime/overlay-postmount', 'runtime/overlay-init']) {
