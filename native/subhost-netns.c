@@ -412,10 +412,23 @@ static void fail(const char *fmt, ...)
 	exit(1);
 }
 
+/* Is the name of link NAME taken in this network namespace? Asked of the
+ * kernel's name table (as creating it would), not of /sys/class/net: a
+ * link being dismantled leaves the table before its sysfs entry does. */
+static int link_exists(int sock, const char *name)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	return ioctl(sock, SIOCGIFINDEX, &ifr) == 0;
+}
+
 /* Refuse before making anything: names in use, missing bridges. */
 static void precheck(const struct plan *p)
 {
 	char path[PATH_MAX];
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	for (int i = 0; i < p->n; i++) {
 		const struct line *l = &p->l[i];
@@ -426,8 +439,9 @@ static void precheck(const struct plan *p)
 				fail("network namespace %s already exists (not made by this unit): "
 				     "remove it with \"ip netns delete %s\" if it is stale", l->f[1], l->f[1]);
 		} else if (is_op(l, "veth", 5) || is_op(l, "vlan", 5)) {
-			snprintf(path, sizeof(path), "/sys/class/net/%s", l->f[1]);
-			if (access(path, F_OK) == 0)
+			if (sock < 0)
+				die("cannot open a socket", NULL);
+			if (link_exists(sock, l->f[1]))
 				fail("host interface %s already exists: another subhost or a leftover uses that name",
 				     l->f[1]);
 			snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", l->f[4]);
@@ -435,6 +449,8 @@ static void precheck(const struct plan *p)
 				fail("CABLES: bridge %s for %s does not exist (or is not a bridge)", l->f[4], l->f[1]);
 		}
 	}
+	if (sock >= 0)
+		close(sock);
 }
 
 /* Make what plan P describes, recording each thing in STATE first. */
@@ -460,7 +476,7 @@ static int up_run(const char *state, struct plan *p)
 
 		if (is_op(l, "netns", 2)) {
 			name = l->f[1];
-			record("netns", NULL);
+			record("netns", name);
 			/* lo is brought up by the subhost's own start (subhost-enter
 			 * link-up, already inside the netns). */
 			if (netns_add(name, &nsfd, what, sizeof(what)) != 0) {
@@ -557,16 +573,6 @@ static int up_main(int argc, char **argv)
 	die("cannot run", runtime);
 }
 
-/* Is there a link NAME in this network namespace? */
-static int link_exists(int sock, const char *name)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	return ioctl(sock, SIOCGIFINDEX, &ifr) == 0;
-}
-
 /* How long `down` leaves the kernel to take the host ends away with the
  * netns before deleting them itself. */
 #define LINK_GRACE_MS 100
@@ -587,7 +593,8 @@ static int down_main(int argc, char **argv)
 {
 	static struct plan st;
 	char path[PATH_MAX];
-	int nl = -1, sock, netns = 0, left;
+	const char *netns = NULL;
+	int nl = -1, sock, left;
 
 	if (argc != 2)
 		usage_error("down takes NAME STATE");
@@ -599,10 +606,16 @@ static int down_main(int argc, char **argv)
 		if (is_op(&st.l[i], "ifup", 2))
 			run(ifdown, 1);
 	}
-	for (int i = 0; i < st.n; i++)
-		netns |= is_op(&st.l[i], "netns", 1);
-	if (netns && ifname_ok(argv[0])) {
-		snprintf(path, sizeof(path), NETNS_DIR "/%s", argv[0]);
+	/* "netns NAME" (a bare "netns": NAME is the unit's, as the sh
+	 * version recorded it before an upgrade). */
+	for (int i = 0; i < st.n; i++) {
+		if (is_op(&st.l[i], "netns", 1))
+			netns = argv[0];
+		else if (is_op(&st.l[i], "netns", 2))
+			netns = st.l[i].f[1];
+	}
+	if (netns && ifname_ok(netns)) {
+		snprintf(path, sizeof(path), NETNS_DIR "/%s", netns);
 		umount2(path, MNT_DETACH);
 		if (unlink(path) != 0 && errno != ENOENT)
 			fprintf(stderr, PROG ": cannot remove %s: %s\n", path, strerror(errno));

@@ -47,7 +47,7 @@ describe('the netns unit', () => {
         await new Promise((r) => setTimeout(r, 50));
         recorded = (await sb.run(['cat', '/run/subhost-netns/hang/state'])).stdout;
       }
-      expect(recorded).toBe('netns\nlink hang0\nifup hang0\n');
+      expect(recorded).toBe('netns hang\nlink hang0\nifup hang0\n');
       // Half way: made, and still being started.
       expect((await sb.run(['ip', 'netns', 'list'])).stdout).toContain('hang');
       expect((await sb.run(['ip', 'link', 'show', 'hang0'])).exitCode).toBe(0);

@@ -51,7 +51,7 @@ describe('subhost-netns', () => {
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
     const kv = Object.fromEntries(r.stdout.split('\n').map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)]));
-    expect(kv.state).toBe('netns,link cab0,link cab1,link cab2,');
+    expect(kv.state).toBe('netns cab,link cab0,link cab1,link cab2,');
     expect(kv.host).toBe('obr0 cab0 cab1 cab2 ');
     expect(kv.up0).toBe('1');
     expect(kv.master2).toBe('master obr0');
@@ -104,15 +104,28 @@ describe('subhost-netns', () => {
     expect(r.stderr).toBe('');
     const lines = r.stdout.split('\n');
     if (lines[0] === 'made') {
-      expect(lines[1]).toBe('state=netns,link vl0,link vl0.12,');
+      expect(lines[1]).toBe('state=netns vl,link vl0,link vl0.12,');
     } else {
       expect(lines.slice(0, 3)).toEqual([
         'exit=1',
         'CABLES: cannot create vl0.12: ip link add link vl0 name vl0.12 type vlan id 12: Error: Unknown device type. (this kernel has no 802.1Q VLAN support: CONFIG_VLAN_8021Q)',
-        'state=netns,link vl0,link vl0.12,',
+        'state=netns vl,link vl0,link vl0.12,',
       ]);
     }
     expect(lines.slice(-2)).toEqual(['links=', 'netns=']);
+  });
+
+  it("down reads a state file of the sh version (a bare netns line: the unit's NAME)", async () => {
+    const r = await scenario(`
+      plan /run/t/p 'netns old' 'veth old0 eth0 - -'
+      $B up --run old /run/t/s /run/t/p
+      printf 'netns\\nlink old0\\n' >/run/t/s
+      $B down old /run/t/s
+      echo "links=$(links)"
+      echo "netns=$(ls /run/netns | tr '\\n' ' ')"
+    `);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n')).toEqual(['links=', 'netns=']);
   });
 
   it('down while a process still holds the netns: the host ends are deleted, the name removed', async () => {
