@@ -575,7 +575,7 @@ static int up_main(int argc, char **argv)
 
 /* How long `down` leaves the kernel to take the host ends away with the
  * netns before deleting them itself. */
-#define LINK_GRACE_MS 100
+#define LINK_GRACE_MS 250
 
 /*
  * Undo what STATE records: ifdown what was ifup'ed (while the links
