@@ -78,7 +78,7 @@ function dominates(r: Results): string[] {
   const sysd = (xs: typeof ob) => ph(xs, K.a) + ph(xs, K.b) + ph(xs, K.c);
   const parts: Array<[string, number]> = [
     ['systemd itself (jobs, forks, unit state changes, D-Bus)', sysd(ob)],
-    ['the netns unit (`subhost-netns-up`, sh: the netns, lo, the veth)', ph(ob, K.netns)],
+    ['the netns unit (`subhost-netns up`, C over rtnetlink: the netns, the veth)', ph(ob, K.netns)],
     ['the subhost unit (`subhost-enter --plan`, C: overlay and mounts, namespaces, pivot_root, reaper ready)', ph(ob, K.sub)],
   ];
   const [bigName, bigMs] = parts.reduce((x, y) => (y[1] > x[1] ? y : x));

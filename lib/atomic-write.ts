@@ -1,5 +1,5 @@
 // The one way the package replaces a file: readers (systemd, subhost-enter,
-// subhost-netns-up, the generator) see the old file or the new one, never
+// subhost-netns, the generator) see the old file or the new one, never
 // a part. A temporary file in the same directory is written, given its
 // mode (and the old file's owner), fsynced and renamed over the file; then
 // the directory is fsynced. A symlinked file is replaced where it points

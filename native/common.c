@@ -1,9 +1,11 @@
-/* common.c - messages and openat2 for subhost-enter, -bind and -go. */
+/* common.c - messages, openat2 and plan checks for subhost-enter, -netns,
+ * -bind and -go. */
 
 #include <errno.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -56,4 +58,28 @@ int openat2_resolve(int dirfd, const char *path, int flags, uint64_t resolve)
 	how.flags = (uint64_t)flags;
 	how.resolve = resolve;
 	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+int plan_env_holds(const char *name, const char *want)
+{
+	const char *v = getenv(name);
+
+	return strcmp(want, "-") == 0 ? v == NULL : v != NULL && strcmp(v, want) == 0;
+}
+
+/* The signature a plan was computed against: device, inode, size and
+ * modification time (lstat), or "absent". Any edit of the config, a new
+ * registry link or a changed /etc/subhosts.conf changes it. */
+int plan_stat_holds(const char *path, const char *sig)
+{
+	struct stat st;
+	char now[128];
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT && strcmp(sig, "absent") == 0;
+	snprintf(now, sizeof(now), "%llu:%llu:%lld:%lld.%09ld",
+		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+		 (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+		 st.st_mtim.tv_nsec);
+	return strcmp(now, sig) == 0;
 }

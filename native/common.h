@@ -4,8 +4,9 @@
  *
  *  - describe(): header-only, so that the reaper (which has no usage and
  *    prints with its own prefix) needs nothing else from here;
- *  - die(), failf(), usage_error(), openat2_resolve(): common.c, linked
- *    into subhost-enter, subhost-bind and subhost-go. Each of these
+ *  - die(), failf(), usage_error(), openat2_resolve(), plan_env_holds(),
+ *    plan_stat_holds(): common.c, linked into subhost-enter,
+ *    subhost-netns, subhost-bind and subhost-go. Each of these
  *    defines prog_name (the first word of every message) and usage_text
  *    (its --help, printed after a usage error).
  */
@@ -39,6 +40,16 @@ void usage_error(const char *fmt, ...)
  * bits in struct open_how (E2BIG/EINVAL): it is zeroed first.
  */
 int openat2_resolve(int dirfd, const char *path, int flags, uint64_t resolve);
+
+/*
+ * A plan's check lines (subhost-enter's and subhost-netns's plans): does
+ * environment variable NAME hold WANT ("-": unset)? Does PATH's signature
+ * (lstat: "dev:ino:size:mtime.ns", or "absent") equal SIG? The same
+ * signature as lib/plan/sig.ts computes (test/unit/plan-contract.test.ts
+ * holds them together).
+ */
+int plan_env_holds(const char *name, const char *want);
+int plan_stat_holds(const char *path, const char *sig);
 
 #ifndef __GLIBC__
 /*

@@ -471,31 +471,8 @@ static int run_refuse_mountpoint(char **a)
 	return FAILED_QUIETLY;
 }
 
-static int env_holds(char **a)
-{
-	const char *v = getenv(a[0]);
-
-	return strcmp(a[1], "-") == 0 ? v == NULL : v != NULL && strcmp(v, a[1]) == 0;
-}
-
-/* The signature a plan was computed against: device, inode, size and
- * modification time of PATH (lstat), or "absent". Any edit of the config,
- * a new registry link or a changed /etc/subhosts.conf changes it. The
- * same as lib/plan/sig.ts and subhost-netns-up's stat -c compute
- * (test/unit/plan-contract.test.ts holds the three together). */
-static int stat_holds(char **a)
-{
-	struct stat st;
-	char sig[128];
-
-	if (lstat(a[0], &st) != 0)
-		return errno == ENOENT && strcmp(a[1], "absent") == 0;
-	snprintf(sig, sizeof(sig), "%llu:%llu:%lld:%lld.%09ld",
-		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-		 (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-		 st.st_mtim.tv_nsec);
-	return strcmp(sig, a[1]) == 0;
-}
+static int env_holds(char **a) { return plan_env_holds(a[0], a[1]); }
+static int stat_holds(char **a) { return plan_stat_holds(a[0], a[1]); }
 
 static int run_check_env(char **a)
 {

@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 		live = live_from_plan(path);
 	}
 
-	/* Host ends: the "link IFNAME" lines subhost-netns-up recorded. */
+	/* Host ends: the "link IFNAME" lines subhost-netns recorded. */
 	int32_t ifindex[MAX_LINKS];
 	size_t nif = 0;
 	snprintf(path, sizeof path, "/run/subhost-netns/%s/state", name);

@@ -51,20 +51,13 @@ for (const name of Object.keys(entries)) {
   symlinkSync(`${name}.cjs`, `dist/${name}`);
 }
 
-// Shell helpers (no Node start-up on the stop path) and native helpers.
+// Shell helpers (subhosts-service, the default hooks) and native helpers.
 mkdirSync('dist', { recursive: true });
 // The default hooks as programs, for 1.6 hooks that run them (runtime/overlay-premount).
-for (const f of [
-  'runtime/subhost-netns-down',
-  'runtime/subhost-netns-up',
-  'runtime/subhosts-service',
-  'runtime/overlay-premount',
-  'runtime/overlay-postmount',
-  'runtime/overlay-init',
-]) {
+for (const f of ['runtime/subhosts-service', 'runtime/overlay-premount', 'runtime/overlay-postmount', 'runtime/overlay-init']) {
   copyFileSync(f, `dist/${f.split('/').pop()}`);
   chmodSync(`dist/${f.split('/').pop()}`, 0o755);
 }
-for (const f of ['reaper', 'subhost-enter', 'subhost-bind', 'subhost-go', 'subhost-machine']) {
+for (const f of ['reaper', 'subhost-enter', 'subhost-netns', 'subhost-bind', 'subhost-go', 'subhost-machine']) {
   if (existsSync(`native/build/${f}`)) copyFileSync(`native/build/${f}`, `dist/${f}`);
 }

@@ -1,4 +1,4 @@
-// The netns plan of a subhost: what subhost-netns-up (sh) makes for
+// The netns plan of a subhost: what subhost-netns (C) makes for
 // subhost-netns@NAME.service, as tab-separated lines. Computed here from
 // the config (pure), kept with the signatures of the files it came from
 // when CABLES ran no command, so later starts need no Node.js. Running it

@@ -1,12 +1,12 @@
 // A start plan is computed from a config and the files that decided which
 // config it is. It records their signatures; subhost-enter (C) and
-// subhost-netns-up (sh) recompute them (same format) and fall back to the
+// subhost-netns (C, common.c) recompute them (same format) and fall back to the
 // Node.js runtime when anything changed: an edited config takes effect on
 // the next start, with or without a daemon-reload.
 import { lstatSync } from 'node:fs';
 import { libDir } from '../paths.js';
 
-/** dev:ino:size:mtime (lstat), as `stat -c %d:%i:%s:%.9Y`; "absent" when missing. */
+/** dev:ino:size:mtime (lstat), as `stat -c %d:%i:%s:%.9Y` and native/common.c; "absent" when missing. */
 export function statSig(path: string): string {
   try {
     const s = lstatSync(path, { bigint: true });
@@ -28,6 +28,6 @@ export function sigOps(conf: string, envConf: string | undefined, lookupFiles: s
     ['check-env', 'OVERLAY_BOOT_CONF', envConf ?? '-'],
     ['check-stat', conf, statSig(conf)],
   ];
-  for (const f of [...lookupFiles, `${libDir()}/subhost-enter`, `${libDir()}/subhost-netns-up`]) ops.push(['check-stat', f, statSig(f)]);
+  for (const f of [...lookupFiles, `${libDir()}/subhost-enter`, `${libDir()}/subhost-netns`]) ops.push(['check-stat', f, statSig(f)]);
   return ops;
 }

@@ -58,6 +58,7 @@ describe('the .deb', () => {
       '/usr/lib/overlay-boot/overlay-boot-runtime.cjs',
       '/usr/lib/overlay-boot/reaper',
       '/usr/lib/overlay-boot/subhost-enter',
+      '/usr/lib/overlay-boot/subhost-netns',
       '/usr/lib/overlay-boot/subhost-bind',
       '/usr/lib/overlay-boot/subhost-go',
       // The default hooks, for 1.6 hooks that run them (overlay-boot.conf(5)).

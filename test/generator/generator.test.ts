@@ -22,9 +22,9 @@
 // @CASE@ in any file stands for the case's (temporary) directory, @OUT@
 // for the output dir (plans are referenced from the drop-ins by path).
 // Every generated unit must also pass `systemd-analyze verify`, every start
-// plan `subhost-enter --check` and every netns plan `subhost-netns-up
+// plan `subhost-enter --check` and every netns plan `subhost-netns
 // --check` (the contract between the TypeScript that writes plans and the
-// C and sh that read them).
+// C that reads them).
 import { it, expect, beforeAll } from 'vitest';
 import { cpSync, readdirSync, readFileSync, writeFileSync, mkdtempSync, mkdirSync, chmodSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -184,7 +184,7 @@ for (const name of readdirSync(CASES).sort()) {
       }
       // Every plan is one its reader parses (runs nothing, needs no root).
       for (const p of g.output.files.keys()) {
-        const reader = p.endsWith('.start') ? 'subhost-enter' : p.endsWith('.netns') ? 'subhost-netns-up' : undefined;
+        const reader = p.endsWith('.start') ? 'subhost-enter' : p.endsWith('.netns') ? 'subhost-netns' : undefined;
         if (!p.startsWith('overlay-boot/') || !reader) continue;
         const r = await execa(join(DIST, reader), ['--check', join(out, p)], { reject: false });
         expect(r.stderr, `${reader} --check ${p}`).toBe('');

@@ -1,8 +1,8 @@
 // The contract at the TypeScript <-> C/sh boundary, checked without root:
 // the start plans TypeScript writes are ones subhost-enter parses
 // (`--check` runs nothing), with the arities its --help gives; the netns
-// plans are ones subhost-netns-up parses; and the file signature a plan
-// records is computed alike by TypeScript, C (check-stat) and sh (stat -c).
+// plans are ones subhost-netns parses; and the file signature a plan
+// records is computed alike by TypeScript and C (common.c, in both).
 // The generator's cases go through the same checks (test/generator).
 import { execa } from 'execa';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { planBase as base, planFacts as facts } from './plan-fixture.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SE = join(ROOT, 'dist/subhost-enter');
-const NETNS_UP = join(ROOT, 'runtime/subhost-netns-up');
+const NETNS = join(ROOT, 'dist/subhost-netns');
 
 const dir = mkdtempSync(join(tmpdir(), 'ob-contract-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -146,19 +146,19 @@ describe('start plans: what TypeScript writes, subhost-enter parses', () => {
   });
 });
 
-describe('netns plans: what TypeScript writes, subhost-netns-up parses', () => {
-  it.each(Object.entries(fixtures))('%s: subhost-netns-up --check accepts it', async (_, c) => {
+describe('netns plans: what TypeScript writes, subhost-netns parses', () => {
+  it.each(Object.entries(fixtures))('%s: subhost-netns --check accepts it', async (_, c) => {
     const sig = sigOps(join(dir, `${c.NAME}.conf`), '/etc/x.conf', []);
-    const r = await execa(NETNS_UP, ['--check', planFile(netnsPlanContent(sig, netnsPlanLines(c.NAME, c.CABLES)))], { reject: false });
+    const r = await execa(NETNS, ['--check', planFile(netnsPlanContent(sig, netnsPlanLines(c.NAME, c.CABLES)))], { reject: false });
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
   });
 
-  it('every kind of line TypeScript writes is one the script reads', async () => {
+  it('every kind of line TypeScript writes is one the program reads', async () => {
     const lines = netnsPlanLines('x', fixtures.CABLES!.CABLES);
     expect(lines.map((l) => l.split('\t')[0])).toEqual(['netns', 'veth', 'veth', 'vlan']);
-    const script = readFileSync(NETNS_UP, 'utf8');
-    for (const kind of ['check-env', 'check-stat', 'netns', 'veth', 'vlan']) expect(script).toMatch(new RegExp(`^ *${kind}\\)`, 'm'));
+    const source = readFileSync(join(ROOT, 'native/subhost-netns.c'), 'utf8');
+    for (const kind of ['check-env', 'check-stat', 'netns', 'veth', 'vlan']) expect(source).toContain(`is_op(l, "${kind}", `);
   });
 
   it('--check refuses lines the script would not read', async () => {
@@ -171,15 +171,23 @@ describe('netns plans: what TypeScript writes, subhost-netns-up parses', () => {
       ['no netns line', netnsPlanContent(sig, [])],
       ['a cable before the netns line', netnsPlanContent(sig, ['veth\tx0\teth0\t-\t-', 'netns\tx'])],
       ['another variable checked', good.replace('OVERLAY_BOOT_CONF', 'HOME')],
+      ['a bad MAC', good.replace('02:00:00:00:00:01', '02:00:00:00:00')],
+      ['a bad VLAN id', good.replace('\t12\t', '\t4095\t')],
+      ['an interface name too long', good.replace('veth\tx0\t', 'veth\tx0123456789abcdef\t')],
+      ['a netns name with a slash', good.replace('netns\tx\n', 'netns\t../x\n')],
     ]) {
-      const r = await execa(NETNS_UP, ['--check', planFile(content!)], { reject: false });
+      expect(content, what).not.toBe(good);
+      const r = await execa(NETNS, ['--check', planFile(content!)], { reject: false });
       expect(r.exitCode, what).toBe(2);
-      expect(r.stderr, what).toMatch(/^subhost-netns-up: [^\n]*$/);
+      expect(r.stderr, what).toMatch(/^subhost-netns: [^\n]*$/);
     }
+    const missing = await execa(NETNS, ['--check', join(dir, 'no-such-plan')], { reject: false });
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toMatch(/^subhost-netns: cannot read .*no-such-plan: No such file or directory$/);
   });
 });
 
-describe('the file signature: TypeScript, C and sh agree', () => {
+describe('the file signature: TypeScript and C agree', () => {
   const files = join(dir, 'sig');
   mkdirSync(files);
   writeFileSync(join(files, 'file'), 'some content\n');
@@ -199,10 +207,24 @@ describe('the file signature: TypeScript, C and sh agree', () => {
     expect(stale.stderr).toBe(`subhost-enter: plan is stale: ${p} changed`);
   });
 
-  it.each(kinds)("%s: subhost-netns-up's stat(1) format gives the TypeScript signature", async (_, p) => {
-    const format = /stat -c '([^']+)'/.exec(readFileSync(NETNS_UP, 'utf8'))?.[1];
-    expect(format).toBe('%d:%i:%s:%.9Y');
-    expect((await execa('stat', ['-c', format!, p])).stdout).toBe(statSig(p));
+  it.each(kinds)('%s: a subhost-netns plan holds with the TypeScript signature, and not with another', async (_, p) => {
+    const sig = statSig(p);
+    const plan = (s: string) => planFile(netnsPlanContent([['check-stat', p, s]], ['netns\tx']));
+    expect((await execa(NETNS, ['--holds', plan(sig)], { reject: false })).exitCode).toBe(0);
+    const other = sig.replace(/\.(\d)/, (_m, d: string) => `.${(+d + 1) % 10}`);
+    expect((await execa(NETNS, ['--holds', plan(other)], { reject: false })).exitCode).toBe(1);
+    expect((await execa(NETNS, ['--holds', plan('absent')], { reject: false })).exitCode).toBe(1);
+    // (stat(1)'s %d:%i:%s:%.9Y, which 1.6-era sh used, is the same signature.)
+    expect((await execa('stat', ['-c', '%d:%i:%s:%.9Y', p])).stdout).toBe(sig);
+  });
+
+  it('check-env: a subhost-netns plan holds only with OVERLAY_BOOT_CONF as it was', async () => {
+    const plan = (v: string) => planFile(netnsPlanContent([['check-env', 'OVERLAY_BOOT_CONF', v]], ['netns\tx']));
+    const env = (v?: string) => ({ env: { OVERLAY_BOOT_CONF: v }, extendEnv: false, reject: false }) as const;
+    expect((await execa(NETNS, ['--holds', plan('-')], env())).exitCode).toBe(0);
+    expect((await execa(NETNS, ['--holds', plan('-')], env('/a.conf'))).exitCode).toBe(1);
+    expect((await execa(NETNS, ['--holds', plan('/a.conf')], env('/a.conf'))).exitCode).toBe(0);
+    expect((await execa(NETNS, ['--holds', plan('/a.conf')], env('/b.conf'))).exitCode).toBe(1);
   });
 
   it('a missing file: "absent" in TypeScript, holds in C only as "absent"', async () => {
