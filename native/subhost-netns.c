@@ -44,7 +44,9 @@ const char usage_text[] =
 "Usage: " PROG " up NAME STATE PLAN...     the first PLAN whose checks hold,\n"
 "                                          else the Node.js runtime\n"
 "       " PROG " up --run NAME STATE PLAN  PLAN without its checks\n"
-"       " PROG " down NAME STATE           remove what STATE records\n"
+"       " PROG " down NAME STATE [UNDO]    remove what STATE records; then,\n"
+"                                          if UNDO exists, exec subhost-enter\n"
+"                                          --undo UNDO\n"
 "       " PROG " --check PLAN              parse only (exit 0, or 2 and why)\n"
 "       " PROG " --holds PLAN              exit 0 if PLAN is valid and its\n"
 "                                          checks hold, else 1 (runs nothing)\n"
@@ -543,11 +545,22 @@ static int up_run(const char *state, struct plan *p)
 	return 0;
 }
 
+/* The path of program NAME installed beside this one (LIBDIR). */
+static void sibling(const char *name, char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
+		die("cannot read", "/proc/self/exe");
+	self[n] = '\0';
+	snprintf(buf, len, "%.*s/%s", (int)(strrchr(self, '/') - self), self, name);
+}
+
 static int up_main(int argc, char **argv)
 {
 	static struct plan p;
-	char self[PATH_MAX], runtime[PATH_MAX + 32];
-	ssize_t n;
+	char runtime[PATH_MAX + 32];
 
 	if (argc >= 1 && strcmp(argv[0], "--run") == 0) {
 		if (argc != 4)
@@ -565,10 +578,7 @@ static int up_main(int argc, char **argv)
 			return up_run(argv[1], &p);
 	}
 	/* The runtime computes the plan and calls back with up --run. */
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
-		die("cannot read", "/proc/self/exe");
-	self[n] = '\0';
-	snprintf(runtime, sizeof(runtime), "%.*s/overlay-boot-runtime.cjs", (int)(strrchr(self, '/') - self), self);
+	sibling("overlay-boot-runtime.cjs", runtime, sizeof(runtime));
 	execl(runtime, runtime, "netns-up", argv[0], (char *)NULL);
 	die("cannot run", runtime);
 }
@@ -590,17 +600,15 @@ static int up_main(int argc, char **argv)
  * process, or made without one): either way their names are free when
  * `down` ends, and a restart finds them so.
  */
-static int down_main(int argc, char **argv)
+static void down_links(const char *name, const char *state)
 {
 	static struct plan st;
 	char path[PATH_MAX];
 	const char *netns = NULL;
 	int nl = -1, sock, left;
 
-	if (argc != 2)
-		usage_error("down takes NAME STATE");
-	if (plan_read(argv[1], &st, " ") != 0)
-		return 0;	/* nothing was made */
+	if (plan_read(state, &st, " ") != 0)
+		return;	/* nothing was made */
 	for (int i = st.n - 1; i >= 0; i--) {
 		const char *ifdown[] = { "ifdown", "--force", st.l[i].f[1], NULL };
 
@@ -611,7 +619,7 @@ static int down_main(int argc, char **argv)
 	 * version recorded it before an upgrade). */
 	for (int i = 0; i < st.n; i++) {
 		if (is_op(&st.l[i], "netns", 1))
-			netns = argv[0];
+			netns = name;
 		else if (is_op(&st.l[i], "netns", 2))
 			netns = st.l[i].f[1];
 	}
@@ -639,6 +647,26 @@ static int down_main(int argc, char **argv)
 			die("cannot open a netlink socket", NULL);
 		if (rtnl_del(nl, st.l[i].f[1]) != 0)
 			fprintf(stderr, PROG ": cannot delete %s: %s\n", st.l[i].f[1], rtnl_error);
+	}
+}
+
+/*
+ * UNDO is the subhost's undo journal (native/journal.c): a start of it
+ * that did not succeed left one, replayed here, as this unit stops right
+ * after the subhost does. subhost-enter does that; it is exec'd only when
+ * there is a journal, so that a normal stop costs no second process.
+ */
+static int down_main(int argc, char **argv)
+{
+	char enter[PATH_MAX + 32];
+
+	if (argc != 2 && argc != 3)
+		usage_error("down takes NAME STATE [UNDO]");
+	down_links(argv[0], argv[1]);
+	if (argc == 3 && access(argv[2], F_OK) == 0) {
+		sibling("subhost-enter", enter, sizeof(enter));
+		execl(enter, enter, "--undo", argv[2], (char *)NULL);
+		die("cannot run", enter);
 	}
 	return 0;
 }

@@ -143,4 +143,22 @@ describe('subhost-netns', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout.split('\n')).toEqual(['links=', 'netns=', 'holder=']);
   });
+
+  it("down with an undo journal: the failed start's UPPER entries go (subhost-enter --undo), with none nothing runs", async () => {
+    // A journal as a killed start leaves it (native/journal.c: NUL-separated "u UPPER", "c REL").
+    const r = await scenario(`
+      plan /run/t/p 'netns un' 'veth un0 eth0 - -'
+      $B up --run un /run/t/s /run/t/p
+      mkdir -p /run/t/upper/keep /run/t/upper/made/deep
+      printf 'u\\0/run/t/upper\\0c\\0made\\0c\\0made/deep\\0' >/run/t/undo
+      $B down un /run/t/s /run/t/undo
+      echo "upper=$(ls /run/t/upper | tr '\\n' ' ')"
+      echo "journal=$(ls /run/t | grep -c '^undo$' || true)"
+      echo "links=$(links)"
+      $B down un /run/t/s /run/t/undo
+      echo done
+    `);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n')).toEqual(['upper=keep ', 'journal=0', 'links=', 'done']);
+  });
 });
