@@ -94,6 +94,28 @@ describe('start plans', () => {
     await sb.run(['rm', '-f', '/run/overlay-boot/registry/op.conf']);
   });
 
+  it('a config edited after the netns unit kept both plans: the subhost unit follows the edit', async () => {
+    const sb = sandbox();
+    const s = await makeSubhost(sb, 'ep', 'BASE=.\nSTART=none\nRAM_SIZE=10M\n');
+    // The edit lands between the two units: right after the netns unit's start.
+    await sb.writeFile(`${s.base}/edited`, 'BASE=.\nSTART=none\nRAM_SIZE=20M\n', 0o644);
+    const dropin = '/run/systemd/system/subhost-netns@ep.service.d/edit.conf';
+    await sb.run(['mkdir', '-p', '/run/systemd/system/subhost-netns@ep.service.d']);
+    await sb.writeFile(dropin, `[Service]\nExecStartPost=/bin/cp ${s.base}/edited ${s.conf}\n`, 0o644);
+    await sb.daemonReload();
+    await register(sb, s.conf); // after the reload: no generator plan
+    try {
+      expect(await sb.startUnit('subhost@ep.service')).toBe('done');
+      expect(await journalCount(sb, 'subhost-netns@ep.service', 'no valid netns plan for ep: computing one')).toBe(1);
+      expect(await journalCount(sb, 'subhost@ep.service', 'no valid start plan for ep: computing one')).toBe(1);
+      expect(await runSize(sb, 'ep')).toBe('20480k');
+      expect(await stopSubhost(sb, 'ep')).toBe('done');
+    } finally {
+      await sb.run(['rm', '-rf', '/run/systemd/system/subhost-netns@ep.service.d']);
+      await sb.daemonReload();
+    }
+  });
+
   it('a config with a !command is never started from a kept plan', async () => {
     const sb = sandbox();
     const s = await makeSubhost(sb, 'cp', 'BASE=.\nSTART=none\nLOWER=!echo /\n');
