@@ -11,8 +11,10 @@ import type { SubhostConfig } from '../config/fields.js';
 import type { Cable } from '../config/cables.js';
 import { PLAN_DIR } from '../paths.js';
 import { lookupFiles } from '../registry.js';
-import { builtinHooks, hostFacts, planFileContent, startPlan, writePlan, type HostFacts } from './plan.js';
-import { netnsPlanContent, netnsPlanLines, writeNetnsPlan } from './netns.js';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic-write.js';
+import { builtinHooks, hostFacts, planFileContent, startPlan, type HostFacts } from './plan.js';
+import { netnsPlanContent, netnsPlanLines } from './netns.js';
 import { sigOps } from './sig.js';
 
 export const keptStartPlan = (name: string): string => `${PLAN_DIR}/${name}.start`;
@@ -49,13 +51,27 @@ export function keepStartPlan(
 ): string[] | undefined {
   if (!builtinHooks(c)) return undefined;
   const argv = startPlan(c, facts, pidfile);
-  writePlan(keptStartPlan(c.NAME), sig, argv);
+  keep(keptStartPlan(c.NAME), planFileContent(sig, argv));
   return argv;
 }
 
 /** Keeps the netns plan of subhost NAME (its CABLES and BASE ran no `!command`) for subhost-netns@NAME.service; returns its path. */
 export function keepNetnsPlan(name: string, cables: Cable[], sig: string[][]): string {
   const path = keptNetnsPlan(name);
-  writeNetnsPlan(path, sig, netnsPlanLines(name, cables));
+  keep(path, netnsPlanFile(name, cables, sig));
   return path;
+}
+
+/**
+ * Written atomically (root's alone: a start plan holds the init script),
+ * unless the file holds these bytes already: `overlay-boot start` of a
+ * subhost whose plans hold rewrites nothing.
+ */
+function keep(path: string, content: string): void {
+  try {
+    if (readFileSync(path, 'utf8') === content) return;
+  } catch {
+    /* none yet */
+  }
+  writeFileAtomic(path, content, { mode: 0o600, mkdirMode: 0o700 });
 }
