@@ -250,7 +250,7 @@ export function renderResults(r: Results): string {
       [
         ['start: StartUnit → unit active (JobRemoved done), ms', cell(stat(obS)), cell(stat(nsS)), cell(stat(ratios(obS, nsS)), fratio)],
         [
-          'start, config touched first: no valid plan, the Node.js runtime runs in both units, ms',
+          'start, config touched first: no valid plan, the Node.js runtime runs once (the netns unit keeps both plans), ms',
           cell(stat(obnS)),
           cell(stat(nsS)),
           cell(stat(ratios(obnS, nsS)), fratio),

@@ -6,8 +6,8 @@
 import { dirname } from 'node:path';
 import type { LoadResult } from '../lib/config/load.js';
 import { settingLines } from '../lib/unit-settings.js';
-import { builtinHooks, planFileContent, startPlan, type HostFacts } from '../lib/plan/plan.js';
-import { netnsPlanContent, netnsPlanLines } from '../lib/plan/netns.js';
+import { builtinHooks, type HostFacts } from '../lib/plan/plan.js';
+import { netnsPlanFile, startPlanFile } from '../lib/plan/keep.js';
 
 export interface Registration {
   /** The conf path as listed in subhosts.conf. */
@@ -68,14 +68,11 @@ export function convert(reg: Registration, r: LoadResult, templates: Templates, 
   if (inputs) {
     if (r.config && builtinHooks(r.config)) {
       plans.start = `${inputs.outDir}/overlay-boot/${name}.start`;
-      planFiles.set(
-        `overlay-boot/${name}.start`,
-        planFileContent(inputs.sig, startPlan(r.config, inputs.facts, `/run/subhost/${name}/pid`)),
-      );
+      planFiles.set(`overlay-boot/${name}.start`, startPlanFile(r.config, inputs.facts, inputs.sig)!);
     }
     if (c.CABLES && !r.deferred.includes('BASE')) {
       plans.netns = `${inputs.outDir}/overlay-boot/${name}.netns`;
-      planFiles.set(`overlay-boot/${name}.netns`, netnsPlanContent(inputs.sig, netnsPlanLines(name, c.CABLES)));
+      planFiles.set(`overlay-boot/${name}.netns`, netnsPlanFile(name, c.CABLES, inputs.sig));
     }
   }
   const env = `Environment=${word(`OVERLAY_BOOT_CONF=${reg.path}`)}`;

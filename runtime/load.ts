@@ -12,6 +12,8 @@ export interface Loaded<T> {
   config: T;
   /** Keys whose value came from running a `!command`: a plan made from them cannot be reused. */
   commands: Variable[];
+  /** Keys holding a `!command` left unrun (with `only`): the config is not static. */
+  deferred: Variable[];
 }
 
 /**
@@ -40,5 +42,5 @@ export async function loadSubhost(name: string, only?: Variable[]): Promise<Load
     throw new Failure(`${found.conf}: NAME is ${c.NAME}, but the unit is for ${name}`);
   }
   const commands = (Object.keys(r.resolved) as Variable[]).filter((k) => r.resolved[k]!.source.kind === 'command');
-  return { config: c, commands };
+  return { config: c, commands, deferred: r.deferred };
 }

@@ -6,17 +6,35 @@ import { loadSubhost } from './load.js';
 import { start } from './start.js';
 import { runNetnsPlan } from './netns-up.js';
 import { netnsPlanLines, writeNetnsPlan } from '../lib/plan/netns.js';
-import { sigOps } from '../lib/plan/sig.js';
-import { findConf, lookupFiles } from '../lib/registry.js';
-import { PLAN_DIR } from '../lib/paths.js';
+import { keepNetnsPlan, keepStartPlan, planSig } from '../lib/plan/keep.js';
+import { findConf } from '../lib/registry.js';
+import { loadConfig } from '../lib/config/load.js';
 import { NameSchema } from '../lib/config/fields.js';
 import { Failure, UsageError } from '../lib/errors.js';
 import { parseArgs } from '../lib/args.js';
 import { runMain } from '../lib/run-main.js';
 import { existsSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 /** Made by netns-up beside its state when it found no config (the netns has no cables). */
 const noConfMark = (name: string) => `/run/subhost-netns/${name}/noconf`;
+
+/**
+ * The start plan of a config that runs no `!command`, kept for the subhost
+ * unit, as its runtime would keep it (runtime/start.ts), when the config
+ * has no problem: with one, nothing is kept and the subhost unit reports
+ * it. This unit's OVERLAY_BOOT_CONF is the subhost unit's (both come from
+ * the generator's drop-ins); were it not, the plan's check-env fails there
+ * and the subhost unit computes its own.
+ */
+async function keepStartPlanOf(name: string, conf: string, sig: string[][]): Promise<void> {
+  try {
+    const r = await loadConfig(conf);
+    if (r.config && r.config.NAME === name && r.problems.length === 0) keepStartPlan(r.config, sig);
+  } catch {
+    /* the subhost unit computes it and says what is wrong */
+  }
+}
 
 const usage = 'Usage: overlay-boot-runtime start|netns-up NAME\n';
 
@@ -65,13 +83,23 @@ async function run(argv: string[]): Promise<number> {
         await runNetnsPlan(name, `${rundir}/state`, plan);
         return 0;
       }
-      const { config, commands } = await loadSubhost(name, ['CABLES']);
-      const lines = netnsPlanLines(name, config.CABLES ?? []);
-      const sig = sigOps(config.CONFIG!, process.env.OVERLAY_BOOT_CONF, lookupFiles(name));
-      const cached = `${PLAN_DIR}/${name}.netns`;
-      // Kept for later starts unless CABLES (or BASE) came from a command.
-      const plan = commands.some((k) => k === 'CABLES' || k === 'BASE') ? `${rundir}/plan` : cached;
-      writeNetnsPlan(plan, plan === cached ? sig : [], lines);
+      process.stderr.write(`no valid netns plan for ${name}: computing one\n`);
+      const envConf = process.env.OVERLAY_BOOT_CONF;
+      // Signed before the config is read: an edit while it is read makes the plans stale, never wrong.
+      const conf = resolve(found.conf); // its CONFIG, as the runtime's start signs it
+      const sig = planSig(name, conf, envConf);
+      const { config, commands, deferred } = await loadSubhost(name, ['CABLES']);
+      let plan: string;
+      if (commands.some((k) => k === 'CABLES' || k === 'BASE')) {
+        plan = `${rundir}/plan`;
+        writeNetnsPlan(plan, [], netnsPlanLines(name, config.CABLES ?? []));
+      } else {
+        // Kept for later starts unless CABLES (or BASE) came from a command.
+        plan = keepNetnsPlan(name, config.CABLES ?? [], sig);
+        // The subhost unit starts right after this one: keep its start
+        // plan too, so that after an edit the runtime runs once, not twice.
+        if (!commands.length && !deferred.length) await keepStartPlanOf(name, conf, sig);
+      }
       await runNetnsPlan(name, `${rundir}/state`, plan);
       return 0;
     }

@@ -19,10 +19,9 @@ import { execa } from 'execa';
 import { writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SubhostConfig } from '../lib/config/fields.js';
-import { libDir, PLAN_DIR } from '../lib/paths.js';
-import { lookupFiles } from '../lib/registry.js';
+import { libDir } from '../lib/paths.js';
 import { Failure } from '../lib/errors.js';
-import { sigOps } from '../lib/plan/sig.js';
+import { keepStartPlan, planSig } from '../lib/plan/keep.js';
 import {
   checkOps,
   guardOps,
@@ -68,11 +67,9 @@ async function helper(argv: string[]): Promise<void> {
 export async function start(c: SubhostConfig, pidfile: string, cacheable: boolean): Promise<void> {
   const facts = hostFacts();
   if (builtinHooks(c)) {
-    const argv = startPlan(c, facts, pidfile);
-    if (cacheable) {
-      const sig = sigOps(c.CONFIG, process.env.OVERLAY_BOOT_CONF, lookupFiles(c.NAME));
-      writePlan(`${PLAN_DIR}/${c.NAME}.start`, sig, argv);
-    }
+    const argv = cacheable
+      ? keepStartPlan(c, planSig(c.NAME, c.CONFIG, process.env.OVERLAY_BOOT_CONF), facts, pidfile)!
+      : startPlan(c, facts, pidfile);
     return helper(argv);
   }
   const absent = c.UPPER === c.LIVE ? [] : absentBefore(c);

@@ -13,6 +13,7 @@ import { Failure, isPolkitDenial, refusal, EXIT_NOPERM } from '../../lib/errors.
 import { configOf, registerForBoot, sameFile, type ConfOf } from './conf.js';
 import { ensureSettings } from './fence.js';
 import { processAlive } from './start-report.js';
+import { keepPlansForStart } from './plans.js';
 import {
   subhostUnit,
   netnsUnit,
@@ -176,6 +177,9 @@ const denied =
  * when the start began (for the journal lines of this start) and the main PID.
  */
 export async function startUnitOrExplain(sm: SystemdManager, name: string): Promise<{ since: number; pid: number }> {
+  // The units then start natively, without the Node.js runtime; should
+  // this fail, they compute the plans themselves, as without it.
+  await keepPlansForStart(sm, name).catch(() => undefined);
   const since = Date.now();
   const unit = subhostUnit(name);
   // TimeoutStartSec (90 s unless TIMEOUT_START) ends the job before this, unless longer.
