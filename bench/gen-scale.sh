@@ -3,7 +3,9 @@
 # (BASE=., CABLES==, START=none, each in its own dir), on tmpfs, listed in
 # a subhosts.conf that OVERLAY_BOOT_SUBHOSTS_CONF points the generator at;
 # the generator run directly (as systemd runs it: three fresh output dirs,
-# on tmpfs too), timed with bash's $EPOCHREALTIME, RUNS runs per N, median.
+# on tmpfs too), timed with bash's `time` (no extra process): wall clock
+# and CPU time (user + system, less disturbed by other load), RUNS runs
+# per N, medians.
 #   bench/gen-scale.sh [GENERATOR] [RUNS] [N...]
 # GENERATOR defaults to dist/overlay-boot-generator.cjs (scripts/setup.sh
 # builds it); as root (configs and their dirs must be root's).
@@ -30,22 +32,22 @@ for n in "${ns[@]}"; do
     echo '# gen-scale'
     for i in $(seq -w 1 "$max" | head -n "$n"); do echo "$top/srv/s$i/s$i.conf"; done
   } >"$top/subhosts-$n.conf"
-  times=()
+  walls=() cpus=()
   for r in $(seq "$runs"); do
     o="$top/out"
     mkdir -p "$o/normal" "$o/early" "$o/late"
-    s=$EPOCHREALTIME
-    OVERLAY_BOOT_SUBHOSTS_CONF="$top/subhosts-$n.conf" "$gen" "$o/normal" "$o/early" "$o/late"
-    e=$EPOCHREALTIME
-    times+=("$(echo "($e - $s) * 1000" | bc -l)")
+    t=$( { TIMEFORMAT='%R %U %S'; time OVERLAY_BOOT_SUBHOSTS_CONF="$top/subhosts-$n.conf" "$gen" "$o/normal" "$o/early" "$o/late" 2>/dev/null; } 2>&1)
+    read -r wall user sys <<<"$t"
+    walls+=("$(echo "$wall * 1000" | bc -l)")
+    cpus+=("$(echo "($user + $sys) * 1000" | bc -l)")
     if [ "$r" = 1 ]; then
       files=$(find "$o/normal" -type f | wc -l)
       links=$(find "$o/normal" -type l | wc -l)
     fi
     rm -rf "$o"
   done
-  med=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m}')
-  mn=$(printf '%s\n' "${times[@]}" | sort -g | head -1)
-  mx=$(printf '%s\n' "${times[@]}" | sort -g | tail -1)
-  printf 'N=%-5s median %7s ms  (min %.1f, max %.1f; %d runs)  %s files, %s links\n' "$n" "$med" "$mn" "$mx" "$runs" "$files" "$links"
+  median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.0f", m}'; }
+  printf 'N=%-5s wall median %5s ms (min %5.0f)  CPU median %5s ms  (%d runs; %s files, %s links)\n' "$n" \
+    "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${walls[@]}" | sort -g | head -1)" \
+    "$(printf '%s\n' "${cpus[@]}" | median)" "$runs" "$files" "$links"
 done

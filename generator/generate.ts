@@ -9,7 +9,7 @@ import { readSubhostsConf } from '../lib/registry.js';
 import { NameSchema } from '../lib/config/fields.js';
 import { convert, convertUnreadable, type Output, type Templates } from './convert.js';
 import { hostFacts, type HostFacts } from '../lib/plan/plan.js';
-import { sigOps } from '../lib/plan/sig.js';
+import { executorSigOps, sigOps } from '../lib/plan/sig.js';
 
 export interface Generated {
   output: Output;
@@ -42,7 +42,9 @@ export function findTemplates(dirs = UNIT_DIRS): Templates {
  * absolute path from the drop-ins); undefined writes no plans.
  */
 export async function generate(subhostsConf: string, templates: Templates, outDir?: string): Promise<Generated> {
+  // Taken once per run, for every plan: the host's facts and the package's executors.
   let facts: HostFacts | undefined;
+  let executors: string[][] | undefined;
   const g: Generated = { output: { files: new Map(), links: new Map() }, errors: [], warnings: [], subhosts: new Map() };
   let listed: ReturnType<typeof readSubhostsConf>;
   try {
@@ -83,8 +85,11 @@ export async function generate(subhostsConf: string, templates: Templates, outDi
       name = r.partial.NAME!;
       // What the plans need from the host: the facts, and the signature of
       // the config (the unit's OVERLAY_BOOT_CONF is that same path).
-      if (outDir) facts ??= hostFacts();
-      out = convert(reg, r, templates, outDir && facts ? { outDir, facts, sig: sigOps(l.path, l.path, []) } : undefined);
+      if (outDir) {
+        facts ??= hostFacts();
+        executors ??= executorSigOps();
+      }
+      out = convert(reg, r, templates, outDir && facts ? { outDir, facts, sig: sigOps(l.path, l.path, [], executors) } : undefined);
     }
     const first = seen.get(name);
     if (first) {

@@ -77,14 +77,20 @@ async function run(argv: string[]): Promise<number> {
     return g.errors.length ? 1 : 0;
   }
   const out = args[0]!;
-  for (const [path, text] of g.output.files) {
-    mkdirSync(dirname(join(out, path)), { recursive: true });
-    writeFileSync(join(out, path), text);
-  }
-  for (const [path, target] of g.output.links) {
-    mkdirSync(dirname(join(out, path)), { recursive: true });
-    symlinkSync(target, join(out, path));
-  }
+  // Each directory once (a unit's .d holds one file): with 1000 configs,
+  // a recursive mkdir per file was a good part of the writing.
+  const made = new Set<string>();
+  const place = (path: string): string => {
+    const full = join(out, path);
+    const dir = dirname(full);
+    if (!made.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      made.add(dir);
+    }
+    return full;
+  };
+  for (const [path, text] of g.output.files) writeFileSync(place(path), text);
+  for (const [path, target] of g.output.links) symlinkSync(target, place(path));
   return 0;
 }
 

@@ -218,6 +218,15 @@ describe('hostile files: one line each, at once, nothing read', () => {
     await one(p, `the file ${p} has ${4 * MAX_TEXT_BYTES} bytes, more than the ${MAX_TEXT_BYTES} (1 MiB) allowed`);
   });
 
+  it('a file that says it is empty but is not (procfs) is still read whole: the buffer grows past the size fstat gave', () => {
+    // /proc/self/status: fstat says 0 bytes, a read gives about 1.5 KiB.
+    const r = readTextFile('/proc/self/status', { trust: false });
+    expect(r.text.length).toBeGreaterThan(512);
+    expect(r.text.split('\n')[0]).toMatch(/^Name:\t/);
+    expect(r.text).toMatch(/\nPid:\t\d+\n/);
+    expect(r.text.endsWith('\n')).toBe(true);
+  });
+
   it('random bytes', async () => {
     const bytes = randomBytes(256 * 1024);
     bytes[1000] = 0; // random bytes hold a NUL about every 256 bytes: make sure of one
