@@ -115,10 +115,27 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
   crossChecks(l);
   res.partial = l.typed as Partial<SubhostConfig>;
   if (res.problems.length === 0 && res.deferred.length === 0) {
-    res.config = SubhostConfigSchema.parse(l.typed);
+    res.config = typedConfig(l.typed);
   }
   return finish(res);
 }
+
+/**
+ * The config from values that each passed their own schema above: the
+ * keys of SubhostConfigSchema, in its order (as its parse gave them,
+ * unknown keys left out). Parsing the whole object again with zod gave
+ * nothing more and was, with 1000 configs, the generator's largest cost;
+ * test/unit/config.test.ts holds the two to be equal.
+ */
+function typedConfig(typed: Record<string, unknown>): SubhostConfig {
+  const config: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    if (typed[key] === undefined) throw new Error(`internal error: ${key} has no value after validation`);
+    config[key] = typed[key];
+  }
+  return config as SubhostConfig;
+}
+const CONFIG_KEYS = Object.keys(SubhostConfigSchema.shape);
 
 /** One load in progress: the result being built, and what each stage hands on. */
 interface Loading {
@@ -293,8 +310,13 @@ function validateFields(l: Loading): void {
   const { values, typed } = l;
   Object.assign(typed, { CONFIG: l.res.file, BASE: l.base, LOG: values.LOG ?? '' });
   const parse = <S extends z.ZodTypeAny>(key: Variable, schema: S, v: unknown): z.output<S> | undefined => {
+    const ok = typeof v === 'string' ? knownValid(schema, v) : undefined;
+    if (ok) return ok.data as z.output<S>;
     const r = schema.safeParse(v);
-    if (r.success) return r.data;
+    if (r.success) {
+      if (typeof v === 'string') remember(schema, v, r.data);
+      return r.data;
+    }
     problem(l, key, `"${String(values[key])}" ${firstIssue(r.error)}`, lineOf(l, key));
     return undefined;
   };
@@ -357,6 +379,33 @@ function validateFields(l: Loading): void {
     }
   }
   typed.SYSTEMD = systemd;
+}
+
+// The field schemas are pure functions of a value's text, and most
+// values repeat from one config to the next (defaults, "none", "="):
+// the generator, reading every registered config at each daemon-reload,
+// would otherwise run the same schemas on the same strings a thousand
+// times. Valid values are remembered per schema, for this process only;
+// what is handed out is a copy (arrays of words), never shared.
+const MEMO_MAX = 4096;
+const memo = new WeakMap<z.ZodTypeAny, Map<string, unknown>>();
+type Plain = string | number | boolean | string[];
+const isPlain = (d: unknown): d is Plain =>
+  ['string', 'number', 'boolean'].includes(typeof d) || (Array.isArray(d) && d.every((w) => typeof w === 'string'));
+
+function remember(schema: z.ZodTypeAny, v: string, data: unknown): void {
+  if (!isPlain(data)) return;
+  let m = memo.get(schema);
+  if (!m) memo.set(schema, (m = new Map()));
+  if (m.size >= MEMO_MAX) m.clear();
+  m.set(v, Array.isArray(data) ? [...data] : data);
+}
+
+function knownValid(schema: z.ZodTypeAny, v: string): { data: unknown } | undefined {
+  const m = memo.get(schema);
+  if (!m?.has(v)) return undefined;
+  const d = m.get(v);
+  return { data: Array.isArray(d) ? [...d] : d };
 }
 
 /** A hook as the config holds it. A custom one runs as root on the host: it must be root's alone. */
