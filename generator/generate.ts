@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { basename, isAbsolute } from 'node:path';
 import { loadConfig } from '../lib/config/load.js';
+import { TrustedDirs } from '../lib/config/open.js';
 import { capProblems } from '../lib/config/problem.js';
 import { readSubhostsConf } from '../lib/registry.js';
 import { NameSchema } from '../lib/config/fields.js';
@@ -54,23 +55,34 @@ export async function generate(subhostsConf: string, templates: Templates, outDi
     return g;
   }
   const seen = new Map<string, string>();
-  for (const l of listed) {
+  // Most configs sit below the same few directories: each is checked once per run.
+  const trustedDirs = new TrustedDirs();
+  try {
+    for (const l of listed) await generateOne(l);
+  } finally {
+    trustedDirs.close();
+  }
+  // subhosts.target is wanted at boot as soon as anything is registered.
+  if (g.subhosts.size) g.output.links.set('multi-user.target.wants/subhosts.target', templates.target);
+  return g;
+
+  async function generateOne(l: (typeof listed)[number]): Promise<void> {
     const at = `${subhostsConf}:${l.line}`;
     if (!isAbsolute(l.path)) {
       g.errors.push(`${at}: "${l.path}" is not an absolute path; skipped`);
-      continue;
+      return;
     }
     const reg = { path: l.path, listedAt: at };
     // Read once, by descriptor, never blocking (lib/config/open.ts): a
     // FIFO or a device listed here must not hold up the boot.
-    const r = await loadConfig(l.path, { checkFs: false });
+    const r = await loadConfig(l.path, { checkFs: false, trustedDirs });
     let out: Output;
     let name: string;
     if (r.unreadable === 'ENOENT' || r.unreadable === 'EACCES') {
       name = basename(l.path).replace(/\.conf$/, '');
       if (!NameSchema.safeParse(name).success) {
         g.errors.push(`${at}: ${l.path} cannot be read, and its file name gives no valid NAME; skipped`);
-        continue;
+        return;
       }
       g.warnings.push(`${at}: ${l.path} cannot be read now (not mounted yet?); subhost@${name} will check it when it starts`);
       out = convertUnreadable(reg, name, templates);
@@ -81,7 +93,7 @@ export async function generate(subhostsConf: string, templates: Templates, outDi
         if (i < r.problems.length) g.errors.push(`${line} (listed at ${at}; skipped)`);
         else (r.problems.length ? g.errors : g.warnings).push(line);
       });
-      if (r.problems.length) continue;
+      if (r.problems.length) return;
       name = r.partial.NAME!;
       // What the plans need from the host: the facts, and the signature of
       // the config (the unit's OVERLAY_BOOT_CONF is that same path).
@@ -94,14 +106,11 @@ export async function generate(subhostsConf: string, templates: Templates, outDi
     const first = seen.get(name);
     if (first) {
       g.errors.push(`${at}: ${l.path}: NAME ${name} is already used by ${first}; skipped`);
-      continue;
+      return;
     }
     seen.set(name, l.path);
     g.subhosts.set(name, l.path);
     for (const [k, v] of out.files) g.output.files.set(k, v);
     for (const [k, v] of out.links) g.output.links.set(k, v);
   }
-  // subhosts.target is wanted at boot as soon as anything is registered.
-  if (g.subhosts.size) g.output.links.set('multi-user.target.wants/subhosts.target', templates.target);
-  return g;
 }

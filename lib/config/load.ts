@@ -11,6 +11,7 @@ import type { z } from 'zod/v3';
 import { ShareSchema, SubhostConfigSchema, type SubhostConfig, type Share, type Hook } from './fields.js';
 import { VARIABLE_TABLE, variable, hookOf, namesBuiltin, type Variable, type VariableSpec, type HookVariable } from './variables.js';
 import { readConfigText, checkHook, checkCommand } from './trust.js';
+import type { TrustedDirs } from './open.js';
 import type { Problem } from './problem.js';
 
 export { VARIABLES, type Variable } from './variables.js';
@@ -47,6 +48,8 @@ export interface LoadOptions {
    * checks a config before it makes its directories, with the same checks.
    */
   plannedDirs?: string[];
+  /** Directories found trusted earlier in this run (the generator: one run over every registered config). */
+  trustedDirs?: TrustedDirs;
 }
 
 export interface LoadResult {
@@ -96,7 +99,7 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
     deferred: [],
     runsCommands: false,
   };
-  const text = opts.text ?? trustedText(res);
+  const text = opts.text ?? trustedText(res, opts.trustedDirs);
   if (text === undefined) return res;
   const l: Loading = {
     res,
@@ -171,8 +174,8 @@ function known(l: Loading, key: Variable): boolean {
 }
 
 /** Stage 1: the text, read only once the file is trusted (see trust.ts); undefined when refused. */
-function trustedText(res: LoadResult): string | undefined {
-  const read = readConfigText(res.file);
+function trustedText(res: LoadResult, known?: TrustedDirs): string | undefined {
+  const read = readConfigText(res.file, known);
   if ('problem' in read) {
     res.problems.push(read.problem);
     res.unreadable = read.unreadable;
@@ -396,7 +399,10 @@ const isPlain = (d: unknown): d is Plain =>
 function remember(schema: z.ZodTypeAny, v: string, data: unknown): void {
   if (!isPlain(data)) return;
   let m = memo.get(schema);
-  if (!m) memo.set(schema, (m = new Map()));
+  if (!m) {
+    m = new Map();
+    memo.set(schema, m);
+  }
   if (m.size >= MEMO_MAX) m.clear();
   m.set(v, Array.isArray(data) ? [...data] : data);
 }

@@ -73,8 +73,49 @@ export function ownershipReason(what: string, path: string, st: Stats): string |
 const errno = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 const at = (fd: number, name: string) => `/proc/self/fd/${fd}/${name}`;
 
-function closeAll(fds: number[]): void {
-  for (const fd of fds.splice(0)) closeSync(fd);
+function closeAll(fds: number[], keep?: TrustedDirs): void {
+  for (const fd of fds.splice(0)) if (!keep?.owns(fd)) closeSync(fd);
+}
+
+/**
+ * Directories found root's alone by earlier walks of one run over many
+ * files (the generator reads every registered config at each boot and
+ * daemon-reload, most of them below the same few directories): the walk
+ * starts from the deepest one already known instead of from / again.
+ * Each is kept as the O_PATH descriptor that was checked, so the rule
+ * above still holds for what is read: every directory of the walk was
+ * opened relative to the one above it and found root's alone, only
+ * earlier in the run. Keyed by the path the walk reached it by, which
+ * holds no symlink (a link met is read and walked, never kept); only
+ * root could have renamed such a directory since, and only root can
+ * chown or chmod it. For one run only: close() it at the end.
+ */
+export class TrustedDirs {
+  private readonly byPath = new Map<string, number>();
+  private readonly fds = new Set<number>();
+  /** Descriptors kept at most: a run reads configs in many directories; the shared ancestors are what pays. */
+  constructor(private readonly max = 256) {}
+
+  get(path: string): number | undefined {
+    return this.byPath.get(path);
+  }
+
+  add(path: string, fd: number): boolean {
+    if (this.byPath.has(path) || this.byPath.size >= this.max) return false;
+    this.byPath.set(path, fd);
+    this.fds.add(fd);
+    return true;
+  }
+
+  owns(fd: number): boolean {
+    return this.fds.has(fd);
+  }
+
+  close(): void {
+    for (const fd of this.fds) closeSync(fd);
+    this.fds.clear();
+    this.byPath.clear();
+  }
 }
 
 /** The last component of a path, reached by a trusted walk. */
@@ -86,6 +127,8 @@ interface Reached {
   path: string;
   /** lstat of the last component, from an O_PATH descriptor. */
   st: Stats;
+  /** Owns some of dirs: those stay open. */
+  cache?: TrustedDirs;
 }
 
 /**
@@ -93,15 +136,29 @@ interface Reached {
  * each symlink followed) is root's alone. `trust: false` only resolves
  * (the walk still never follows a symlink it has not read itself).
  */
-function walk(path: string, trust: boolean, onStep?: StepHook): Reached {
+function walk(path: string, trust: boolean, onStep?: StepHook, known?: TrustedDirs): Reached {
   const dirs: number[] = [];
+  // Only a walk that checks every directory may use (and add to) directories found trusted.
+  const cache = trust ? known : undefined;
   try {
-    const root = openSync('/', O_PATH | O_DIRECTORY);
-    dirs.push(root);
-    const rootWhy = trust ? ownershipReason('directory', '/', fstatSync(root)) : undefined;
-    if (rootWhy) throw new Refused(rootWhy, undefined, true);
     const names: string[] = [];
     let todo = resolve(path).split('/').filter(Boolean);
+    const cachedRoot = cache?.get('/');
+    if (cachedRoot !== undefined) {
+      // The directories above the file already walked, in order (all of
+      // them: ".." in a symlink met later pops back through them).
+      dirs.push(cachedRoot);
+      for (let fd = cache!.get(`/${todo[0]}`); fd !== undefined && todo.length > 1; fd = cache!.get(`/${[...names, todo[0]].join('/')}`)) {
+        dirs.push(fd);
+        names.push(todo.shift()!);
+      }
+    } else {
+      const root = openSync('/', O_PATH | O_DIRECTORY);
+      dirs.push(root);
+      const rootWhy = trust ? ownershipReason('directory', '/', fstatSync(root)) : undefined;
+      if (rootWhy) throw new Refused(rootWhy, undefined, true);
+      cache?.add('/', root);
+    }
     let links = 0;
     if (todo.length === 0) throw new Refused(`${path} is a directory, not a regular file`);
     while (todo.length) {
@@ -109,7 +166,8 @@ function walk(path: string, trust: boolean, onStep?: StepHook): Reached {
       if (c === '.') continue;
       if (c === '..') {
         if (dirs.length > 1) {
-          closeSync(dirs.pop()!);
+          const up = dirs.pop()!;
+          if (!cache?.owns(up)) closeSync(up);
           names.pop();
         }
         continue;
@@ -136,7 +194,7 @@ function walk(path: string, trust: boolean, onStep?: StepHook): Reached {
         // Read the link in the directory checked above (not by its path).
         const target = readlinkSync(at(top, c));
         if (target.startsWith('/')) {
-          closeAll(dirs.splice(1));
+          closeAll(dirs.splice(1), cache);
           names.length = 0;
         }
         todo = [...target.split('/').filter(Boolean), ...todo];
@@ -145,7 +203,7 @@ function walk(path: string, trust: boolean, onStep?: StepHook): Reached {
       }
       if (todo.length === 0) {
         closeSync(fd);
-        return { dirs, name: c, path: here, st };
+        return { dirs, name: c, path: here, st, cache };
       }
       if (!st.isDirectory()) {
         closeSync(fd);
@@ -155,12 +213,13 @@ function walk(path: string, trust: boolean, onStep?: StepHook): Reached {
       names.push(c);
       const why = trust ? ownershipReason('directory', here, st) : undefined;
       if (why) throw new Refused(why, undefined, true);
+      cache?.add(here, fd);
       onStep?.(here);
     }
     // The path ended on "." or "..".
     throw new Refused(`${path} is a directory, not a regular file`);
   } catch (e) {
-    closeAll(dirs);
+    closeAll(dirs, cache);
     throw e;
   }
 }
@@ -168,8 +227,10 @@ function walk(path: string, trust: boolean, onStep?: StepHook): Reached {
 export interface ReadOptions {
   /** Apply the ownership rule to the file and every directory above it (default true). */
   trust?: boolean;
-  /** Test seam (see StepHook). */
+  /** Test seam (see StepHook); not called for directories taken from `known`. */
   onStep?: StepHook;
+  /** Directories found trusted earlier in this run (used only with trust). */
+  known?: TrustedDirs;
 }
 
 export interface TextFile {
@@ -185,7 +246,7 @@ export interface TextFile {
  */
 export function readTextFile(path: string, opts: ReadOptions = {}): TextFile {
   const trust = opts.trust ?? true;
-  const r = walk(path, trust, opts.onStep);
+  const r = walk(path, trust, opts.onStep, opts.known);
   let fd: number | undefined;
   try {
     // Refuse by type before opening for reading: opening a device can act.
@@ -225,7 +286,7 @@ export function readTextFile(path: string, opts: ReadOptions = {}): TextFile {
     return { text: buf.toString('utf8', 0, n), path: r.path };
   } finally {
     if (fd !== undefined) closeSync(fd);
-    closeAll(r.dirs);
+    closeAll(r.dirs, r.cache);
   }
 }
 
