@@ -55,8 +55,9 @@ export async function generate(subhostsConf: string, templates: Templates, outDi
     return g;
   }
   const seen = new Map<string, string>();
-  // Most configs sit below the same few directories: each is checked once per run.
+  // Most configs sit below the same few directories: each is checked (and resolved) once per run.
   const trustedDirs = new TrustedDirs();
+  const realpaths = new Map<string, string>();
   try {
     for (const l of listed) await generateOne(l);
   } finally {
@@ -75,7 +76,7 @@ export async function generate(subhostsConf: string, templates: Templates, outDi
     const reg = { path: l.path, listedAt: at };
     // Read once, by descriptor, never blocking (lib/config/open.ts): a
     // FIFO or a device listed here must not hold up the boot.
-    const r = await loadConfig(l.path, { checkFs: false, trustedDirs });
+    const r = await loadConfig(l.path, { checkFs: false, trustedDirs, realpaths });
     let out: Output;
     let name: string;
     if (r.unreadable === 'ENOENT' || r.unreadable === 'EACCES') {

@@ -3,7 +3,7 @@
 // remembering where each value came from. Values that are commands (`VAR=!cmd`) are run only when the
 // caller passes an evaluator (the runtime does; `check` and the generator
 // never do): until then they are "deferred" and not validated.
-import { statSync, realpathSync } from 'node:fs';
+import { statSync, realpathSync, lstatSync } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { parseConfText, type Assignment } from './parse.js';
 import { parseCables } from './cables.js';
@@ -50,6 +50,8 @@ export interface LoadOptions {
   plannedDirs?: string[];
   /** Directories found trusted earlier in this run (the generator: one run over every registered config). */
   trustedDirs?: TrustedDirs;
+  /** Paths resolved earlier in this run (realpathIn), for the same. */
+  realpaths?: Map<string, string>;
 }
 
 export interface LoadResult {
@@ -67,6 +69,27 @@ export interface LoadResult {
   runsCommands: boolean;
   /** Set (to the errno) when the file could not be opened at all: absent, or not mounted yet. */
   unreadable?: string;
+}
+
+/**
+ * realpath(3) of the absolute, normalized path p, through its parents
+ * already resolved in this run (`known`): one lstat when the parent is
+ * known and p is no symlink, instead of one per component.
+ */
+export function realpathIn(p: string, known?: Map<string, string>): string {
+  if (!known) return realpathSync(p);
+  const hit = known.get(p);
+  if (hit !== undefined) return hit;
+  const parent = dirname(p);
+  let real: string;
+  if (parent !== p && !lstatSync(p).isSymbolicLink()) {
+    const up = realpathIn(parent, known);
+    real = up === '/' ? `/${basename(p)}` : `${up}/${basename(p)}`;
+  } else {
+    real = realpathSync(p);
+  }
+  known.set(p, real);
+  return real;
 }
 
 function isDir(p: string): boolean {
@@ -110,6 +133,7 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
     typed: {},
     untrustedHooks: new Set(),
     isDir: (p) => opts.plannedDirs?.includes(p) || isDir(p),
+    realpaths: opts.realpaths,
   };
   if (!(await resolveValues(l, opts.evaluate))) return finish(res);
   validateFields(l);
@@ -156,6 +180,7 @@ interface Loading {
   untrustedHooks: Set<HookVariable>;
   /** Whether a path is a directory (or one the caller is about to make). */
   isDir: (p: string) => boolean;
+  realpaths?: Map<string, string>;
 }
 
 function problem(l: Loading, key: string | undefined, message: string, line?: number): void {
@@ -297,7 +322,7 @@ function settleBase(l: Loading): boolean {
   }
   // Without checkFs (the generator, early at boot) BASE may live on a
   // filesystem not mounted yet: keep the path as written.
-  l.base = isDir(b) ? realpathSync(b) : b;
+  l.base = isDir(b) ? realpathIn(b, l.realpaths) : b;
   l.values.BASE = l.base;
   l.res.resolved.BASE!.value = l.base;
   return true;

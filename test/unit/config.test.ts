@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { chownSync, chmodSync, mkdirSync } from 'node:fs';
+import { chownSync, chmodSync, mkdirSync, realpathSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, type LoadResult } from '../../lib/config/load.js';
+import { loadConfig, realpathIn, type LoadResult } from '../../lib/config/load.js';
 import { SubhostConfigSchema } from '../../lib/config/fields.js';
 import { builtinHookPath, HOOKS } from '../../lib/config/variables.js';
 import { parseConfText } from '../../lib/config/parse.js';
@@ -223,6 +223,21 @@ describe('the config is what a whole zod parse of the validated values gives (lo
     const b = await loadConfig(f.conf('BASE=.\nSTART=a b\nAFTER=x\n', 'b.conf'));
     expect(b.config!.START).toEqual(['a', 'b']);
     expect(b.config!.AFTER).toEqual(['x']);
+  });
+});
+
+describe('realpathIn: realpath(3) through the parents resolved earlier in the run', () => {
+  it('gives what realpathSync gives, through links relative and absolute, links to links, and /', () => {
+    f.mkdirs('a/b/c', 'x/y');
+    symlinkSync('a/b', join(f.dir, 'rel'));
+    symlinkSync(join(f.dir, 'x'), join(f.dir, 'a/b/c/abs'));
+    symlinkSync('../../rel', join(f.dir, 'x/y/up'));
+    const paths = ['/', '/tmp', f.dir, `${f.dir}/a/b/c`, `${f.dir}/rel`, `${f.dir}/rel/c`, `${f.dir}/rel/c/abs/y`, `${f.dir}/x/y/up/c`];
+    const known = new Map<string, string>();
+    for (const round of [1, 2]) {
+      for (const p of paths) expect(realpathIn(p, known), `${p}, round ${round}`).toBe(realpathSync(p));
+    }
+    expect(known.get(`${f.dir}/rel/c/abs/y`)).toBe(`${f.dir}/x/y`);
   });
 });
 
