@@ -8,7 +8,7 @@ import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { parseConfText, type Assignment } from './parse.js';
 import { parseCables } from './cables.js';
 import type { z } from 'zod/v3';
-import { ShareSchema, SubhostConfigSchema, type SubhostConfig, type Share, type Hook } from './fields.js';
+import { ShareSchema, SubhostConfigSchema, plainlyValid, type SubhostConfig, type Share, type Hook } from './fields.js';
 import { VARIABLE_TABLE, variable, hookOf, namesBuiltin, type Variable, type VariableSpec, type HookVariable } from './variables.js';
 import { readConfigText, checkHook, checkCommand } from './trust.js';
 import type { TrustedDirs } from './open.js';
@@ -338,6 +338,7 @@ function validateFields(l: Loading): void {
   const { values, typed } = l;
   Object.assign(typed, { CONFIG: l.res.file, BASE: l.base, LOG: values.LOG ?? '' });
   const parse = <S extends z.ZodTypeAny>(key: Variable, schema: S, v: unknown): z.output<S> | undefined => {
+    if (typeof v === 'string' && plainlyValid.get(schema)?.(v)) return v as z.output<S>;
     const ok = typeof v === 'string' ? knownValid(schema, v) : undefined;
     if (ok) return ok.data as z.output<S>;
     const r = schema.safeParse(v);

@@ -276,10 +276,14 @@ export function readTextFile(path: string, opts: ReadOptions = {}): TextFile {
         buf.copy(more, 0, 0, n);
         buf = more;
       }
-      const k = readSync(fd, buf, n, buf.length - n, null);
+      const want = buf.length - n;
+      const k = readSync(fd, buf, n, want, null);
       if (k === 0) break;
       n += k;
       if (n > MAX_TEXT_BYTES) throw new Refused(`the file ${r.path} grew past ${MAX_TEXT_BYTES} bytes (1 MiB) while being read`);
+      // Fewer bytes than asked for, ending at the size fstat gave: the
+      // end of the file, without one more read(2) to be told so.
+      if (k < want && n === st.size) break;
     }
     const nul = buf.subarray(0, n).indexOf(0);
     if (nul >= 0) throw new Refused(`the file ${r.path} is not text (a NUL byte at offset ${nul})`);
