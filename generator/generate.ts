@@ -41,8 +41,16 @@ export function findTemplates(dirs = UNIT_DIRS): Templates {
 /**
  * outDir: where the output will be written (plans are referenced by
  * absolute path from the drop-ins); undefined writes no plans.
+ * emit: takes each subhost's output as soon as it is made (the generator
+ * writes it at once: 1000 subhosts' files are not all kept in memory);
+ * without it, everything is collected in `output`.
  */
-export async function generate(subhostsConf: string, templates: Templates, outDir?: string): Promise<Generated> {
+export async function generate(
+  subhostsConf: string,
+  templates: Templates,
+  outDir?: string,
+  emit?: (out: Output) => void,
+): Promise<Generated> {
   // Taken once per run, for every plan: the host's facts and the package's executors.
   let facts: HostFacts | undefined;
   let executors: string[][] | undefined;
@@ -64,8 +72,14 @@ export async function generate(subhostsConf: string, templates: Templates, outDi
     trustedDirs.close();
   }
   // subhosts.target is wanted at boot as soon as anything is registered.
-  if (g.subhosts.size) g.output.links.set('multi-user.target.wants/subhosts.target', templates.target);
+  if (g.subhosts.size) add({ files: new Map(), links: new Map([['multi-user.target.wants/subhosts.target', templates.target]]) });
   return g;
+
+  function add(out: Output): void {
+    if (emit) return emit(out);
+    for (const [k, v] of out.files) g.output.files.set(k, v);
+    for (const [k, v] of out.links) g.output.links.set(k, v);
+  }
 
   async function generateOne(l: (typeof listed)[number]): Promise<void> {
     const at = `${subhostsConf}:${l.line}`;
@@ -111,7 +125,6 @@ export async function generate(subhostsConf: string, templates: Templates, outDi
     }
     seen.set(name, l.path);
     g.subhosts.set(name, l.path);
-    for (const [k, v] of out.files) g.output.files.set(k, v);
-    for (const [k, v] of out.links) g.output.links.set(k, v);
+    add(out);
   }
 }
