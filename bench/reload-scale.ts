@@ -7,6 +7,8 @@
 //                what loading the units costs, without running the generator
 //   static-no-netns-dropins   the same without the subhost-netns@NAME.service.d drop-ins
 //   static-wants-only         the same without any drop-in: the template instances alone
+//   wants-only, no machine@   diagnostics: subhost@.service without its Wants=subhost-machine@
+//   same, no SystemCallFilter and without its system call filter (not the package's units)
 //   static-no-wants           the same without the subhosts.target.wants links (no unit loaded)
 // Run: scripts/run-with-sandbox.sh bench/reload-scale.ts [N] [RUNS] (as root, built tree).
 import { bootSandbox, type Sandbox } from '../test/sandbox/sandbox.js';
@@ -81,6 +83,16 @@ try {
   await timeReloads(sb, 'static-no-netns-dropins');
   await sh(sb, 'rm -rf /etc/systemd/system/subhost@*.service.d');
   await timeReloads(sb, 'static-wants-only');
+  // Diagnostics (not the package's units): what the templates' own lines
+  // cost per loaded instance, with the wants links only.
+  await sh(sb, "sed '/^Wants=subhost-machine@/d' /usr/lib/systemd/system/subhost@.service >/etc/systemd/system/subhost@.service");
+  await timeReloads(sb, 'wants-only, no machine@');
+  await sh(
+    sb,
+    "sed -e '/^Wants=subhost-machine@/d' -e '/^SystemCallFilter=/d' -e '/^SystemCallErrorNumber=/d' /usr/lib/systemd/system/subhost@.service >/etc/systemd/system/subhost@.service",
+  );
+  await timeReloads(sb, 'same, no SystemCallFilter');
+  await sh(sb, 'rm -f /etc/systemd/system/subhost@.service');
   await sh(sb, 'rm -rf /etc/systemd/system/subhosts.target.wants');
   await timeReloads(sb, 'static-no-wants');
 } finally {

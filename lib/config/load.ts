@@ -76,13 +76,13 @@ export interface LoadResult {
  * already resolved in this run (`known`): one lstat when the parent is
  * known and p is no symlink, instead of one per component.
  */
-export function realpathIn(p: string, known?: Map<string, string>): string {
+export function realpathIn(p: string, known?: Map<string, string>, notLink = false): string {
   if (!known) return realpathSync(p);
   const hit = known.get(p);
   if (hit !== undefined) return hit;
   const parent = dirname(p);
   let real: string;
-  if (parent !== p && !lstatSync(p).isSymbolicLink()) {
+  if (parent !== p && (notLink || !lstatSync(p).isSymbolicLink())) {
     const up = realpathIn(parent, known);
     real = up === '/' ? `/${basename(p)}` : `${up}/${basename(p)}`;
   } else {
@@ -90,6 +90,21 @@ export function realpathIn(p: string, known?: Map<string, string>): string {
   }
   known.set(p, real);
   return real;
+}
+
+/** realpath of p when it is a directory (symlinks followed, as stat(2)), else undefined. */
+function realDir(p: string, known?: Map<string, string>): string | undefined {
+  if (known) {
+    // One lstat tells both, for a directory that is no symlink (the common case).
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(p);
+    } catch {
+      return undefined;
+    }
+    if (st.isDirectory()) return realpathIn(p, known, true);
+  }
+  return isDir(p) ? realpathIn(p, known) : undefined;
 }
 
 function isDir(p: string): boolean {
@@ -322,7 +337,7 @@ function settleBase(l: Loading): boolean {
   }
   // Without checkFs (the generator, early at boot) BASE may live on a
   // filesystem not mounted yet: keep the path as written.
-  l.base = isDir(b) ? realpathIn(b, l.realpaths) : b;
+  l.base = realDir(b, l.realpaths) ?? b;
   l.values.BASE = l.base;
   l.res.resolved.BASE!.value = l.base;
   return true;

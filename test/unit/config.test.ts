@@ -239,6 +239,24 @@ describe('realpathIn: realpath(3) through the parents resolved earlier in the ru
     }
     expect(known.get(`${f.dir}/rel/c/abs/y`)).toBe(`${f.dir}/x/y`);
   });
+
+  it("BASE comes out the same with and without the run's resolved paths: a dir, a link to one, a link to a link, a file, nothing", async () => {
+    f.mkdirs('real/dir');
+    symlinkSync('real/dir', join(f.dir, 'link'));
+    symlinkSync('link', join(f.dir, 'link2'));
+    f.conf('', 'afile');
+    const realpaths = new Map<string, string>();
+    for (const round of [1, 2]) {
+      for (const base of ['.', 'real/dir', 'link', 'link2', 'link2/', 'afile', 'nothing']) {
+        const p = f.conf(`BASE=${base}\n`, 'b.conf');
+        const plain = await loadConfig(p, { checkFs: false });
+        const run = await loadConfig(p, { checkFs: false, realpaths });
+        expect(run.partial.BASE, `BASE=${base}, round ${round}`).toBe(plain.partial.BASE);
+        expect(run.resolved.BASE, `BASE=${base}, round ${round}`).toEqual(plain.resolved.BASE);
+      }
+    }
+    expect(realpaths.size).toBeGreaterThan(0);
+  });
 });
 
 describe('!command values', () => {
