@@ -8,10 +8,14 @@
 # per N, medians.
 #   bench/gen-scale.sh [GENERATOR] [RUNS] [N...]
 # GENERATOR defaults to dist/overlay-boot-generator.cjs (scripts/setup.sh
-# builds it); as root (configs and their dirs must be root's).
+# builds it); as root (configs and their dirs must be root's). Each run is
+# made a real-time process (chrt -f 10) so that other work on the machine
+# disturbs it less; GEN_SCALE_RT=0 runs it as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gen=$(realpath "${1:-dist/overlay-boot-generator.cjs}")
+rt=()
+[ "${GEN_SCALE_RT:-1}" = 1 ] && command -v chrt >/dev/null && rt=(chrt -f 10)
 runs=${2:-10}
 shift 2 2>/dev/null || shift $#
 ns=("$@")
@@ -36,7 +40,7 @@ for n in "${ns[@]}"; do
   for r in $(seq "$runs"); do
     o="$top/out"
     mkdir -p "$o/normal" "$o/early" "$o/late"
-    t=$( { TIMEFORMAT='%R %U %S'; time OVERLAY_BOOT_SUBHOSTS_CONF="$top/subhosts-$n.conf" "$gen" "$o/normal" "$o/early" "$o/late" 2>/dev/null; } 2>&1)
+    t=$( { TIMEFORMAT='%R %U %S'; time OVERLAY_BOOT_SUBHOSTS_CONF="$top/subhosts-$n.conf" "${rt[@]}" "$gen" "$o/normal" "$o/early" "$o/late" 2>/dev/null; } 2>&1)
     read -r wall user sys <<<"$t"
     walls+=("$(echo "$wall * 1000" | bc -l)")
     cpus+=("$(echo "($user + $sys) * 1000" | bc -l)")
