@@ -76,7 +76,10 @@ export async function generate(
   return g;
 
   function add(out: Output): void {
-    if (emit) return emit(out);
+    if (emit) {
+      emit(out);
+      return;
+    }
     for (const [k, v] of out.files) g.output.files.set(k, v);
     for (const [k, v] of out.links) g.output.links.set(k, v);
   }
