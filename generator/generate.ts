@@ -4,12 +4,13 @@
 import { existsSync } from 'node:fs';
 import { basename, isAbsolute } from 'node:path';
 import { loadConfig } from '../lib/config/load.js';
+import { TrustedDirs } from '../lib/config/open.js';
 import { capProblems } from '../lib/config/problem.js';
 import { readSubhostsConf } from '../lib/registry.js';
 import { NameSchema } from '../lib/config/fields.js';
 import { convert, convertUnreadable, type Output, type Templates } from './convert.js';
 import { hostFacts, type HostFacts } from '../lib/plan/plan.js';
-import { sigOps } from '../lib/plan/sig.js';
+import { executorSigOps, sigOps } from '../lib/plan/sig.js';
 
 export interface Generated {
   output: Output;
@@ -40,9 +41,19 @@ export function findTemplates(dirs = UNIT_DIRS): Templates {
 /**
  * outDir: where the output will be written (plans are referenced by
  * absolute path from the drop-ins); undefined writes no plans.
+ * emit: takes each subhost's output as soon as it is made (the generator
+ * writes it at once: 1000 subhosts' files are not all kept in memory);
+ * without it, everything is collected in `output`.
  */
-export async function generate(subhostsConf: string, templates: Templates, outDir?: string): Promise<Generated> {
+export async function generate(
+  subhostsConf: string,
+  templates: Templates,
+  outDir?: string,
+  emit?: (out: Output) => void,
+): Promise<Generated> {
+  // Taken once per run, for every plan: the host's facts and the package's executors.
   let facts: HostFacts | undefined;
+  let executors: string[][] | undefined;
   const g: Generated = { output: { files: new Map(), links: new Map() }, errors: [], warnings: [], subhosts: new Map() };
   let listed: ReturnType<typeof readSubhostsConf>;
   try {
@@ -52,23 +63,44 @@ export async function generate(subhostsConf: string, templates: Templates, outDi
     return g;
   }
   const seen = new Map<string, string>();
-  for (const l of listed) {
+  // Most configs sit below the same few directories: each is checked (and resolved) once per run.
+  const trustedDirs = new TrustedDirs();
+  const realpaths = new Map<string, string>();
+  try {
+    for (const l of listed) await generateOne(l);
+  } finally {
+    trustedDirs.close();
+  }
+  // subhosts.target is wanted at boot as soon as anything is registered.
+  if (g.subhosts.size) add({ files: new Map(), links: new Map([['multi-user.target.wants/subhosts.target', templates.target]]) });
+  return g;
+
+  function add(out: Output): void {
+    if (emit) {
+      emit(out);
+      return;
+    }
+    for (const [k, v] of out.files) g.output.files.set(k, v);
+    for (const [k, v] of out.links) g.output.links.set(k, v);
+  }
+
+  async function generateOne(l: (typeof listed)[number]): Promise<void> {
     const at = `${subhostsConf}:${l.line}`;
     if (!isAbsolute(l.path)) {
       g.errors.push(`${at}: "${l.path}" is not an absolute path; skipped`);
-      continue;
+      return;
     }
     const reg = { path: l.path, listedAt: at };
     // Read once, by descriptor, never blocking (lib/config/open.ts): a
     // FIFO or a device listed here must not hold up the boot.
-    const r = await loadConfig(l.path, { checkFs: false });
+    const r = await loadConfig(l.path, { checkFs: false, trustedDirs, realpaths });
     let out: Output;
     let name: string;
     if (r.unreadable === 'ENOENT' || r.unreadable === 'EACCES') {
       name = basename(l.path).replace(/\.conf$/, '');
       if (!NameSchema.safeParse(name).success) {
         g.errors.push(`${at}: ${l.path} cannot be read, and its file name gives no valid NAME; skipped`);
-        continue;
+        return;
       }
       g.warnings.push(`${at}: ${l.path} cannot be read now (not mounted yet?); subhost@${name} will check it when it starts`);
       out = convertUnreadable(reg, name, templates);
@@ -79,24 +111,23 @@ export async function generate(subhostsConf: string, templates: Templates, outDi
         if (i < r.problems.length) g.errors.push(`${line} (listed at ${at}; skipped)`);
         else (r.problems.length ? g.errors : g.warnings).push(line);
       });
-      if (r.problems.length) continue;
+      if (r.problems.length) return;
       name = r.partial.NAME!;
       // What the plans need from the host: the facts, and the signature of
       // the config (the unit's OVERLAY_BOOT_CONF is that same path).
-      if (outDir) facts ??= hostFacts();
-      out = convert(reg, r, templates, outDir && facts ? { outDir, facts, sig: sigOps(l.path, l.path, []) } : undefined);
+      if (outDir) {
+        facts ??= hostFacts();
+        executors ??= executorSigOps();
+      }
+      out = convert(reg, r, templates, outDir && facts ? { outDir, facts, sig: sigOps(l.path, l.path, [], executors) } : undefined);
     }
     const first = seen.get(name);
     if (first) {
       g.errors.push(`${at}: ${l.path}: NAME ${name} is already used by ${first}; skipped`);
-      continue;
+      return;
     }
     seen.set(name, l.path);
     g.subhosts.set(name, l.path);
-    for (const [k, v] of out.files) g.output.files.set(k, v);
-    for (const [k, v] of out.links) g.output.links.set(k, v);
+    add(out);
   }
-  // subhosts.target is wanted at boot as soon as anything is registered.
-  if (g.subhosts.size) g.output.links.set('multi-user.target.wants/subhosts.target', templates.target);
-  return g;
 }

@@ -14,6 +14,7 @@ import { UsageError } from '../lib/errors.js';
 import { parseArgs, operands } from '../lib/args.js';
 import { runMain } from '../lib/run-main.js';
 import { generate, findTemplates } from './generate.js';
+import type { Output } from './convert.js';
 
 const TAG = 'overlay-boot-generator';
 
@@ -39,6 +40,28 @@ function logger(toKmsg: boolean): (level: 3 | 4, msg: string) => void {
   };
 }
 
+/**
+ * Writes each subhost's output into out as it is made. Each directory is
+ * made once (a unit's .d holds one file): with 1000 configs, a recursive
+ * mkdir per file was a good part of the writing.
+ */
+function writer(out: string): (o: Output) => void {
+  const made = new Set<string>();
+  const place = (path: string): string => {
+    const full = join(out, path);
+    const dir = dirname(full);
+    if (!made.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      made.add(dir);
+    }
+    return full;
+  };
+  return (o) => {
+    for (const [path, text] of o.files) writeFileSync(place(path), text);
+    for (const [path, target] of o.links) symlinkSync(target, place(path));
+  };
+}
+
 const usage = `Usage: ${TAG} NORMAL_DIR [EARLY_DIR LATE_DIR]\n       ${TAG} --dry-run [SUBHOSTS_CONF]\n`;
 
 async function run(argv: string[]): Promise<number> {
@@ -53,7 +76,7 @@ async function run(argv: string[]): Promise<number> {
     throw new UsageError(args.length ? 'too many arguments' : 'missing NORMAL_DIR');
   }
   const conf = dry ? (args[0] ?? SUBHOSTS_CONF) : SUBHOSTS_CONF;
-  const g = await generate(conf, findTemplates(), dry ? undefined : args[0]);
+  const g = await generate(conf, findTemplates(), dry ? undefined : args[0], dry ? undefined : writer(args[0]!));
   const log = logger(!dry);
   for (const e of g.errors) log(3, e);
   for (const w of g.warnings) log(4, w);
@@ -75,15 +98,6 @@ async function run(argv: string[]): Promise<number> {
     for (const [path, text] of g.output.files) process.stdout.write(`---- ${path} ----\n${text}\n`);
     for (const [path, target] of g.output.links) process.stdout.write(`---- ${path} -> ${target}\n`);
     return g.errors.length ? 1 : 0;
-  }
-  const out = args[0]!;
-  for (const [path, text] of g.output.files) {
-    mkdirSync(dirname(join(out, path)), { recursive: true });
-    writeFileSync(join(out, path), text);
-  }
-  for (const [path, target] of g.output.links) {
-    mkdirSync(dirname(join(out, path)), { recursive: true });
-    symlinkSync(target, join(out, path));
   }
   return 0;
 }

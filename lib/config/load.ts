@@ -3,14 +3,15 @@
 // remembering where each value came from. Values that are commands (`VAR=!cmd`) are run only when the
 // caller passes an evaluator (the runtime does; `check` and the generator
 // never do): until then they are "deferred" and not validated.
-import { statSync, realpathSync } from 'node:fs';
+import { statSync, realpathSync, lstatSync } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { parseConfText, type Assignment } from './parse.js';
 import { parseCables } from './cables.js';
 import type { z } from 'zod/v3';
-import { ShareSchema, SubhostConfigSchema, type SubhostConfig, type Share, type Hook } from './fields.js';
+import { ShareSchema, SubhostConfigSchema, plainlyValid, type SubhostConfig, type Share, type Hook } from './fields.js';
 import { VARIABLE_TABLE, variable, hookOf, namesBuiltin, type Variable, type VariableSpec, type HookVariable } from './variables.js';
 import { readConfigText, checkHook, checkCommand } from './trust.js';
+import type { TrustedDirs } from './open.js';
 import type { Problem } from './problem.js';
 
 export { VARIABLES, type Variable } from './variables.js';
@@ -47,6 +48,10 @@ export interface LoadOptions {
    * checks a config before it makes its directories, with the same checks.
    */
   plannedDirs?: string[];
+  /** Directories found trusted earlier in this run (the generator: one run over every registered config). */
+  trustedDirs?: TrustedDirs;
+  /** Paths resolved earlier in this run (realpathIn), for the same. */
+  realpaths?: Map<string, string>;
 }
 
 export interface LoadResult {
@@ -64,6 +69,42 @@ export interface LoadResult {
   runsCommands: boolean;
   /** Set (to the errno) when the file could not be opened at all: absent, or not mounted yet. */
   unreadable?: string;
+}
+
+/**
+ * realpath(3) of the absolute, normalized path p, through its parents
+ * already resolved in this run (`known`): one lstat when the parent is
+ * known and p is no symlink, instead of one per component.
+ */
+export function realpathIn(p: string, known?: Map<string, string>, notLink = false): string {
+  if (!known) return realpathSync(p);
+  const hit = known.get(p);
+  if (hit !== undefined) return hit;
+  const parent = dirname(p);
+  let real: string;
+  if (parent !== p && (notLink || !lstatSync(p).isSymbolicLink())) {
+    const up = realpathIn(parent, known);
+    real = up === '/' ? `/${basename(p)}` : `${up}/${basename(p)}`;
+  } else {
+    real = realpathSync(p);
+  }
+  known.set(p, real);
+  return real;
+}
+
+/** realpath of p when it is a directory (symlinks followed, as stat(2)), else undefined. */
+function realDir(p: string, known?: Map<string, string>): string | undefined {
+  if (known) {
+    // One lstat tells both, for a directory that is no symlink (the common case).
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(p);
+    } catch {
+      return undefined;
+    }
+    if (st.isDirectory()) return realpathIn(p, known, true);
+  }
+  return isDir(p) ? realpathIn(p, known) : undefined;
 }
 
 function isDir(p: string): boolean {
@@ -96,7 +137,7 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
     deferred: [],
     runsCommands: false,
   };
-  const text = opts.text ?? trustedText(res);
+  const text = opts.text ?? trustedText(res, opts.trustedDirs);
   if (text === undefined) return res;
   const l: Loading = {
     res,
@@ -107,6 +148,7 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
     typed: {},
     untrustedHooks: new Set(),
     isDir: (p) => opts.plannedDirs?.includes(p) || isDir(p),
+    realpaths: opts.realpaths,
   };
   if (!(await resolveValues(l, opts.evaluate))) return finish(res);
   validateFields(l);
@@ -115,10 +157,27 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
   crossChecks(l);
   res.partial = l.typed as Partial<SubhostConfig>;
   if (res.problems.length === 0 && res.deferred.length === 0) {
-    res.config = SubhostConfigSchema.parse(l.typed);
+    res.config = typedConfig(l.typed);
   }
   return finish(res);
 }
+
+/**
+ * The config from values that each passed their own schema above: the
+ * keys of SubhostConfigSchema, in its order (as its parse gave them,
+ * unknown keys left out). Parsing the whole object again with zod gave
+ * nothing more and was, with 1000 configs, the generator's largest cost;
+ * test/unit/config.test.ts holds the two to be equal.
+ */
+function typedConfig(typed: Record<string, unknown>): SubhostConfig {
+  const config: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    if (typed[key] === undefined) throw new Error(`internal error: ${key} has no value after validation`);
+    config[key] = typed[key];
+  }
+  return config as SubhostConfig;
+}
+const CONFIG_KEYS = Object.keys(SubhostConfigSchema.shape);
 
 /** One load in progress: the result being built, and what each stage hands on. */
 interface Loading {
@@ -136,6 +195,7 @@ interface Loading {
   untrustedHooks: Set<HookVariable>;
   /** Whether a path is a directory (or one the caller is about to make). */
   isDir: (p: string) => boolean;
+  realpaths?: Map<string, string>;
 }
 
 function problem(l: Loading, key: string | undefined, message: string, line?: number): void {
@@ -154,8 +214,8 @@ function known(l: Loading, key: Variable): boolean {
 }
 
 /** Stage 1: the text, read only once the file is trusted (see trust.ts); undefined when refused. */
-function trustedText(res: LoadResult): string | undefined {
-  const read = readConfigText(res.file);
+function trustedText(res: LoadResult, known?: TrustedDirs): string | undefined {
+  const read = readConfigText(res.file, known);
   if ('problem' in read) {
     res.problems.push(read.problem);
     res.unreadable = read.unreadable;
@@ -277,7 +337,7 @@ function settleBase(l: Loading): boolean {
   }
   // Without checkFs (the generator, early at boot) BASE may live on a
   // filesystem not mounted yet: keep the path as written.
-  l.base = isDir(b) ? realpathSync(b) : b;
+  l.base = realDir(b, l.realpaths) ?? b;
   l.values.BASE = l.base;
   l.res.resolved.BASE!.value = l.base;
   return true;
@@ -293,8 +353,14 @@ function validateFields(l: Loading): void {
   const { values, typed } = l;
   Object.assign(typed, { CONFIG: l.res.file, BASE: l.base, LOG: values.LOG ?? '' });
   const parse = <S extends z.ZodTypeAny>(key: Variable, schema: S, v: unknown): z.output<S> | undefined => {
+    if (typeof v === 'string' && plainlyValid.get(schema)?.(v)) return v as z.output<S>;
+    const ok = typeof v === 'string' ? knownValid(schema, v) : undefined;
+    if (ok) return ok.data as z.output<S>;
     const r = schema.safeParse(v);
-    if (r.success) return r.data;
+    if (r.success) {
+      if (typeof v === 'string') remember(schema, v, r.data);
+      return r.data;
+    }
     problem(l, key, `"${String(values[key])}" ${firstIssue(r.error)}`, lineOf(l, key));
     return undefined;
   };
@@ -357,6 +423,36 @@ function validateFields(l: Loading): void {
     }
   }
   typed.SYSTEMD = systemd;
+}
+
+// The field schemas are pure functions of a value's text, and most
+// values repeat from one config to the next (defaults, "none", "="):
+// the generator, reading every registered config at each daemon-reload,
+// would otherwise run the same schemas on the same strings a thousand
+// times. Valid values are remembered per schema, for this process only;
+// what is handed out is a copy (arrays of words), never shared.
+const MEMO_MAX = 4096;
+const memo = new WeakMap<z.ZodTypeAny, Map<string, unknown>>();
+type Plain = string | number | boolean | string[];
+const isPlain = (d: unknown): d is Plain =>
+  ['string', 'number', 'boolean'].includes(typeof d) || (Array.isArray(d) && d.every((w) => typeof w === 'string'));
+
+function remember(schema: z.ZodTypeAny, v: string, data: unknown): void {
+  if (!isPlain(data)) return;
+  let m = memo.get(schema);
+  if (!m) {
+    m = new Map();
+    memo.set(schema, m);
+  }
+  if (m.size >= MEMO_MAX) m.clear();
+  m.set(v, Array.isArray(data) ? [...data] : data);
+}
+
+function knownValid(schema: z.ZodTypeAny, v: string): { data: unknown } | undefined {
+  const m = memo.get(schema);
+  if (!m?.has(v)) return undefined;
+  const d = m.get(v);
+  return { data: Array.isArray(d) ? [...d] : d };
 }
 
 /** A hook as the config holds it. A custom one runs as root on the host: it must be root's alone. */

@@ -21,7 +21,7 @@
 // The trust rule is sudo's and sshd's StrictModes: owned by root and not
 // writable by group or others; a directory may be world-writable when
 // sticky (/tmp): others cannot rename or remove root's entries there.
-import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** Linux O_PATH (not in fs.constants); the same value on x86, arm and riscv. */
@@ -73,8 +73,49 @@ export function ownershipReason(what: string, path: string, st: Stats): string |
 const errno = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 const at = (fd: number, name: string) => `/proc/self/fd/${fd}/${name}`;
 
-function closeAll(fds: number[]): void {
-  for (const fd of fds.splice(0)) closeSync(fd);
+function closeAll(fds: number[], keep?: TrustedDirs): void {
+  for (const fd of fds.splice(0)) if (!keep?.owns(fd)) closeSync(fd);
+}
+
+/**
+ * Directories found root's alone by earlier walks of one run over many
+ * files (the generator reads every registered config at each boot and
+ * daemon-reload, most of them below the same few directories): the walk
+ * starts from the deepest one already known instead of from / again.
+ * Each is kept as the O_PATH descriptor that was checked, so the rule
+ * above still holds for what is read: every directory of the walk was
+ * opened relative to the one above it and found root's alone, only
+ * earlier in the run. Keyed by the path the walk reached it by, which
+ * holds no symlink (a link met is read and walked, never kept); only
+ * root could have renamed such a directory since, and only root can
+ * chown or chmod it. For one run only: close() it at the end.
+ */
+export class TrustedDirs {
+  private readonly byPath = new Map<string, number>();
+  private readonly fds = new Set<number>();
+  /** Descriptors kept at most: a run reads configs in many directories; the shared ancestors are what pays. */
+  constructor(private readonly max = 256) {}
+
+  get(path: string): number | undefined {
+    return this.byPath.get(path);
+  }
+
+  add(path: string, fd: number): boolean {
+    if (this.byPath.has(path) || this.byPath.size >= this.max) return false;
+    this.byPath.set(path, fd);
+    this.fds.add(fd);
+    return true;
+  }
+
+  owns(fd: number): boolean {
+    return this.fds.has(fd);
+  }
+
+  close(): void {
+    for (const fd of this.fds) closeSync(fd);
+    this.fds.clear();
+    this.byPath.clear();
+  }
 }
 
 /** The last component of a path, reached by a trusted walk. */
@@ -84,8 +125,10 @@ interface Reached {
   name: string;
   /** The path as resolved (symlinks followed), for messages. */
   path: string;
-  /** lstat of the last component, from an O_PATH descriptor. */
+  /** lstat of the last component, in the directory walked (dirs' last). */
   st: Stats;
+  /** Owns some of dirs: those stay open. */
+  cache?: TrustedDirs;
 }
 
 /**
@@ -93,15 +136,29 @@ interface Reached {
  * each symlink followed) is root's alone. `trust: false` only resolves
  * (the walk still never follows a symlink it has not read itself).
  */
-function walk(path: string, trust: boolean, onStep?: StepHook): Reached {
+function walk(path: string, trust: boolean, onStep?: StepHook, known?: TrustedDirs): Reached {
   const dirs: number[] = [];
+  // Only a walk that checks every directory may use (and add to) directories found trusted.
+  const cache = trust ? known : undefined;
   try {
-    const root = openSync('/', O_PATH | O_DIRECTORY);
-    dirs.push(root);
-    const rootWhy = trust ? ownershipReason('directory', '/', fstatSync(root)) : undefined;
-    if (rootWhy) throw new Refused(rootWhy, undefined, true);
     const names: string[] = [];
     let todo = resolve(path).split('/').filter(Boolean);
+    const cachedRoot = cache?.get('/');
+    if (cachedRoot !== undefined) {
+      // The directories above the file already walked, in order (all of
+      // them: ".." in a symlink met later pops back through them).
+      dirs.push(cachedRoot);
+      for (let fd = cache!.get(`/${todo[0]}`); fd !== undefined && todo.length > 1; fd = cache!.get(`/${[...names, todo[0]].join('/')}`)) {
+        dirs.push(fd);
+        names.push(todo.shift()!);
+      }
+    } else {
+      const root = openSync('/', O_PATH | O_DIRECTORY);
+      dirs.push(root);
+      const rootWhy = trust ? ownershipReason('directory', '/', fstatSync(root)) : undefined;
+      if (rootWhy) throw new Refused(rootWhy, undefined, true);
+      cache?.add('/', root);
+    }
     let links = 0;
     if (todo.length === 0) throw new Refused(`${path} is a directory, not a regular file`);
     while (todo.length) {
@@ -109,44 +166,50 @@ function walk(path: string, trust: boolean, onStep?: StepHook): Reached {
       if (c === '.') continue;
       if (c === '..') {
         if (dirs.length > 1) {
-          closeSync(dirs.pop()!);
+          const up = dirs.pop()!;
+          if (!cache?.owns(up)) closeSync(up);
           names.pop();
         }
         continue;
       }
       const here = `/${[...names, c].join('/')}`;
       const top = dirs[dirs.length - 1]!;
-      let fd: number;
+      // A directory is opened (the walk goes on from it); the last
+      // component is only lstat'ed in the directory checked above (as
+      // fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW) would): the caller
+      // opens it once its type is known. One system call, not three.
+      let fd: number | undefined;
+      let st: Stats;
       try {
-        fd = openSync(at(top, c), O_PATH | O_NOFOLLOW);
+        if (todo.length === 0) st = lstatSync(at(top, c));
+        else fd = openSync(at(top, c), O_PATH | O_NOFOLLOW);
       } catch (e) {
         throw new Refused(`cannot open ${here}: ${errno(e)}`, errno(e));
       }
-      let st: Stats;
-      try {
-        st = fstatSync(fd);
-      } catch (e) {
-        closeSync(fd);
-        throw e;
+      if (fd !== undefined) {
+        try {
+          st = fstatSync(fd);
+        } catch (e) {
+          closeSync(fd);
+          throw e;
+        }
       }
+      st = st!;
       if (st.isSymbolicLink()) {
-        closeSync(fd);
+        if (fd !== undefined) closeSync(fd);
         if (++links > MAX_LINKS) throw new Refused(`too many levels of symbolic links at ${here} (a symlink loop?)`, 'ELOOP');
         if (trust && st.uid !== 0) throw new Refused(`the symlink ${here} is owned by uid ${st.uid}, not root`, undefined, true);
         // Read the link in the directory checked above (not by its path).
         const target = readlinkSync(at(top, c));
         if (target.startsWith('/')) {
-          closeAll(dirs.splice(1));
+          closeAll(dirs.splice(1), cache);
           names.length = 0;
         }
         todo = [...target.split('/').filter(Boolean), ...todo];
         if (todo.length === 0) throw new Refused(`${here} leads to a directory, not a regular file`);
         continue;
       }
-      if (todo.length === 0) {
-        closeSync(fd);
-        return { dirs, name: c, path: here, st };
-      }
+      if (fd === undefined) return { dirs, name: c, path: here, st, cache };
       if (!st.isDirectory()) {
         closeSync(fd);
         throw new Refused(`cannot open ${here}: ENOTDIR`, 'ENOTDIR');
@@ -155,12 +218,13 @@ function walk(path: string, trust: boolean, onStep?: StepHook): Reached {
       names.push(c);
       const why = trust ? ownershipReason('directory', here, st) : undefined;
       if (why) throw new Refused(why, undefined, true);
+      cache?.add(here, fd);
       onStep?.(here);
     }
     // The path ended on "." or "..".
     throw new Refused(`${path} is a directory, not a regular file`);
   } catch (e) {
-    closeAll(dirs);
+    closeAll(dirs, cache);
     throw e;
   }
 }
@@ -168,8 +232,10 @@ function walk(path: string, trust: boolean, onStep?: StepHook): Reached {
 export interface ReadOptions {
   /** Apply the ownership rule to the file and every directory above it (default true). */
   trust?: boolean;
-  /** Test seam (see StepHook). */
+  /** Test seam (see StepHook); not called for directories taken from `known`. */
   onStep?: StepHook;
+  /** Directories found trusted earlier in this run (used only with trust). */
+  known?: TrustedDirs;
 }
 
 export interface TextFile {
@@ -185,7 +251,7 @@ export interface TextFile {
  */
 export function readTextFile(path: string, opts: ReadOptions = {}): TextFile {
   const trust = opts.trust ?? true;
-  const r = walk(path, trust, opts.onStep);
+  const r = walk(path, trust, opts.onStep, opts.known);
   let fd: number | undefined;
   try {
     // Refuse by type before opening for reading: opening a device can act.
@@ -203,20 +269,33 @@ export function readTextFile(path: string, opts: ReadOptions = {}): TextFile {
       throw new Refused(`the file ${r.path} has ${st.size} bytes, more than the ${MAX_TEXT_BYTES} (1 MiB) allowed`);
     }
     // Read at most one byte past the limit: the file may grow meanwhile.
-    const buf = Buffer.alloc(MAX_TEXT_BYTES + 1);
+    // The buffer starts at the size fstat gave (plus one byte, to see the
+    // end in one read) and grows only for a file that grows: a 1 MiB
+    // buffer per config made 1000 configs spend most of their time in
+    // allocation and garbage collection.
+    let buf = Buffer.allocUnsafe(Math.min(st.size, MAX_TEXT_BYTES) + 1);
     let n = 0;
     for (;;) {
-      const k = readSync(fd, buf, n, buf.length - n, null);
+      if (n === buf.length) {
+        const more = Buffer.allocUnsafe(Math.min(buf.length * 2, MAX_TEXT_BYTES + 1));
+        buf.copy(more, 0, 0, n);
+        buf = more;
+      }
+      const want = buf.length - n;
+      const k = readSync(fd, buf, n, want, null);
       if (k === 0) break;
       n += k;
       if (n > MAX_TEXT_BYTES) throw new Refused(`the file ${r.path} grew past ${MAX_TEXT_BYTES} bytes (1 MiB) while being read`);
+      // Fewer bytes than asked for, ending at the size fstat gave: the
+      // end of the file, without one more read(2) to be told so.
+      if (k < want && n === st.size) break;
     }
     const nul = buf.subarray(0, n).indexOf(0);
     if (nul >= 0) throw new Refused(`the file ${r.path} is not text (a NUL byte at offset ${nul})`);
     return { text: buf.toString('utf8', 0, n), path: r.path };
   } finally {
     if (fd !== undefined) closeSync(fd);
-    closeAll(r.dirs);
+    closeAll(r.dirs, r.cache);
   }
 }
 

@@ -9,7 +9,7 @@
 // StrictModes (a sticky world-writable directory such as /tmp is fine:
 // others cannot rename root's entries there). The checks are made on
 // descriptors (open.ts), so that what was checked is what is read.
-import { readTextFile, checkProgram, Refused } from './open.js';
+import { readTextFile, checkProgram, Refused, type TrustedDirs } from './open.js';
 import { findProgram } from './program.js';
 import type { Assignment } from './parse.js';
 import type { Problem } from './problem.js';
@@ -17,10 +17,13 @@ import type { Problem } from './problem.js';
 const CONFIG_RULE = "a config that root runs must be root's alone";
 const PROGRAM_RULE = "a program that root runs must be root's alone";
 
-/** The text of a config, or the one problem that refuses it (nothing was read then). */
-export function readConfigText(file: string): { text: string } | { problem: Problem; unreadable?: string } {
+/**
+ * The text of a config, or the one problem that refuses it (nothing was
+ * read then). known: directories found trusted earlier in this run.
+ */
+export function readConfigText(file: string, known?: TrustedDirs): { text: string } | { problem: Problem; unreadable?: string } {
   try {
-    return { text: readTextFile(file).text };
+    return { text: readTextFile(file, { known }).text };
   } catch (e) {
     if (!(e instanceof Refused)) throw e;
     // The file itself is not there (or not reachable): as before, the errno alone.

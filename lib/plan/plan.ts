@@ -246,7 +246,10 @@ export function readyTimeout(span: string | undefined): number | undefined {
 
 /** A plan file's bytes: NUL-separated, argv[0] first, the check ops leading. */
 export function planFileContent(sig: string[][], argv: string[]): string {
-  return ['subhost-enter', ...sig.flat(), ...argv].map((a) => `${a}\0`).join('');
+  const words = ['subhost-enter'];
+  for (const op of sig) for (const w of op) words.push(w);
+  for (const w of argv) words.push(w);
+  return `${words.join('\0')}\0`;
 }
 
 /** Write a plan file atomically (root only: it holds the init script). */

@@ -19,15 +19,25 @@ export function statSig(path: string): string {
 }
 
 /**
- * The check ops a plan starts with: it holds while these hold. The
- * package's own executors are among the files: a plan kept across a
- * package upgrade is recomputed rather than read by a newer helper.
+ * The check ops of the package's own executors: a plan kept across a
+ * package upgrade is recomputed rather than read by a newer helper. The
+ * generator takes them once per run for all its plans (the same two
+ * files for every config).
  */
-export function sigOps(conf: string, envConf: string | undefined, lookupFiles: string[]): string[][] {
+export function executorSigOps(): string[][] {
+  return [`${libDir()}/subhost-enter`, `${libDir()}/subhost-netns`].map((f) => ['check-stat', f, statSig(f)]);
+}
+
+/**
+ * The check ops a plan starts with: it holds while these hold. The
+ * package's own executors are among the files (executorSigOps(), taken
+ * now unless given).
+ */
+export function sigOps(conf: string, envConf: string | undefined, lookupFiles: string[], executors = executorSigOps()): string[][] {
   const ops = [
     ['check-env', 'OVERLAY_BOOT_CONF', envConf ?? '-'],
     ['check-stat', conf, statSig(conf)],
   ];
-  for (const f of [...lookupFiles, `${libDir()}/subhost-enter`, `${libDir()}/subhost-netns`]) ops.push(['check-stat', f, statSig(f)]);
-  return ops;
+  for (const f of lookupFiles) ops.push(['check-stat', f, statSig(f)]);
+  return [...ops, ...executors];
 }

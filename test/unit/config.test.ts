@@ -1,7 +1,8 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { chownSync, chmodSync, mkdirSync } from 'node:fs';
+import { chownSync, chmodSync, mkdirSync, realpathSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, type LoadResult } from '../../lib/config/load.js';
+import { loadConfig, realpathIn, type LoadResult } from '../../lib/config/load.js';
+import { SubhostConfigSchema } from '../../lib/config/fields.js';
 import { builtinHookPath, HOOKS } from '../../lib/config/variables.js';
 import { parseConfText } from '../../lib/config/parse.js';
 import { formatProblem } from '../../lib/config/problem.js';
@@ -162,6 +163,99 @@ describe('explicit values', () => {
     const r = await loadConfig(f.conf('BASE=.\nFOO=bar\njunk\n'));
     expect(r.config).toBeDefined();
     expect(r.warnings.map((w) => w.line)).toEqual([2, 3]);
+  });
+});
+
+describe('the config is what a whole zod parse of the validated values gives (load.ts typedConfig)', () => {
+  // Every kind of value: defaults, each key set, cables of every form,
+  // shares, custom hooks with arguments, the systemd keys; and the same
+  // values again (remembered per schema: load.ts knownValid).
+  const texts = (d: string) => [
+    'BASE=.\nCABLES==\nSTART=none\n',
+    [
+      'NAME=web',
+      'BASE=sub',
+      'LIVE=l',
+      'UPPER=u',
+      'WORK=w',
+      'LOWER=low',
+      'CABLES=br0= =02:00:00:aa:bb:cc =.12 br1=.7',
+      'START=rsyslog networking /usr/local/bin/x',
+      `PREMOUNT=${d}/hooks/pre --flag`,
+      `INIT=${d}/hooks/init`,
+      'RAM_SIZE=none',
+      'REAPER=/sbin/myreaper',
+      'SHARE=../data',
+      `SHARE=${d}/data:/srv/data`,
+      'START_TIMEOUT=2min',
+      'CONTAINMENT=none',
+      'JOURNAL=no',
+      'AFTER=db cache',
+      'REQUIRES=db',
+      'MEMORY_MAX=1G',
+      'CPU_QUOTA=50%',
+      'CPU_WEIGHT=idle',
+      'IO_WEIGHT=100',
+      'TASKS_MAX=infinity',
+      'TIMEOUT_START=90s',
+      'TIMEOUT_STOP=30s',
+    ].join('\n'),
+    'BASE=.\nRAM_SIZE=10%\nSTART=a b c\nLOWER=/\nUPPER=/\nLIVE=/\n',
+  ];
+  it('for every kind of value, twice over', async () => {
+    f.mkdirs('sub/l', 'sub/u', 'sub/w', 'sub/low', 'data', 'hooks');
+    for (const h of ['pre', 'init']) chmodSync(f.conf('#!/bin/sh\n', `hooks/${h}`, 0o755), 0o755);
+    for (const round of [1, 2]) {
+      for (const [i, text] of texts(f.dir).entries()) {
+        const r = await loadConfig(f.conf(text, `c${i}.conf`));
+        expect(errors(r), `config ${i}, round ${round}`).toEqual([]);
+        const whole = SubhostConfigSchema.parse(r.partial);
+        expect(r.config).toStrictEqual(whole);
+        expect(JSON.stringify(r.config)).toBe(JSON.stringify(whole)); // the same key order (check --json)
+      }
+    }
+  });
+
+  it('values remembered are copies: changing one config leaves the next alone', async () => {
+    const a = await loadConfig(f.conf('BASE=.\nSTART=a b\nAFTER=x\n', 'a.conf'));
+    a.config!.START.push('changed');
+    a.config!.AFTER.push('changed');
+    const b = await loadConfig(f.conf('BASE=.\nSTART=a b\nAFTER=x\n', 'b.conf'));
+    expect(b.config!.START).toEqual(['a', 'b']);
+    expect(b.config!.AFTER).toEqual(['x']);
+  });
+});
+
+describe('realpathIn: realpath(3) through the parents resolved earlier in the run', () => {
+  it('gives what realpathSync gives, through links relative and absolute, links to links, and /', () => {
+    f.mkdirs('a/b/c', 'x/y');
+    symlinkSync('a/b', join(f.dir, 'rel'));
+    symlinkSync(join(f.dir, 'x'), join(f.dir, 'a/b/c/abs'));
+    symlinkSync('../../rel', join(f.dir, 'x/y/up'));
+    const paths = ['/', '/tmp', f.dir, `${f.dir}/a/b/c`, `${f.dir}/rel`, `${f.dir}/rel/c`, `${f.dir}/rel/c/abs/y`, `${f.dir}/x/y/up/c`];
+    const known = new Map<string, string>();
+    for (const round of [1, 2]) {
+      for (const p of paths) expect(realpathIn(p, known), `${p}, round ${round}`).toBe(realpathSync(p));
+    }
+    expect(known.get(`${f.dir}/rel/c/abs/y`)).toBe(`${f.dir}/x/y`);
+  });
+
+  it("BASE comes out the same with and without the run's resolved paths: a dir, a link to one, a link to a link, a file, nothing", async () => {
+    f.mkdirs('real/dir');
+    symlinkSync('real/dir', join(f.dir, 'link'));
+    symlinkSync('link', join(f.dir, 'link2'));
+    f.conf('', 'afile');
+    const realpaths = new Map<string, string>();
+    for (const round of [1, 2]) {
+      for (const base of ['.', 'real/dir', 'link', 'link2', 'link2/', 'afile', 'nothing']) {
+        const p = f.conf(`BASE=${base}\n`, 'b.conf');
+        const plain = await loadConfig(p, { checkFs: false });
+        const run = await loadConfig(p, { checkFs: false, realpaths });
+        expect(run.partial.BASE, `BASE=${base}, round ${round}`).toBe(plain.partial.BASE);
+        expect(run.resolved.BASE, `BASE=${base}, round ${round}`).toEqual(plain.resolved.BASE);
+      }
+    }
+    expect(realpaths.size).toBeGreaterThan(0);
   });
 });
 

@@ -2,8 +2,9 @@
 // or --dry-run printing what it would write.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { execa } from 'execa';
-import { mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { generate, findTemplates } from '../../generator/generate.js';
 import { tmpdir } from 'node:os';
 import { fixture, type Fixture } from './helpers.js';
 
@@ -61,4 +62,64 @@ describe('overlay-boot-generator', () => {
       rmSync(early, { recursive: true, force: true });
     }
   });
+
+  it('1000 registered configs: the bundle writes for each exactly what a run with that config alone gives', async () => {
+    // Configs of a few kinds (so that values repeat and differ, as the
+    // generator's per-run memory of them meets them), every 13th listed
+    // through a root-owned symlink from a sibling directory (with ".."),
+    // and last a second config with the first one's NAME.
+    const N = 1000;
+    const confs: string[] = [];
+    for (let i = 1; i <= N; i++) {
+      const n = `s${String(i).padStart(4, '0')}`;
+      f.mkdirs(`many/${n}/root`, `many/${n}/work`, `many/${n}/live`);
+      const lines = ['BASE=.', 'CABLES==', 'START=none'];
+      if (i % 3 === 0) lines.push('START=cron ssh');
+      if (i % 5 === 0) lines.push('CONTAINMENT=none');
+      if (i % 7 === 0) lines.push('CABLES=br0= =02:00:00:00:00:01 =.12');
+      if (i % 11 === 0) lines.push('MEMORY_MAX=1G', 'AFTER=s0001');
+      const conf = f.conf(`${lines.join('\n')}\n`, `many/${n}/${n}.conf`);
+      if (i % 13 === 0) {
+        f.mkdirs(`many/links${i}`);
+        symlinkSync(`../${n}/${n}.conf`, join(f.dir, `many/links${i}/${n}.conf`));
+        confs.push(join(f.dir, `many/links${i}/${n}.conf`));
+      } else {
+        confs.push(conf);
+      }
+    }
+    f.mkdirs('many/dup');
+    const dup = f.conf('BASE=.\nNAME=s0001\n', 'many/dup/x.conf');
+    writeFileSync(listing, `# many\n${[...confs, dup].join('\n')}\n`);
+    const out = mkdtempSync(join(tmpdir(), 'ob-genout-'));
+    const env = { OVERLAY_BOOT_SUBHOSTS_CONF: listing, OVERLAY_BOOT_LIBDIR: dirname(GEN) };
+    const saved = process.env.OVERLAY_BOOT_LIBDIR;
+    process.env.OVERLAY_BOOT_LIBDIR = env.OVERLAY_BOOT_LIBDIR;
+    try {
+      const r = await execa(GEN, [out, out, out], { env, reject: false });
+      expect(r.exitCode).toBe(0);
+      expect(r.stderr).toContain(`${dup}: NAME s0001 is already used by ${confs[0]}; skipped`);
+      expect(readdirSync(join(out, 'overlay-boot'))).toHaveLength(2 * N);
+      expect(readdirSync(join(out, 'subhosts.target.wants'))).toHaveLength(N);
+      const templates = findTemplates();
+      const one = join(f.dir, 'one.conf');
+      for (const [i, conf] of confs.entries()) {
+        // The same line as in the long list: line numbers are in the output.
+        writeFileSync(one, `${'#\n'.repeat(i + 1)}${conf}\n`);
+        const alone = await generate(one, templates, out);
+        expect(alone.errors).toEqual([]);
+        for (const [path, text] of alone.output.files) {
+          expect(readFileSync(join(out, path), 'utf8').replaceAll(listing, one), path).toBe(text);
+        }
+        for (const [path, target] of alone.output.links) {
+          if (path.startsWith('multi-user.target.wants/')) continue;
+          expect(readlinkSync(join(out, path)), path).toBe(target);
+        }
+        expect(alone.output.files.size).toBe(4);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.OVERLAY_BOOT_LIBDIR;
+      else process.env.OVERLAY_BOOT_LIBDIR = saved;
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

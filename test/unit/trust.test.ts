@@ -5,13 +5,13 @@
 // bytes) are refused at once with one line, and a directory swapped during
 // the walk cannot win.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { chmodSync, chownSync, lchownSync, renameSync, symlinkSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, chownSync, lchownSync, readdirSync, renameSync, symlinkSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { loadConfig, type LoadResult } from '../../lib/config/load.js';
 import { formatProblem } from '../../lib/config/problem.js';
-import { readTextFile, checkProgram, Refused, MAX_TEXT_BYTES } from '../../lib/config/open.js';
+import { readTextFile, checkProgram, Refused, MAX_TEXT_BYTES, TrustedDirs } from '../../lib/config/open.js';
 import { readSubhostsConf, confName } from '../../lib/registry.js';
 import { generate, MAX_LINES_PER_FILE } from '../../generator/generate.js';
 import { fixture, type Fixture } from './helpers.js';
@@ -218,6 +218,15 @@ describe('hostile files: one line each, at once, nothing read', () => {
     await one(p, `the file ${p} has ${4 * MAX_TEXT_BYTES} bytes, more than the ${MAX_TEXT_BYTES} (1 MiB) allowed`);
   });
 
+  it('a file that says it is empty but is not (procfs) is still read whole: the buffer grows past the size fstat gave', () => {
+    // /proc/self/status: fstat says 0 bytes, a read gives about 1.5 KiB.
+    const r = readTextFile('/proc/self/status', { trust: false });
+    expect(r.text.length).toBeGreaterThan(512);
+    expect(r.text.split('\n')[0]).toMatch(/^Name:\t/);
+    expect(r.text).toMatch(/\nPid:\t\d+\n/);
+    expect(r.text.endsWith('\n')).toBe(true);
+  });
+
   it('random bytes', async () => {
     const bytes = randomBytes(256 * 1024);
     bytes[1000] = 0; // random bytes hold a NUL about every 256 bytes: make sure of one
@@ -330,5 +339,101 @@ describe('the walk goes by descriptors: a directory swapped during the check can
     symlinkSync(`${f.dir}/open`, `${f.dir}/link`);
     const p = `${f.dir}/link/b/x.conf`;
     expect(errors(await loadConfig(p))).toEqual([`${p}: the directory ${f.dir}/open is writable by others (mode 777): ${RULE}`]);
+  });
+});
+
+describe('one run over many configs (the generator): directories found trusted are walked once', () => {
+  const openFds = () => readdirSync('/proc/self/fd').length;
+
+  it('a sibling config is reached from the directories already checked, and read the same', () => {
+    f.mkdirs('a/b', 'a/c');
+    const one = f.conf('BASE=.\nNAME=one\n', 'a/b/x.conf');
+    const two = f.conf('BASE=.\nNAME=two\n', 'a/c/x.conf');
+    const known = new TrustedDirs();
+    const fds = openFds();
+    try {
+      const steps: string[][] = [[], [], []];
+      expect(readTextFile(one, { known, onStep: (d) => steps[0]!.push(d) }).text).toContain('NAME=one');
+      expect(readTextFile(two, { known, onStep: (d) => steps[1]!.push(d) }).text).toContain('NAME=two');
+      expect(readTextFile(one, { known, onStep: (d) => steps[2]!.push(d) }).text).toContain('NAME=one');
+      // The first walk checked every directory from /; the next ones only what was new.
+      expect(steps[0]).toEqual([
+        ...f.dir
+          .split('/')
+          .filter(Boolean)
+          .map((_, i, a) => `/${a.slice(0, i + 1).join('/')}`),
+        `${f.dir}/a`,
+        `${f.dir}/a/b`,
+      ]);
+      expect(steps[1]).toEqual([`${f.dir}/a/c`]);
+      expect(steps[2]).toEqual([]);
+      // Without the run's directories, a walk checks them all again.
+      const again: string[] = [];
+      readTextFile(two, { onStep: (d) => again.push(d) });
+      expect(again).toEqual([...steps[0]!.slice(0, -1), `${f.dir}/a/c`]);
+      expect(openFds()).toBeGreaterThan(fds);
+    } finally {
+      known.close();
+    }
+    expect(openFds()).toBe(fds); // close() leaves nothing open
+  });
+
+  it('what is below a known directory is still checked: an open directory, a file of another user', async () => {
+    f.mkdirs('a/good', 'a/open', 'a/other');
+    chmodSync(join(f.dir, 'a/open'), 0o777);
+    const good = f.conf('BASE=.\nSTART=none\n', 'a/good/x.conf');
+    const open = f.conf('BASE=.\nSTART=none\n', 'a/open/x.conf');
+    const other = f.conf('BASE=.\nSTART=none\n', 'a/other/x.conf');
+    chownSync(other, 65534, 65534);
+    const trustedDirs = new TrustedDirs();
+    try {
+      expect(errors(await loadConfig(good, { checkFs: false, trustedDirs }))).toEqual([]);
+      expect(errors(await loadConfig(open, { checkFs: false, trustedDirs }))).toEqual([
+        `${open}: the directory ${f.dir}/a/open is writable by others (mode 777): ${RULE}`,
+      ]);
+      expect(errors(await loadConfig(other, { checkFs: false, trustedDirs }))).toEqual([
+        `${other}: the file ${other} is owned by uid 65534, not root: ${RULE}`,
+      ]);
+      // Refused once, refused again (an untrusted directory is never kept).
+      expect(errors(await loadConfig(open, { checkFs: false, trustedDirs }))).toHaveLength(1);
+    } finally {
+      trustedDirs.close();
+    }
+  });
+
+  it('a symlink below a known directory is followed as before, ".." too, and a link of another user refused', async () => {
+    f.mkdirs('a/b', 'a/c');
+    f.conf('BASE=.\nNAME=target\n', 'a/c/x.conf');
+    symlinkSync('../c/x.conf', join(f.dir, 'a/b/rel.conf'));
+    symlinkSync(`${f.dir}/a/c/x.conf`, join(f.dir, 'a/b/abs.conf'));
+    symlinkSync('../c/x.conf', join(f.dir, 'a/b/theirs.conf'));
+    lchownSync(join(f.dir, 'a/b/theirs.conf'), 65534, 65534);
+    const known = new TrustedDirs();
+    const fds = openFds();
+    try {
+      expect(readTextFile(`${f.dir}/a/b/rel.conf`, { known }).text).toContain('NAME=target');
+      expect(readTextFile(`${f.dir}/a/b/abs.conf`, { known }).text).toContain('NAME=target');
+      expect(readTextFile(`${f.dir}/a/b/rel.conf`, { known })).toEqual({ text: 'BASE=.\nNAME=target\n', path: `${f.dir}/a/c/x.conf` });
+      expect(() => readTextFile(`${f.dir}/a/b/theirs.conf`, { known })).toThrow(
+        `the symlink ${f.dir}/a/b/theirs.conf is owned by uid 65534, not root`,
+      );
+    } finally {
+      known.close();
+    }
+    expect(openFds()).toBe(fds);
+  });
+
+  it('a walk that does not check (trust: false) neither uses nor fills it', () => {
+    f.mkdirs('a/b');
+    const p = f.conf('BASE=.\n', 'a/b/x.conf');
+    const known = new TrustedDirs();
+    try {
+      readTextFile(p, { trust: false, known });
+      const steps: string[] = [];
+      readTextFile(p, { known, onStep: (d) => steps.push(d) });
+      expect(steps).toContain(`${f.dir}/a/b`);
+    } finally {
+      known.close();
+    }
   });
 });
