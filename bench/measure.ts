@@ -68,42 +68,109 @@ export async function startMany(sb: Sandbox, tool: Tool, names: string[]): Promi
     );
   }
   const samples: StartSample[] = [];
-  for (const [i, n] of names.entries()) {
-    for (const u of tool.units(n)) await refUnit(sb, u);
-    const main = await unitProps(sb, tool.unit(n), UNIT_IFACE);
-    const mainSvc = await unitProps(sb, tool.unit(n), SERVICE_IFACE);
-    const rel = (v: unknown) => (usToMs(v) ?? NaN) - t0;
-    let cpuNs = Number(mainSvc.CPUUsageNSec ?? 0);
-    const phases: Record<string, number> = {};
-    if (tool.key === 'ob') {
-      const netns = await unitProps(sb, tool.units(n)[1]!, UNIT_IFACE);
-      const netnsSvc = await unitProps(sb, tool.units(n)[1]!, SERVICE_IFACE);
-      cpuNs += Number(netnsSvc.CPUUsageNSec ?? 0);
-      phases['StartUnit → netns unit activating'] = rel(netns.InactiveExitTimestampMonotonic);
-      phases['netns unit: ExecStart run (fork to exit)'] =
-        (usToMs(netnsSvc.ExecMainExitTimestampMonotonic) ?? NaN) - (usToMs(netnsSvc.ExecMainStartTimestampMonotonic) ?? NaN);
-      phases['netns unit active → subhost unit activating'] =
-        (usToMs(main.InactiveExitTimestampMonotonic) ?? NaN) - (usToMs(netns.ActiveEnterTimestampMonotonic) ?? NaN);
-      phases['subhost unit: ExecStart until active'] =
-        (usToMs(main.ActiveEnterTimestampMonotonic) ?? NaN) - (usToMs(main.InactiveExitTimestampMonotonic) ?? NaN);
-    } else {
-      phases['StartUnit → unit activating'] = rel(main.InactiveExitTimestampMonotonic);
-      phases['nspawn until READY=1 (active)'] =
-        (usToMs(main.ActiveEnterTimestampMonotonic) ?? NaN) - (usToMs(main.InactiveExitTimestampMonotonic) ?? NaN);
-    }
-    phases['active → JobRemoved received'] = jobs[i]!.t - (usToMs(main.ActiveEnterTimestampMonotonic) ?? NaN);
-    const vethOk = existsSync(hp(sb, `/sys/class/net/${tool.veth(n)}`));
-    if (!vethOk) throw new Error(`${tool.label} ${n}: active, but host veth ${tool.veth(n)} is missing`);
-    samples.push({
-      name: n,
-      ms: jobs[i]!.t - t0,
-      activeMs: rel(main.ActiveEnterTimestampMonotonic),
-      cpuMs: cpuNs / 1e6,
-      phases,
-      cgroup: String(mainSvc.ControlGroup ?? ''),
-    });
-  }
+  for (const [i, n] of names.entries()) samples.push(await startSample(sb, tool, n, t0, jobs[i]!.t));
   return { wallMs, samples };
+}
+
+/**
+ * One instance's start, from systemd's unit timestamps: T0 is when the start
+ * was asked for (StartUnit, or the command's start), DONE when it was seen
+ * done (JobRemoved, or the command's exit). FROM names T0 in the phases.
+ */
+export async function startSample(sb: Sandbox, tool: Tool, n: string, t0: number, done: number, from = 'StartUnit'): Promise<StartSample> {
+  for (const u of tool.units(n)) await refUnit(sb, u);
+  const main = await unitProps(sb, tool.unit(n), UNIT_IFACE);
+  const mainSvc = await unitProps(sb, tool.unit(n), SERVICE_IFACE);
+  const rel = (v: unknown) => (usToMs(v) ?? NaN) - t0;
+  let cpuNs = Number(mainSvc.CPUUsageNSec ?? 0);
+  const phases: Record<string, number> = {};
+  if (tool.key === 'ob') {
+    const netns = await unitProps(sb, tool.units(n)[1]!, UNIT_IFACE);
+    const netnsSvc = await unitProps(sb, tool.units(n)[1]!, SERVICE_IFACE);
+    cpuNs += Number(netnsSvc.CPUUsageNSec ?? 0);
+    phases[`${from} → netns unit activating`] = rel(netns.InactiveExitTimestampMonotonic);
+    phases['netns unit: ExecStart run (fork to exit)'] =
+      (usToMs(netnsSvc.ExecMainExitTimestampMonotonic) ?? NaN) - (usToMs(netnsSvc.ExecMainStartTimestampMonotonic) ?? NaN);
+    phases['netns unit active → subhost unit activating'] =
+      (usToMs(main.InactiveExitTimestampMonotonic) ?? NaN) - (usToMs(netns.ActiveEnterTimestampMonotonic) ?? NaN);
+    phases['subhost unit: ExecStart until active'] =
+      (usToMs(main.ActiveEnterTimestampMonotonic) ?? NaN) - (usToMs(main.InactiveExitTimestampMonotonic) ?? NaN);
+  } else {
+    phases[`${from} → unit activating`] = rel(main.InactiveExitTimestampMonotonic);
+    phases['nspawn until READY=1 (active)'] =
+      (usToMs(main.ActiveEnterTimestampMonotonic) ?? NaN) - (usToMs(main.InactiveExitTimestampMonotonic) ?? NaN);
+  }
+  phases[from === 'StartUnit' ? 'active → JobRemoved received' : `active → ${from.replace(/ start$/, '')} exited`] =
+    done - (usToMs(main.ActiveEnterTimestampMonotonic) ?? NaN);
+  const vethOk = existsSync(hp(sb, `/sys/class/net/${tool.veth(n)}`));
+  if (!vethOk) throw new Error(`${tool.label} ${n}: active, but host veth ${tool.veth(n)} is missing`);
+  return {
+    name: n,
+    ms: done - t0,
+    activeMs: rel(main.ActiveEnterTimestampMonotonic),
+    cpuMs: cpuNs / 1e6,
+    phases,
+    cgroup: String(mainSvc.ControlGroup ?? ''),
+  };
+}
+
+/** CLOCK_REALTIME minus CLOCK_MONOTONIC (ms), to place bash's $EPOCHREALTIME on the monotonic clock. */
+export const realMinusMono = (): number => performance.timeOrigin + performance.now() - nowMs();
+
+/** The installed command, as an admin types it (/usr/sbin/overlay-boot, a link to its bundle). */
+export const CLI = '/usr/sbin/overlay-boot';
+
+export interface CommandStart {
+  sample: StartSample;
+  /** `overlay-boot --help` timed just before, in the same shell: the command's own start-up (Node.js, its bundle). */
+  helpMs: number;
+}
+
+/**
+ * `overlay-boot CONF` for a config never started (not registered, no plan),
+ * timed inside the sandbox with bash's $EPOCHREALTIME until the command
+ * returns; right before it, `overlay-boot --help` (the same bundle loaded,
+ * usage printed, exit). Then the units' timestamps show where the time went.
+ */
+export async function startByCommand(sb: Sandbox, tool: Tool, name: string, conf: string): Promise<CommandStart> {
+  const script = `s=$EPOCHREALTIME; "$1" --help >/dev/null; e=$EPOCHREALTIME; echo "help $s $e"
+s=$EPOCHREALTIME; "$1" "$2" >&2; rc=$?; e=$EPOCHREALTIME; echo "start $s $e $rc"`;
+  const off = realMinusMono();
+  const r = await sb.run(['bash', '-c', script, 'bench', CLI, conf]);
+  const get = (k: string) => r.stdout.split('\n').find((l) => l.startsWith(`${k} `))?.split(' ') ?? [];
+  const [, hs, he] = get('help');
+  const [, s, e, rc] = get('start');
+  if (rc !== '0') throw new Error(`${CLI} ${conf}: exit status ${rc ?? '?'}\n${r.stderr}`);
+  const mono = (x: string | undefined) => Number(x) * 1000 - off;
+  const sample = await startSample(sb, tool, name, mono(s), mono(e), 'command start');
+  return { sample, helpMs: (Number(he) - Number(hs)) * 1000 };
+}
+
+/**
+ * Commands timed inside the sandbox, RUNS times each in turn (bash
+ * $EPOCHREALTIME around each, output discarded as a terminal would show
+ * it). A command that fails is an error: a timing of an error message
+ * would mean nothing.
+ */
+export async function timeCommands(sb: Sandbox, cmds: Record<string, string[]>, runs: number): Promise<Record<string, number[]>> {
+  const keys = Object.keys(cmds);
+  const body = keys
+    .map((k, i) => {
+      const argv = cmds[k]!.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+      return `s=$EPOCHREALTIME; ${argv} >/dev/null 2>/tmp/bench-cmd.err || { echo "fail ${i} $?"; cat /tmp/bench-cmd.err >&2; exit 1; }; e=$EPOCHREALTIME; echo "${i} $s $e"`;
+    })
+    .join('\n');
+  const r = await sb.run(['bash', '-c', `for i in $(seq "$1"); do\n${body}\ndone`, 'bench', String(runs)]);
+  if (r.exitCode !== 0) {
+    const f = /^fail (\d+) (\d+)/m.exec(r.stdout);
+    throw new Error(`timed command ${f ? cmds[keys[Number(f[1])]!]!.join(' ') : '?'} failed (exit status ${f?.[2] ?? r.exitCode}): ${r.stderr}`);
+  }
+  const out: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, [] as number[]]));
+  for (const l of r.stdout.split('\n').filter(Boolean)) {
+    const [i, s, e] = l.split(' ');
+    out[keys[Number(i)]!]!.push((Number(e) - Number(s)) * 1000);
+  }
+  return out;
 }
 
 /**
