@@ -360,8 +360,8 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
   // ---- daemon-reload with N registered, and with none (baseline: systemd and the host's other generators)
   const reload: Record<string, number[]> = {};
   for (const [label, list] of [
-    ...opt.genCounts.map((k) => [`${k} registered`, obAll.slice(0, k)] as const),
     ['none registered', [] as string[]] as const,
+    ...opt.genCounts.map((k) => [`${k} registered`, obAll.slice(0, k)] as const),
   ]) {
     await register(sb, ...list.map((n) => confs[n]!));
     await sb.daemonReload(); // the transition itself is not timed
@@ -517,7 +517,8 @@ async function checkList(sb: Sandbox, names: string[]): Promise<void> {
   if (r.exitCode !== 0) throw new Error(`overlay-boot list: exit status ${r.exitCode}: ${r.stderr}`);
   const lines = r.stdout.split('\n');
   const missing = names.filter((n) => !lines.some((l) => l.split(/\s+/)[0] === n && /\b(running|active)\b/.test(l)));
-  if (missing.length) throw new Error(`overlay-boot list does not show ${missing.length} running subhost(s), e.g. ${missing[0]}:\n${r.stdout}`);
+  if (missing.length)
+    throw new Error(`overlay-boot list does not show ${missing.length} running subhost(s), e.g. ${missing[0]}:\n${r.stdout}`);
 }
 
 /** The installed generator (a link to the bundle in /usr/lib/overlay-boot), as systemd runs it. */

@@ -137,7 +137,11 @@ export async function startByCommand(sb: Sandbox, tool: Tool, name: string, conf
 s=$EPOCHREALTIME; "$1" "$2" >&2; rc=$?; e=$EPOCHREALTIME; echo "start $s $e $rc"`;
   const off = realMinusMono();
   const r = await sb.run(['bash', '-c', script, 'bench', CLI, conf]);
-  const get = (k: string) => r.stdout.split('\n').find((l) => l.startsWith(`${k} `))?.split(' ') ?? [];
+  const get = (k: string) =>
+    r.stdout
+      .split('\n')
+      .find((l) => l.startsWith(`${k} `))
+      ?.split(' ') ?? [];
   const [, hs, he] = get('help');
   const [, s, e, rc] = get('start');
   if (rc !== '0') throw new Error(`${CLI} ${conf}: exit status ${rc ?? '?'}\n${r.stderr}`);
@@ -163,7 +167,9 @@ export async function timeCommands(sb: Sandbox, cmds: Record<string, string[]>, 
   const r = await sb.run(['bash', '-c', `for i in $(seq "$1"); do\n${body}\ndone`, 'bench', String(runs)]);
   if (r.exitCode !== 0) {
     const f = /^fail (\d+) (\d+)/m.exec(r.stdout);
-    throw new Error(`timed command ${f ? cmds[keys[Number(f[1])]!]!.join(' ') : '?'} failed (exit status ${f?.[2] ?? r.exitCode}): ${r.stderr}`);
+    throw new Error(
+      `timed command ${f ? cmds[keys[Number(f[1])]!]!.join(' ') : '?'} failed (exit status ${f?.[2] ?? r.exitCode}): ${r.stderr}`,
+    );
   }
   const out: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, [] as number[]]));
   for (const l of r.stdout.split('\n').filter(Boolean)) {
