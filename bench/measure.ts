@@ -54,10 +54,46 @@ export interface ManyResult<T> {
 /** Host-side path of a path inside the sandbox (no absolute symlinks on these paths). */
 const hp = (sb: Sandbox, p: string): string => `${sb.root}${p}`;
 
+/**
+ * At most this many StartUnit/StopUnit calls await their reply at once:
+ * dbus-daemon refuses more than 128 pending replies per connection (its
+ * max_replies_per_connection). systemd replies as soon as it has queued the
+ * job, so the calls still go out back to back and all jobs run together.
+ */
+const MAX_PENDING_CALLS = 64;
+
+/**
+ * One job per unit (StartUnit or StopUnit, mode replace), all issued
+ * together; resolves with each job's result and when its JobRemoved came
+ * (also passed to onDone as it comes).
+ */
+async function jobsAtOnce(
+  sb: Sandbox,
+  member: 'StartUnit' | 'StopUnit',
+  units: string[],
+  onDone?: (i: number, t: number) => void,
+): Promise<Array<{ r: string; t: number }>> {
+  let next = 0;
+  const waits: Array<Promise<{ r: string; t: number }>> = [];
+  const issue = async (): Promise<void> => {
+    while (next < units.length) {
+      const i = next++;
+      const [job] = await sb.systemd.callManager(member, 'ss', [units[i]!, 'replace']);
+      waits[i] = sb.systemd.waitJob(job as string).then((r) => {
+        const t = nowMs();
+        onDone?.(i, t);
+        return { r, t };
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(MAX_PENDING_CALLS, units.length) }, issue));
+  return Promise.all(waits);
+}
+
 /** Starts the instances at once; throws (with the journal) if any job is not done or a veth is missing. */
 export async function startMany(sb: Sandbox, tool: Tool, names: string[]): Promise<ManyResult<StartSample>> {
   const t0 = nowMs();
-  const jobs = await Promise.all(names.map((n) => sb.startUnit(tool.unit(n)).then((r) => ({ r, t: nowMs() }))));
+  const jobs = await jobsAtOnce(sb, 'StartUnit', names.map(tool.unit));
   const wallMs = Math.max(...jobs.map((j) => j.t)) - t0;
   const bad = names.filter((_, i) => jobs[i]!.r !== 'done');
   if (bad.length) {
@@ -200,14 +236,14 @@ export async function stopMany(sb: Sandbox, tool: Tool, items: Array<{ name: str
   }
   const t0 = nowMs();
   const jobTimes: Array<number | undefined> = items.map(() => undefined);
-  const jobs = Promise.all(
-    items.map(({ name }, i) =>
-      sb.stopUnit(tool.unit(name)).then((r) => {
-        jobTimes[i] = nowMs();
-        return r;
-      }),
-    ),
-  );
+  const jobs = jobsAtOnce(
+    sb,
+    'StopUnit',
+    items.map(({ name }) => tool.unit(name)),
+    (i, t) => {
+      jobTimes[i] = t;
+    },
+  ).then((js) => js.map((j) => j.r));
   for (;;) {
     const t = nowMs();
     for (const c of conds) if (c.at === undefined && !existsSync(c.path)) c.at = t;
