@@ -22,7 +22,7 @@ import {
   type MemSample,
 } from './measure.js';
 import { microStartup, straceStart, type StraceProfile } from './profile.js';
-import { CpuWatch, sleep, nowMs, loadavg, meminfo, type CpuSnap } from './lib.js';
+import { CpuWatch, sleep, nowMs, loadavg, meminfo, unrefUnits, type CpuSnap } from './lib.js';
 import { renderResults } from './report.js';
 
 export interface Options {
@@ -194,6 +194,19 @@ async function main(): Promise<void> {
     writeFileSync(join(opt.out, 'results.json'), `${JSON.stringify(res, null, 1)}\n`);
     writeFileSync(join(opt.out, 'RESULTS.md'), renderResults(res));
     log(`bench: done in ${res.meta.totalSeconds.toFixed(0)} s: ${join(opt.out, 'RESULTS.md')}`);
+  } catch (e) {
+    // What the sandbox's systemd said last (a crash or a refused limit shows here, not in the error).
+    const tail = (await sb.consoleLog().catch(() => '')).trimEnd().split('\n').slice(-25);
+    log(`bench: failed; the sandbox console's last lines:\n${tail.join('\n')}`);
+    const j = await sb
+      .run([
+        'sh',
+        '-c',
+        'journalctl --no-pager -o short-monotonic _PID=1 + _SYSTEMD_UNIT=dbus.service | grep -iE "bus|queue|disconnect|limit|buffer|assert|freez|crash" | grep -v Registration | tail -n 40',
+      ])
+      .catch(() => undefined);
+    log(`the sandbox journal of systemd and dbus-daemon, last lines:\n${j?.stdout ?? '(none)'}`);
+    throw e;
   } finally {
     await sb.stop();
   }
@@ -285,6 +298,7 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
     const c = await startByCommand(sb, OB, f, confs[f]!);
     await stopMany(sb, OB, [{ name: f, cgroup: c.sample.cgroup }]);
     await unregisterRun(sb, f);
+    await unrefUnits(sb, [OB.unit(f)]);
   }
   phase('checks and warm-up');
 
@@ -336,7 +350,10 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
           cliSingle[v.key][k] = [...(cliSingle[v.key][k] ?? []), ...xs];
       }
       const st = (await stopMany(sb, v.tool, [{ name, cgroup: s.cgroup }])).samples[0]!;
-      if (v.key === 'obf') await unregisterRun(sb, name);
+      if (v.key === 'obf') {
+        await unregisterRun(sb, name);
+        await unrefUnits(sb, [v.tool.unit(name)]);
+      }
       singleRes[v.key].start.push(s);
       singleRes[v.key].mem.push(mem);
       singleRes[v.key].stop.push(st);
@@ -486,6 +503,7 @@ async function atOnceRuns(
       if (i === 0 && t.key === 'ob') await checkList(sb, names);
       const cli = await timeCommands(sb, cliCommands(t, names), cliRuns);
       const st = await stopMany(sb, t, items);
+      await unrefUnits(sb, names.map(t.unit));
       const lastCount: Record<string, number> = {};
       for (const x of st.samples) lastCount[x.last] = (lastCount[x.last] ?? 0) + 1;
       out[t.key].push({

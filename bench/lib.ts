@@ -69,6 +69,21 @@ export async function refUnit(sb: Sandbox, unit: string): Promise<void> {
   refs.add(unit);
 }
 
+/**
+ * Unit.Unref: lets systemd unload the units again. Every Ref costs systemd
+ * one D-Bus match rule (it tracks the referencing client per unit), and so
+ * does every job a client waits for; dbus-daemon allows systemd's connection
+ * 512 (max_match_rules_per_connection) and systemd drops off the bus when it
+ * cannot add one. So only main units are referenced (a unit they BindsTo=
+ * stays loaded with them), and each test drops its references when done.
+ */
+export async function unrefUnits(sb: Sandbox, units: string[]): Promise<void> {
+  for (const u of units) {
+    if (!refs.delete(u)) continue;
+    await sb.systemd.call(await unitPath(sb, u), UNIT_IFACE, 'Unref');
+  }
+}
+
 export async function activeState(sb: Sandbox, unit: string): Promise<string> {
   return String(await sb.systemd.getProperty(await unitPath(sb, unit), UNIT_IFACE, 'ActiveState'));
 }

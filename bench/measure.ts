@@ -74,19 +74,26 @@ async function jobsAtOnce(
   onDone?: (i: number, t: number) => void,
 ): Promise<Array<{ r: string; t: number }>> {
   let next = 0;
+  let failed: unknown;
   const waits: Array<Promise<{ r: string; t: number }>> = [];
   const issue = async (): Promise<void> => {
-    while (next < units.length) {
+    while (next < units.length && failed === undefined) {
       const i = next++;
-      const [job] = await sb.systemd.callManager(member, 'ss', [units[i]!, 'replace']);
-      waits[i] = sb.systemd.waitJob(job as string).then((r) => {
-        const t = nowMs();
-        onDone?.(i, t);
-        return { r, t };
-      });
+      try {
+        const [job] = await sb.systemd.callManager(member, 'ss', [units[i]!, 'replace']);
+        waits[i] = sb.systemd.waitJob(job as string).then((r) => {
+          const t = nowMs();
+          onDone?.(i, t);
+          return { r, t };
+        });
+        waits[i]!.catch(() => undefined); // handled below; not an unhandled rejection meanwhile
+      } catch (e) {
+        failed ??= new Error(`${member} ${units[i]} (call ${i + 1} of ${units.length}): ${(e as Error).message}`);
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(MAX_PENDING_CALLS, units.length) }, issue));
+  if (failed !== undefined) throw failed;
   return Promise.all(waits);
 }
 
@@ -114,7 +121,8 @@ export async function startMany(sb: Sandbox, tool: Tool, names: string[]): Promi
  * done (JobRemoved, or the command's exit). FROM names T0 in the phases.
  */
 export async function startSample(sb: Sandbox, tool: Tool, n: string, t0: number, done: number, from = 'StartUnit'): Promise<StartSample> {
-  for (const u of tool.units(n)) await refUnit(sb, u);
+  // The main unit only: see unrefUnits().
+  await refUnit(sb, tool.unit(n));
   const main = await unitProps(sb, tool.unit(n), UNIT_IFACE);
   const mainSvc = await unitProps(sb, tool.unit(n), SERVICE_IFACE);
   const rel = (v: unknown) => (usToMs(v) ?? NaN) - t0;
@@ -244,9 +252,14 @@ export async function stopMany(sb: Sandbox, tool: Tool, items: Array<{ name: str
       jobTimes[i] = t;
     },
   ).then((js) => js.map((j) => j.r));
+  let jobsFailed: unknown;
+  jobs.catch((e: unknown) => {
+    jobsFailed = e;
+  });
   for (;;) {
     const t = nowMs();
     for (const c of conds) if (c.at === undefined && !existsSync(c.path)) c.at = t;
+    if (jobsFailed !== undefined) throw jobsFailed;
     if (jobTimes.every((x) => x !== undefined) && conds.every((c) => c.at !== undefined)) break;
     if (t - t0 > 120_000)
       throw new Error(
