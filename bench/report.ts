@@ -540,6 +540,82 @@ function atOnceSection(obA: AtOnceRun[], nsA: AtOnceRun[], n: number, title: str
   return L;
 }
 
+/**
+ * Issue 15's targets against this run's medians (ratios paired per run, as
+ * in the headline). "–" when this run did not measure the figure.
+ */
+function targetRows(r: Results): string[][] {
+  const o = r.meta.options;
+  const S = (k: keyof Results['single']) => (r.single[k]?.start ?? []).map((x) => x.ms);
+  const nsS = S('ns');
+  const med = (xs: number[]) => (xs.length ? stat(xs).median : NaN);
+  const obfNet = S('obf').map((x, i) => x - (r.firstHelp?.[i] ?? NaN));
+  const wall = (runs: AtOnceRun[] | undefined, f: (x: AtOnceRun) => number) => (runs ?? []).map(f);
+  const gens = Object.keys(r.generator).sort((a, b) => Number(a) - Number(b));
+  const big = gens.at(-1) ?? '1';
+  const perStart = (runs: AtOnceRun[] | undefined, n: number) => med(wall(runs, (x) => x.startWallMs / n));
+  const rows: Array<[string, number, string, boolean, (x: number) => string]> = [
+    ['start with a valid plan / nspawn', med(ratios(S('ob'), nsS)), '≤ 0.6', med(ratios(S('ob'), nsS)) <= 0.6, fratio],
+    ['start after an edit / nspawn', med(ratios(S('obn'), nsS)), '≤ 2.5', med(ratios(S('obn'), nsS)) <= 2.5, fratio],
+    [
+      "first `overlay-boot CONF` of a new config, less the command's start-up / nspawn start",
+      med(ratios(obfNet, nsS)),
+      '≤ 1.3',
+      med(ratios(obfNet, nsS)) <= 1.3,
+      fratio,
+    ],
+    [
+      'stop / nspawn',
+      med(
+        ratios(
+          r.single.ob.stop.map((x) => x.ms),
+          r.single.ns.stop.map((x) => x.ms),
+        ),
+      ),
+      '≤ 0.8',
+      med(
+        ratios(
+          r.single.ob.stop.map((x) => x.ms),
+          r.single.ns.stop.map((x) => x.ms),
+        ),
+      ) <= 0.8,
+      fratio,
+    ],
+  ];
+  const a = r.atOnce;
+  const aStart = med(
+    ratios(
+      wall(a.ob, (x) => x.startWallMs),
+      wall(a.ns, (x) => x.startWallMs),
+    ),
+  );
+  const aStop = med(
+    ratios(
+      wall(a.ob, (x) => x.stopWallMs),
+      wall(a.ns, (x) => x.stopWallMs),
+    ),
+  );
+  rows.push(
+    [`${o.atOnce} at once: start / nspawn`, aStart, '≤ 0.8', aStart <= 0.8, fratio],
+    [`${o.atOnce} at once: stop / nspawn`, aStop, '≤ 1.0', aStop <= 1.0, fratio],
+  );
+  const pss = med(r.single.ob.mem.map((x) => x.pssKiB));
+  rows.push(['PSS per idle subhost, MiB', pss, '≤ 0.40', pss <= 0.4 * 1024, fmib]);
+  const g = r.generator['1'] ? med(ratios(r.generator[big] ?? [], r.generator['1'])) : NaN;
+  rows.push([`generator, ${big} configs / 1 config`, g, '≤ 3', g <= 3, fratio]);
+  if (o.scale && r.scale?.ob.length) {
+    const list = med(cliOf(r.scale.ob, 'overlay-boot list'));
+    const status = med(cliOf(r.scale.ob, 'overlay-boot status NAME'));
+    const grow = perStart(r.scale.ob, o.scale) / perStart(a.ob, o.atOnce);
+    rows.push(
+      [`\`overlay-boot list\` with ${o.scale} running, ms`, list, '≤ 500', list <= 500, fms],
+      [`\`overlay-boot status NAME\` with ${o.scale} running, ms`, status, '≤ 150', status <= 150, fms],
+      [`${o.scale} at once: start per subhost / at ${o.atOnce}`, grow, '≤ 1.0', grow <= 1.0, fratio],
+    );
+  }
+  return rows.map(([label, v, target, ok, f]) => [label, f(v), target, Number.isFinite(v) ? (ok ? 'met' : '**missed**') : '–']);
+}
+
 function atOnceRows(runs: AtOnceRun[], n: number): string[][] {
   const pss = runs.map((x) => x.mem.pssKiB);
   return [
@@ -619,6 +695,12 @@ export function renderResults(r: Results): string {
       'The last column says what each row means.',
   );
   p(table(['figure', 'overlay-boot 2', 'systemd-nspawn', 'overlay-boot / nspawn', 'what it means'], headlineRows(r)));
+  p('### Targets of issue 15');
+  p(
+    'The medians above against the targets of issue 15 ("Lighter than anything else"); ratios paired per run as in the headline. ' +
+      'Where a target is missed, the sections below show where the time goes.',
+  );
+  p(table(['figure', 'this run', 'target', ''], targetRows(r)));
   p("What dominates overlay-boot's start (details in [Profile](#profile-of-overlay-boots-start)):");
   p(...dominates(r));
 
