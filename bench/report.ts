@@ -478,7 +478,7 @@ function atOnceSection(obA: AtOnceRun[], nsA: AtOnceRun[], n: number, title: str
   const L: string[] = [title, ''];
   const p = (...s: string[]) => L.push(...s, '');
   p(
-    `StartUnit for all ${n} issued together, wall time until the last JobRemoved; total PSS 1 s later; then StopUnit for all together, wall time until nothing is left of any (same conditions as above). The two tools alternate run by run.`,
+    `StartUnit for all ${n} issued together, wall time until the last JobRemoved; total PSS 1 s later; \`overlay-boot list\`, \`status NAME\` and \`systemctl list-units\` timed with all running (see below); then StopUnit for all together, wall time until nothing is left of any (same conditions as above). The two tools alternate run by run. The calls go out back to back, at most 64 awaiting their reply (dbus-daemon allows 128 per connection; systemd replies once the job is queued).`,
   );
   p(
     table(
