@@ -22,7 +22,7 @@ import {
   type MemSample,
 } from './measure.js';
 import { microStartup, straceStart, type StraceProfile } from './profile.js';
-import { CpuWatch, sleep, nowMs, loadavg, meminfo, unrefUnits, type CpuSnap } from './lib.js';
+import { CpuWatch, sleep, nowMs, loadavg, meminfo, unrefUnits, cgroupCpu, cpuDelta, type CpuSnap } from './lib.js';
 import { renderResults } from './report.js';
 
 export interface Options {
@@ -63,6 +63,9 @@ export interface AtOnceRun {
   stopLast: Record<string, number>;
   /** Commands timed (ms, cliRuns each) with all N running: `overlay-boot list`, `status NAME`, `systemctl list-units`. */
   cli: Record<string, number[]>;
+  /** CPU time (ms) per sandbox cgroup from the first StartUnit until all were active, and from the first StopUnit until nothing was left (cgroupCpu()). */
+  cpuStart: Record<string, number>;
+  cpuStop: Record<string, number>;
 }
 
 export interface PhaseNoise {
@@ -484,13 +487,18 @@ async function atOnceRuns(
   await register(sb, ...all.ob.map((n) => confs[n]!));
   await sb.daemonReload();
   const out: Record<ToolKey, AtOnceRun[]> = { ob: [], ns: [] };
+  const cgRoot = `${sb.root}/sys/fs/cgroup`;
   for (let i = 0; i < runs; i++) {
     for (const t of i % 2 === 0 ? [OB, NS] : [NS, OB]) {
       const names = all[t.key];
       const sysBefore = systemRss(sb);
       const hostBefore = meminfo();
       const base = sandboxPids(sb);
-      const s = await startMany(sb, t, names);
+      let cpu0 = cgroupCpu(cgRoot);
+      let cpuStart: Record<string, number> = {};
+      const s = await startMany(sb, t, names, () => {
+        cpuStart = cpuDelta(cpu0, cgroupCpu(cgRoot));
+      });
       await sleep(1000);
       const items = s.samples.map((x) => ({ name: x.name, cgroup: x.cgroup }));
       const mem = await memOf(sb, t, items, base);
@@ -502,7 +510,11 @@ async function atOnceRuns(
       }
       if (i === 0 && t.key === 'ob') await checkList(sb, names);
       const cli = await timeCommands(sb, cliCommands(t, names), cliRuns);
-      const st = await stopMany(sb, t, items);
+      cpu0 = cgroupCpu(cgRoot);
+      let cpuStop: Record<string, number> = {};
+      const st = await stopMany(sb, t, items, () => {
+        cpuStop = cpuDelta(cpu0, cgroupCpu(cgRoot));
+      });
       await unrefUnits(sb, names.map(t.unit));
       const lastCount: Record<string, number> = {};
       for (const x of st.samples) lastCount[x.last] = (lastCount[x.last] ?? 0) + 1;
@@ -516,6 +528,8 @@ async function atOnceRuns(
         hostDelta,
         stopLast: lastCount,
         cli,
+        cpuStart,
+        cpuStop,
       });
       const cliTxt = Object.entries(cli)
         .map(([k, v]) => `${k} ${v.map((x) => x.toFixed(0)).join('/')} ms`)

@@ -98,9 +98,11 @@ async function jobsAtOnce(
 }
 
 /** Starts the instances at once; throws (with the journal) if any job is not done or a veth is missing. */
-export async function startMany(sb: Sandbox, tool: Tool, names: string[]): Promise<ManyResult<StartSample>> {
+export async function startMany(sb: Sandbox, tool: Tool, names: string[], onAllDone?: () => void): Promise<ManyResult<StartSample>> {
   const t0 = nowMs();
   const jobs = await jobsAtOnce(sb, 'StartUnit', names.map(tool.unit));
+  // Before the many property reads below, which keep systemd busy too.
+  onAllDone?.();
   const wallMs = Math.max(...jobs.map((j) => j.t)) - t0;
   const bad = names.filter((_, i) => jobs[i]!.r !== 'done');
   if (bad.length) {
@@ -231,7 +233,12 @@ export async function timeCommands(sb: Sandbox, cmds: Record<string, string[]>, 
  * File conditions are polled every 2 ms from this process (no process is
  * started for it): each is timed at the first poll that sees it true.
  */
-export async function stopMany(sb: Sandbox, tool: Tool, items: Array<{ name: string; cgroup: string }>): Promise<ManyResult<StopSample>> {
+export async function stopMany(
+  sb: Sandbox,
+  tool: Tool,
+  items: Array<{ name: string; cgroup: string }>,
+  onAllDone?: () => void,
+): Promise<ManyResult<StopSample>> {
   type Cond = { i: number; what: string; path: string; at?: number };
   const conds: Cond[] = [];
   items.forEach(({ name, cgroup }, i) => {
@@ -260,7 +267,10 @@ export async function stopMany(sb: Sandbox, tool: Tool, items: Array<{ name: str
     const t = nowMs();
     for (const c of conds) if (c.at === undefined && !existsSync(c.path)) c.at = t;
     if (jobsFailed !== undefined) throw jobsFailed;
-    if (jobTimes.every((x) => x !== undefined) && conds.every((c) => c.at !== undefined)) break;
+    if (jobTimes.every((x) => x !== undefined) && conds.every((c) => c.at !== undefined)) {
+      onAllDone?.();
+      break;
+    }
     if (t - t0 > 120_000)
       throw new Error(
         `${tool.label}: not stopped after 120 s: ${conds
