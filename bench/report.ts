@@ -917,7 +917,7 @@ export function renderResults(r: Results): string {
 
   p('## Generator and daemon-reload');
   p(
-    `\`${'/usr/lib/systemd/system-generators/overlay-boot-generator'}\` (the installed link to the bundle) run directly inside the sandbox with three fresh output dirs, ` +
+    `\`${'/usr/lib/systemd/system-generators/overlay-boot-generator'}\` (the installed link to the bundle) run directly inside the sandbox with three fresh output dirs in \`/run\` (tmpfs, as systemd gives them), ` +
       "timed with bash's `$EPOCHREALTIME` (no extra process), and `daemon-reload` over D-Bus (Reload returns once the reload is complete; it runs every generator, " +
       "the host's other generators too, hence the baseline with none registered):",
   );
