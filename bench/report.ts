@@ -716,9 +716,9 @@ export function renderResults(r: Results): string {
         [
           'runs',
           `${o.runs} start/stop pairs; ${n} at once × ${o.atOnceRuns} per tool` +
-            (o.scale ? `; ${o.scale} at once × ${o.scaleRuns} per tool` : '') +
+            (o.scale && r.scale?.ob.length ? `; ${o.scale} at once × ${o.scaleRuns} per tool` : '') +
             `; \`list\`/\`status\` ${o.cliRuns ?? 3} times per at-once run` +
-            `; generator (${(o.genCounts ?? []).join(', ')} registered configs) and daemon-reload ${o.genRuns} runs each`,
+            `; generator${o.genCounts ? ` (${o.genCounts.join(', ')} registered configs)` : ''} and daemon-reload ${o.genRuns} runs each`,
         ],
         ['duration', `${r.meta.totalSeconds.toFixed(0)} s`],
         ['load', verdict],
