@@ -12,7 +12,9 @@ import {
   stopMany,
   startByCommand,
   timeCommands,
+  straceCounts,
   CLI,
+  type StraceCount,
   memOf,
   sandboxPids,
   systemRss,
@@ -66,6 +68,8 @@ export interface AtOnceRun {
   /** CPU time (ms) per sandbox cgroup from the first StartUnit until all were active, and from the first StopUnit until nothing was left (cgroupCpu()). */
   cpuStart: Record<string, number>;
   cpuStop: Record<string, number>;
+  /** First run of each N only, overlay-boot: its commands once under `strace -f -c` (straceCounts()). */
+  cliStrace?: Record<string, StraceCount>;
 }
 
 export interface PhaseNoise {
@@ -510,6 +514,13 @@ async function atOnceRuns(
       }
       if (i === 0 && t.key === 'ob') await checkList(sb, names);
       const cli = await timeCommands(sb, cliCommands(t, names), cliRuns);
+      // Once per N, after the timings: what the commands do, counted.
+      const cliStrace: Record<string, StraceCount> = {};
+      if (i === 0 && t.key === 'ob') {
+        for (const [k, argv] of Object.entries(cliCommands(t, names))) {
+          if (argv[0] === CLI) cliStrace[k] = await straceCounts(sb, argv);
+        }
+      }
       cpu0 = cgroupCpu(cgRoot);
       let cpuStop: Record<string, number> = {};
       const st = await stopMany(sb, t, items, () => {
@@ -530,6 +541,7 @@ async function atOnceRuns(
         cli,
         cpuStart,
         cpuStop,
+        ...(Object.keys(cliStrace).length ? { cliStrace } : {}),
       });
       const cliTxt = Object.entries(cli)
         .map(([k, v]) => `${k} ${v.map((x) => x.toFixed(0)).join('/')} ms`)

@@ -377,3 +377,45 @@ export async function journalSince(sb: Sandbox, units: string[], sinceMs: number
     return m !== null && Number(m[1]) * 1000 >= sinceMs - 1;
   });
 }
+
+/** System calls counted by straceCounts(), grouped as RESULTS.md shows them. */
+export const COUNTED: Array<[string, string[]]> = [
+  ['programs run (execve)', ['execve']],
+  ['processes and threads made (clone, clone3, vfork, fork)', ['clone', 'clone3', 'vfork', 'fork']],
+  ['namespace entries (setns)', ['setns']],
+  ['socket connects (connect: D-Bus and others)', ['connect']],
+  ['writes (write, writev, sendmsg: D-Bus messages among them)', ['write', 'writev', 'sendmsg']],
+  ['files opened (openat)', ['openat']],
+];
+
+export interface StraceCount {
+  /** Wall time under strace (strace slows system calls: only the counts are the point). */
+  ms: number;
+  /** Calls per group of COUNTED. */
+  calls: Record<string, number>;
+}
+
+/**
+ * One run of ARGV inside the sandbox under `strace -f -c`: how many programs,
+ * processes, namespace entries, connects, writes and opened files the
+ * command costs (what a command's time at scale is spent on, counted).
+ */
+export async function straceCounts(sb: Sandbox, argv: string[]): Promise<StraceCount> {
+  const syscalls = COUNTED.flatMap(([, s]) => s).join(',');
+  const script = `f=$(mktemp); s=$EPOCHREALTIME; strace -f -qq -c -o "$f" -e trace=${syscalls} "$@" >/dev/null 2>&1; rc=$?; e=$EPOCHREALTIME
+echo "t $s $e $rc"; cat "$f"; rm -f "$f"`;
+  const r = await sb.run(['bash', '-c', script, 'bench', ...argv]);
+  const [, s, e, rc] =
+    r.stdout
+      .split('\n')
+      .find((l) => l.startsWith('t '))
+      ?.split(' ') ?? [];
+  if (rc !== '0') throw new Error(`${argv.join(' ')} under strace: exit status ${rc ?? '?'}: ${r.stderr}`);
+  const per: Record<string, number> = {};
+  for (const l of r.stdout.split('\n')) {
+    const f = l.trim().split(/\s+/);
+    if (f.length >= 5 && /^\d+$/.test(f[3]!) && /^[a-z_0-9]+$/.test(f.at(-1)!) && f.at(-1) !== 'total') per[f.at(-1)!] = Number(f[3]);
+  }
+  const calls = Object.fromEntries(COUNTED.map(([k, names]) => [k, names.reduce((a, n) => a + (per[n] ?? 0), 0)]));
+  return { ms: (Number(e) - Number(s)) * 1000, calls };
+}

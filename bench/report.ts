@@ -915,6 +915,29 @@ export function renderResults(r: Results): string {
     );
   }
 
+  {
+    // What the commands do, counted: once per N under strace -f -c.
+    const sets: Array<[string, AtOnceRun | undefined]> = [[`${n} running`, obA.find((x) => x.cliStrace)]];
+    if (o.scale && r.scale?.ob.length) sets.push([`${o.scale} running`, r.scale.ob.find((x) => x.cliStrace)]);
+    const have = sets.filter((x): x is [string, AtOnceRun] => x[1] !== undefined);
+    const cmds = [...new Set(have.flatMap(([, x]) => Object.keys(x.cliStrace ?? {})))];
+    if (have.length && cmds.length) {
+      p(
+        'What the commands do, counted: each once under `strace -f -c` (every process it starts followed) in the first run of each N, after the timings. strace slows system calls, so its wall time only shows proportions; the counts are what grows with N.',
+      );
+      const groups = [...new Set(have.flatMap(([, x]) => Object.values(x.cliStrace ?? {}).flatMap((c) => Object.keys(c.calls))))];
+      p(
+        table(
+          ['', ...cmds.flatMap((c) => have.map(([label]) => `\`${c}\`, ${label}`))],
+          [
+            ['wall time under strace, ms', ...cmds.flatMap((c) => have.map(([, x]) => fms(x.cliStrace?.[c]?.ms ?? NaN)))],
+            ...groups.map((g) => [g, ...cmds.flatMap((c) => have.map(([, x]) => String(x.cliStrace?.[c]?.calls[g] ?? '–')))]),
+          ],
+        ),
+      );
+    }
+  }
+
   p('## Generator and daemon-reload');
   p(
     `\`${'/usr/lib/systemd/system-generators/overlay-boot-generator'}\` (the installed link to the bundle) run directly inside the sandbox with three fresh output dirs in \`/run\` (tmpfs, as systemd gives them), ` +
