@@ -94,7 +94,12 @@ function results(): Results {
       ns: [atOnce(1250, 300, 80000, { 'systemctl list-units': [7] }), atOnce(1250, 300, 80000, { 'systemctl list-units': [7] })],
     },
     scale: {
-      ob: [atOnce(8000, 7000, 32000, list200)],
+      ob: [
+        {
+          ...atOnce(8000, 7000, 32000, list200),
+          cliStrace: { 'overlay-boot list': { ms: 9000, calls: { 'programs run (execve)': 601, 'namespace entries (setns)': 200 } } },
+        },
+      ],
       ns: [atOnce(6000, 1000, 300000, { 'systemctl list-units': [9] })],
     },
     firstHelp: [60, 60, 60],
@@ -189,6 +194,12 @@ describe('bench RESULTS.md', () => {
   it('shows where the CPU time of N at once went', () => {
     const rows = tableRows(md, 'cgroup | overlay-boot 2: start');
     expect(row(rows, '`systemd (PID 1, init.scope)`').slice(1)).toEqual(['900', '900', '300', '300']);
+  });
+
+  it('counts what the commands do at each N', () => {
+    const rows = tableRows(md, ' | `overlay-boot list`, 200 running');
+    expect(row(rows, 'programs run (execve)')[1]).toBe('601');
+    expect(row(rows, 'namespace entries (setns)')[1]).toBe('200');
   });
 
   it('still renders results written before the scale rows existed', () => {
