@@ -10,6 +10,11 @@ import { OB, NS, OB_CONF, nspawnUnit, type Tool, type ToolKey } from './tools.js
 import {
   startMany,
   stopMany,
+  startByCommand,
+  timeCommands,
+  straceCounts,
+  CLI,
+  type StraceCount,
   memOf,
   sandboxPids,
   systemRss,
@@ -19,7 +24,7 @@ import {
   type MemSample,
 } from './measure.js';
 import { microStartup, straceStart, type StraceProfile } from './profile.js';
-import { CpuWatch, sleep, nowMs, loadavg, meminfo, type CpuSnap } from './lib.js';
+import { CpuWatch, sleep, nowMs, loadavg, meminfo, unrefUnits, cgroupCpu, cpuDelta, type CpuSnap } from './lib.js';
 import { renderResults } from './report.js';
 
 export interface Options {
@@ -32,6 +37,14 @@ export interface Options {
   atOnceRuns: number;
   /** Runs of the generator and of daemon-reload per case. */
   genRuns: number;
+  /** Registered configs of the generator and daemon-reload cases. */
+  genCounts: number[];
+  /** The second, larger N at once (0: none). */
+  scale: number;
+  /** Repetitions of the scale test per tool. */
+  scaleRuns: number;
+  /** Runs of `overlay-boot list` and `status NAME` with all N running, per at-once run. */
+  cliRuns: number;
   /** Wait up to this many seconds for a quiet machine before measuring. */
   waitQuiet: number;
   out: string;
@@ -50,6 +63,13 @@ export interface AtOnceRun {
   /** Host-wide /proc/meminfo deltas (KiB) with all running (noisy: others' work counts too). */
   hostDelta: Record<string, number>;
   stopLast: Record<string, number>;
+  /** Commands timed (ms, cliRuns each) with all N running: `overlay-boot list`, `status NAME`, `systemctl list-units`. */
+  cli: Record<string, number[]>;
+  /** CPU time (ms) per sandbox cgroup from the first StartUnit until all were active, and from the first StopUnit until nothing was left (cgroupCpu()). */
+  cpuStart: Record<string, number>;
+  cpuStop: Record<string, number>;
+  /** First run of each N only, overlay-boot: its commands once under `strace -f -c` (straceCounts()). */
+  cliStrace?: Record<string, StraceCount>;
 }
 
 export interface PhaseNoise {
@@ -75,13 +95,21 @@ export interface Results {
    * ob: overlay-boot (plans valid: the common path; contained, the default), ns: nspawn, obn: overlay-boot with its
    * config touched before each start (no valid plan: Node.js runtime), obo: overlay-boot with CONTAINMENT=none (what
    * containment costs, in the same run), obx: overlay-boot without its systemd-machined registration
-   * (subhost-machine@obx masked: what registering costs the start, in the same run).
+   * (subhost-machine@obx masked: what registering costs the start, in the same run), obf: the first
+   * `overlay-boot CONF` of a config never started (not registered, no plan), timed around the command.
    */
   single: Record<VariantKey, { start: StartSample[]; stop: StopSample[]; mem: MemSample[] }>;
   /** Order of the variants in each run. */
   pairOrder: string[];
   lastObJournal: string[];
   atOnce: Record<ToolKey, AtOnceRun[]>;
+  /** The second, larger N at once (opt.scale), as atOnce. */
+  scale: Record<ToolKey, AtOnceRun[]>;
+  /** `overlay-boot --help` timed right before each first `overlay-boot CONF` (single.obf, same order). */
+  firstHelp: number[];
+  /** Commands timed once per single run with one instance running (as AtOnceRun.cli), per tool. */
+  cliSingle: Record<ToolKey, Record<string, number[]>>;
+  /** Per count of registered configs (key), one generator run per run i: the cases take turns. */
   generator: Record<string, number[]>;
   generatorOutput: Record<string, string>;
   reload: Record<string, number[]>;
@@ -89,7 +117,7 @@ export interface Results {
   profiles: StraceProfile[];
 }
 
-export type VariantKey = ToolKey | 'obn' | 'obo' | 'obx';
+export type VariantKey = ToolKey | 'obn' | 'obo' | 'obx' | 'obf';
 
 function parseArgs(argv: string[]): Options {
   const quick = argv.includes('--quick');
@@ -101,9 +129,13 @@ function parseArgs(argv: string[]): Options {
     return n;
   };
   for (const a of argv) {
-    if (!/^--(quick|runs|at-once|at-once-runs|gen-runs|wait-quiet|out)(=|$)/.test(a))
+    if (!/^--(quick|runs|at-once|at-once-runs|gen-runs|gen-counts|scale|scale-runs|cli-runs|wait-quiet|out)(=|$)/.test(a))
       throw new Error(`unknown argument ${a} (see bench/README.md)`);
   }
+  const counts = argv.find((x) => x.startsWith('--gen-counts='))?.slice('--gen-counts='.length);
+  const genCounts = counts ? counts.split(',').map(Number) : quick ? [1, 10, 50] : [1, 10, 50, 200, 1000];
+  if (!genCounts.every((k) => Number.isInteger(k) && k > 0)) throw new Error('--gen-counts: positive integers, comma-separated');
+  const scaleArg = argv.find((x) => x === '--scale=0') ? 0 : undefined;
   const benchDir = process.env.BENCH_DIR ?? new URL('.', import.meta.url).pathname;
   const outArg = argv.find((x) => x.startsWith('--out='))?.slice(6);
   return {
@@ -112,6 +144,10 @@ function parseArgs(argv: string[]): Options {
     atOnce: num('--at-once', quick ? 5 : 50),
     atOnceRuns: num('--at-once-runs', quick ? 3 : 10),
     genRuns: num('--gen-runs', quick ? 3 : 10),
+    genCounts: [...new Set(genCounts)].sort((a, b) => a - b),
+    scale: scaleArg ?? num('--scale', quick ? 10 : 200),
+    scaleRuns: num('--scale-runs', quick ? 1 : 3),
+    cliRuns: num('--cli-runs', 3),
     waitQuiet: argv.includes('--wait-quiet') ? 600 : num('--wait-quiet', 0),
     out: outArg ?? (quick ? join(benchDir, 'out') : benchDir),
     command: process.env.BENCH_COMMAND ?? `bench/run.sh ${argv.join(' ')}`.trim(),
@@ -119,7 +155,9 @@ function parseArgs(argv: string[]): Options {
 }
 
 const log = (s: string) => process.stdout.write(`${s}\n`);
-const pad2 = (i: number) => String(i).padStart(2, '0');
+/** PREFIX01..PREFIXnn, zero-padded to the width of N (at least 2 digits). */
+const numbered = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `${prefix}${String(i + 1).padStart(Math.max(2, String(n).length), '0')}`);
 
 function machine(): Record<string, string> {
   const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '?';
@@ -144,7 +182,10 @@ function machine(): Record<string, string> {
 async function main(): Promise<void> {
   const opt = parseArgs(process.argv.slice(2));
   const began = nowMs();
-  log(`bench: ${opt.runs} runs per tool, ${opt.atOnce} at once x ${opt.atOnceRuns}, results to ${opt.out}`);
+  log(
+    `bench: ${opt.runs} runs per tool, ${opt.atOnce} at once x ${opt.atOnceRuns}, ${opt.scale} at once x ${opt.scaleRuns}, ` +
+      `generator with ${opt.genCounts.join('/')} configs, results to ${opt.out}`,
+  );
   const sb: Sandbox = await bootSandbox();
   // Ctrl-C: power the sandbox off rather than leave it behind.
   const interrupted = (sig: string) => {
@@ -160,6 +201,19 @@ async function main(): Promise<void> {
     writeFileSync(join(opt.out, 'results.json'), `${JSON.stringify(res, null, 1)}\n`);
     writeFileSync(join(opt.out, 'RESULTS.md'), renderResults(res));
     log(`bench: done in ${res.meta.totalSeconds.toFixed(0)} s: ${join(opt.out, 'RESULTS.md')}`);
+  } catch (e) {
+    // What the sandbox's systemd said last (a crash or a refused limit shows here, not in the error).
+    const tail = (await sb.consoleLog().catch(() => '')).trimEnd().split('\n').slice(-25);
+    log(`bench: failed; the sandbox console's last lines:\n${tail.join('\n')}`);
+    const j = await sb
+      .run([
+        'sh',
+        '-c',
+        'journalctl --no-pager -o short-monotonic _PID=1 + _SYSTEMD_UNIT=dbus.service | grep -iE "bus|queue|disconnect|limit|buffer|assert|freez|crash" | grep -v Registration | tail -n 40',
+      ])
+      .catch(() => undefined);
+    log(`the sandbox journal of systemd and dbus-daemon, last lines:\n${j?.stdout ?? '(none)'}`);
+    throw e;
   } finally {
     await sb.stop();
   }
@@ -205,16 +259,20 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
   const nsv = await sb.run(['systemd-nspawn', '--version']);
   const m = { ...machine(), systemd: version, nspawn: nsv.stdout.split('\n')[0] ?? '?' };
 
-  // Instances: one of each for the single runs, N of each at once.
+  // Instances: one of each for the single runs; N of each at once and the
+  // scale's N are the first of one numbered list (the generator's configs too).
   const single: Record<ToolKey, string> = { ob: 'obs', ns: 'nss' };
-  const many: Record<ToolKey, string[]> = {
-    ob: Array.from({ length: opt.atOnce }, (_, i) => `ob${pad2(i + 1)}`),
-    ns: Array.from({ length: opt.atOnce }, (_, i) => `ns${pad2(i + 1)}`),
+  const obAll = numbered('ob', Math.max(opt.atOnce, opt.scale, ...opt.genCounts));
+  const nsAll = numbered('ns', Math.max(opt.atOnce, opt.scale));
+  const many: Record<ToolKey, string[]> = { ob: obAll.slice(0, opt.atOnce), ns: nsAll.slice(0, opt.atOnce) };
+  const scaled: Record<ToolKey, string[]> = { ob: obAll.slice(0, opt.scale), ns: nsAll.slice(0, opt.scale) };
+  // A fresh config for each first `overlay-boot CONF` (index 0: the warm-up).
+  const firstNames = numbered('obf', opt.runs + 1);
+  const confs: Record<string, string> = {
+    ...(await OB.prepareAll(sb, [...obAll, ...firstNames])),
+    ...(await NS.prepareAll(sb, nsAll)),
   };
-  const confs: Record<string, string> = {};
-  for (const t of [OB, NS]) {
-    for (const n of [single[t.key], ...many[t.key]]) confs[n] = await t.prepare(sb, n);
-  }
+  for (const t of [OB, NS]) confs[single[t.key]] = await t.prepare(sb, single[t.key]);
   confs.obn = await OB.prepare(sb, 'obn');
   confs.obo = (await makeSubhost(sb, 'obo', `${OB_CONF}CONTAINMENT=none\n`)).conf;
   confs.obx = await OB.prepare(sb, 'obx');
@@ -242,6 +300,13 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
     }
     await stopMany(sb, t, [{ name: n, cgroup: s.samples[0]!.cgroup }]);
   }
+  {
+    const f = firstNames[0]!;
+    const c = await startByCommand(sb, OB, f, confs[f]!);
+    await stopMany(sb, OB, [{ name: f, cgroup: c.sample.cgroup }]);
+    await unregisterRun(sb, f);
+    await unrefUnits(sb, [OB.unit(f)]);
+  }
   phase('checks and warm-up');
 
   // ---- single start / idle memory / stop; the variants take turns going first
@@ -252,6 +317,7 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
     obn: { start: [], stop: [], mem: [] },
     obo: { start: [], stop: [], mem: [] },
     obx: { start: [], stop: [], mem: [] },
+    obf: { start: [], stop: [], mem: [] },
   };
   const variants: Array<{ key: VariantKey; tool: Tool; name: string; label: string; touch?: string }> = [
     { key: 'ob', tool: OB, name: single.ob, label: OB.label },
@@ -259,7 +325,11 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
     { key: 'obn', tool: OB, name: 'obn', label: `${OB.label}, config touched (no plan)`, touch: `${sb.root}${confs.obn}` },
     { key: 'obo', tool: OB, name: 'obo', label: `${OB.label}, CONTAINMENT=none` },
     { key: 'obx', tool: OB, name: 'obx', label: `${OB.label}, no machined registration` },
+    // name: a fresh config each run (below)
+    { key: 'obf', tool: OB, name: '', label: `${OB.label}, first \`overlay-boot CONF\`` },
   ];
+  const firstHelp: number[] = [];
+  const cliSingle: Results['cliSingle'] = { ob: {}, ns: {} };
   const pairOrder: string[] = [];
   const micro: Record<string, number[]> = {};
   let lastObStart = 0;
@@ -272,10 +342,25 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
         utimesSync(v.touch, now, now); // every plan made from it is stale now
       }
       if (v.key === 'ob') lastObStart = nowMs();
-      const s = (await startMany(sb, v.tool, [v.name])).samples[0]!;
+      const name = v.key === 'obf' ? firstNames[i + 1]! : v.name;
+      let s: StartSample;
+      if (v.key === 'obf') {
+        const c = await startByCommand(sb, v.tool, name, confs[name]!);
+        s = c.sample;
+        firstHelp.push(c.helpMs);
+      } else s = (await startMany(sb, v.tool, [name])).samples[0]!;
       await sleep(500);
-      const mem = await memOf(sb, v.tool, [{ name: v.name, cgroup: s.cgroup }], baseline);
-      const st = (await stopMany(sb, v.tool, [{ name: v.name, cgroup: s.cgroup }])).samples[0]!;
+      const mem = await memOf(sb, v.tool, [{ name, cgroup: s.cgroup }], baseline);
+      if (v.key === 'ob' || v.key === 'ns') {
+        // After the memory figure: the commands' processes are gone by then.
+        for (const [k, xs] of Object.entries(await timeCommands(sb, cliCommands(v.tool, [name]), 1)))
+          cliSingle[v.key][k] = [...(cliSingle[v.key][k] ?? []), ...xs];
+      }
+      const st = (await stopMany(sb, v.tool, [{ name, cgroup: s.cgroup }])).samples[0]!;
+      if (v.key === 'obf') {
+        await unregisterRun(sb, name);
+        await unrefUnits(sb, [v.tool.unit(name)]);
+      }
       singleRes[v.key].start.push(s);
       singleRes[v.key].mem.push(mem);
       singleRes[v.key].stop.push(st);
@@ -290,53 +375,18 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
   const lastObJournal = await journalSince(sb, OB.units(single.ob), lastObStart);
   phase('single runs');
 
-  // ---- N at once, alternating the tools
-  await register(sb, ...many.ob.map((n) => confs[n]!));
-  await sb.daemonReload();
-  const atOnce: Results['atOnce'] = { ob: [], ns: [] };
-  for (let i = 0; i < opt.atOnceRuns; i++) {
-    for (const t of i % 2 === 0 ? [OB, NS] : [NS, OB]) {
-      const names = many[t.key];
-      const sysBefore = systemRss(sb);
-      const hostBefore = meminfo();
-      const base = sandboxPids(sb);
-      const s = await startMany(sb, t, names);
-      await sleep(1000);
-      const items = s.samples.map((x) => ({ name: x.name, cgroup: x.cgroup }));
-      const mem = await memOf(sb, t, items, base);
-      const sysDuring = systemRss(sb);
-      const hostDuring = meminfo();
-      const hostDelta: Record<string, number> = {};
-      for (const k of ['MemAvailable', 'Slab', 'SUnreclaim', 'KernelStack', 'PageTables', 'Shmem']) {
-        hostDelta[k] = k === 'MemAvailable' ? hostBefore[k]! - hostDuring[k]! : hostDuring[k]! - hostBefore[k]!;
-      }
-      const st = await stopMany(sb, t, items);
-      const lastCount: Record<string, number> = {};
-      for (const x of st.samples) lastCount[x.last] = (lastCount[x.last] ?? 0) + 1;
-      atOnce[t.key].push({
-        startWallMs: s.wallMs,
-        stopWallMs: st.wallMs,
-        startMs: s.samples.map((x) => x.ms),
-        mem,
-        systemBefore: sysBefore,
-        systemDuring: sysDuring,
-        hostDelta,
-        stopLast: lastCount,
-      });
-      log(
-        `  ${names.length} at once, run ${i + 1}, ${t.label}: all active ${s.wallMs.toFixed(0)} ms, PSS ${(mem.pssKiB / 1024).toFixed(1)} MiB, all gone ${st.wallMs.toFixed(0)} ms`,
-      );
-      await sleep(500);
-    }
-  }
+  // ---- N at once, alternating the tools; then the scale's larger N
+  const atOnce = await atOnceRuns(sb, many, confs, opt.atOnceRuns, opt.cliRuns);
   phase(`${opt.atOnce} at once`);
+  const scale = opt.scale > 0 ? await atOnceRuns(sb, scaled, confs, opt.scaleRuns, opt.cliRuns) : { ob: [], ns: [] };
+  if (opt.scale > 0) phase(`${opt.scale} at once`);
 
   // ---- daemon-reload with N registered, and with none (baseline: systemd and the host's other generators)
   const reload: Record<string, number[]> = {};
   for (const [label, list] of [
-    [`${opt.atOnce} registered`, many.ob],
-    ['none registered', [] as string[]],
-  ] as const) {
+    ['none registered', [] as string[]] as const,
+    ...opt.genCounts.map((k) => [`${k} registered`, obAll.slice(0, k)] as const),
+  ]) {
     await register(sb, ...list.map((n) => confs[n]!));
     await sb.daemonReload(); // the transition itself is not timed
     reload[label] = [];
@@ -349,18 +399,23 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
   }
   phase('daemon-reload');
 
-  // ---- the generator alone with 1, 10 and N registered configs
-  const generator: Record<string, number[]> = {};
+  // ---- the generator alone with each count of registered configs; the counts take turns run by run
+  const generator: Record<string, number[]> = Object.fromEntries(opt.genCounts.map((k) => [`${k}`, [] as number[]]));
   const generatorOutput: Record<string, string> = {};
-  for (const k of [...new Set([1, 10, opt.atOnce])].filter((k) => k <= opt.atOnce)) {
-    await register(sb, ...many.ob.slice(0, k).map((n) => confs[n]!));
-    const r = await sb.run(['bash', '-c', GEN_SCRIPT, 'bench', String(opt.genRuns), GENERATOR]);
-    if (r.exitCode !== 0) throw new Error(`generator timing: ${r.stderr}`);
-    const lines = r.stdout.trim().split('\n');
-    generator[`${k}`] = lines.filter((l) => l.startsWith('t ')).map((l) => (Number(l.split(' ')[2]) - Number(l.split(' ')[1])) * 1000);
-    generatorOutput[`${k}`] = lines.find((l) => l.startsWith('out ')) ?? '';
-    log(`  generator, ${k} registered: ${generator[`${k}`]!.map((x) => x.toFixed(0)).join(' ')} ms (${generatorOutput[`${k}`]})`);
+  for (let i = 0; i < opt.genRuns; i++) {
+    const order = [...opt.genCounts.slice(i % opt.genCounts.length), ...opt.genCounts.slice(0, i % opt.genCounts.length)];
+    for (const k of order) {
+      await register(sb, ...obAll.slice(0, k).map((n) => confs[n]!));
+      const r = await sb.run(['bash', '-c', GEN_SCRIPT, 'bench', '1', GENERATOR]);
+      if (r.exitCode !== 0) throw new Error(`generator timing: ${r.stderr}`);
+      const lines = r.stdout.trim().split('\n');
+      const [, t0, t1] = lines.find((l) => l.startsWith('t '))!.split(' ');
+      generator[`${k}`]!.push((Number(t1) - Number(t0)) * 1000);
+      generatorOutput[`${k}`] ??= lines.find((l) => l.startsWith('out ')) ?? '';
+    }
   }
+  for (const k of opt.genCounts)
+    log(`  generator, ${k} registered: ${generator[`${k}`]!.map((x) => x.toFixed(0)).join(' ')} ms (${generatorOutput[`${k}`]})`);
   phase('generator');
 
   // ---- profile of the start paths
@@ -387,6 +442,9 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
     pairOrder,
     lastObJournal,
     atOnce,
+    scale,
+    firstHelp,
+    cliSingle,
     generator,
     generatorOutput,
     reload,
@@ -395,16 +453,128 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
   };
 }
 
+/**
+ * What an admin types to look at subhosts (overlay-boot) and the floor of any
+ * listing through systemd (`systemctl list-units` of the tool's units: one
+ * D-Bus call, no per-unit details), with NAMES running.
+ */
+function cliCommands(t: Tool, names: string[]): Record<string, string[]> {
+  const pattern = `${t.unit('*')}`;
+  const units: Record<string, string[]> = { 'systemctl list-units': ['systemctl', 'list-units', '--no-pager', pattern] };
+  if (t.key !== 'ob') return units;
+  return {
+    'overlay-boot list': [CLI, 'list'],
+    'overlay-boot status NAME': [CLI, 'status', names[Math.floor(names.length / 2)]!],
+    ...units,
+  };
+}
+
+/** A first `overlay-boot CONF` registers the config for this boot: undone, so that the next first start is a first one too and `list` does not grow. */
+async function unregisterRun(sb: Sandbox, name: string): Promise<void> {
+  const r = await sb.run(['rm', '-f', `/run/overlay-boot/registry/${name}.conf`]);
+  if (r.exitCode !== 0) throw new Error(`unregister ${name}: ${r.stderr}`);
+}
+
+/**
+ * RUNS times per tool (the tools take turns going first): start all NAMES at
+ * once, wait 1 s, memory, the commands of cliCommands() CLI_RUNS times each,
+ * then stop all at once until nothing is left. The overlay-boot instances
+ * are the only registered configs meanwhile.
+ */
+async function atOnceRuns(
+  sb: Sandbox,
+  all: Record<ToolKey, string[]>,
+  confs: Record<string, string>,
+  runs: number,
+  cliRuns: number,
+): Promise<Record<ToolKey, AtOnceRun[]>> {
+  await register(sb, ...all.ob.map((n) => confs[n]!));
+  await sb.daemonReload();
+  const out: Record<ToolKey, AtOnceRun[]> = { ob: [], ns: [] };
+  const cgRoot = `${sb.root}/sys/fs/cgroup`;
+  for (let i = 0; i < runs; i++) {
+    for (const t of i % 2 === 0 ? [OB, NS] : [NS, OB]) {
+      const names = all[t.key];
+      const sysBefore = systemRss(sb);
+      const hostBefore = meminfo();
+      const base = sandboxPids(sb);
+      let cpu0 = cgroupCpu(cgRoot);
+      let cpuStart: Record<string, number> = {};
+      const s = await startMany(sb, t, names, () => {
+        cpuStart = cpuDelta(cpu0, cgroupCpu(cgRoot));
+      });
+      await sleep(1000);
+      const items = s.samples.map((x) => ({ name: x.name, cgroup: x.cgroup }));
+      const mem = await memOf(sb, t, items, base);
+      const sysDuring = systemRss(sb);
+      const hostDuring = meminfo();
+      const hostDelta: Record<string, number> = {};
+      for (const k of ['MemAvailable', 'Slab', 'SUnreclaim', 'KernelStack', 'PageTables', 'Shmem']) {
+        hostDelta[k] = k === 'MemAvailable' ? hostBefore[k]! - hostDuring[k]! : hostDuring[k]! - hostBefore[k]!;
+      }
+      if (i === 0 && t.key === 'ob') await checkList(sb, names);
+      const cli = await timeCommands(sb, cliCommands(t, names), cliRuns);
+      // Once per N, after the timings: what the commands do, counted.
+      const cliStrace: Record<string, StraceCount> = {};
+      if (i === 0 && t.key === 'ob') {
+        for (const [k, argv] of Object.entries(cliCommands(t, names))) {
+          if (argv[0] === CLI) cliStrace[k] = await straceCounts(sb, argv);
+        }
+      }
+      cpu0 = cgroupCpu(cgRoot);
+      let cpuStop: Record<string, number> = {};
+      const st = await stopMany(sb, t, items, () => {
+        cpuStop = cpuDelta(cpu0, cgroupCpu(cgRoot));
+      });
+      await unrefUnits(sb, names.map(t.unit));
+      const lastCount: Record<string, number> = {};
+      for (const x of st.samples) lastCount[x.last] = (lastCount[x.last] ?? 0) + 1;
+      out[t.key].push({
+        startWallMs: s.wallMs,
+        stopWallMs: st.wallMs,
+        startMs: s.samples.map((x) => x.ms),
+        mem,
+        systemBefore: sysBefore,
+        systemDuring: sysDuring,
+        hostDelta,
+        stopLast: lastCount,
+        cli,
+        cpuStart,
+        cpuStop,
+        ...(Object.keys(cliStrace).length ? { cliStrace } : {}),
+      });
+      const cliTxt = Object.entries(cli)
+        .map(([k, v]) => `${k} ${v.map((x) => x.toFixed(0)).join('/')} ms`)
+        .join(', ');
+      log(
+        `  ${names.length} at once, run ${i + 1}, ${t.label}: all active ${s.wallMs.toFixed(0)} ms, PSS ${(mem.pssKiB / 1024).toFixed(1)} MiB, ${cliTxt}, all gone ${st.wallMs.toFixed(0)} ms`,
+      );
+      await sleep(500);
+    }
+  }
+  return out;
+}
+
+/** `overlay-boot list` shows every running instance as running (once per N: its timings are of a listing that is right). */
+async function checkList(sb: Sandbox, names: string[]): Promise<void> {
+  const r = await sb.run([CLI, 'list']);
+  if (r.exitCode !== 0) throw new Error(`overlay-boot list: exit status ${r.exitCode}: ${r.stderr}`);
+  const lines = r.stdout.split('\n');
+  const missing = names.filter((n) => !lines.some((l) => l.split(/\s+/)[0] === n && /\b(running|active)\b/.test(l)));
+  if (missing.length)
+    throw new Error(`overlay-boot list does not show ${missing.length} running subhost(s), e.g. ${missing[0]}:\n${r.stdout}`);
+}
+
 /** The installed generator (a link to the bundle in /usr/lib/overlay-boot), as systemd runs it. */
 export const GENERATOR = '/usr/lib/systemd/system-generators/overlay-boot-generator';
 
 /**
- * $1 runs, $2 the generator: run it directly with three fresh output dirs,
+ * $1 runs, $2 the generator: run it directly with three fresh output dirs in /run (tmpfs, as systemd gives them),
  * timed with bash's $EPOCHREALTIME (no extra process in the measurement).
  */
 const GEN_SCRIPT = `set -e
 for i in $(seq "$1"); do
-  d=$(mktemp -d); mkdir "$d/normal" "$d/early" "$d/late"
+  d=$(mktemp -d -p /run); mkdir "$d/normal" "$d/early" "$d/late"
   s=$EPOCHREALTIME; "$2" "$d/normal" "$d/early" "$d/late"; e=$EPOCHREALTIME
   echo "t $s $e"
   [ "$i" = 1 ] && echo "out $(find "$d/normal" -name '*.conf' | wc -l) drop-ins, $(find "$d/normal" -type l | wc -l) wants links"

@@ -69,6 +69,21 @@ export async function refUnit(sb: Sandbox, unit: string): Promise<void> {
   refs.add(unit);
 }
 
+/**
+ * Unit.Unref: lets systemd unload the units again. Every Ref costs systemd
+ * one D-Bus match rule (it tracks the referencing client per unit), and so
+ * does every job a client waits for; dbus-daemon allows systemd's connection
+ * 512 (max_match_rules_per_connection) and systemd drops off the bus when it
+ * cannot add one. So only main units are referenced (a unit they BindsTo=
+ * stays loaded with them), and each test drops its references when done.
+ */
+export async function unrefUnits(sb: Sandbox, units: string[]): Promise<void> {
+  for (const u of units) {
+    if (!refs.delete(u)) continue;
+    await sb.systemd.call(await unitPath(sb, u), UNIT_IFACE, 'Unref');
+  }
+}
+
 export async function activeState(sb: Sandbox, unit: string): Promise<string> {
   return String(await sb.systemd.getProperty(await unitPath(sb, unit), UNIT_IFACE, 'ActiveState'));
 }
@@ -134,6 +149,49 @@ export function byComm(procs: ProcMem[]): Map<string, { count: number; pssKiB: n
     m.set(p.comm, e);
   }
   return m;
+}
+
+/**
+ * CPU time (ms, cgroup v2 cpu.stat usage_usec) of the sandbox's cgroups that
+ * work on the instances' behalf: systemd (init.scope), each service and each
+ * slice of template instances under system.slice (summed over the slice),
+ * and the whole sandbox. ROOT: host path of the sandbox's /sys/fs/cgroup.
+ */
+export function cgroupCpu(root: string): Record<string, number> {
+  const usage = (dir: string): number | undefined => {
+    try {
+      const m = /^usage_usec (\d+)$/m.exec(readFileSync(`${dir}/cpu.stat`, 'utf8'));
+      return m ? Number(m[1]) / 1000 : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const out: Record<string, number> = {};
+  const add = (label: string, dir: string) => {
+    const u = usage(dir);
+    if (u !== undefined) out[label] = u;
+  };
+  add('the whole sandbox', root);
+  add('systemd (PID 1, init.scope)', `${root}/init.scope`);
+  add('system.slice (all services, stopped ones too)', `${root}/system.slice`);
+  try {
+    for (const e of readdirSync(`${root}/system.slice`, { withFileTypes: true })) {
+      if (e.isDirectory()) add(e.name, `${root}/system.slice/${e.name}`);
+    }
+  } catch {
+    /* no system.slice */
+  }
+  return out;
+}
+
+/** B minus A per key (keys of B), dropping what did not change. */
+export function cpuDelta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(b)) {
+    const d = v - (a[k] ?? 0);
+    if (d > 0.05) out[k] = d;
+  }
+  return out;
 }
 
 /** /proc/meminfo fields in kB (host-wide). */
