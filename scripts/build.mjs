@@ -65,6 +65,6 @@ for (const f of [
   copyFileSync(f, `dist/${f.split('/').pop()}`);
   chmodSync(`dist/${f.split('/').pop()}`, 0o755);
 }
-for (const f of ['reaper', 'subhost-enter', 'subhost-bind', 'subhost-go', 'subhost-machine']) {
+for (const f of ['reaper', 'subhost-enter', 'subhost-bind', 'subhost-go', 'subhost-machine', 'subhost-addrs']) {
   if (existsSync(`native/build/${f}`)) copyFileSync(`native/build/${f}`, `dist/${f}`);
 }
