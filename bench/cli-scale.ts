@@ -34,7 +34,10 @@ try {
     const timed = async (argv: string): Promise<number[]> => {
       const script = `for i in $(seq ${runs}); do s=$(date +%s%N); ${argv} >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000 )); done`;
       const r = await sb.run(['sh', '-c', script]);
-      return r.stdout.trim().split('\n').map((x) => Number(x) / 1000);
+      return r.stdout
+        .trim()
+        .split('\n')
+        .map((x) => Number(x) / 1000);
     };
     const list = await timed('overlay-boot list');
     const json = await timed('overlay-boot list --json');
@@ -60,7 +63,8 @@ try {
   }
   const head = await sb.run(['sh', '-c', 'overlay-boot list | head -3; overlay-boot status cl000']);
   log(head.stdout);
-  for (let i = 0; i < running; i += 50) await Promise.all(names.slice(i, Math.min(i + 50, running)).map((n) => sb.stopUnit(`subhost@${n}.service`)));
+  for (let i = 0; i < running; i += 50)
+    await Promise.all(names.slice(i, Math.min(i + 50, running)).map((n) => sb.stopUnit(`subhost@${n}.service`)));
 } finally {
   await sb.stop();
 }

@@ -28,11 +28,11 @@ export function nameOfUnit(unit: string): string | undefined {
 /** Active states in which a subhost has (or is getting, or still has) a main process. */
 export const RUNNING_STATES = ['active', 'activating', 'deactivating', 'reloading'];
 
-/** The system bus; a failure becomes one clear line. */
-export async function connectSystemd(): Promise<SystemdManager> {
+/** The system bus; a failure becomes one clear line. `jobs: false` for commands that only read (status, list). */
+export async function connectSystemd(opts: { jobs?: boolean } = {}): Promise<SystemdManager> {
   const address = process.env.DBUS_SYSTEM_BUS_ADDRESS || 'unix:path=/run/dbus/system_bus_socket';
   try {
-    return await systemd();
+    return await systemd(opts);
   } catch (e) {
     throw new Failure(`cannot talk to systemd on the system bus (${address}): ${errorText(e)}`);
   }
@@ -70,6 +70,8 @@ export async function activeState(sm: SystemdManager, unit: string): Promise<str
 export interface ListedUnit {
   name: string;
   unit: string;
+  /** Its D-Bus object path. */
+  path: string;
   load: string;
   active: string;
   sub: string;
@@ -82,7 +84,7 @@ export async function listSubhostUnits(sm: SystemdManager, states: string[] = []
   for (const u of units as unknown[][]) {
     const unit = String(u[0]);
     const name = nameOfUnit(unit);
-    if (name) out.push({ name, unit, load: String(u[2]), active: String(u[3]), sub: String(u[4]) });
+    if (name) out.push({ name, unit, path: String(u[6]), load: String(u[2]), active: String(u[3]), sub: String(u[4]) });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
