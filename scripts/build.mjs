@@ -41,6 +41,9 @@ await build({
   // dbus-next requires x11 only to find a session bus through X11, never
   // for the system bus (the commands' D-Bus client): left out of bundles.
   external: ['x11'],
+  // Nor xml2js (with xmlbuilder and sax, 100 KB of each bundle): dbus-next
+  // uses it only for introspection, which nothing here uses (stubs/xml2js.cjs).
+  alias: { xml2js: './scripts/stubs/xml2js.cjs' },
 });
 for (const f of readdirSync('dist')) if (f.endsWith('.cjs')) chmodSync(`dist/${f}`, 0o755);
 // The user commands also under their 1.6 names (no extension), so that a

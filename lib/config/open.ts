@@ -203,9 +203,17 @@ export function readTextFile(path: string, opts: ReadOptions = {}): TextFile {
       throw new Refused(`the file ${r.path} has ${st.size} bytes, more than the ${MAX_TEXT_BYTES} (1 MiB) allowed`);
     }
     // Read at most one byte past the limit: the file may grow meanwhile.
-    const buf = Buffer.alloc(MAX_TEXT_BYTES + 1);
+    // The buffer starts at the file's size, not the limit: `list` and the
+    // generator read hundreds of configs of a few hundred bytes each
+    // (zeroing 1 MiB per file cost `list` of 200 about 100 ms).
+    let buf = Buffer.allocUnsafe(st.size + 1);
     let n = 0;
     for (;;) {
+      if (n === buf.length) {
+        const more = Buffer.allocUnsafe(Math.min(buf.length * 2, MAX_TEXT_BYTES + 1));
+        buf.copy(more, 0, 0, n);
+        buf = more;
+      }
       const k = readSync(fd, buf, n, buf.length - n, null);
       if (k === 0) break;
       n += k;
