@@ -3,6 +3,10 @@
 // included), medians of several runs, and the processes each run spawns.
 //   scripts/run-with-sandbox.sh bench/cli-scale.ts [COUNTS] [RUNS]
 //   e.g. scripts/run-with-sandbox.sh bench/cli-scale.ts 10,50,200 7
+// OLD_BUNDLE=FILE (an overlay-boot.cjs of another build) also times that
+// bundle, run after run alternately with the installed one (same
+// conditions): before/after figures from one sandbox. HOLD=FILE keeps the
+// sandbox up with all subhosts running until FILE exists.
 import { bootSandbox } from '../test/sandbox/sandbox.js';
 import { installUnits, makeSubhost, register } from '../test/e2e/kit.js';
 import { OB_CONF } from './tools.js';
@@ -15,6 +19,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const sb = await bootSandbox();
 try {
   await installUnits(sb);
+  const { readFileSync } = await import('node:fs');
+  if (process.env.OLD_BUNDLE) {
+    await sb.writeFile('/usr/lib/overlay-boot/overlay-boot-old.cjs', readFileSync(process.env.OLD_BUNDLE), 0o755);
+  }
   const max = Math.max(...counts);
   const names = Array.from({ length: max }, (_, i) => `cl${String(i).padStart(3, '0')}`);
   const confs: string[] = [];
@@ -30,29 +38,36 @@ try {
       if (rs.some((r) => r !== 'done')) throw new Error(`start: ${rs.join(' ')}`);
     }
     running = k;
-    // Timed inside the sandbox: the command's own wall time only.
-    const timed = async (argv: string): Promise<number[]> => {
-      const script = `for i in $(seq ${runs}); do s=$(date +%s%N); ${argv} >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000 )); done`;
+    // Timed inside the sandbox: the command's own wall time, and its CPU time (user+sys, children included).
+    const timed = async (bundle: string, args: string): Promise<{ wall: number[]; cpu: number[] }> => {
+      const script = `for i in $(seq ${runs}); do s=$(date +%s%N); /usr/bin/time -f "%U %S" -o /tmp/cpu node /usr/lib/overlay-boot/${bundle} ${args} >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000 )) $(cat /tmp/cpu); done`;
       const r = await sb.run(['sh', '-c', script]);
-      return r.stdout
+      const rows = r.stdout
         .trim()
         .split('\n')
-        .map((x) => Number(x) / 1000);
+        .map((l) => l.split(' ').map(Number));
+      return { wall: rows.map((x) => x[0]! / 1000), cpu: rows.map((x) => (x[1]! + x[2]!) * 1000) };
     };
-    const list = await timed('overlay-boot list');
-    const json = await timed('overlay-boot list --json');
-    const status = await timed(`overlay-boot status ${names[0]}`);
+    const fmt = (t: { wall: number[]; cpu: number[] }) =>
+      `wall median ${median(t.wall).toFixed(0)} ms [${t.wall.map((x) => x.toFixed(0)).join(' ')}], cpu median ${median(t.cpu).toFixed(0)} ms`;
+    const both = async (args: string) => {
+      const out: string[] = [];
+      for (const bundle of ['overlay-boot.cjs', ...(process.env.OLD_BUNDLE ? ['overlay-boot-old.cjs'] : [])]) {
+        out.push(`${bundle === 'overlay-boot.cjs' ? 'this tree' : 'OLD_BUNDLE'}: ${fmt(await timed(bundle, args))}`);
+      }
+      return out.join('; ');
+    };
+    log(`running=${k}, list: ${await both('list')}`);
+    log(`running=${k}, list --json: ${await both('list --json')}`);
+    log(`running=${k}, status NAME: ${await both(`status ${names[0]}`)}`);
     const execs = async (argv: string): Promise<number> => {
       const r = await sb.run(['sh', '-c', `strace -f -qq -e trace=execve -o /tmp/st ${argv} >/dev/null 2>&1; grep -c 'execve(' /tmp/st`]);
       return Number(r.stdout.trim()) - 1;
     };
     const out = await sb.run(['overlay-boot', 'list']);
     const rows = out.stdout.trim().split('\n').length - 1;
-    const withAddr = out.stdout.split('\n').filter((l) => /\d+\.\d+\.\d+\.\d+|[0-9a-f]+:[0-9a-f:]+\//.test(l)).length;
     log(
-      `running=${k} rows=${rows} rowsWithAddresses=${withAddr} list median ${median(list).toFixed(0)} ms [${list.map((x) => x.toFixed(0)).join(' ')}]` +
-        ` list --json ${median(json).toFixed(0)} ms; status NAME median ${median(status).toFixed(0)} ms [${status.map((x) => x.toFixed(0)).join(' ')}]` +
-        `; execve: list ${await execs('overlay-boot list')}, status ${await execs(`overlay-boot status ${names[0]}`)}`,
+      `running=${k}: ${rows} rows; execve: list ${await execs('overlay-boot list')}, status ${await execs(`overlay-boot status ${names[0]}`)}`,
     );
   }
   if (process.env.HOLD) {

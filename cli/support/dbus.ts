@@ -80,6 +80,21 @@ export interface ListedUnit {
 /** subhost@*.service units systemd has loaded, in the given active states (none given: all). */
 export async function listSubhostUnits(sm: SystemdManager, states: string[] = []): Promise<ListedUnit[]> {
   const [units] = await sm.callManager('ListUnitsByPatterns', 'asas', [states, ['subhost@*.service']]);
+  return listedUnits(units);
+}
+
+/**
+ * The subhost units named, loaded first if they are not (systemd's
+ * ListUnitsByNames, one call for all; an inactive unit is listed too).
+ */
+export async function unitsByNames(sm: SystemdManager, units: string[]): Promise<ListedUnit[]> {
+  if (units.length === 0) return [];
+  const [listed] = await sm.callManager('ListUnitsByNames', 'as', [units]);
+  return listedUnits(listed);
+}
+
+/** ListUnits* replies, a(ssssssouso), as subhost units by name. */
+function listedUnits(units: unknown): ListedUnit[] {
   const out: ListedUnit[] = [];
   for (const u of units as unknown[][]) {
     const unit = String(u[0]);

@@ -6,14 +6,12 @@ import { execa } from 'execa';
 import dbus from 'dbus-next';
 import type { MessageBus } from 'dbus-next';
 import { u64, usecToIso, formatBytes, formatNsec, formatTime, renderColumns } from './format.js';
-import { subhostUnit, RUNNING_STATES, UNIT_IFACE, SERVICE_IFACE, type ListedUnit } from './dbus.js';
-import { callMany, getProperties } from '../../lib/dbus-props.js';
+import { subhostUnit, RUNNING_STATES, UNIT_IFACE, SERVICE_IFACE, unitsByNames, type ListedUnit } from './dbus.js';
+import { getProperties } from '../../lib/dbus-props.js';
 import type { SystemdManager } from '../../lib/systemd.js';
 import type { ConfOf } from '../../lib/registry.js';
 
 const SYSTEMD = 'org.freedesktop.systemd1';
-const MANAGER_PATH = '/org/freedesktop/systemd1';
-const MANAGER_IFACE = 'org.freedesktop.systemd1.Manager';
 import { libDir } from '../../lib/paths.js';
 
 export interface Address {
@@ -68,15 +66,13 @@ function sinceOf(unit: Record<string, unknown>): string | null {
 
 /** The Service properties a record is made of (statusFrom). */
 const SERVICE_PROPS = ['MainPID', 'Result', 'TasksCurrent', 'MemoryCurrent', 'CPUUsageNSec', 'Environment'];
-const STATE_PROPS = ['LoadState', 'ActiveState', 'SubState'];
 
 /**
  * The properties statusFrom needs of subhost@NAME.service for each of
  * `names`, and no others: a few pipelined calls per unit (lib/dbus-props.ts)
  * rather than GetAll of two interfaces (hundreds of properties each).
  * States and paths come from `listed` (ListUnitsByPatterns) where the unit
- * is loaded; other units are loaded first (LoadUnit also works for
- * inactive ones) and asked for their state.
+ * is loaded; other units are loaded and listed by ListUnitsByNames.
  */
 export async function unitRecords(
   sm: SystemdManager,
@@ -92,23 +88,13 @@ export async function unitRecords(
     else unlisted.push(n);
   }
   if (unlisted.length) {
-    const paths = await callMany(
-      sm.bus,
-      unlisted.map((n) => ({ path: MANAGER_PATH, iface: MANAGER_IFACE, member: 'LoadUnit', args: [subhostUnit(n)] })),
-      SYSTEMD,
-    );
-    const failed = paths.find((p) => p instanceof Error);
-    if (failed) throw failed;
-    const states = await getProperties(
-      sm.bus,
-      paths.flatMap((path) => STATE_PROPS.map((name) => ({ path: String(path), iface: UNIT_IFACE, name }))),
-      SYSTEMD,
-    );
-    unlisted.forEach((n, i) => {
-      const unit: Record<string, unknown> = {};
-      for (const [j, p] of STATE_PROPS.entries()) unit[p] = value(states[i * STATE_PROPS.length + j]);
-      units.set(n, { path: String(paths[i]), unit });
-    });
+    // ListUnitsByNames loads them (as LoadUnit does; inactive units too)
+    // and says path and state of all in one call.
+    for (const u of await unitsByNames(sm, unlisted.map(subhostUnit))) {
+      units.set(u.name, { path: u.path, unit: { LoadState: u.load, ActiveState: u.active, SubState: u.sub } });
+    }
+    const missing = unlisted.find((n) => !units.has(n));
+    if (missing) throw new Error(`systemd did not list ${subhostUnit(missing)}`);
   }
   const perUnit = 2 + SERVICE_PROPS.length;
   const values = await getProperties(
