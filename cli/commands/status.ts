@@ -6,11 +6,11 @@ import { parseArgs } from '../../lib/args.js';
 import { UsageError, EXIT_NOT_RUNNING } from '../../lib/errors.js';
 import { connectSystemd, listSubhostUnits, RUNNING_STATES, type ListedUnit } from '../support/dbus.js';
 import { configOf } from '../support/conf.js';
-import { checkName } from '../support/subhost.js';
+import { checkName } from '../support/check-name.js';
 import { statusFrom, addressesOfMany, unitRecords, renderTable, renderOne, type SubhostStatus } from '../support/status.js';
 import { readSubhostsConf, confName } from '../../lib/registry.js';
 import { RUNTIME_REGISTRY } from '../../lib/paths.js';
-import { NameSchema } from '../../lib/config/fields.js';
+import { nameProblem } from '../../lib/config/name.js';
 import type { SystemdManager } from '../../lib/systemd.js';
 
 export const FIELDS = `Fields (--json: an object per subhost): name, unit, load, state
@@ -65,7 +65,7 @@ async function allNames(sm: SystemdManager): Promise<{ names: string[]; listed: 
     /* nothing registered this boot */
   }
   // Only what can be a unit instance (a stray file in the registry cannot break the list).
-  return { names: [...names].filter((n) => NameSchema.safeParse(n).success).sort(), listed };
+  return { names: [...names].filter((n) => nameProblem(n) === undefined).sort(), listed };
 }
 
 export async function showAll(sm: SystemdManager, json: boolean): Promise<void> {

@@ -4,7 +4,6 @@
 // shown when a job fails.
 // Never pgrep/ps: systemd knows every subhost's main PID and cgroup.
 import dbus from 'dbus-next';
-import { execa } from 'execa';
 import { systemd, type SystemdManager, type JobResult, DEFAULT_JOB_TIMEOUT_MS, withTimeout } from '../../lib/systemd.js';
 import { Failure, errorText } from '../../lib/errors.js';
 
@@ -160,6 +159,8 @@ export async function attachProcesses(sm: SystemdManager, unit: string, pids: nu
 export async function journalTail(unit: string, lines = 20, sinceMs?: number): Promise<string[]> {
   const args = ['-u', unit, '-n', String(lines), '--no-pager', '-o', 'cat', '-q'];
   if (sinceMs !== undefined) args.push(`--since=@${(sinceMs / 1000).toFixed(3)}`);
+  // Loaded here, on a failure's path: status and list never need execa.
+  const { execa } = await import('execa');
   const r = await execa('journalctl', args, { reject: false, timeout: 10_000, stdin: 'ignore' });
   return `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim() !== '');
 }
