@@ -191,12 +191,22 @@ export async function addressesOfMany(names: string[], bus?: MessageBus): Promis
   });
   const read = stdout === undefined ? new Map<string, Address[] | string>() : parseSubhostAddrs(stdout);
   const asMachined = bus && process.geteuid?.() !== 0;
-  await Promise.all(
-    names.map(async (n) => {
-      const a = read.get(n);
-      out.set(n, Array.isArray(a) ? a : asMachined ? await machineAddresses(bus, n) : []);
-    }),
-  );
+  const ask: string[] = [];
+  for (const n of names) {
+    const a = read.get(n);
+    if (Array.isArray(a)) out.set(n, a);
+    else if (asMachined) ask.push(n);
+    else out.set(n, []);
+  }
+  // A few machined calls at a time: the bus refuses more than 128 waiting replies per connection.
+  let next = 0;
+  const worker = async () => {
+    while (next < ask.length) {
+      const n = ask[next++]!;
+      out.set(n, await machineAddresses(bus!, n));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(32, ask.length) }, worker));
   return out;
 }
 
