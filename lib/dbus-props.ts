@@ -5,11 +5,12 @@
 // its bytes are laid out here directly, written in batches, and the
 // replies go through dbus-next's parser and reply dispatch as any call's.
 // At most IN_FLIGHT calls wait for replies at once: dbus-daemon refuses
-// more than max_replies_per_connection (128 by default) per connection.
+// more than max_replies_per_connection (128 by default) per connection,
+// and a caller may have a few other calls out meanwhile.
 import dbus, { type MessageBus } from 'dbus-next';
 
 const PROPS_IFACE = 'org.freedesktop.DBus.Properties';
-export const IN_FLIGHT = 100;
+export const IN_FLIGHT = 64;
 
 export interface PropRequest {
   path: string;
@@ -27,11 +28,14 @@ export interface StringCall {
 
 /** A little-endian D-Bus message writer (only what a method call with string arguments needs). */
 class Writer {
-  private buf = Buffer.alloc(512);
+  private buf: Buffer;
   len = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
   private room(n: number): void {
     if (this.len + n <= this.buf.length) return;
-    const b = Buffer.alloc(Math.max(this.buf.length * 2, this.len + n));
+    const b = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
     this.buf.copy(b, 0, 0, this.len);
     this.buf = b;
   }
@@ -82,14 +86,16 @@ class Writer {
  * byte for byte as dbus-next's own marshaller does: a unit test compares).
  */
 export function methodCallBytes(serial: number, destination: string, path: string, iface: string, member: string, args: string[]): Buffer {
-  const body = new Writer();
-  for (const a of args) body.string(a);
-  const w = new Writer();
+  // Header and body in one buffer, sized from above (every string with its
+  // length, NUL and worst padding): no copy, no growing.
+  let size = 16 + 5 * 16 + args.length + 8;
+  for (const x of [destination, path, iface, member, ...args]) size += Buffer.byteLength(x) + 8;
+  const w = new Writer(size);
   w.byte(0x6c); // 'l': little endian
   w.byte(1); // METHOD_CALL
   w.byte(0); // flags
   w.byte(1); // protocol version
-  w.u32(body.len);
+  w.u32(0); // body length, set below
   w.u32(serial);
   w.u32(0); // header fields' length, set below
   const start = w.len;
@@ -106,9 +112,12 @@ export function methodCallBytes(serial: number, destination: string, path: strin
   field(6, 's', () => w.string(destination));
   if (args.length) field(8, 'g', () => w.signature('s'.repeat(args.length)));
   w.setU32(12, w.len - start);
+  // The body starts 8-aligned: its own alignment is the buffer's.
   w.align(8);
-  const head = w.bytes();
-  return Buffer.concat([head, body.bytes()]);
+  const body = w.len;
+  for (const a of args) w.string(a);
+  w.setU32(4, w.len - body);
+  return w.bytes();
 }
 
 // The parts of dbus-next 0.10 this relies on (it is pinned in package.json):

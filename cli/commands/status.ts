@@ -48,10 +48,12 @@ export async function collect(sm: SystemdManager, name: string): Promise<Subhost
   return (await collectMany(sm, [name]))[0]!;
 }
 
-/** Every subhost known: loaded units, /etc/subhosts.conf, the /run registry; and the loaded ones by name. */
-async function allNames(sm: SystemdManager): Promise<{ names: string[]; listed: Map<string, ListedUnit> }> {
-  const listed = new Map((await listSubhostUnits(sm)).map((u) => [u.name, u]));
-  const names = new Set(listed.keys());
+/**
+ * Subhosts known but not loaded in systemd: those of /etc/subhosts.conf
+ * (each config read for its NAME) and of the /run registry.
+ */
+function unloadedNames(listed: Map<string, ListedUnit>): string[] {
+  const names = new Set<string>();
   for (const l of readSubhostsConf()) {
     try {
       names.add(confName(l.path));
@@ -64,13 +66,23 @@ async function allNames(sm: SystemdManager): Promise<{ names: string[]; listed: 
   } catch {
     /* nothing registered this boot */
   }
-  // Only what can be a unit instance (a stray file in the registry cannot break the list).
-  return { names: [...names].filter((n) => nameProblem(n) === undefined).sort(), listed };
+  return [...names].filter((n) => !listed.has(n) && valid(n));
 }
 
+// Only what can be a unit instance (a stray file in the registry cannot break the list).
+const valid = (n: string) => nameProblem(n) === undefined;
+const byName = (a: SubhostStatus, b: SubhostStatus) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Every subhost known: loaded units, /etc/subhosts.conf, the /run registry. */
 export async function showAll(sm: SystemdManager, json: boolean): Promise<void> {
-  const { names, listed } = await allNames(sm);
-  const rows = await collectMany(sm, names, listed);
+  const listed = new Map((await listSubhostUnits(sm)).map((u) => [u.name, u]));
+  const loaded = collectMany(sm, [...listed.keys()].filter(valid), listed);
+  loaded.catch(() => {}); // awaited below; not "unhandled" while the configs are read
+  // The calls for the loaded units go out first; the configs are read
+  // (synchronously) while systemd and subhost-addrs answer.
+  await new Promise((r) => setImmediate(r));
+  const others = unloadedNames(listed);
+  const rows = [...(await loaded), ...(await collectMany(sm, others))].sort(byName);
   process.stdout.write(json ? `${JSON.stringify(rows, null, 2)}\n` : rows.length ? renderTable(rows) : 'no subhosts\n');
 }
 
