@@ -120,8 +120,10 @@ export function methodCallBytes(serial: number, destination: string, path: strin
   return w.bytes();
 }
 
-// The parts of dbus-next 0.10 this relies on (it is pinned in package.json):
-// its serial counter, its table of reply handlers and its socket.
+// The parts of dbus-next 0.10 this relies on (package.json's ^0.10.2 stays
+// within 0.10; the lock file pins it): its serial counter, its table of
+// reply handlers and its socket. Without them, callMany falls back to
+// dbus-next's own calls (the same results, slower).
 interface BusInternals {
   newSerial(): number;
   _methodReturnHandlers: Record<number, (reply: { type: number; body?: unknown[]; errorName?: string }) => void>;
