@@ -8,9 +8,11 @@
 // more than max_replies_per_connection (128 by default) per connection,
 // and a caller may have a few other calls out meanwhile.
 import dbus, { type MessageBus } from 'dbus-next';
+import { withTimeout } from './systemd.js';
 
 const PROPS_IFACE = 'org.freedesktop.DBus.Properties';
 export const IN_FLIGHT = 64;
+const CALLS_TIMEOUT_MS = 60_000;
 
 export interface PropRequest {
   path: string;
@@ -160,7 +162,14 @@ export function getProperties(bus: MessageBus, requests: PropRequest[], destinat
  * Error in place of a value the call failed for (e.g. a unit unloaded
  * meanwhile). 64-bit integers are BigInt, as with dbus-next.
  */
-export async function callMany(bus: MessageBus, calls: StringCall[], destination: string): Promise<unknown[]> {
+export function callMany(bus: MessageBus, calls: StringCall[], destination: string, timeoutMs = CALLS_TIMEOUT_MS): Promise<unknown[]> {
+  // One deadline for all (a busy systemd answers thousands of calls in a
+  // second or two): a bus or service that stops answering is an error,
+  // not a command that hangs.
+  return withTimeout(pipelined(bus, calls, destination), timeoutMs, `${calls.length} D-Bus calls to ${destination}`);
+}
+
+async function pipelined(bus: MessageBus, calls: StringCall[], destination: string): Promise<unknown[]> {
   const out: unknown[] = new Array(calls.length);
   const b = internals(bus);
   if (!b) {
