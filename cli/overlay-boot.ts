@@ -1,18 +1,10 @@
 // overlay-boot: start subhosts (1.6: `overlay-boot CONF`), and the
 // overlay-boot 2 subcommands. Each subcommand is a module of cli/commands/
-// exporting its usage and run.
+// exporting its usage and run, loaded only when it runs: the bundle
+// (scripts/build.mjs) initialises a module imported this way on first
+// use, so `status` does not build the config schemas `start` needs.
 import { UsageError, EXIT_USAGE } from '../lib/errors.js';
 import { runMain, type Program } from '../lib/run-main.js';
-import { looksLikeConf } from './support/subhost.js';
-import * as start from './commands/start.js';
-import * as stop from './commands/stop.js';
-import * as status from './commands/status.js';
-import * as list from './commands/list.js';
-import * as enable from './commands/enable.js';
-import * as disable from './commands/disable.js';
-import * as check from './commands/check.js';
-import * as create from './commands/create.js';
-import * as remove from './commands/remove.js';
 
 const usage = `Usage:
   overlay-boot CONF                       start the subhost of CONF (the 1.6 form)
@@ -29,7 +21,17 @@ const usage = `Usage:
 Related: overlay-go NAME (a shell inside), overlay-share DIR NAME, overlay-stop NAME.
 `;
 
-const COMMANDS: Record<string, Program> = { start, stop, status, list, enable, disable, check, create, remove };
+const COMMANDS: Record<string, () => Promise<Program>> = {
+  start: () => import('./commands/start.js'),
+  stop: () => import('./commands/stop.js'),
+  status: () => import('./commands/status.js'),
+  list: () => import('./commands/list.js'),
+  enable: () => import('./commands/enable.js'),
+  disable: () => import('./commands/disable.js'),
+  check: () => import('./commands/check.js'),
+  create: () => import('./commands/create.js'),
+  remove: () => import('./commands/remove.js'),
+};
 
 /** Runs a subcommand; its usage errors show its own usage. */
 async function sub(c: Program, args: string[]): Promise<number> {
@@ -48,8 +50,8 @@ async function run(argv: string[]): Promise<number> {
     return cmd === undefined ? EXIT_USAGE : 0;
   }
   const c = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
-  if (c) return sub(c, rest);
-  if (!cmd.startsWith('-') && looksLikeConf(cmd)) return sub(start, argv);
+  if (c) return sub(await c(), rest);
+  if (!cmd.startsWith('-') && (await import('./support/subhost.js')).looksLikeConf(cmd)) return sub(await COMMANDS.start!(), argv);
   throw new UsageError(`unknown command "${cmd}"`);
 }
 

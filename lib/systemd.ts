@@ -65,12 +65,22 @@ export class SystemdManager {
   // a unit into the job already queued and returns its path again.
   private readonly waiters = new Map<string, { resolve: (r: JobResult) => void; reject: (e: Error) => void }[]>();
   private static readonly FINISHED_CAP = 1024;
+  /** False when made without the JobRemoved subscription: waitJob would never see a result. */
+  private jobs = true;
 
   private constructor(readonly bus: MessageBus) {}
 
-  /** Installs the single JobRemoved match/listener and subscribes to signals. */
-  static async create(bus: MessageBus): Promise<SystemdManager> {
+  /**
+   * Installs the single JobRemoved match/listener and subscribes to
+   * signals; with `jobs: false` neither (two round trips less, and systemd
+   * sends this client no signals): for callers that only read properties.
+   */
+  static async create(bus: MessageBus, opts: { jobs?: boolean } = {}): Promise<SystemdManager> {
     const m = new SystemdManager(bus);
+    if (opts.jobs === false) {
+      m.jobs = false;
+      return m;
+    }
     bus.on('message', (msg: Message) => m.onMessage(msg));
     await m.call(
       '/org/freedesktop/DBus',
@@ -149,6 +159,7 @@ export class SystemdManager {
 
   /** Waits for the JobRemoved of `job` and returns its result. */
   waitJob(job: string, timeoutMs = DEFAULT_JOB_TIMEOUT_MS): Promise<JobResult> {
+    if (!this.jobs) return Promise.reject(new Error(`cannot wait for ${job}: connected without job signals`));
     // Kept, not consumed: another caller may wait for the same (merged)
     // job; job paths are never reused, and the map is capped.
     const done = this.finished.get(job);
@@ -210,7 +221,7 @@ export function variant(signature: string, value: unknown): Variant {
  * The system bus: $DBUS_SYSTEM_BUS_ADDRESS or the standard socket. (dbus-next's
  * systemBus() takes no address option; sessionBus({busAddress}) does.)
  */
-export async function systemd(): Promise<SystemdManager> {
+export async function systemd(opts: { jobs?: boolean } = {}): Promise<SystemdManager> {
   const address = process.env.DBUS_SYSTEM_BUS_ADDRESS || 'unix:path=/run/dbus/system_bus_socket';
-  return SystemdManager.create(await connectBus(address));
+  return SystemdManager.create(await connectBus(address), opts);
 }

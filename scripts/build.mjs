@@ -41,6 +41,9 @@ await build({
   // dbus-next requires x11 only to find a session bus through X11, never
   // for the system bus (the commands' D-Bus client): left out of bundles.
   external: ['x11'],
+  // Nor xml2js (with xmlbuilder and sax, 100 KB of each bundle): dbus-next
+  // uses it only for introspection, which nothing here uses (stubs/xml2js.cjs).
+  alias: { xml2js: './scripts/stubs/xml2js.cjs' },
 });
 for (const f of readdirSync('dist')) if (f.endsWith('.cjs')) chmodSync(`dist/${f}`, 0o755);
 // The user commands also under their 1.6 names (no extension), so that a
@@ -58,6 +61,6 @@ for (const f of ['runtime/subhosts-service', 'runtime/overlay-premount', 'runtim
   copyFileSync(f, `dist/${f.split('/').pop()}`);
   chmodSync(`dist/${f.split('/').pop()}`, 0o755);
 }
-for (const f of ['reaper', 'subhost-enter', 'subhost-netns', 'subhost-bind', 'subhost-go', 'subhost-machine']) {
+for (const f of ['reaper', 'subhost-enter', 'subhost-netns', 'subhost-bind', 'subhost-go', 'subhost-machine', 'subhost-addrs']) {
   if (existsSync(`native/build/${f}`)) copyFileSync(`native/build/${f}`, `dist/${f}`);
 }

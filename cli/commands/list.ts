@@ -18,7 +18,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   if (a.rest || a.positionals.length) throw new UsageError('list takes no arguments');
-  const sm = await connectSystemd();
+  const sm = await connectSystemd({ jobs: false });
   try {
     await showAll(sm, a.flags.has('--json'));
     return 0;

@@ -4,13 +4,13 @@
 import { readdirSync } from 'node:fs';
 import { parseArgs } from '../../lib/args.js';
 import { UsageError, EXIT_NOT_RUNNING } from '../../lib/errors.js';
-import { connectSystemd, subhostProps, listSubhostUnits, RUNNING_STATES } from '../support/dbus.js';
+import { connectSystemd, listSubhostUnits, RUNNING_STATES, type ListedUnit } from '../support/dbus.js';
 import { configOf } from '../support/conf.js';
-import { checkName } from '../support/subhost.js';
-import { statusFrom, addressesOf, renderTable, renderOne, type SubhostStatus } from '../support/status.js';
+import { checkName } from '../support/check-name.js';
+import { statusFrom, addressesOfMany, unitRecords, renderTable, renderOne, type SubhostStatus } from '../support/status.js';
 import { readSubhostsConf, confName } from '../../lib/registry.js';
 import { RUNTIME_REGISTRY } from '../../lib/paths.js';
-import { NameSchema } from '../../lib/config/fields.js';
+import { nameProblem } from '../../lib/config/name.js';
 import type { SystemdManager } from '../../lib/systemd.js';
 
 export const FIELDS = `Fields (--json: an object per subhost): name, unit, load, state
@@ -27,16 +27,33 @@ Shows subhost NAME as systemd sees it; without NAME, every subhost (as list).
 ${FIELDS}Exit status: 0 if NAME is running (active), 3 if not; 2 bad usage.
 `;
 
-export async function collect(sm: SystemdManager, name: string): Promise<SubhostStatus> {
-  const { unit, service } = await subhostProps(sm, name);
-  const env = Array.isArray(service.Environment) ? (service.Environment as unknown[]).map(String) : [];
-  const running = RUNNING_STATES.includes(String(unit.ActiveState));
-  return statusFrom(name, unit, service, configOf(name, env), running ? await addressesOf(name, sm.bus) : []);
+/**
+ * The records of `names` (sorted as given): batched D-Bus calls for the
+ * units (unitRecords), the addresses of the running ones in one helper
+ * process (addressesOfMany), read while D-Bus answers.
+ */
+export async function collectMany(sm: SystemdManager, names: string[], listed?: Map<string, ListedUnit>): Promise<SubhostStatus[]> {
+  // Started with the D-Bus calls: a name listed as not running is not asked.
+  const maybeRunning = names.filter((n) => !listed || RUNNING_STATES.includes(listed.get(n)?.active ?? 'unknown'));
+  const [records, addresses] = await Promise.all([unitRecords(sm, names, listed), addressesOfMany(maybeRunning, sm.bus)]);
+  return names.map((n) => {
+    const { unit, service } = records.get(n)!;
+    const env = Array.isArray(service.Environment) ? (service.Environment as unknown[]).map(String) : [];
+    const running = RUNNING_STATES.includes(String(unit.ActiveState));
+    return statusFrom(n, unit, service, configOf(n, env), running ? (addresses.get(n) ?? []) : []);
+  });
 }
 
-/** Every subhost known: loaded units, /etc/subhosts.conf, the /run registry. */
-async function allNames(sm: SystemdManager): Promise<string[]> {
-  const names = new Set((await listSubhostUnits(sm)).map((u) => u.name));
+export async function collect(sm: SystemdManager, name: string): Promise<SubhostStatus> {
+  return (await collectMany(sm, [name]))[0]!;
+}
+
+/**
+ * Subhosts known but not loaded in systemd: those of /etc/subhosts.conf
+ * (each config read for its NAME) and of the /run registry.
+ */
+function unloadedNames(listed: Map<string, ListedUnit>): string[] {
+  const names = new Set<string>();
   for (const l of readSubhostsConf()) {
     try {
       names.add(confName(l.path));
@@ -49,13 +66,23 @@ async function allNames(sm: SystemdManager): Promise<string[]> {
   } catch {
     /* nothing registered this boot */
   }
-  // Only what can be a unit instance (a stray file in the registry cannot break the list).
-  return [...names].filter((n) => NameSchema.safeParse(n).success).sort();
+  return [...names].filter((n) => !listed.has(n) && valid(n));
 }
 
+// Only what can be a unit instance (a stray file in the registry cannot break the list).
+const valid = (n: string) => nameProblem(n) === undefined;
+const byName = (a: SubhostStatus, b: SubhostStatus) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Every subhost known: loaded units, /etc/subhosts.conf, the /run registry. */
 export async function showAll(sm: SystemdManager, json: boolean): Promise<void> {
-  const rows: SubhostStatus[] = [];
-  for (const n of await allNames(sm)) rows.push(await collect(sm, n));
+  const listed = new Map((await listSubhostUnits(sm)).map((u) => [u.name, u]));
+  const loaded = collectMany(sm, [...listed.keys()].filter(valid), listed);
+  loaded.catch(() => {}); // awaited below; not "unhandled" while the configs are read
+  // The calls for the loaded units go out first; the configs are read
+  // (synchronously) while systemd and subhost-addrs answer.
+  await new Promise((r) => setImmediate(r));
+  const others = unloadedNames(listed);
+  const rows = [...(await loaded), ...(await collectMany(sm, others))].sort(byName);
   process.stdout.write(json ? `${JSON.stringify(rows, null, 2)}\n` : rows.length ? renderTable(rows) : 'no subhosts\n');
 }
 
@@ -68,7 +95,7 @@ export async function run(args: string[]): Promise<number> {
   if (a.rest || a.positionals.length > 1) throw new UsageError('status takes at most one NAME');
   const json = a.flags.has('--json');
   const name = a.positionals[0] === undefined ? undefined : checkName(a.positionals[0]);
-  const sm = await connectSystemd();
+  const sm = await connectSystemd({ jobs: false });
   try {
     if (name === undefined) {
       await showAll(sm, json);

@@ -4,7 +4,6 @@
 // shown when a job fails.
 // Never pgrep/ps: systemd knows every subhost's main PID and cgroup.
 import dbus from 'dbus-next';
-import { execa } from 'execa';
 import { systemd, type SystemdManager, type JobResult, DEFAULT_JOB_TIMEOUT_MS, withTimeout } from '../../lib/systemd.js';
 import { Failure, errorText } from '../../lib/errors.js';
 
@@ -28,11 +27,11 @@ export function nameOfUnit(unit: string): string | undefined {
 /** Active states in which a subhost has (or is getting, or still has) a main process. */
 export const RUNNING_STATES = ['active', 'activating', 'deactivating', 'reloading'];
 
-/** The system bus; a failure becomes one clear line. */
-export async function connectSystemd(): Promise<SystemdManager> {
+/** The system bus; a failure becomes one clear line. `jobs: false` for commands that only read (status, list). */
+export async function connectSystemd(opts: { jobs?: boolean } = {}): Promise<SystemdManager> {
   const address = process.env.DBUS_SYSTEM_BUS_ADDRESS || 'unix:path=/run/dbus/system_bus_socket';
   try {
-    return await systemd();
+    return await systemd(opts);
   } catch (e) {
     throw new Failure(`cannot talk to systemd on the system bus (${address}): ${errorText(e)}`);
   }
@@ -70,6 +69,8 @@ export async function activeState(sm: SystemdManager, unit: string): Promise<str
 export interface ListedUnit {
   name: string;
   unit: string;
+  /** Its D-Bus object path. */
+  path: string;
   load: string;
   active: string;
   sub: string;
@@ -78,11 +79,26 @@ export interface ListedUnit {
 /** subhost@*.service units systemd has loaded, in the given active states (none given: all). */
 export async function listSubhostUnits(sm: SystemdManager, states: string[] = []): Promise<ListedUnit[]> {
   const [units] = await sm.callManager('ListUnitsByPatterns', 'asas', [states, ['subhost@*.service']]);
+  return listedUnits(units);
+}
+
+/**
+ * The subhost units named, loaded first if they are not (systemd's
+ * ListUnitsByNames, one call for all; an inactive unit is listed too).
+ */
+export async function unitsByNames(sm: SystemdManager, units: string[]): Promise<ListedUnit[]> {
+  if (units.length === 0) return [];
+  const [listed] = await sm.callManager('ListUnitsByNames', 'as', [units]);
+  return listedUnits(listed);
+}
+
+/** ListUnits* replies, a(ssssssouso), as subhost units by name. */
+function listedUnits(units: unknown): ListedUnit[] {
   const out: ListedUnit[] = [];
   for (const u of units as unknown[][]) {
     const unit = String(u[0]);
     const name = nameOfUnit(unit);
-    if (name) out.push({ name, unit, load: String(u[2]), active: String(u[3]), sub: String(u[4]) });
+    if (name) out.push({ name, unit, path: String(u[6]), load: String(u[2]), active: String(u[3]), sub: String(u[4]) });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -143,6 +159,8 @@ export async function attachProcesses(sm: SystemdManager, unit: string, pids: nu
 export async function journalTail(unit: string, lines = 20, sinceMs?: number): Promise<string[]> {
   const args = ['-u', unit, '-n', String(lines), '--no-pager', '-o', 'cat', '-q'];
   if (sinceMs !== undefined) args.push(`--since=@${(sinceMs / 1000).toFixed(3)}`);
+  // Loaded here, on a failure's path: status and list never need execa.
+  const { execa } = await import('execa');
   const r = await execa('journalctl', args, { reject: false, timeout: 10_000, stdin: 'ignore' });
   return `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim() !== '');
 }

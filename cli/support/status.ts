@@ -1,13 +1,18 @@
 // `overlay-boot status` and `list`: one record per subhost made of what
 // systemd reports (unit and service properties over D-Bus), its config
-// and the addresses inside its network namespace; shown as a table or as
-// JSON with the same fields.
-import { execa } from 'execa';
+// and the addresses inside its network namespace (native/subhost-addrs);
+// shown as a table or as JSON with the same fields.
+import { execFile } from 'node:child_process';
 import dbus from 'dbus-next';
 import type { MessageBus } from 'dbus-next';
 import { u64, usecToIso, formatBytes, formatNsec, formatTime, renderColumns } from './format.js';
-import { subhostUnit, RUNNING_STATES } from './dbus.js';
+import { subhostUnit, RUNNING_STATES, UNIT_IFACE, SERVICE_IFACE, unitsByNames, type ListedUnit } from './dbus.js';
+import { getProperties } from '../../lib/dbus-props.js';
+import type { SystemdManager } from '../../lib/systemd.js';
 import type { ConfOf } from '../../lib/registry.js';
+
+const SYSTEMD = 'org.freedesktop.systemd1';
+import { libDir } from '../../lib/paths.js';
 
 export interface Address {
   ifname: string;
@@ -41,8 +46,8 @@ export interface SubhostStatus {
   addresses: Address[];
 }
 
-/** The timestamp systemctl shows for a state: when it was entered. */
-function sinceOf(unit: Record<string, unknown>): string | null {
+/** The Unit property systemctl shows as the time an ActiveState was entered. */
+function sinceKey(activeState: unknown): string {
   const key: Record<string, string> = {
     active: 'ActiveEnterTimestamp',
     reloading: 'ActiveEnterTimestamp',
@@ -51,8 +56,70 @@ function sinceOf(unit: Record<string, unknown>): string | null {
     activating: 'InactiveExitTimestamp',
     deactivating: 'ActiveExitTimestamp',
   };
-  const k = key[String(unit.ActiveState)] ?? 'StateChangeTimestamp';
-  return usecToIso(unit[k]) ?? usecToIso(unit.StateChangeTimestamp);
+  return key[String(activeState)] ?? 'StateChangeTimestamp';
+}
+
+/** The timestamp systemctl shows for a state: when it was entered. */
+function sinceOf(unit: Record<string, unknown>): string | null {
+  return usecToIso(unit[sinceKey(unit.ActiveState)]) ?? usecToIso(unit.StateChangeTimestamp);
+}
+
+/** The Service properties a record is made of (statusFrom). */
+const SERVICE_PROPS = ['MainPID', 'Result', 'TasksCurrent', 'MemoryCurrent', 'CPUUsageNSec', 'Environment'];
+
+/**
+ * The properties statusFrom needs of subhost@NAME.service for each of
+ * `names`, and no others: a few pipelined calls per unit (lib/dbus-props.ts)
+ * rather than GetAll of two interfaces (hundreds of properties each).
+ * States and paths come from `listed` (ListUnitsByPatterns) where the unit
+ * is loaded; other units are loaded and listed by ListUnitsByNames.
+ */
+export async function unitRecords(
+  sm: SystemdManager,
+  names: string[],
+  listed: Map<string, ListedUnit> = new Map(),
+): Promise<Map<string, { unit: Record<string, unknown>; service: Record<string, unknown> }>> {
+  const value = (v: unknown) => (v instanceof Error ? undefined : v);
+  const units = new Map<string, { path: string; unit: Record<string, unknown> }>();
+  const unlisted: string[] = [];
+  for (const n of names) {
+    const l = listed.get(n);
+    if (l) units.set(n, { path: l.path, unit: { LoadState: l.load, ActiveState: l.active, SubState: l.sub } });
+    else unlisted.push(n);
+  }
+  if (unlisted.length) {
+    // ListUnitsByNames loads them (as LoadUnit does; inactive units too)
+    // and says path and state of all in one call.
+    for (const u of await unitsByNames(sm, unlisted.map(subhostUnit))) {
+      units.set(u.name, { path: u.path, unit: { LoadState: u.load, ActiveState: u.active, SubState: u.sub } });
+    }
+    const missing = unlisted.find((n) => !units.has(n));
+    if (missing) throw new Error(`systemd did not list ${subhostUnit(missing)}`);
+  }
+  const perUnit = 2 + SERVICE_PROPS.length;
+  const values = await getProperties(
+    sm.bus,
+    names.flatMap((n) => {
+      const { path, unit } = units.get(n)!;
+      return [
+        { path, iface: UNIT_IFACE, name: sinceKey(unit.ActiveState) },
+        { path, iface: UNIT_IFACE, name: 'StateChangeTimestamp' },
+        ...SERVICE_PROPS.map((name) => ({ path, iface: SERVICE_IFACE, name })),
+      ];
+    }),
+    SYSTEMD,
+  );
+  const out = new Map<string, { unit: Record<string, unknown>; service: Record<string, unknown> }>();
+  names.forEach((n, i) => {
+    const { unit } = units.get(n)!;
+    const at = i * perUnit;
+    unit[sinceKey(unit.ActiveState)] = value(values[at]);
+    unit.StateChangeTimestamp = value(values[at + 1]);
+    const service: Record<string, unknown> = {};
+    for (const [j, p] of SERVICE_PROPS.entries()) service[p] = value(values[at + 2 + j]);
+    out.set(n, { unit, service });
+  });
+  return out;
 }
 
 /** A status record from the properties (pure: unit-tested). */
@@ -86,35 +153,66 @@ export function isRunning(s: SubhostStatus): boolean {
   return RUNNING_STATES.includes(s.state);
 }
 
-/** `ip -j addr` output (an array of links with addr_info) -> addresses, loopback left out. */
-export function parseIpAddr(json: string): Address[] {
-  let links: unknown;
-  try {
-    links = JSON.parse(json);
-  } catch {
-    return [];
-  }
-  if (!Array.isArray(links)) return [];
-  const out: Address[] = [];
-  for (const l of links as { ifname?: string; flags?: string[]; addr_info?: { family?: string; local?: string; prefixlen?: number }[] }[]) {
-    if (!l.ifname || l.flags?.includes('LOOPBACK')) continue;
-    for (const a of l.addr_info ?? []) {
-      if (a.local) out.push({ ifname: l.ifname, family: a.family ?? '', address: `${a.local}/${a.prefixlen}` });
+/** subhost-addrs output (native/subhost-addrs.c) -> addresses per NAME; a NAME it could not read maps to an error text. */
+export function parseSubhostAddrs(text: string): Map<string, Address[] | string> {
+  const out = new Map<string, Address[] | string>();
+  for (const line of text.split('\n')) {
+    const f = line.split('\t');
+    if (f.length < 2) continue;
+    const [name, what] = f as [string, string];
+    if (what === 'ok' && f.length === 2) out.set(name, []);
+    else if (what === 'error') out.set(name, f.slice(2).join('\t'));
+    else if (f.length === 4) {
+      const got = out.get(name);
+      if (Array.isArray(got)) got.push({ ifname: what, family: f[2]!, address: f[3]! });
     }
   }
   return out;
 }
 
 /**
- * Addresses inside the subhost's network namespace /run/netns/NAME (ip -n
- * NAME), [] if none or no netns. Entering it needs root: for anyone else,
- * what systemd-machined tells every user about the machine NAME (its
- * addresses without interface names and prefix lengths), when it has it.
+ * Addresses inside the network namespaces /run/netns/NAME of `names`
+ * (loopback left out; [] if none or no netns): native/subhost-addrs reads
+ * them all in one process. Entering a namespace needs root: for anyone
+ * else, what systemd-machined tells every user about the machine NAME
+ * (its addresses without interface names and prefix lengths), when it
+ * has it.
  */
+export async function addressesOfMany(names: string[], bus?: MessageBus): Promise<Map<string, Address[]>> {
+  const out = new Map<string, Address[]>();
+  if (names.length === 0) return out;
+  // node:child_process, not execa: status and list load nothing else that
+  // needs execa, and initialising it costs about a tenth of `status NAME`.
+  const stdout = await new Promise<string | undefined>((resolve) => {
+    const child = execFile(`${libDir()}/subhost-addrs`, names, { timeout: 10_000, maxBuffer: 64 << 20 }, (err, out) =>
+      resolve(err ? undefined : out),
+    );
+    child.stdin?.end();
+  });
+  const read = stdout === undefined ? new Map<string, Address[] | string>() : parseSubhostAddrs(stdout);
+  const asMachined = bus && process.geteuid?.() !== 0;
+  const ask: string[] = [];
+  for (const n of names) {
+    const a = read.get(n);
+    if (Array.isArray(a)) out.set(n, a);
+    else if (asMachined) ask.push(n);
+    else out.set(n, []);
+  }
+  // A few machined calls at a time: the bus refuses more than 128 waiting replies per connection.
+  let next = 0;
+  const worker = async () => {
+    while (next < ask.length) {
+      const n = ask[next++]!;
+      out.set(n, await machineAddresses(bus!, n));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(32, ask.length) }, worker));
+  return out;
+}
+
+/** The addresses of one subhost (addressesOfMany). */
 export async function addressesOf(name: string, bus?: MessageBus): Promise<Address[]> {
-  const r = await execa('ip', ['-j', '-n', name, 'addr', 'show'], { reject: false, timeout: 5000, stdin: 'ignore' });
-  if (r.exitCode === 0) return parseIpAddr(String(r.stdout));
-  return bus && process.geteuid?.() !== 0 ? machineAddresses(bus, name) : [];
+  return (await addressesOfMany([name], bus)).get(name) ?? [];
 }
 
 /** org.freedesktop.machine1 GetMachineAddresses: a(iay), family and raw bytes; [] without machined or machine. */

@@ -6,6 +6,7 @@ import { basename, resolve } from 'node:path';
 import { loadConfig, type LoadResult } from '../../lib/config/load.js';
 import { formatProblem, reportLines } from '../../lib/config/problem.js';
 import { NameSchema } from '../../lib/config/fields.js';
+import { checkName } from './check-name.js';
 import { confName } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
 import type { SystemdManager } from '../../lib/systemd.js';
@@ -26,6 +27,9 @@ import {
   SERVICE_IFACE,
 } from './dbus.js';
 
+// Where the other commands have always found it.
+export { checkName };
+
 /**
  * Whether a command argument names a config file rather than a subhost:
  * it has a "/" or ends in .conf (as 1.6's `overlay-stop tiny.conf`), or it
@@ -38,13 +42,6 @@ export function looksLikeConf(arg: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** A NAME given on the command line, checked as the config schema checks NAME=. */
-export function checkName(name: string): string {
-  const r = NameSchema.safeParse(name);
-  if (!r.success) throw new Failure(`"${name}" is not a subhost NAME: it ${r.error.issues[0]?.message ?? 'is invalid'}`);
-  return name;
 }
 
 /** The absolute path of a CONF argument; it must exist. */

@@ -3,16 +3,14 @@
 // the schema of the whole resolved config. Types come from here.
 import { z } from 'zod/v3';
 import { CableSchema } from './cables.js';
+import { NAME_MAX, NAME_MESSAGES, NAME_RE, nameProblem } from './name.js';
 
-// A NAME is used as a netns name (/run/netns/NAME), as the instance of
-// subhost@NAME.service and as the prefix of host-side interface names.
-// Only characters that need no escaping in a unit instance are allowed,
-// so that %i is NAME verbatim. ('-' needs none in an instance; note that
-// %I would turn it into '/', which is why the units use %i.)
-const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
-export const NameSchema = z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters').regex(NAME_PATTERN, {
-  message: 'may contain only letters, digits, ".", "_" and "-", and must start with a letter, digit or "_"',
-});
+// A NAME's rules (and why): name.ts.
+export const NameSchema = z
+  .string()
+  .min(1, NAME_MESSAGES.empty)
+  .max(NAME_MAX, NAME_MESSAGES.long)
+  .regex(NAME_RE, { message: NAME_MESSAGES.chars });
 
 const AbsolutePath = z
   .string()
@@ -178,5 +176,5 @@ export { AbsolutePath };
  */
 export const plainlyValid = new Map<z.ZodTypeAny, (v: string) => boolean>([
   [AbsolutePath, (v) => v.startsWith('/') && !v.split('/').includes('..')],
-  [NameSchema, (v) => v.length <= 64 && NAME_PATTERN.test(v)],
+  [NameSchema, (v) => nameProblem(v) === undefined],
 ]);

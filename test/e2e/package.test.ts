@@ -61,6 +61,7 @@ describe('the .deb', () => {
       '/usr/lib/overlay-boot/subhost-netns',
       '/usr/lib/overlay-boot/subhost-bind',
       '/usr/lib/overlay-boot/subhost-go',
+      '/usr/lib/overlay-boot/subhost-addrs',
       // The default hooks, for 1.6 hooks that run them (overlay-boot.conf(5)).
       '/usr/lib/overlay-boot/overlay-premount',
       '/usr/lib/overlay-boot/overlay-postmount',

@@ -1,6 +1,6 @@
 // status/list records from systemd's properties, and their rendering.
 import { describe, it, expect } from 'vitest';
-import { statusFrom, parseIpAddr, renderTable, renderOne } from '../../cli/support/status.js';
+import { statusFrom, parseSubhostAddrs, renderTable, renderOne } from '../../cli/support/status.js';
 
 const unitProps = {
   LoadState: 'loaded',
@@ -51,25 +51,27 @@ describe('statusFrom', () => {
   });
 });
 
-describe('parseIpAddr', () => {
-  it('keeps the addresses of non-loopback links', () => {
-    const json = JSON.stringify([
-      { ifname: 'lo', flags: ['LOOPBACK', 'UP'], addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }] },
-      {
-        ifname: 'eth0',
-        flags: ['UP'],
-        addr_info: [
-          { family: 'inet', local: '10.0.0.2', prefixlen: 24 },
-          { family: 'inet6', local: 'fe80::1', prefixlen: 64 },
-        ],
-      },
-      { ifname: 'eth1', flags: [], addr_info: [] },
-    ]);
-    expect(parseIpAddr(json)).toEqual([
+describe('parseSubhostAddrs', () => {
+  it('reads native/subhost-addrs lines: addresses, namespaces without any, errors', () => {
+    const text = [
+      'web\tok',
+      'web\teth0\tinet\t10.0.0.2/24',
+      'web\teth0\tinet6\tfe80::1/64',
+      'db\tok',
+      'gone\terror\t/run/netns/gone: No such file or directory',
+      'stray\teth0\tinet\t10.0.0.9/24',
+      '',
+    ].join('\n');
+    const m = parseSubhostAddrs(text);
+    expect(m.get('web')).toEqual([
       { ifname: 'eth0', family: 'inet', address: '10.0.0.2/24' },
       { ifname: 'eth0', family: 'inet6', address: 'fe80::1/64' },
     ]);
-    expect(parseIpAddr('not json')).toEqual([]);
+    expect(m.get('db')).toEqual([]);
+    expect(m.get('gone')).toBe('/run/netns/gone: No such file or directory');
+    // An address line without its NAME's ok line first is not believed.
+    expect(m.has('stray')).toBe(false);
+    expect(parseSubhostAddrs('not\tthe\tformat\n').size).toBe(0);
   });
 });
 

@@ -34,3 +34,31 @@ describe('overlay-boot check arguments', () => {
     expect(checkUsage).toMatch(/^Usage: overlay-boot check \[--json\] CONF\.\.\.\n/);
   });
 });
+
+describe('runMain', () => {
+  it('exits once everything written reached the pipe (no cut at 64 KiB)', async () => {
+    const { execa } = await import('execa');
+    const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'run-main-'));
+    try {
+      const main = new URL('../../lib/run-main.ts', import.meta.url).pathname;
+      const entry = join(dir, 'big.ts');
+      writeFileSync(
+        entry,
+        `import { runMain } from ${JSON.stringify(main)};\n` +
+          "runMain('big', { usage: '', run: async () => { process.stdout.write('x'.repeat(1 << 20) + '\\n'); return 3; } });\n",
+      );
+      const bundle = join(dir, 'big.cjs');
+      await execa('npx', ['esbuild', entry, '--bundle', '--platform=node', '--format=cjs', `--outfile=${bundle}`, '--log-level=warning']);
+      // A slow reader: the pipe fills up long before the program returns.
+      const r = await execa('sh', ['-c', `node ${bundle} | (sleep 0.2; wc -c)`], { reject: false });
+      expect(r.stdout.trim()).toBe(String((1 << 20) + 1));
+      const code = await execa('node', [bundle], { reject: false, stdout: 'ignore' });
+      expect(code.exitCode).toBe(3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
