@@ -9,7 +9,6 @@
 // they are parsed strictly and only entries of the config's START are
 // named: the worst a subhost can do is a false warning.
 import { readFileSync } from 'node:fs';
-import { execa } from 'execa';
 import type { SystemdManager } from '../../lib/systemd.js';
 import { subhostProps } from './dbus.js';
 
@@ -55,6 +54,8 @@ function invocationHex(v: unknown): string | undefined {
 
 /** MESSAGE fields of the unit's journal entries since `sinceMs`, of this invocation only. */
 async function messages(unit: string, sinceMs: number, invocation: string | undefined): Promise<string[] | undefined> {
+  // Loaded here: a start whose config has no START entries never reads them back.
+  const { execa } = await import('execa');
   const r = await execa('journalctl', ['-u', unit, `--since=@${(sinceMs / 1000).toFixed(3)}`, '-o', 'json', '--no-pager', '-q'], {
     reject: false,
     timeout: 10_000,

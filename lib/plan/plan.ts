@@ -199,9 +199,9 @@ export function guardOps(c: SubhostConfig, journal: string): Op[] {
 /**
  * The undo journal of a start (native/journal.c). Not in the subhost
  * unit's RuntimeDirectory: systemd removes that when the unit stops, and
- * the journal is replayed after it, by the netns unit's stop (a process
- * in the subhost unit itself would cost a mount namespace of its own,
- * PrivateMounts=: ~15 ms of every stop). A start that was killed is undone too.
+ * the journal is replayed after it, by the netns unit's stop, whose own
+ * process (subhost-netns down) runs it: no second process per stop. A
+ * start that was killed is undone too.
  */
 export function undoJournal(name: string): string {
   return `${UNDO_DIR}/${name}`;

@@ -4,8 +4,8 @@
 //
 // Each scenario runs as
 //   unshare -m -n -p -f --mount-proc --propagation private tinit LOG sh -e s.sh
-// The private mount namespace stands in for the one systemd makes for
-// ExecStart (PrivateMounts=yes), the network namespace for
+// The private mount namespace stands in for the one subhost-enter makes
+// in the unit (it makes none when not in PID 1's), the network namespace for
 // NetworkNamespacePath=. tinit is PID 1 of a test pid namespace: the started
 // subhost's reaper is orphaned to it, it logs the reaper's exit status, and
 // when the scenario ends the kernel kills whatever is left in there.

@@ -1,6 +1,6 @@
 // overlay-diskfile mounting for real, without systemd: each scenario runs
 // in a private mount namespace (`unshare -m`, standing in for the one
-// subhost@NAME.service gets from PrivateMounts=yes), so its mounts end
+// subhost-enter makes for subhost@NAME.service), so its mounts end
 // with it; the loop devices must end too (autoclear).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execa } from 'execa';
