@@ -65,6 +65,8 @@ export class SystemdManager {
   // a unit into the job already queued and returns its path again.
   private readonly waiters = new Map<string, { resolve: (r: JobResult) => void; reject: (e: Error) => void }[]>();
   private static readonly FINISHED_CAP = 1024;
+  /** Unit object paths already asked for: a unit's path never changes (it is its escaped name). */
+  private readonly paths = new Map<string, Promise<string>>();
   /** False when made without the JobRemoved subscription: waitJob would never see a result. */
   private jobs = true;
 
@@ -147,9 +149,15 @@ export class SystemdManager {
   }
 
   /** Object path of a unit, loading it if needed (LoadUnit, unlike GetUnit, works for inactive units). */
-  async unitPath(unit: string): Promise<string> {
-    const [p] = await this.callManager('LoadUnit', 's', [unit]);
-    return p as string;
+  unitPath(unit: string): Promise<string> {
+    let p = this.paths.get(unit);
+    if (!p) {
+      p = this.callManager('LoadUnit', 's', [unit]).then(([path]) => path as string);
+      // A failed LoadUnit (no such unit name, a denial) is asked again next time.
+      p.catch(() => this.paths.delete(unit));
+      this.paths.set(unit, p);
+    }
+    return p;
   }
 
   /** e.g. unitProperty('x.service', 'org.freedesktop.systemd1.Service', 'Result'). */

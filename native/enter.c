@@ -90,6 +90,8 @@ static void child(const struct enter_args *e, int ready_w)
 	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The unit's mount namespace marker (subhost-enter.c): not the subhost's business. */
+	unsetenv("OVERLAY_BOOT_MNTNS");
 	/* Last: from here on this process has only what the subhost gets. */
 	if (e->contain && contain_before_exec() != 0)
 		_exit(1);

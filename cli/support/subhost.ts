@@ -25,6 +25,7 @@ import {
   activeState,
   RUNNING_STATES,
   SERVICE_IFACE,
+  UNIT_IFACE,
 } from './dbus.js';
 
 // Where the other commands have always found it.
@@ -184,12 +185,17 @@ export async function startUnitOrExplain(sm: SystemdManager, name: string): Prom
   const jobMs = typeof timeout === 'bigint' && timeout < 10n ** 12n ? Number(timeout / 1000n) + 60_000 : 24 * 3600_000;
   const result = await unitJob(sm, 'StartUnit', unit, Math.max(jobMs, 150_000)).catch(denied(`starting subhost ${name}`));
   if (result === 'done') {
-    const { unit: u, service } = await subhostProps(sm, name);
-    const pid = Number(service.MainPID ?? 0);
-    if (u.ActiveState === 'active' && u.SubState === 'running' && processAlive(pid)) return { since, pid };
+    // Three properties, not GetAll of two interfaces (hundreds of values to unmarshal).
+    const [active, sub, mainPid] = await Promise.all([
+      sm.unitProperty(unit, UNIT_IFACE, 'ActiveState'),
+      sm.unitProperty(unit, UNIT_IFACE, 'SubState'),
+      sm.unitProperty(unit, SERVICE_IFACE, 'MainPID'),
+    ]);
+    const pid = Number(mainPid ?? 0);
+    if (active === 'active' && sub === 'running' && processAlive(pid)) return { since, pid };
     const why = await explainFailure(sm, name, since);
     throw new Failure(
-      `subhost ${name} is not running after its start (${unit}: ${String(u.ActiveState)}/${String(u.SubState)}, main PID ${pid || 'none'})` +
+      `subhost ${name} is not running after its start (${unit}: ${String(active)}/${String(sub)}, main PID ${pid || 'none'})` +
         `${why ? `\n${why}` : ''}`,
     );
   }

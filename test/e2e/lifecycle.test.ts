@@ -72,6 +72,14 @@ describe('subhost lifecycle', () => {
     // The sandbox's own files (our BASE) are not reachable that way.
     expect((await inside(sb, 'ex1', ['nsenter', '-t', '1', '-m', 'test', '-e', s.conf])).exitCode).toBe(1);
     expect((await inside(sb, 'ex1', ['test', '-e', s.conf])).exitCode).toBe(1);
+    // The start's mounts (the overlay on LIVE...) were made in the unit's own
+    // mount namespace (subhost-enter makes it): none shows on the host.
+    const hostMounts = (await sb.run(['cat', '/proc/1/mountinfo'])).stdout;
+    expect(hostMounts).toContain(' /run/netns/ex1 '); // (what the host does see: the netns unit's)
+    expect(hostMounts).not.toContain(`${s.base}/live`);
+    expect(hostMounts).not.toContain(`upperdir=${s.base}/root`);
+    // Its marker does not reach the subhost's processes.
+    expect((await inside(sb, 'ex1', ['cat', '/proc/1/environ'])).stdout).not.toContain('OVERLAY_BOOT_MNTNS');
 
     expect((await inside(sb, 'ex1', ['sh', '-c', 'echo kept > /etc/written-inside'])).exitCode).toBe(0);
     expect(await stopSubhost(sb, 'ex1')).toBe('done');

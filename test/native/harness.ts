@@ -118,6 +118,9 @@ export class Scenario {
       `R=${this.root}`,
       `OUT=${this.out}`,
       `BASE="${this.baseOps.join(' ')}"`,
+      // This throwaway mount namespace is the unit's own: subhost-enter makes
+      // none of its own (its mounts stay for the scenario's later steps).
+      'export OVERLAY_BOOT_MNTNS=$(stat -L -c %i /proc/self/ns/mnt)',
       'waitfor() { _n=$(($1 * 20)); shift; while ! "$@" 2>/dev/null; do ' +
         '_n=$((_n - 1)); [ $_n -gt 0 ] || return 1; sleep 0.05; done; }',
       '',
