@@ -18,6 +18,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <poll.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -28,7 +31,9 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -598,14 +603,54 @@ static int up_main(int argc, char **argv)
  * the RTNL lock (15-40 ms each, one at a time). So the links are deleted
  * only if still there after LINK_GRACE_MS (the netns kept alive by a
  * process, or made without one): either way their names are free when
- * `down` ends, and a restart finds them so.
+ * `down` ends, and a restart finds them so. The wait sleeps until the
+ * kernel announces a link change (RTMGRP_LINK, subscribed before the
+ * netns goes): 200 stops at once must not poll.
  */
+/* A socket told of every link change in this netns, or -1 (then: poll). */
+static int link_monitor(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Until the next link change (what it was does not matter: the caller
+ * looks again), or at most MS milliseconds. */
+static void wait_link_change(int mon, int ms)
+{
+	struct pollfd p = { .fd = mon, .events = POLLIN };
+	char buf[8192];
+
+	if (mon < 0) {
+		usleep(1000);
+		return;
+	}
+	if (poll(&p, 1, ms) > 0)
+		while (recv(mon, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;	/* drained: ENOBUFS (missed messages) only means look again */
+}
+
 static void down_links(const char *name, const char *state)
 {
 	static struct plan st;
 	char path[PATH_MAX];
 	const char *netns = NULL;
-	int nl = -1, sock, left;
+	int nl = -1, sock, left, mon;
+	long long until;
 
 	if (plan_read(state, &st, " ") != 0)
 		return;	/* nothing was made */
@@ -623,6 +668,7 @@ static void down_links(const char *name, const char *state)
 		else if (is_op(&st.l[i], "netns", 2))
 			netns = st.l[i].f[1];
 	}
+	mon = link_monitor();
 	if (netns && ifname_ok(netns)) {
 		snprintf(path, sizeof(path), NETNS_DIR "/%s", netns);
 		umount2(path, MNT_DETACH);
@@ -631,14 +677,16 @@ static void down_links(const char *name, const char *state)
 	}
 	if ((sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		die("cannot open a socket", NULL);
-	for (int waited = 0;; waited++) {
+	for (until = now_ms() + LINK_GRACE_MS;;) {
+		long long rest = until - now_ms();
+
 		left = 0;
 		for (int i = 0; i < st.n; i++)
 			if (is_op(&st.l[i], "link", 2) && link_exists(sock, st.l[i].f[1]))
 				left++;
-		if (left == 0 || waited >= LINK_GRACE_MS)
+		if (left == 0 || rest <= 0)
 			break;
-		usleep(1000);
+		wait_link_change(mon, (int)rest);
 	}
 	for (int i = 0; left && i < st.n; i++) {
 		if (!is_op(&st.l[i], "link", 2) || !link_exists(sock, st.l[i].f[1]))
