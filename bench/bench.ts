@@ -112,6 +112,8 @@ export interface Results {
   /** Per count of registered configs (key), one generator run per run i: the cases take turns. */
   generator: Record<string, number[]>;
   generatorOutput: Record<string, string>;
+  /** Per count (the smallest and the largest): the generator's own phase times (OVERLAY_BOOT_GENERATOR_TIMES), ms per run. */
+  generatorPhases?: Record<string, Record<string, number[]>>;
   reload: Record<string, number[]>;
   micro: Record<string, number[]>;
   profiles: StraceProfile[];
@@ -416,6 +418,20 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
   }
   for (const k of opt.genCounts)
     log(`  generator, ${k} registered: ${generator[`${k}`]!.map((x) => x.toFixed(0)).join(' ')} ms (${generatorOutput[`${k}`]})`);
+  // Where its time goes, as the generator itself clocks it: the fewest and the most configs, 3 runs each.
+  const generatorPhases: Record<string, Record<string, number[]>> = {};
+  for (const k of [...new Set([opt.genCounts[0]!, opt.genCounts[opt.genCounts.length - 1]!])]) {
+    await register(sb, ...obAll.slice(0, k).map((n) => confs[n]!));
+    for (let i = 0; i < 3; i++) {
+      const r = await sb.run(['env', 'OVERLAY_BOOT_GENERATOR_TIMES=1', 'bash', '-c', GEN_SCRIPT, 'bench', '1', GENERATOR]);
+      const m = /times: (.*) ms$/m.exec(r.stderr);
+      if (r.exitCode !== 0 || !m) throw new Error(`generator phases: ${r.stderr}`);
+      const words = m[1]!.split(' ');
+      const phases = generatorPhases[`${k}`] ?? {};
+      generatorPhases[`${k}`] = phases;
+      for (let j = 0; j + 1 < words.length; j += 2) phases[words[j]!] = [...(phases[words[j]!] ?? []), Number(words[j + 1])];
+    }
+  }
   phase('generator');
 
   // ---- profile of the start paths
@@ -447,6 +463,7 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
     cliSingle,
     generator,
     generatorOutput,
+    generatorPhases,
     reload,
     micro,
     profiles,

@@ -109,6 +109,17 @@ function results(): Results {
     },
     generator: { '1': [100, 100], '1000': [1700, 1700] },
     generatorOutput: { '1': 'out 2 drop-ins, 2 wants links', '1000': 'out 2000 drop-ins, 1001 wants links' },
+    generatorPhases: {
+      '1': { 'start-up': [30, 31, 32], load: [1, 1, 1], convert: [1, 1, 1], write: [1, 1, 1], rest: [1, 1, 1], total: [34, 35, 36] },
+      '1000': {
+        'start-up': [30, 31, 32],
+        load: [100, 101, 102],
+        convert: [50, 50, 50],
+        write: [60, 61, 62],
+        rest: [1, 1, 1],
+        total: [242, 244, 246],
+      },
+    },
     reload: { 'none registered': [100, 100], '1 registered': [110, 110], '1000 registered': [4000, 4000] },
     micro: Object.fromEntries(MICRO.map(([k]) => [k, [20, 20, 20]])),
     profiles: [],
@@ -194,6 +205,12 @@ describe('bench RESULTS.md', () => {
   it('shows where the CPU time of N at once went', () => {
     const rows = tableRows(md, 'cgroup | overlay-boot 2: start');
     expect(row(rows, '`systemd (PID 1, init.scope)`').slice(1)).toEqual(['900', '900', '300', '300']);
+  });
+
+  it("shows where the generator's time goes, per extra config", () => {
+    const rows = tableRows(md, 'phase | 1 config | 1000 configs');
+    expect(row(rows, 'load').slice(1, 4)).toEqual(['1.0', '101.0', '100']);
+    expect(row(rows, 'start-up').slice(1, 4)).toEqual(['31.0', '31.0', '0']);
   });
 
   it('counts what the commands do at each N', () => {

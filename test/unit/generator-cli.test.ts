@@ -57,6 +57,18 @@ describe('overlay-boot-generator', () => {
       );
       expect(readlinkSync(join(out, 'subhosts.target.wants/subhost@web.service'))).toMatch(/\/subhost@\.service$/);
       expect(r.stderr).toContain('bad.conf:2: CABLES');
+      expect(r.stderr).not.toContain('times:');
+      // For bench/: asked for, one line of where the time went (phases summing to the total).
+      const again = mkdtempSync(join(tmpdir(), 'ob-genout-'));
+      const timed = await execa(GEN, [again, again, again], {
+        env: { OVERLAY_BOOT_SUBHOSTS_CONF: listing, OVERLAY_BOOT_GENERATOR_TIMES: '1' },
+        reject: false,
+      });
+      const m = /times: start-up (\S+) load (\S+) convert (\S+) write (\S+) rest (\S+) total (\S+) ms/.exec(timed.stderr);
+      expect(m, timed.stderr).not.toBeNull();
+      const [startup, load, convert, write, rest, total] = m!.slice(1).map(Number) as [number, number, number, number, number, number];
+      expect(startup + load + convert + write + rest).toBeCloseTo(total, 0);
+      rmSync(again, { recursive: true, force: true });
     } finally {
       rmSync(out, { recursive: true, force: true });
       rmSync(early, { recursive: true, force: true });
