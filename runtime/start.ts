@@ -1,8 +1,8 @@
 // ExecStart of subhost@NAME.service when no valid plan exists yet (the
 // unit runs `subhost-enter --plan ... --or` this): everything 1.6's
 // overlay-boot did after `unshare -m`, computed here and performed by the
-// native helper subhost-enter, in the private mount namespace systemd made
-// for the unit (PrivateMounts=yes) and inside the subhost's netns.
+// native helper subhost-enter, in the unit's private mount namespace (the
+// subhost-enter that exec'd this made it) and inside the subhost's netns.
 //
 // The plan is the helper's whole argument list: checks, PREMOUNT, the
 // overlay, the default POSTMOUNT, SHARE binds, the reaper, and `enter`
