@@ -22,6 +22,11 @@ APT_PACKAGES=(
   keyutils                                # keyctl: overlay-go's copy of the subhost's seccomp filter, in tests
   polkitd pkexec                          # non-root use: polkit rules and pkexec, in the e2e test
   ansible-core                            # examples/ansible, run against a sandbox
+  # the Cockpit page's browser test (test/e2e/cockpit.test.ts): Debian's
+  # Cockpit, run in a sandbox with the page installed; sudo, the way
+  # Cockpit's administrative access gets root; Debian's chromium, driven by
+  # playwright-core (npm) without downloading a browser
+  cockpit-ws cockpit-bridge cockpit-system sudo chromium
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -112,7 +112,7 @@ export function createView(admin: boolean, notices: HTMLElement[], made: (name: 
             : [v];
       for (const x of values) out.push(f.option, x);
     }
-    return [...out, '--', nameInput.value.trim()];
+    return [...out, nameInput.value.trim()];
   }
 
   let seq = 0;

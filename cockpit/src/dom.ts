@@ -33,7 +33,7 @@ export function button(label: string, variant: string, onclick: () => void, attr
 export function label(text: string, color: string, attrs: Attrs = {}): HTMLSpanElement {
   return h(
     'span',
-    { class: `pf-v6-c-label pf-m-${color} pf-m-compact`, ...attrs },
+    { ...attrs, class: `pf-v6-c-label pf-m-${color} pf-m-compact ${attrs.class ?? ''}` },
     h('span', { class: 'pf-v6-c-label__content' }, h('span', { class: 'pf-v6-c-label__text' }, text)),
   );
 }

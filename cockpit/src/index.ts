@@ -53,14 +53,16 @@ const stateLabel = (s: Subhost) =>
     class: 'obt-state',
   });
 
-function addresses(s: Subhost): HTMLElement {
-  const list = s.addresses.map((a) => h('div', { class: 'obt-address' }, `${a.address}${a.ifname ? ` (${a.ifname})` : ''}`));
+/** The addresses inside (IPv6 link-local ones only on the subhost's own view). */
+function addresses(s: Subhost, all = false): HTMLElement {
+  const shown = s.addresses.filter((a) => all || !a.address.startsWith('fe80:'));
+  const list = shown.map((a) => h('div', { class: 'obt-address' }, `${a.address}${a.ifname ? ` (${a.ifname})` : ''}`));
   return h('div', { class: 'obt-addresses' }, list.length ? list : isRunning(s) ? '—' : '');
 }
 
 function cables(s: Subhost): string {
   const c = s.checked?.config?.CABLES ?? [];
-  if (!c.length) return s.checked ? 'none' : '';
+  if (!c.length) return s.checked ? 'no cable' : '';
   return c
     .map((x) => `${x.hostIf ?? '?'}${x.bridge ? ` in ${x.bridge}` : ''} ↔ ${x.peerIf ?? '?'}${x.vlan ? `.${x.vlan}` : ''}`)
     .join(', ');
@@ -93,15 +95,15 @@ function listView(): HTMLElement {
   const rows = [...model.subhosts.values()];
   const table = h(
     'table',
-    { class: 'pf-v6-c-table pf-m-compact pf-m-grid-lg', id: 'obt-subhosts', 'aria-label': 'Subhosts' },
+    { class: 'pf-v6-c-table pf-m-compact', id: 'obt-subhosts', 'aria-label': 'Subhosts' },
     h(
       'thead',
       { class: 'pf-v6-c-table__thead' },
       h(
         'tr',
         { class: 'pf-v6-c-table__tr' },
-        ['Name', 'State', 'Since', 'Addresses', 'Cables', 'LOWER → UPPER', 'UPPER size', 'Containment', 'CPU', 'Memory', 'At boot', ''].map(
-          (t) => h('th', { class: 'pf-v6-c-table__th', scope: 'col' }, t),
+        ['Name', 'State', 'Since', 'Addresses and cables', 'LOWER → UPPER (size)', 'Containment', 'CPU, memory', 'At boot', ''].map((t) =>
+          h('th', { class: 'pf-v6-c-table__th', scope: 'col' }, t),
         ),
       ),
     ),
@@ -132,13 +134,14 @@ function listView(): HTMLElement {
           ),
           td('State', stateLabel(s)),
           td('Since', since(s.since)),
-          td('Addresses', addresses(s)),
-          td('Cables', cables(s)),
-          td('LOWER → UPPER', c ? `${c.LOWER} → ${c.UPPER}` : ''),
-          td('UPPER size', s.upperBytes === undefined ? '' : bytes(s.upperBytes)),
-          td('Containment', c?.CONTAINMENT ?? ''),
-          td('CPU', isRunning(s) ? cpu(s.cpuNsec) : ''),
-          td('Memory', isRunning(s) ? bytes(s.memory) : ''),
+          td('Addresses and cables', addresses(s), h('div', { class: 'obt-cables obt-subtle' }, cables(s))),
+          td(
+            'LOWER → UPPER (size)',
+            h('div', { class: 'obt-root' }, c ? `${c.LOWER} → ${c.UPPER}` : ''),
+            h('div', { class: 'obt-upper-size obt-subtle' }, s.upperBytes === undefined ? '' : bytes(s.upperBytes)),
+          ),
+          td('Containment', h('span', { class: 'obt-containment' }, c?.CONTAINMENT ?? '')),
+          td('CPU, memory', isRunning(s) ? `${cpu(s.cpuNsec)}, ${bytes(s.memory)}` : ''),
           td('At boot', enabledAtBoot(s) ? 'enabled' : 'no'),
           td('', admin() ? startStop(s) : []),
         );
@@ -150,7 +153,7 @@ function listView(): HTMLElement {
     : model.error
       ? alert('danger', 'overlay-boot list failed', {}, h('pre', { class: 'obt-pre' }, model.error))
       : rows.length
-        ? table
+        ? h('div', { class: 'obt-table-scroll' }, table)
         : h('div', { class: 'pf-v6-c-empty-state' }, h('p', {}, 'No subhosts yet.'));
   return h(
     'div',
@@ -282,7 +285,7 @@ function detailsInfo(v: Visit, s: Subhost | undefined): HTMLElement {
         ['State', `${s.state} (${s.subState})${s.result && s.result !== 'success' ? `, result ${s.result}` : ''}`],
         ['Since', s.since ? `${since(s.since)} (${new Date(s.since).toLocaleString()})` : '—'],
         ['Main PID', s.mainPid ? String(s.mainPid) : '—'],
-        ['Addresses', addresses(s)],
+        ['Addresses', addresses(s, true)],
         ['Cables', cables(s) || '—'],
         ['LOWER', c?.LOWER ?? '—'],
         ['UPPER', c ? `${c.UPPER} (${s.upperBytes === undefined ? '…' : bytes(s.upperBytes)})` : '—'],
@@ -302,6 +305,8 @@ function openTerminal(v: Visit): void {
   if (v.term) return;
   v.terminal.hidden = false;
   v.term = terminalView(v.name, v.terminal.querySelector('.obt-terminal')!);
+  // xterm.js draws only while it is in view.
+  v.terminal.scrollIntoView();
   render();
 }
 

@@ -72,7 +72,7 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close:
     executablePath: '/usr/bin/chromium',
     headless: true,
     ignoreHTTPSErrors: true, // cockpit's own self-signed certificate
-    viewport: { width: 1280, height: 800 },
+    viewport: { width: 1440, height: 860 },
     args: [
       '--no-sandbox',
       '--disable-gpu',

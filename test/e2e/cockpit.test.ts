@@ -1,0 +1,273 @@
+// The Cockpit page in a real browser (issue 24). The .debs from
+// debian/build-deb (overlay-boot and cockpit-overlay-boot) are installed
+// with dpkg -i into a sandbox systemd that runs Debian's Cockpit; Debian's
+// chromium, driven by playwright-core, logs in on Cockpit's login page as
+// an administrator (group sudo: Cockpit's administrative access through
+// pkexec, with the login password) and as a plain user. What the page does
+// is checked against `overlay-boot status --json` and the commands' own
+// output in the sandbox: the running subhost with its address, stop and
+// start, a subhost made from the form (and the form's validation message,
+// which is the command's), its journal lines, `hostname` in the page's
+// terminal, remove (UPPER kept), and the plain user's read-only view.
+// With OVERLAY_BOOT_SCREENSHOTS=DIR the main views are saved there as PNG
+// (docs/cockpit/ holds the README's).
+import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { useSandbox } from '../sandbox/vitest.js';
+import { forwardToCockpit, launchBrowser, login, pageFrame, startCockpit } from './cockpit-kit.js';
+import { ROOT, counts, makeSubhost, ok, state, stopSubhost, until, type Counts } from './kit.js';
+
+const ADMIN = 'obtadmin';
+const VIEWER = 'obtviewer';
+const PASSWORD = 'obt-Cockpit-1';
+const NAME = 'web1';
+const MADE = 'made1';
+// TEST-NET-1 (RFC 5737), inside the subhost's own netns.
+const ADDR = '192.0.2.2';
+const SHOTS = process.env.OVERLAY_BOOT_SCREENSHOTS;
+
+interface Status {
+  name: string;
+  state: string;
+  mainPid: number | null;
+  config: string | null;
+  configFrom: string | null;
+  addresses: { address: string }[];
+}
+
+async function status(sb: Sandbox, name: string): Promise<Status> {
+  const r = await sb.run(['overlay-boot', 'status', '--json', name]);
+  return JSON.parse(r.stdout) as Status;
+}
+
+describe('the Cockpit page in a browser', () => {
+  // PackageKit is bus-activated by Cockpit's shell (updates): not tested, and it would read apt's lists.
+  const sandbox = useSandbox({ mask: ['packagekit.service'] });
+  let clean: Counts;
+  let fwd: Awaited<ReturnType<typeof forwardToCockpit>>;
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+  let page: Page;
+  let frame: Frame;
+  let base: string;
+  let web1Conf: string;
+
+  const shot = async (p: Page, file: string) => {
+    if (SHOTS) await p.screenshot({ path: join(SHOTS, file) });
+  };
+  const row = (name: string) => frame.locator(`tr[data-subhost="${name}"]`);
+  const stateOf = (name: string) => row(name).locator('.obt-state').getAttribute('data-state');
+  const untilState = async (name: string, want: string) => until(`${name} ${want} in the page`, async () => (await stateOf(name)) === want);
+
+  beforeAll(async () => {
+    const r = await execa(join(ROOT, 'debian/build-deb'), [], { reject: false });
+    if (r.exitCode !== 0) throw new Error(`debian/build-deb: ${r.stderr}`);
+    const deb = r.stdout.trim().split('\n').pop()!;
+    const cockpitDeb = join(
+      dirname(deb),
+      deb
+        .split('/')
+        .pop()!
+        .replace(/^overlay-boot_(.*)_[^_]+\.deb$/, 'cockpit-overlay-boot_$1_all.deb'),
+    );
+    const sb = sandbox();
+    // As package.test.ts: this machine's policy-rc.d forbids service actions; man-db's index takes seconds.
+    await sb.run(['rm', '-f', '/usr/sbin/policy-rc.d', '/var/lib/man-db/auto-update']);
+    await sb.writeFile('/var/tmp/overlay-boot.deb', readFileSync(deb));
+    await sb.writeFile('/var/tmp/cockpit-overlay-boot.deb', readFileSync(cockpitDeb));
+    await ok(sb.run(['dpkg', '-i', '/var/tmp/overlay-boot.deb', '/var/tmp/cockpit-overlay-boot.deb'], { timeoutMs: 120_000 }), 'dpkg -i');
+    await sb.run(['sh', '-c', 'ip netns add warmup && ip netns delete warmup']);
+    clean = await counts(sb);
+
+    // An administrator (Debian's polkit admin group: sudo) and a plain user, with real passwords.
+    await ok(sb.run(['useradd', '--create-home', '--shell', '/bin/bash', '--groups', 'sudo', ADMIN]), 'useradd');
+    await ok(sb.run(['useradd', '--create-home', '--shell', '/bin/bash', VIEWER]), 'useradd');
+    await ok(sb.run(['chpasswd'], { input: `${ADMIN}:${PASSWORD}\n${VIEWER}:${PASSWORD}\n` }), 'chpasswd');
+
+    // A running subhost with a cable and an address inside (its own
+    // /etc/network/interfaces in UPPER, brought up by START=networking).
+    const s = await makeSubhost(sb, NAME, 'BASE=.\nCABLES= =\nSTART=networking\n');
+    web1Conf = s.conf;
+    await sb.writeFile(
+      `${s.base}/root/etc/network/interfaces`,
+      `auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet static\n    address ${ADDR}/24\n`,
+      0o644,
+    );
+    await ok(sb.run(['overlay-boot', 'start', s.conf]), 'overlay-boot start');
+
+    await startCockpit(sb);
+    fwd = await forwardToCockpit(sb);
+    base = `https://127.0.0.1:${fwd.port}`;
+    browser = await launchBrowser();
+  }, 300_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await fwd?.close();
+    const sb = sandbox();
+    // The users' sessions (logind's /run/user mounts) end first.
+    await sb.run(['loginctl', 'terminate-user', ADMIN, VIEWER]);
+    await until('no user session left', async () => !(await sb.run(['cat', '/proc/1/mountinfo'])).stdout.includes(' /run/user/'));
+    for (const n of [NAME, MADE])
+      if (['active', 'activating', 'failed'].includes(await state(sb, `subhost@${n}.service`))) await stopSubhost(sb, n);
+    expect(await counts(sb)).toEqual(clean);
+  });
+
+  it('the administrator logs in, turns on administrative access and sees the running subhost with its address', async () => {
+    page = await browser.context.newPage();
+    await login(page, base, ADMIN, PASSWORD);
+    // Cockpit's own "Limited access" button: the password again, then pkexec runs the privileged bridge.
+    await page.getByRole('button', { name: 'Limited access' }).click();
+    await page.locator('#switch-to-admin-access-password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Authenticate' }).click();
+    // The top bar's button then says so (Cockpit's class for it: ct-unlocked).
+    await page.locator('button.ct-unlocked', { hasText: 'Administrative access' }).waitFor({ timeout: 30_000 });
+
+    await page.goto(`${base}/overlay-boot`);
+    frame = await pageFrame(page);
+    await row(NAME).waitFor();
+    await until('the address in the page', async () => (await row(NAME).locator('.obt-addresses').innerText()).includes(ADDR));
+    const st = await status(sandbox(), NAME);
+    expect(st.state).toBe('active');
+    expect(st.addresses.map((a) => a.address)).toContain(`${ADDR}/24`);
+    expect(await stateOf(NAME)).toBe(st.state);
+    expect(await row(NAME).locator('.obt-addresses').innerText()).toContain(`${ADDR}/24 (eth0)`);
+    expect(await row(NAME).locator('.obt-cables').innerText()).toBe(`${NAME}0 ↔ eth0`);
+    expect(await row(NAME).locator('.obt-containment').innerText()).toBe('contained');
+    expect(await row(NAME).locator('.obt-root').innerText()).toBe(`/ → ${sandbox().dataDir}/${NAME}/root`);
+    await until('UPPER size', async () => /\d/.test(await row(NAME).locator('.obt-upper-size').innerText()));
+    await shot(page, 'list.png');
+  });
+
+  it('stops and starts it: the page follows systemd, and the state is what overlay-boot status says', async () => {
+    const sb = sandbox();
+    const pid = (await status(sb, NAME)).mainPid;
+    await row(NAME).locator('[data-action=stop]').click();
+    await untilState(NAME, 'inactive');
+    const stopped = await status(sb, NAME);
+    expect(stopped.state).toBe('inactive');
+    expect(stopped.addresses).toEqual([]);
+    expect((await sb.run(['ip', 'netns', 'list'])).stdout).not.toContain(NAME);
+
+    await row(NAME).locator('[data-action=start]').click();
+    await untilState(NAME, 'active');
+    await until('the address again', async () => (await row(NAME).locator('.obt-addresses').innerText()).includes(ADDR));
+    const started = await status(sb, NAME);
+    expect(started.state).toBe('active');
+    expect(started.mainPid).not.toBe(pid);
+    expect(started.config).toBe(web1Conf);
+  });
+
+  it("creates a subhost from the form: the command's own validation message first, then made and started", async () => {
+    const sb = sandbox();
+    const madeBase = `${sb.dataDir}/${MADE}`;
+    await frame.locator('#obt-create').click();
+    await frame.locator('#obt-create-name').fill(MADE);
+    await frame.locator('#obt-create-base').fill(madeBase);
+    await frame.locator('#obt-create-cable').fill('=');
+    await frame.locator('#obt-create-start').fill('none');
+    await frame.locator('#obt-create-ram-size').fill('lots');
+    // The same lines as the command gives for the same options (nothing made).
+    const cli = await sb.run([
+      'overlay-boot',
+      'create',
+      '--dry-run',
+      '--base',
+      madeBase,
+      '--cable',
+      '=',
+      '--start',
+      'none',
+      '--ram-size',
+      'lots',
+      MADE,
+    ]);
+    expect(cli.exitCode).toBe(1);
+    await until(
+      'the validation message',
+      async () =>
+        (await frame
+          .locator('#obt-create-problems')
+          .innerText()
+          .catch(() => '')) === cli.stderr.trim(),
+    );
+    expect(await frame.locator('#obt-create-submit').isDisabled()).toBe(true);
+    expect((await sb.run(['test', '-e', madeBase])).exitCode).not.toBe(0);
+
+    await frame.locator('#obt-create-ram-size').fill('');
+    await frame.locator('#obt-create-preview').waitFor();
+    expect(await frame.locator('#obt-create-preview').innerText()).toContain(`NAME=${MADE}\nCABLES==\nSTART=none`);
+    await shot(page, 'create.png');
+    await frame.locator('#obt-create-submit').click();
+    // The subhost's own view: running, as overlay-boot status says.
+    await frame.locator('#obt-overview').waitFor();
+    await until(
+      `${MADE} running in the page`,
+      async () => (await frame.locator('.obt-header .obt-state').getAttribute('data-state')) === 'active',
+    );
+    const st = await status(sb, MADE);
+    expect(st.state).toBe('active');
+    expect(st.config).toBe(`${madeBase}/${MADE}.conf`);
+    expect(await sb.readFile(`${madeBase}/${MADE}.conf`)).toContain(`NAME=${MADE}\nCABLES==\nSTART=none\n`);
+  });
+
+  it("shows its journal lines and runs hostname in the page's terminal", async () => {
+    const sb = sandbox();
+    await frame.locator('a', { hasText: 'Subhosts' }).first().click();
+    await row(NAME).locator('a.obt-name').click();
+    await frame.locator('#obt-overview').waitFor();
+    // A line of the subhost's start, as journalctl shows it.
+    const journal = (await sb.run(['journalctl', '--no-pager', '-o', 'cat', '-u', `subhost@${NAME}.service`])).stdout;
+    expect(journal).toContain(`Started subhost@${NAME}.service`);
+    await until('journal lines in the page', async () =>
+      (await frame.locator('#obt-journal').innerText()).includes(`Started subhost@${NAME}.service`),
+    );
+
+    await frame.locator('[data-action=terminal]').click();
+    await frame.locator('#obt-terminal .xterm-helper-textarea').waitFor();
+    await until('a prompt', async () => /[#$]\s*$/m.test(await frame.locator('#obt-terminal .xterm-rows').innerText()));
+    await frame.locator('#obt-terminal .xterm-helper-textarea').pressSequentially('hostname');
+    await frame.locator('#obt-terminal .xterm-helper-textarea').press('Enter');
+    const inside = (await ok(sb.run(['overlay-go', NAME, '--', 'hostname']), 'overlay-go')).trim();
+    expect(inside).toBe(NAME);
+    await until('hostname in the terminal', async () =>
+      (await frame.locator('#obt-terminal .xterm-rows').innerText()).split('\n').some((l) => l.trim() === inside),
+    );
+    await shot(page, 'subhost.png');
+  });
+
+  it('removes the made subhost from its page, keeping its UPPER', async () => {
+    const sb = sandbox();
+    await frame.locator('a', { hasText: 'Subhosts' }).first().click();
+    await row(MADE).locator('a.obt-name').click();
+    await frame.locator('[data-action=remove]').click();
+    await frame.locator('[data-action=remove-confirm]').click();
+    await row(NAME).waitFor();
+    await until(`${MADE} gone from the page`, async () => (await row(MADE).count()) === 0);
+    expect(await state(sb, `subhost@${MADE}.service`)).toBe('inactive');
+    const list = JSON.parse((await sb.run(['overlay-boot', 'list', '--json'])).stdout) as Status[];
+    expect(list.map((s) => s.name)).not.toContain(MADE);
+    // The config went, its UPPER did not (no --purge).
+    expect((await sb.run(['test', '-e', `${sb.dataDir}/${MADE}/${MADE}.conf`])).exitCode).not.toBe(0);
+  });
+
+  it('a user without administrative access sees the list read-only, and one line saying why', async () => {
+    // The administrator's session ends (its cookie goes with it).
+    await page.close();
+    await browser.context.clearCookies();
+    const p = await browser.context.newPage();
+    await login(p, base, VIEWER, PASSWORD);
+    await p.goto(`${base}/overlay-boot`);
+    const f = await pageFrame(p);
+    await f.locator(`tr[data-subhost="${NAME}"]`).waitFor();
+    await f.locator('#obt-read-only').waitFor();
+    expect(await f.locator('#obt-read-only').innerText()).toMatch(/^Read-only: .* needs administrative access; .*$/);
+    expect(await f.locator('#obt-read-only').innerText()).not.toContain('\n');
+    expect(await f.locator('button').count()).toBe(0);
+    expect(await f.locator(`tr[data-subhost="${NAME}"] .obt-state`).getAttribute('data-state')).toBe((await status(sandbox(), NAME)).state);
+    await shot(p, 'read-only.png');
+  });
+});
