@@ -14,7 +14,7 @@
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Frame, Page } from 'playwright-core';
+import type { Frame, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { useSandbox } from '../sandbox/vitest.js';
@@ -29,6 +29,10 @@ const MADE = 'made1';
 // TEST-NET-1 (RFC 5737), inside the subhost's own netns.
 const ADDR = '192.0.2.2';
 const SHOTS = process.env.OVERLAY_BOOT_SCREENSHOTS;
+
+/** What a person sees of an element: its rendered text (playwright's innerText, not the DOM's). */
+// biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what is tested
+const shown = (l: Locator): Promise<string> => l.innerText().catch(() => '');
 
 interface Status {
   name: string;
@@ -129,16 +133,16 @@ describe('the Cockpit page in a browser', () => {
     await page.goto(`${base}/overlay-boot`);
     frame = await pageFrame(page);
     await row(NAME).waitFor();
-    await until('the address in the page', async () => (await row(NAME).locator('.obt-addresses').innerText()).includes(ADDR));
+    await until('the address in the page', async () => (await shown(row(NAME).locator('.obt-addresses'))).includes(ADDR));
     const st = await status(sandbox(), NAME);
     expect(st.state).toBe('active');
     expect(st.addresses.map((a) => a.address)).toContain(`${ADDR}/24`);
     expect(await stateOf(NAME)).toBe(st.state);
-    expect(await row(NAME).locator('.obt-addresses').innerText()).toContain(`${ADDR}/24 (eth0)`);
-    expect(await row(NAME).locator('.obt-cables').innerText()).toBe(`${NAME}0 ↔ eth0`);
-    expect(await row(NAME).locator('.obt-containment').innerText()).toBe('contained');
-    expect(await row(NAME).locator('.obt-root').innerText()).toBe(`/ → ${sandbox().dataDir}/${NAME}/root`);
-    await until('UPPER size', async () => /\d/.test(await row(NAME).locator('.obt-upper-size').innerText()));
+    expect(await shown(row(NAME).locator('.obt-addresses'))).toContain(`${ADDR}/24 (eth0)`);
+    expect(await shown(row(NAME).locator('.obt-cables'))).toBe(`${NAME}0 ↔ eth0`);
+    expect(await shown(row(NAME).locator('.obt-containment'))).toBe('contained');
+    expect(await shown(row(NAME).locator('.obt-root'))).toBe(`/ → ${sandbox().dataDir}/${NAME}/root`);
+    await until('UPPER size', async () => /\d/.test(await shown(row(NAME).locator('.obt-upper-size'))));
     await shot(page, 'list.png');
   });
 
@@ -154,7 +158,7 @@ describe('the Cockpit page in a browser', () => {
 
     await row(NAME).locator('[data-action=start]').click();
     await untilState(NAME, 'active');
-    await until('the address again', async () => (await row(NAME).locator('.obt-addresses').innerText()).includes(ADDR));
+    await until('the address again', async () => (await shown(row(NAME).locator('.obt-addresses'))).includes(ADDR));
     const started = await status(sb, NAME);
     expect(started.state).toBe('active');
     expect(started.mainPid).not.toBe(pid);
@@ -186,20 +190,13 @@ describe('the Cockpit page in a browser', () => {
       MADE,
     ]);
     expect(cli.exitCode).toBe(1);
-    await until(
-      'the validation message',
-      async () =>
-        (await frame
-          .locator('#obt-create-problems')
-          .innerText()
-          .catch(() => '')) === cli.stderr.trim(),
-    );
+    await until('the validation message', async () => (await shown(frame.locator('#obt-create-problems'))) === cli.stderr.trim());
     expect(await frame.locator('#obt-create-submit').isDisabled()).toBe(true);
     expect((await sb.run(['test', '-e', madeBase])).exitCode).not.toBe(0);
 
     await frame.locator('#obt-create-ram-size').fill('');
     await frame.locator('#obt-create-preview').waitFor();
-    expect(await frame.locator('#obt-create-preview').innerText()).toContain(`NAME=${MADE}\nCABLES==\nSTART=none`);
+    expect(await shown(frame.locator('#obt-create-preview'))).toContain(`NAME=${MADE}\nCABLES==\nSTART=none`);
     await shot(page, 'create.png');
     await frame.locator('#obt-create-submit').click();
     // The subhost's own view: running, as overlay-boot status says.
@@ -223,18 +220,18 @@ describe('the Cockpit page in a browser', () => {
     const journal = (await sb.run(['journalctl', '--no-pager', '-o', 'cat', '-u', `subhost@${NAME}.service`])).stdout;
     expect(journal).toContain(`Started subhost@${NAME}.service`);
     await until('journal lines in the page', async () =>
-      (await frame.locator('#obt-journal').innerText()).includes(`Started subhost@${NAME}.service`),
+      (await shown(frame.locator('#obt-journal'))).includes(`Started subhost@${NAME}.service`),
     );
 
     await frame.locator('[data-action=terminal]').click();
     await frame.locator('#obt-terminal .xterm-helper-textarea').waitFor();
-    await until('a prompt', async () => /[#$]\s*$/m.test(await frame.locator('#obt-terminal .xterm-rows').innerText()));
+    await until('a prompt', async () => /[#$]\s*$/m.test(await shown(frame.locator('#obt-terminal .xterm-rows'))));
     await frame.locator('#obt-terminal .xterm-helper-textarea').pressSequentially('hostname');
     await frame.locator('#obt-terminal .xterm-helper-textarea').press('Enter');
     const inside = (await ok(sb.run(['overlay-go', NAME, '--', 'hostname']), 'overlay-go')).trim();
     expect(inside).toBe(NAME);
     await until('hostname in the terminal', async () =>
-      (await frame.locator('#obt-terminal .xterm-rows').innerText()).split('\n').some((l) => l.trim() === inside),
+      (await shown(frame.locator('#obt-terminal .xterm-rows'))).split('\n').some((l) => l.trim() === inside),
     );
     await shot(page, 'subhost.png');
   });
@@ -264,8 +261,8 @@ describe('the Cockpit page in a browser', () => {
     const f = await pageFrame(p);
     await f.locator(`tr[data-subhost="${NAME}"]`).waitFor();
     await f.locator('#obt-read-only').waitFor();
-    expect(await f.locator('#obt-read-only').innerText()).toMatch(/^Read-only: .* needs administrative access; .*$/);
-    expect(await f.locator('#obt-read-only').innerText()).not.toContain('\n');
+    expect(await shown(f.locator('#obt-read-only'))).toMatch(/^Read-only: .* needs administrative access; .*$/);
+    expect(await shown(f.locator('#obt-read-only'))).not.toContain('\n');
     expect(await f.locator('button').count()).toBe(0);
     expect(await f.locator(`tr[data-subhost="${NAME}"] .obt-state`).getAttribute('data-state')).toBe((await status(sandbox(), NAME)).state);
     await shot(p, 'read-only.png');
