@@ -197,7 +197,6 @@ export function createView(admin: boolean, notices: HTMLElement[], made: (name: 
       ),
       h('label', { class: 'pf-v6-c-check' }, nowBox, h('span', { class: 'pf-v6-c-check__label' }, 'Start now (--now)')),
     ),
-    result,
     h(
       'div',
       { class: 'pf-v6-c-form__actions obt-buttons' },
@@ -226,6 +225,7 @@ export function createView(admin: boolean, notices: HTMLElement[], made: (name: 
     ),
     h('div', { class: 'obt-header' }, h('h1', { class: 'pf-v6-c-title pf-m-xl' }, 'Create subhost')),
     notices,
-    card(null, {}, form),
+    // The command's verdict beside the fields: its message, or the config it would write.
+    h('div', { class: 'obt-create' }, card(null, {}, form), card('overlay-boot create --dry-run', { id: 'obt-create-check' }, result)),
   );
 }

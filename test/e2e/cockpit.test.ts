@@ -192,12 +192,12 @@ describe('the Cockpit page in a browser', () => {
     expect(cli.exitCode).toBe(1);
     await until('the validation message', async () => (await shown(frame.locator('#obt-create-problems'))) === cli.stderr.trim());
     expect(await frame.locator('#obt-create-submit').isDisabled()).toBe(true);
+    await shot(page, 'create.png');
     expect((await sb.run(['test', '-e', madeBase])).exitCode).not.toBe(0);
 
     await frame.locator('#obt-create-ram-size').fill('');
     await frame.locator('#obt-create-preview').waitFor();
     expect(await shown(frame.locator('#obt-create-preview'))).toContain(`NAME=${MADE}\nCABLES==\nSTART=none`);
-    await shot(page, 'create.png');
     await frame.locator('#obt-create-submit').click();
     // The subhost's own view: running, as overlay-boot status says.
     await frame.locator('#obt-overview').waitFor();
@@ -211,11 +211,35 @@ describe('the Cockpit page in a browser', () => {
     expect(await sb.readFile(`${madeBase}/${MADE}.conf`)).toContain(`NAME=${MADE}\nCABLES==\nSTART=none\n`);
   });
 
-  it("shows its journal lines and runs hostname in the page's terminal", async () => {
+  it('enables it at boot, disables it and restarts it from its page, as the commands would', async () => {
     const sb = sandbox();
     await frame.locator('a', { hasText: 'Subhosts' }).first().click();
     await row(NAME).locator('a.obt-name').click();
     await frame.locator('#obt-overview').waitFor();
+    await shot(page, 'subhost.png');
+    await frame.locator('[data-action=enable]').click();
+    await frame.locator('[data-action=disable]').waitFor();
+    // overlay-boot enable's result: listed in /etc/subhosts.conf, found there after its daemon-reload.
+    expect(await sb.readFile('/etc/subhosts.conf')).toContain(`${web1Conf}\n`);
+    expect((await status(sb, NAME)).configFrom).toMatch(/^\/etc\/subhosts\.conf/);
+    await frame.locator('[data-action=disable]').click();
+    await frame.locator('[data-action=enable]').waitFor();
+    expect(await sb.readFile('/etc/subhosts.conf')).not.toContain(web1Conf);
+
+    const pid = (await status(sb, NAME)).mainPid;
+    await frame.locator('[data-action=restart]').click();
+    await until('a new PID 1 inside', async () => {
+      const st = await status(sb, NAME);
+      return st.state === 'active' && st.mainPid !== pid;
+    });
+    await until(
+      'running again in the page',
+      async () => (await frame.locator('.obt-header .obt-state').getAttribute('data-state')) === 'active',
+    );
+  });
+
+  it("shows its journal lines and runs hostname in the page's terminal", async () => {
+    const sb = sandbox();
     // A line of the subhost's start, as journalctl shows it.
     const journal = (await sb.run(['journalctl', '--no-pager', '-o', 'cat', '-u', `subhost@${NAME}.service`])).stdout;
     expect(journal).toContain(`Started subhost@${NAME}.service`);
@@ -233,7 +257,7 @@ describe('the Cockpit page in a browser', () => {
     await until('hostname in the terminal', async () =>
       (await shown(frame.locator('#obt-terminal .xterm-rows'))).split('\n').some((l) => l.trim() === inside),
     );
-    await shot(page, 'subhost.png');
+    await shot(page, 'terminal.png');
   });
 
   it('removes the made subhost from its page, keeping its UPPER', async () => {
