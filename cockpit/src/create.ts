@@ -121,11 +121,11 @@ export function createView(admin: boolean, notices: HTMLElement[], made: (name: 
   const problems = (text: string) =>
     h(
       'div',
-      { class: 'pf-v6-c-helper-text', id: 'obt-create-problems' },
+      { class: 'obt-problems', id: 'obt-create-problems', role: 'alert' },
       text
         .split('\n')
         .filter(Boolean)
-        .map((l) => h('div', { class: 'pf-v6-c-helper-text__item pf-m-error' }, h('span', { class: 'pf-v6-c-helper-text__item-text' }, l))),
+        .map((l) => h('div', {}, l)),
     );
 
   /** Check the form with the command itself: `create --dry-run` makes nothing and prints the config. */
