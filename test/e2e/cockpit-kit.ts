@@ -94,7 +94,7 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close:
 
 /** Log in on Cockpit's own login page; resolves once the shell is there. */
 export async function login(page: Page, base: string, user: string, password: string): Promise<void> {
-  await page.goto(`${base}/`);
+  await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
   await page.fill('#login-user-input', user);
   await page.fill('#login-password-input', password);
   await page.click('#login-button');

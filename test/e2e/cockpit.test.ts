@@ -130,7 +130,7 @@ describe('the Cockpit page in a browser', () => {
     // The top bar's button then says so (Cockpit's class for it: ct-unlocked).
     await page.locator('button.ct-unlocked', { hasText: 'Administrative access' }).waitFor({ timeout: 30_000 });
 
-    await page.goto(`${base}/overlay-boot`);
+    await page.goto(`${base}/overlay-boot`, { waitUntil: 'domcontentloaded' });
     frame = await pageFrame(page);
     await row(NAME).waitFor();
     await until('the address in the page', async () => (await shown(row(NAME).locator('.obt-addresses'))).includes(ADDR));
@@ -163,6 +163,15 @@ describe('the Cockpit page in a browser', () => {
     expect(started.state).toBe('active');
     expect(started.mainPid).not.toBe(pid);
     expect(started.config).toBe(web1Conf);
+  });
+
+  it('follows changes made elsewhere (systemd D-Bus signals), without a reload', async () => {
+    const sb = sandbox();
+    await ok(sb.run(['overlay-stop', NAME]), 'overlay-stop');
+    await untilState(NAME, 'inactive');
+    await ok(sb.run(['overlay-boot', 'start', web1Conf]), 'overlay-boot start');
+    await untilState(NAME, 'active');
+    await until('the address again', async () => (await shown(row(NAME).locator('.obt-addresses'))).includes(ADDR));
   });
 
   it("creates a subhost from the form: the command's own validation message first, then made and started", async () => {
@@ -281,7 +290,7 @@ describe('the Cockpit page in a browser', () => {
     await browser.context.clearCookies();
     const p = await browser.context.newPage();
     await login(p, base, VIEWER, PASSWORD);
-    await p.goto(`${base}/overlay-boot`);
+    await p.goto(`${base}/overlay-boot`, { waitUntil: 'domcontentloaded' });
     const f = await pageFrame(p);
     await f.locator(`tr[data-subhost="${NAME}"]`).waitFor();
     await f.locator('#obt-read-only').waitFor();
