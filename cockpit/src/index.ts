@@ -102,7 +102,7 @@ function listView(): HTMLElement {
       h(
         'tr',
         { class: 'pf-v6-c-table__tr' },
-        ['Name', 'State', 'Since', 'Addresses and cables', 'LOWER → UPPER (size)', 'Containment', 'CPU, memory', 'At boot', ''].map((t) =>
+        ['Name', 'State, since', 'Addresses and cables', 'LOWER → UPPER (size)', 'Containment', 'CPU, memory', 'At boot', ''].map((t) =>
           h('th', { class: 'pf-v6-c-table__th', scope: 'col' }, t),
         ),
       ),
@@ -132,8 +132,7 @@ function listView(): HTMLElement {
               s.name,
             ),
           ),
-          td('State', stateLabel(s)),
-          td('Since', since(s.since)),
+          td('State, since', stateLabel(s), h('div', { class: 'obt-since obt-subtle' }, since(s.since))),
           td('Addresses and cables', addresses(s), h('div', { class: 'obt-cables obt-subtle' }, cables(s))),
           td(
             'LOWER → UPPER (size)',

@@ -59,8 +59,9 @@ describe('the Cockpit page in a browser', () => {
   let base: string;
   let web1Conf: string;
 
-  const shot = async (p: Page, file: string) => {
-    if (SHOTS) await p.screenshot({ path: join(SHOTS, file) });
+  /** A screenshot for the README; `height` cuts off the empty part below a short view. */
+  const shot = async (p: Page, file: string, height?: number) => {
+    if (SHOTS) await p.screenshot({ path: join(SHOTS, file), ...(height ? { clip: { x: 0, y: 0, width: 1440, height } } : {}) });
   };
   const row = (name: string) => frame.locator(`tr[data-subhost="${name}"]`);
   const stateOf = (name: string) => row(name).locator('.obt-state').getAttribute('data-state');
@@ -143,7 +144,7 @@ describe('the Cockpit page in a browser', () => {
     expect(await shown(row(NAME).locator('.obt-containment'))).toBe('contained');
     expect(await shown(row(NAME).locator('.obt-root'))).toBe(`/ → ${sandbox().dataDir}/${NAME}/root`);
     await until('UPPER size', async () => /\d/.test(await shown(row(NAME).locator('.obt-upper-size'))));
-    await shot(page, 'list.png');
+    await shot(page, 'list.png', 400);
   });
 
   it('stops and starts it: the page follows systemd, and the state is what overlay-boot status says', async () => {
@@ -298,6 +299,6 @@ describe('the Cockpit page in a browser', () => {
     expect(await shown(f.locator('#obt-read-only'))).not.toContain('\n');
     expect(await f.locator('button').count()).toBe(0);
     expect(await f.locator(`tr[data-subhost="${NAME}"] .obt-state`).getAttribute('data-state')).toBe((await status(sandbox(), NAME)).state);
-    await shot(p, 'read-only.png');
+    await shot(p, 'read-only.png', 420);
   });
 });
