@@ -40,10 +40,11 @@ export function journalView(name: string): { el: HTMLElement; stop: () => void }
       'a',
       {
         href: '#',
+        id: 'obt-open-logs',
         class: 'pf-v6-c-button pf-m-link pf-m-inline',
         onclick: ((ev: Event) => {
           ev.preventDefault();
-          cockpit.jump(`/system/logs#/?prio=debug&service=subhost@${name}.service`);
+          cockpit.jump(`/system/logs/#/?prio=debug&service=subhost@${name}.service`);
         }) as EventListener,
       },
       'Open in Logs',

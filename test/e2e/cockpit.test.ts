@@ -270,9 +270,22 @@ describe('the Cockpit page in a browser', () => {
     await shot(page, 'terminal.png');
   });
 
+  it("opens Cockpit's own log view filtered to the subhost's unit", async () => {
+    await frame.locator('#obt-open-logs').click();
+    await until('the log view', async () => page.url().includes(`service=subhost@${NAME}.service`));
+    const logs = await pageFrame(page, 'system/logs');
+    await until('its lines in the log view', async () => (await shown(logs.locator('body'))).includes(`Started subhost@${NAME}.service`));
+    // Back to the subhost's page (an address of its own) for the next step.
+    await page.goto(`${base}/overlay-boot#/${NAME}`, { waitUntil: 'domcontentloaded' });
+    frame = await pageFrame(page);
+    await frame.locator('#obt-overview').waitFor();
+  });
+
   it('removes the made subhost from its page, keeping its UPPER', async () => {
     const sb = sandbox();
     await frame.locator('a', { hasText: 'Subhosts' }).first().click();
+    // What the subhost wrote (its UPPER is not empty): kept without --purge.
+    await sb.writeFile(`${sb.dataDir}/${MADE}/root/written-inside`, 'data\n');
     await row(MADE).locator('a.obt-name').click();
     await frame.locator('[data-action=remove]').click();
     await frame.locator('[data-action=remove-confirm]').click();
@@ -283,6 +296,7 @@ describe('the Cockpit page in a browser', () => {
     expect(list.map((s) => s.name)).not.toContain(MADE);
     // The config went, its UPPER did not (no --purge).
     expect((await sb.run(['test', '-e', `${sb.dataDir}/${MADE}/${MADE}.conf`])).exitCode).not.toBe(0);
+    expect(await sb.readFile(`${sb.dataDir}/${MADE}/root/written-inside`)).toBe('data\n');
   });
 
   it('a user without administrative access sees the list read-only, and one line saying why', async () => {
