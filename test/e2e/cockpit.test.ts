@@ -275,15 +275,16 @@ describe('the Cockpit page in a browser', () => {
     await until('the log view', async () => page.url().includes(`service=subhost@${NAME}.service`));
     const logs = await pageFrame(page, 'system/logs');
     await until('its lines in the log view', async () => (await shown(logs.locator('body'))).includes(`Started subhost@${NAME}.service`));
-    // Back to the subhost's page (an address of its own) for the next step.
-    await page.goto(`${base}/overlay-boot#/${NAME}`, { waitUntil: 'domcontentloaded' });
+    // Back through Cockpit's menu, to the list for the next step.
+    await page.locator('nav a', { hasText: 'Subhosts' }).first().click();
     frame = await pageFrame(page);
-    await frame.locator('#obt-overview').waitFor();
+    await frame.locator('#obt-subhosts, #obt-overview').first().waitFor();
+    if (await frame.locator('#obt-overview').count()) await frame.locator('.obt-breadcrumb a').click();
+    await row(NAME).waitFor();
   });
 
   it('removes the made subhost from its page, keeping its UPPER', async () => {
     const sb = sandbox();
-    await frame.locator('a', { hasText: 'Subhosts' }).first().click();
     // What the subhost wrote (its UPPER is not empty): kept without --purge.
     await sb.writeFile(`${sb.dataDir}/${MADE}/root/written-inside`, 'data\n');
     await row(MADE).locator('a.obt-name').click();
