@@ -17,8 +17,32 @@ const app = document.getElementById('app')!;
 /** Why this user sees no buttons: one line. */
 export const READ_ONLY =
   'Read-only: starting, stopping, creating, removing and entering subhosts needs administrative access; turn it on with "Limited access" at the top (as a user polkit lets administer this machine).';
+/** What a user that polkit lets manage subhosts (without administrative access) cannot do: one line. */
+export const POLKIT_ONLY =
+  'Managing subhosts as allowed by polkit; creating and removing them needs administrative access ("Limited access" at the top).';
 
+/** Root through Cockpit's administrative access: everything, create and remove too. */
 const admin = (): boolean => permission.allowed === true;
+/**
+ * Polkit lets this user manage subhosts as themselves (the project's
+ * actions, as the example rule grants a group): the commands' own pkexec
+ * re-run and systemd's manage-units then work without administrative access.
+ */
+let polkitManages = false;
+const manages = (): boolean => admin() || polkitManages;
+
+/** Ask polkit (pkcheck, no prompt) whether this user may start subhosts from their configs. */
+function checkPolkit(): void {
+  if (permission.allowed !== false) return;
+  cockpit
+    .spawn(['sh', '-c', 'exec pkcheck --action-id org.overlay-boot.manage --process $$'], { err: 'ignore' })
+    .then(() => {
+      polkitManages = true;
+      shown = null;
+      render();
+    })
+    .catch(() => {});
+}
 
 /** The failure of the last action, shown above the content until the next one. */
 let notice: { title: string; text: string } | null = null;
@@ -69,7 +93,7 @@ function cables(s: Subhost): string {
 }
 
 function startStop(s: Subhost): HTMLElement[] {
-  const off = busy.has(s.name) || !admin();
+  const off = busy.has(s.name) || !manages();
   return isRunning(s) || s.state === 'activating'
     ? [button('Stop', 'secondary', () => void action(s, 'Stopping', () => act.stop(s)), { disabled: off, 'data-action': 'stop' })]
     : [button('Start', 'primary', () => void action(s, 'Starting', () => act.start(s)), { disabled: off, 'data-action': 'start' })];
@@ -86,7 +110,8 @@ function header(title: (string | HTMLElement)[], buttons: HTMLElement[]): HTMLEl
 
 function notices(): HTMLElement[] {
   const out: HTMLElement[] = [];
-  if (permission.allowed === false) out.push(alert('info', READ_ONLY, { id: 'obt-read-only' }));
+  if (permission.allowed === false)
+    out.push(polkitManages ? alert('info', POLKIT_ONLY, { id: 'obt-polkit-only' }) : alert('info', READ_ONLY, { id: 'obt-read-only' }));
   if (notice) out.push(alert('danger', notice.title, { id: 'obt-notice' }, h('pre', { class: 'obt-pre' }, notice.text)));
   return out;
 }
@@ -142,7 +167,7 @@ function listView(): HTMLElement {
           td('Containment', h('span', { class: 'obt-containment' }, c?.CONTAINMENT ?? '')),
           td('CPU, memory', isRunning(s) ? `${cpu(s.cpuNsec)}, ${bytes(s.memory)}` : ''),
           td('At boot', enabledAtBoot(s) ? 'enabled' : 'no'),
-          td('', admin() ? startStop(s) : []),
+          td('', manages() ? startStop(s) : []),
         );
       }),
     ),
@@ -188,8 +213,8 @@ function endVisit(): void {
 function detailsInfo(v: Visit, s: Subhost | undefined): HTMLElement {
   if (!s) return h('div', {}, header([v.name], []), alert('warning', `No subhost ${v.name} (any more).`));
   const c = s.checked?.config;
-  const off = busy.has(s.name) || !admin();
-  const buttons = admin()
+  const off = busy.has(s.name) || !manages();
+  const buttons = manages()
     ? [
         ...startStop(s),
         button('Restart', 'secondary', () => void action(s, 'Restarting', () => act.restart(s)), {
@@ -209,16 +234,17 @@ function detailsInfo(v: Visit, s: Subhost | undefined): HTMLElement {
           disabled: off || !isRunning(s) || v.term !== null,
           'data-action': 'terminal',
         }),
-        button(
-          'Remove…',
-          'danger',
-          () => {
-            v.removing = true;
-            render();
-          },
-          { disabled: off, 'data-action': 'remove' },
-        ),
-      ]
+        admin() &&
+          button(
+            'Remove…',
+            'danger',
+            () => {
+              v.removing = true;
+              render();
+            },
+            { disabled: off, 'data-action': 'remove' },
+          ),
+      ].filter((b): b is HTMLButtonElement => b !== false)
     : [];
   const removeBox = v.removing
     ? card(
@@ -367,6 +393,7 @@ model.onChange(() => {
   if (cockpit.location.path[0] !== '+create') render();
 });
 permission.addEventListener('changed', () => {
+  checkPolkit();
   shown = null;
   render();
 });

@@ -1,6 +1,7 @@
 // A terminal inside a running subhost: overlay-go NAME (a shell restricted
 // exactly as the subhost's own processes) on a pseudo-terminal of Cockpit's
-// bridge, as root through the administrative access, shown with xterm.js
+// bridge, as root through the administrative access (or as the user, whom
+// overlay-go's pkexec re-run asks polkit for), shown with xterm.js
 // (as Cockpit's own terminal page does).
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
@@ -20,7 +21,7 @@ export function terminalView(name: string, into: HTMLElement): { stop: () => voi
     payload: 'stream',
     spawn: [OVERLAY_GO, name],
     pty: true,
-    superuser: 'require',
+    superuser: 'try',
     environ: ['TERM=xterm-256color'],
     window: { rows: term.rows, cols: term.cols },
   });

@@ -8,7 +8,9 @@
 // output in the sandbox: the running subhost with its address, stop and
 // start, a subhost made from the form (and the form's validation message,
 // which is the command's), its journal lines, `hostname` in the page's
-// terminal, remove (UPPER kept), and the plain user's read-only view.
+// terminal, remove (UPPER kept), the plain user's read-only view, and a
+// member of the example polkit rule's group managing without
+// administrative access.
 // With OVERLAY_BOOT_SCREENSHOTS=DIR the main views are saved there as PNG
 // (docs/cockpit/ holds the README's).
 import { execa } from 'execa';
@@ -23,6 +25,9 @@ import { ROOT, counts, makeSubhost, ok, state, stopSubhost, until, type Counts }
 
 const ADMIN = 'obtadmin';
 const VIEWER = 'obtviewer';
+/** A member of the group the shipped example polkit rule lets manage subhosts. */
+const OPERATOR = 'obtop';
+const RULE = '/usr/share/doc/overlay-boot/examples/50-overlay-boot.rules';
 const PASSWORD = 'obt-Cockpit-1';
 const NAME = 'web1';
 const MADE = 'made1';
@@ -114,7 +119,7 @@ describe('the Cockpit page in a browser', () => {
     await fwd?.close();
     const sb = sandbox();
     // The users' sessions (logind's /run/user mounts) end first.
-    await sb.run(['loginctl', 'terminate-user', ADMIN, VIEWER]);
+    await sb.run(['loginctl', 'terminate-user', ADMIN, VIEWER, OPERATOR]);
     await until('no user session left', async () => !(await sb.run(['cat', '/proc/1/mountinfo'])).stdout.includes(' /run/user/'));
     for (const n of [NAME, MADE])
       if (['active', 'activating', 'failed'].includes(await state(sb, `subhost@${n}.service`))) await stopSubhost(sb, n);
@@ -315,5 +320,33 @@ describe('the Cockpit page in a browser', () => {
     expect(await f.locator('button').count()).toBe(0);
     expect(await f.locator(`tr[data-subhost="${NAME}"] .obt-state`).getAttribute('data-state')).toBe((await status(sandbox(), NAME)).state);
     await shot(p, 'read-only.png', 420);
+  });
+  it("a member of the polkit rule's group starts and stops subhosts as themselves, without administrative access", async () => {
+    const sb = sandbox();
+    await ok(sb.run(['groupadd', '--system', 'subhost-admin']), 'groupadd');
+    await ok(sb.run(['useradd', '--create-home', '--shell', '/bin/bash', '--groups', 'subhost-admin', OPERATOR]), 'useradd');
+    await ok(sb.run(['chpasswd'], { input: `${OPERATOR}:${PASSWORD}\n` }), 'chpasswd');
+    await ok(sb.run(['cp', RULE, '/etc/polkit-1/rules.d/']), 'cp rule');
+    await browser.context.clearCookies();
+    const p = await browser.context.newPage();
+    await login(p, base, OPERATOR, PASSWORD);
+    await p.goto(`${base}/overlay-boot#/`, { waitUntil: 'domcontentloaded' });
+    const f = await pageFrame(p);
+    await f.locator('#obt-polkit-only').waitFor();
+    expect(await f.locator('#obt-create').count()).toBe(0);
+    const r = f.locator(`tr[data-subhost="${NAME}"]`);
+    const pid = (await status(sb, NAME)).mainPid;
+    await r.locator('[data-action=stop]').click();
+    await until('stopped by the operator', async () => (await r.locator('.obt-state').getAttribute('data-state')) === 'inactive');
+    expect((await status(sb, NAME)).state).toBe('inactive');
+    await r.locator('[data-action=start]').click();
+    await until('started by the operator', async () => (await r.locator('.obt-state').getAttribute('data-state')) === 'active');
+    const st = await status(sb, NAME);
+    expect(st.state).toBe('active');
+    expect(st.mainPid).not.toBe(pid);
+    // Not root: the subhost's page has no Remove.
+    await r.locator('a.obt-name').click();
+    await f.locator('#obt-overview').waitFor();
+    expect(await f.locator('[data-action=remove]').count()).toBe(0);
   });
 });
