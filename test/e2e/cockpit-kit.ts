@@ -98,7 +98,16 @@ export async function login(page: Page, base: string, user: string, password: st
   await page.fill('#login-user-input', user);
   await page.fill('#login-password-input', password);
   await page.click('#login-button');
-  await page.waitForSelector('iframe.container-frame', { timeout: 30_000 });
+  // The shell, or the login page's own message (wrong password, ...).
+  const shell = page.locator('iframe.container-frame').first();
+  const refused = page.locator('#login-error-message:visible, #login-fatal-message:visible').first();
+  await shell
+    .or(refused)
+    .waitFor({ timeout: 30_000 })
+    .catch(async (e) => {
+      throw new Error(`login as ${user}: ${e}\n${(await page.content()).slice(0, 3000)}`);
+    });
+  if (await refused.isVisible()) throw new Error(`login as ${user}: ${await refused.textContent()}`);
 }
 
 /** The page's frame inside the shell (Cockpit loads each package page in an iframe). */

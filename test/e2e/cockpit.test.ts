@@ -311,7 +311,7 @@ describe('the Cockpit page in a browser', () => {
     await browser.context.clearCookies();
     const p = await browser.context.newPage();
     await login(p, base, VIEWER, PASSWORD);
-    await p.goto(`${base}/overlay-boot`, { waitUntil: 'domcontentloaded' });
+    await p.goto(`${base}/overlay-boot#/`, { waitUntil: 'domcontentloaded' });
     const f = await pageFrame(p);
     await f.locator(`tr[data-subhost="${NAME}"]`).waitFor();
     await f.locator('#obt-read-only').waitFor();
@@ -321,7 +321,7 @@ describe('the Cockpit page in a browser', () => {
     expect(await f.locator(`tr[data-subhost="${NAME}"] .obt-state`).getAttribute('data-state')).toBe((await status(sandbox(), NAME)).state);
     await shot(p, 'read-only.png', 420);
   });
-  it("a member of the polkit rule's group starts and stops subhosts as themselves, without administrative access", async () => {
+  it("a member of the polkit rule's group starts, stops, restarts, enables, disables and enters subhosts as themselves, without administrative access", async () => {
     const sb = sandbox();
     await ok(sb.run(['groupadd', '--system', 'subhost-admin']), 'groupadd');
     await ok(sb.run(['useradd', '--create-home', '--shell', '/bin/bash', '--groups', 'subhost-admin', OPERATOR]), 'useradd');
@@ -344,9 +344,28 @@ describe('the Cockpit page in a browser', () => {
     const st = await status(sb, NAME);
     expect(st.state).toBe('active');
     expect(st.mainPid).not.toBe(pid);
-    // Not root: the subhost's page has no Remove.
+    // Not root: the subhost's page has no Remove; the rest goes through polkit.
     await r.locator('a.obt-name').click();
     await f.locator('#obt-overview').waitFor();
     expect(await f.locator('[data-action=remove]').count()).toBe(0);
+    await f.locator('[data-action=enable]').click();
+    await f.locator('[data-action=disable]').waitFor();
+    expect(await sb.readFile('/etc/subhosts.conf')).toContain(`${web1Conf}\n`);
+    await f.locator('[data-action=disable]').click();
+    await f.locator('[data-action=enable]').waitFor();
+    expect(await sb.readFile('/etc/subhosts.conf')).not.toContain(web1Conf);
+    await f.locator('[data-action=restart]').click();
+    await until('restarted by the operator', async () => {
+      const now = await status(sb, NAME);
+      return now.state === 'active' && now.mainPid !== st.mainPid;
+    });
+    await until('running in the page', async () => (await f.locator('.obt-header .obt-state').getAttribute('data-state')) === 'active');
+    await f.locator('[data-action=terminal]').click();
+    await until('a prompt', async () => /[#$]\s*$/m.test(await shown(f.locator('#obt-terminal .xterm-rows'))));
+    await f.locator('#obt-terminal .xterm-helper-textarea').pressSequentially('hostname');
+    await f.locator('#obt-terminal .xterm-helper-textarea').press('Enter');
+    await until('hostname in the terminal', async () =>
+      (await shown(f.locator('#obt-terminal .xterm-rows'))).split('\n').some((l) => l.trim() === NAME),
+    );
   });
 });
