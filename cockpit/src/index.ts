@@ -32,8 +32,10 @@ let polkitManages = false;
 const manages = (): boolean => admin() || polkitManages;
 
 /** Ask polkit (pkcheck, no prompt) whether this user may start subhosts from their configs. */
+let polkitAsked = false;
 function checkPolkit(): void {
-  if (permission.allowed !== false) return;
+  if (permission.allowed !== false || polkitAsked) return;
+  polkitAsked = true;
   cockpit
     .spawn(['sh', '-c', 'exec pkcheck --action-id org.overlay-boot.manage --process $$'], { err: 'ignore' })
     .then(() => {
@@ -400,3 +402,4 @@ permission.addEventListener('changed', () => {
 cockpit.addEventListener('locationchanged', navigate);
 model.start();
 navigate();
+checkPolkit();

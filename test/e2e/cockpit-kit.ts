@@ -94,7 +94,15 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close:
 
 /** Log in on Cockpit's own login page; resolves once the shell is there. */
 export async function login(page: Page, base: string, user: string, password: string): Promise<void> {
-  await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+  // A busy machine sometimes leaves a first request of a new session unanswered: try again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.goto(`${base}/`, { waitUntil: 'domcontentloaded', timeout: 20_000 });
+      break;
+    } catch (e) {
+      if (attempt === 3) throw e;
+    }
+  }
   await page.fill('#login-user-input', user);
   await page.fill('#login-password-input', password);
   await page.click('#login-button');

@@ -64,6 +64,12 @@ describe('the Cockpit page in a browser', () => {
   let base: string;
   let web1Conf: string;
 
+  /** Another user: a browser of its own (a fresh profile: nothing of the last session). */
+  const freshBrowser = async (): Promise<Page> => {
+    await browser.close();
+    browser = await launchBrowser();
+    return browser.context.newPage();
+  };
   /** A screenshot for the README; `height` cuts off the empty part below a short view. */
   const shot = async (p: Page, file: string, height?: number) => {
     if (SHOTS) await p.screenshot({ path: join(SHOTS, file), ...(height ? { clip: { x: 0, y: 0, width: 1440, height } } : {}) });
@@ -95,7 +101,11 @@ describe('the Cockpit page in a browser', () => {
     // An administrator (Debian's polkit admin group: sudo) and a plain user, with real passwords.
     await ok(sb.run(['useradd', '--create-home', '--shell', '/bin/bash', '--groups', 'sudo', ADMIN]), 'useradd');
     await ok(sb.run(['useradd', '--create-home', '--shell', '/bin/bash', VIEWER]), 'useradd');
-    await ok(sb.run(['chpasswd'], { input: `${ADMIN}:${PASSWORD}\n${VIEWER}:${PASSWORD}\n` }), 'chpasswd');
+    // And a member of the group the shipped example polkit rule lets manage subhosts (the rule installed).
+    await ok(sb.run(['groupadd', '--system', 'subhost-admin']), 'groupadd');
+    await ok(sb.run(['useradd', '--create-home', '--shell', '/bin/bash', '--groups', 'subhost-admin', OPERATOR]), 'useradd');
+    await ok(sb.run(['cp', RULE, '/etc/polkit-1/rules.d/']), 'cp rule');
+    await ok(sb.run(['chpasswd'], { input: `${ADMIN}:${PASSWORD}\n${VIEWER}:${PASSWORD}\n${OPERATOR}:${PASSWORD}\n` }), 'chpasswd');
 
     // A running subhost with a cable and an address inside (its own
     // /etc/network/interfaces in UPPER, brought up by START=networking).
@@ -306,10 +316,8 @@ describe('the Cockpit page in a browser', () => {
   });
 
   it('a user without administrative access sees the list read-only, and one line saying why', async () => {
-    // The administrator's session ends (its cookie goes with it).
-    await page.close();
-    await browser.context.clearCookies();
-    const p = await browser.context.newPage();
+    // The administrator's browser closes; the plain user logs in on another.
+    const p = await freshBrowser();
     await login(p, base, VIEWER, PASSWORD);
     await p.goto(`${base}/overlay-boot#/`, { waitUntil: 'domcontentloaded' });
     const f = await pageFrame(p);
@@ -323,12 +331,7 @@ describe('the Cockpit page in a browser', () => {
   });
   it("a member of the polkit rule's group starts, stops, restarts, enables, disables and enters subhosts as themselves, without administrative access", async () => {
     const sb = sandbox();
-    await ok(sb.run(['groupadd', '--system', 'subhost-admin']), 'groupadd');
-    await ok(sb.run(['useradd', '--create-home', '--shell', '/bin/bash', '--groups', 'subhost-admin', OPERATOR]), 'useradd');
-    await ok(sb.run(['chpasswd'], { input: `${OPERATOR}:${PASSWORD}\n` }), 'chpasswd');
-    await ok(sb.run(['cp', RULE, '/etc/polkit-1/rules.d/']), 'cp rule');
-    await browser.context.clearCookies();
-    const p = await browser.context.newPage();
+    const p = await freshBrowser();
     await login(p, base, OPERATOR, PASSWORD);
     await p.goto(`${base}/overlay-boot#/`, { waitUntil: 'domcontentloaded' });
     const f = await pageFrame(p);
