@@ -17,7 +17,7 @@ describe('start/stop cycles', () => {
       await sb.run([
         'sh',
         '-c',
-        'for p in $(cat /sys/fs/cgroup/system.slice/system-subhost.slice/subhost@lean.service/cgroup.procs); do echo "$p $(cat /proc/$p/comm)"; done',
+        'for p in $(cat /sys/fs/cgroup/subhost.slice/subhost@lean.service/cgroup.procs); do echo "$p $(cat /proc/$p/comm)"; done',
       ])
     ).stdout;
     expect(comms).toContain(`${pid} .reaper`);

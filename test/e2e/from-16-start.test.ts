@@ -170,7 +170,7 @@ describe('1.6 upgrade: settings, START results, real success', () => {
     await sb.writeFile(s.conf, 'BASE=.\nCABLES==\nSTART=none\n');
     expect((await cli(sb, ['overlay-boot', s.conf])).exitCode).toBe(0);
     expect(await held()).toBe('1');
-    const procs = await sb.run(['cat', '/sys/fs/cgroup/system.slice/system-subhost.slice/subhost@dm1.service/cgroup.procs']);
+    const procs = await sb.run(['cat', '/sys/fs/cgroup/subhost.slice/subhost@dm1.service/cgroup.procs']);
     expect(procs.stdout.trim().split('\n')).toEqual([String(await mainPid(sb, 'dm1'))]);
     // Written from outside the subhost's pid namespace: a writer inside is
     // killed with everything else when the reaper (its PID 1) exits.

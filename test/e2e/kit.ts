@@ -97,7 +97,7 @@ export async function counts(sb: Sandbox): Promise<Counts> {
     .sort()
     .join(' ');
   const procs = (
-    await sb.run(['sh', '-c', 'cat /sys/fs/cgroup/system.slice/system-subhost.slice/*/cgroup.procs 2>/dev/null | wc -l'])
+    await sb.run(['sh', '-c', 'cat /sys/fs/cgroup/subhost.slice/*/cgroup.procs 2>/dev/null | wc -l'])
   ).stdout.trim();
   return { mounts, netns, links, subhostProcs: Number(procs) };
 }

@@ -69,6 +69,7 @@ describe('the .deb', () => {
       '/usr/lib/systemd/system/subhost@.service',
       '/usr/lib/systemd/system/subhost-netns@.service',
       '/usr/lib/systemd/system/subhosts.target',
+      '/usr/lib/systemd/system/subhost.slice',
       '/usr/lib/overlay-boot/subhost-machine',
       '/usr/lib/systemd/system/subhost-machine@.service',
       '/usr/share/polkit-1/actions/org.overlay-boot.policy',
