@@ -67,13 +67,85 @@ describe('overlay-boot create / remove', () => {
     expect(containmentOf(await ok(inside(sb, 'mk1', ['cat', '/proc/1/status'])))).toEqual(contained);
     const sshd = (await ok(inside(sb, 'mk1', ['cat', '/run/sshd.pid']))).trim();
     expect(containmentOf(await ok(inside(sb, 'mk1', ['cat', `/proc/${sshd}/status`])))).toEqual(contained);
-    // Only the syslog socket, read-only (root inside cannot chmod the
-    // host's), and /dev/log pointing at it; not the native one.
+    // Only a syslog socket, and /dev/log pointing at it; not the native
+    // one. Contained, it is the relay's (native/relay.c), not the host's.
     expect((await ok(inside(sb, 'mk1', ['ls', '/run/systemd/journal']))).trim()).toBe('dev-log');
     expect((await ok(inside(sb, 'mk1', ['readlink', '/dev/log']))).trim()).toBe('/run/systemd/journal/dev-log');
-    const chmod = await inside(sb, 'mk1', ['chmod', '600', '/run/systemd/journal/dev-log']);
-    expect(chmod.stderr).toMatch(/Read-only file system/);
+    const hostSocket = (await ok(sb.run(['stat', '-c', '%d:%i', '/run/systemd/journal/dev-log']))).trim();
+    expect((await ok(inside(sb, 'mk1', ['stat', '-c', '%d:%i', '/run/systemd/journal/dev-log']))).trim()).not.toBe(hostSocket);
+    await relayedToTheJournal(sb, 'mk1');
+    await upperOutOfReach(sb, 'mk1');
   });
+
+  /**
+   * What the subhost's relay does (issue 20): /dev/console is a pty of its
+   * own devpts (major 136), not the host's console (5:1), and what is
+   * written to it is in the unit's journal, at info even when it starts
+   * with "<1>" (SyslogLevelPrefix=no); a syslog line at alert reaches
+   * journald from its sender (logger, as journald sees it: the relay
+   * passes the credentials on) at crit: no line from inside is ever an
+   * emergency, which journald walls to every host terminal.
+   */
+  async function relayedToTheJournal(sb: Sandbox, name: string) {
+    expect((await ok(inside(sb, name, ['stat', '-c', '%t', '/dev/console']))).trim()).toBe('88');
+    await ok(sb.run(['overlay-go', name, '--', 'sh', '-c', 'echo "<1>console line from inside" > /dev/console']), 'console');
+    await ok(sb.run(['overlay-go', name, '--', 'logger', '-p', 'user.alert', '-t', 'capped', 'alert from inside']), 'logger');
+    const entries = async () =>
+      (await sb.run(['journalctl', '--no-pager', '-o', 'json', '-u', `subhost@${name}.service`])).stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, string>);
+    await until('the console line and the capped one in the journal', async () => {
+      const e = await entries();
+      return e.some((x) => x.MESSAGE === '<1>console line from inside') && e.some((x) => x.SYSLOG_IDENTIFIER === 'capped');
+    });
+    const e = await entries();
+    expect(e.find((x) => x.MESSAGE === '<1>console line from inside')).toMatchObject({ PRIORITY: '6' });
+    expect(e.find((x) => x.SYSLOG_IDENTIFIER === 'capped')).toMatchObject({ MESSAGE: 'alert from inside', PRIORITY: '2', _COMM: 'logger' });
+  }
+
+  /**
+   * A setuid-root binary the subhost writes lands in UPPER as it is; BASE
+   * is root's alone (create makes it 0700), so no host user reaches it.
+   * A BASE as create made it before (0755): it runs as root for anyone,
+   * and check warns about it.
+   */
+  async function upperOutOfReach(sb: Sandbox, name: string) {
+    const base = `${sb.dataDir}/${name}`;
+    await ok(sb.run(['overlay-go', name, '--', 'sh', '-c', 'cp /usr/bin/id /var/tmp/suid-id && chmod 4755 /var/tmp/suid-id']), 'setuid');
+    // Through sh: setpriv itself keeps root's capabilities until its exec.
+    const asNobody = () =>
+      sb.run([
+        'setpriv',
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        '--',
+        'sh',
+        '-c',
+        'exec "$0" -u',
+        `${base}/root/var/tmp/suid-id`,
+      ]);
+    const check = () => sb.run(['overlay-boot', 'check', `${base}/${name}.conf`]);
+    const denied = await asNobody();
+    const modes = (await sb.run(['stat', '-c', '%a %U %n', base, `${base}/root`, `${base}/root/var/tmp/suid-id`])).stdout;
+    expect(denied.exitCode, `${denied.stdout}${denied.stderr}${modes}`).not.toBe(0);
+    expect(denied.stderr).toMatch(/Permission denied/);
+    expect((await check()).stderr).not.toMatch(/reachable/);
+    await ok(sb.run(['chmod', '755', base]));
+    try {
+      expect((await asNobody()).stdout.trim()).toBe('0');
+      const warned = (await check()).stderr.trim().split('\n');
+      expect(warned).toContain(
+        `${base}/${name}.conf: warning: UPPER ${base}/root is reachable by users other than root (every directory down to it lets them search it; ` +
+          `the last, ${base}, is mode 0755 owner 0): what the subhost writes there (setuid files, device nodes) is theirs to run or open; chmod 700 ${base} closes it`,
+      );
+      // Only warned about: check changes nothing.
+      expect((await ok(sb.run(['stat', '-c', '%a', base]))).trim()).toBe('755');
+    } finally {
+      await ok(sb.run(['chmod', '700', base]));
+    }
+  }
 
   it('remove without --purge stops and unregisters it, and keeps its UPPER', async () => {
     const sb = sandbox();
