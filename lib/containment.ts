@@ -14,6 +14,7 @@ export function fenceLines(r: Pick<LoadResult, 'partial' | 'resolved'>): string[
       'CapabilityBoundingSet=~',
       'SystemCallFilter=',
       'SystemCallErrorNumber=',
+      'RestrictRealtime=no',
       'DevicePolicy=auto',
       'DeviceAllow=',
     ];

@@ -730,6 +730,21 @@ static void probe_audit(void)
 	close(fd);
 }
 
+/* Realtime scheduling for this process, dropped again at once (it runs
+ * nothing at that priority): a realtime busy loop would starve the host's
+ * processes on its CPU. */
+static void probe_sched_fifo(void)
+{
+	struct sched_param rt = { .sched_priority = 1 }, other = { .sched_priority = 0 };
+
+	if (sched_setscheduler(0, SCHED_FIFO, &rt) == 0) {
+		sched_setscheduler(0, SCHED_OTHER, &other);
+		say("sched-fifo", "open", "sched_setscheduler(SCHED_FIFO 1) worked (and back to SCHED_OTHER)");
+	} else {
+		refused("sched-fifo", "sched_setscheduler(SCHED_FIFO 1)", errno);
+	}
+}
+
 /* With -x: what the host side of the suite then judges (escape.ts): a
  * setuid-root copy of this program in /var/tmp (in UPPER, for a host
  * user to try), and a syslog line at alert through /dev/log (journald
@@ -832,6 +847,7 @@ int main(int argc, char **argv)
 	/* issue 20 (h20edge) */
 	probe_console();
 	probe_audit();
+	probe_sched_fifo();
 	if (host_checks)
 		prepare_host_checks(argv[0]);
 	rmdir(tmpdir);

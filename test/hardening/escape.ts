@@ -80,6 +80,7 @@ export const VECTORS: ReadonlyArray<readonly [string, string]> = [
   // issue 20: the host's terminals and audit log (h20edge)
   ['console-host', "the host's console (5:1) opens, as /dev/console or through mknod"],
   ['audit-user', "an AUDIT_USER message is accepted into the host's audit log"],
+  ['sched-fifo', 'realtime scheduling (SCHED_FIFO) is allowed: a busy loop starves the host on its CPU'],
 ];
 export const VECTOR_NAMES = VECTORS.map(([n]) => n);
 /**
