@@ -114,6 +114,7 @@ static int make_console(const char *pts, const char *console, int *master, int *
 static int make_syslog_socket(const char *path)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct stat st;
 	int on = 1, fd;
 
 	if (strlen(path) >= sizeof(a.sun_path)) {
@@ -121,6 +122,10 @@ static int make_syslog_socket(const char *path)
 		return fail("bind", path);
 	}
 	strcpy(a.sun_path, path);
+	/* A socket left there by an earlier start (without a /run tmpfs,
+	 * in UPPER) is dead: a new one takes its place. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return fail("socket for", path);
@@ -178,6 +183,20 @@ static void exec_relay(char **argv, const int *fds)
 	_exit(127);
 }
 
+/* PATH under a guard as *out; NULL for "-", or when a custom POSTMOUNT
+ * left out what it lives in (no /dev/pts, no /run/systemd/journal): that
+ * part is then not made, as the POSTMOUNT wanted. */
+static int optional(char *path, char kind, char **out)
+{
+	*out = NULL;
+	if (strcmp(path, "-") == 0)
+		return 0;
+	*out = guarded(path, kind);
+	if (*out != NULL || errno == ENOENT)
+		return 0;
+	return fail("resolve", path);
+}
+
 /*
  * relay PROGRAM NAME PTS CONSOLE DEVLOG HOSTLOG: PTS and CONSOLE (paths
  * under LIVE) are the devpts and /dev/console, "-" for no console relay;
@@ -187,15 +206,13 @@ static void exec_relay(char **argv, const int *fds)
 int run_relay(char **a)
 {
 	int fds[FD_COUNT] = { -1, -1, -1, -1, -1, -1, -1 }, p[2] = { -1, -1 };
-	char *pts = strcmp(a[2], "-") == 0 ? NULL : guarded(a[2], 'e');
-	char *console = strcmp(a[3], "-") == 0 ? NULL : guarded(a[3], 'c');
-	char *devlog = strcmp(a[4], "-") == 0 ? NULL : guarded(a[4], 'c');
+	char *pts, *console, *devlog;
 	struct stat st;
 	pid_t pid;
 
-	if ((strcmp(a[2], "-") != 0 && pts == NULL) || (strcmp(a[3], "-") != 0 && console == NULL) ||
-	    (strcmp(a[4], "-") != 0 && devlog == NULL))
-		return fail("resolve", "a path under LIVE");
+	if (optional(a[2], 'e', &pts) != 0 || optional(a[3], 'c', &console) != 0 ||
+	    optional(a[4], 'c', &devlog) != 0)
+		return -1;
 	if (pts && console && make_console(pts, console, &fds[FD_MASTER], &fds[FD_PEER]) != 0)
 		return -1;
 	if (fds[FD_MASTER] < 0 && fds[FD_PEER] >= 0) {
