@@ -169,6 +169,8 @@ describe('overlay-boot create / remove', () => {
     await ok(sb.run(['mkdir', '-p', dropIn]));
     await sb.writeFile(`${dropIn}/50-test-ratelimit.conf`, '[Service]\nLogRateLimitIntervalSec=1s\nLogRateLimitBurst=20\n');
     const base = await createAndLogIn(sb, 'mk2', '192.0.2.5', '192.0.2.6', ['--containment', 'none']);
+    // Its /dev/console is its own pty too (1.6 made it the host's 5:1).
+    expect((await ok(inside(sb, 'mk2', ['stat', '-c', '%t', '/dev/console']))).trim()).toBe('88');
     // A flood through /dev/log is cut by it. journald says so, naming the
     // unit, with the first line it takes once the interval is over.
     // (overlay-go: its processes are in the subhost's cgroup, nsenter's are not.)
