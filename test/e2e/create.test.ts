@@ -89,6 +89,10 @@ describe('overlay-boot create / remove', () => {
     expect((await ok(inside(sb, name, ['stat', '-c', '%t', '/dev/console']))).trim()).toBe('88');
     await ok(sb.run(['overlay-go', name, '--', 'sh', '-c', 'echo "<1>console line from inside" > /dev/console']), 'console');
     await ok(sb.run(['overlay-go', name, '--', 'logger', '-p', 'user.alert', '-t', 'capped', 'alert from inside']), 'logger');
+    // A sender that outlives its line: journald records it, not the relay.
+    const perl =
+      'use Socket; socket(S, AF_UNIX, SOCK_DGRAM, 0) or die; send(S, "<14>credtest: from a live sender", 0, pack_sockaddr_un("/dev/log")) or die; sleep 2';
+    await ok(sb.run(['overlay-go', name, '--', 'perl', '-e', perl]), 'perl');
     const entries = async () =>
       (await sb.run(['journalctl', '--no-pager', '-o', 'json', '-u', `subhost@${name}.service`])).stdout
         .split('\n')
@@ -96,7 +100,10 @@ describe('overlay-boot create / remove', () => {
         .map((l) => JSON.parse(l) as Record<string, string>);
     await until('the console line and the capped one in the journal', async () => {
       const e = await entries();
-      return e.some((x) => x.MESSAGE === '<1>console line from inside') && e.some((x) => x.SYSLOG_IDENTIFIER === 'capped');
+      return (
+        ['capped', 'credtest'].every((t) => e.some((x) => x.SYSLOG_IDENTIFIER === t)) &&
+        e.some((x) => x.MESSAGE === '<1>console line from inside')
+      );
     });
     const e = await entries();
     expect(e.find((x) => x.MESSAGE === '<1>console line from inside')).toMatchObject({ PRIORITY: '6' });
@@ -105,6 +112,11 @@ describe('overlay-boot create / remove', () => {
     expect(e.find((x) => x.SYSLOG_IDENTIFIER === 'capped')).toMatchObject({
       MESSAGE: 'alert from inside',
       PRIORITY: '2',
+      _SYSTEMD_UNIT: `subhost@${name}.service`,
+    });
+    expect(e.find((x) => x.SYSLOG_IDENTIFIER === 'credtest')).toMatchObject({
+      PRIORITY: '6',
+      _COMM: 'perl',
       _SYSTEMD_UNIT: `subhost@${name}.service`,
     });
   }
