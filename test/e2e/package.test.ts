@@ -57,6 +57,7 @@ describe('the .deb', () => {
     for (const p of [
       '/usr/lib/overlay-boot/overlay-boot-runtime.cjs',
       '/usr/lib/overlay-boot/reaper',
+      '/usr/lib/overlay-boot/subhost-relay',
       '/usr/lib/overlay-boot/subhost-enter',
       '/usr/lib/overlay-boot/subhost-netns',
       '/usr/lib/overlay-boot/subhost-bind',
