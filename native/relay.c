@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	name = argv[1];
+	/* A journal stream that broke (journald gone) must not end the
+	 * relay: its writes then fail, and the console output is lost. */
+	signal(SIGPIPE, SIG_IGN);
 	if (fcntl(console, F_GETFD) == -1)
 		console = -1;
 	if (fcntl(in, F_GETFD) == -1 || strcmp(argv[2], "-") == 0 ||
