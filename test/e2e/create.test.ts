@@ -73,6 +73,10 @@ describe('overlay-boot create / remove', () => {
     expect((await ok(inside(sb, 'mk1', ['readlink', '/dev/log']))).trim()).toBe('/run/systemd/journal/dev-log');
     const hostSocket = (await ok(sb.run(['stat', '-c', '%d:%i', '/run/systemd/journal/dev-log']))).trim();
     expect((await ok(inside(sb, 'mk1', ['stat', '-c', '%d:%i', '/run/systemd/journal/dev-log']))).trim()).not.toBe(hostSocket);
+    // In the subhosts' own slice, with nspawn@'s task limit (no TASKS_MAX given).
+    expect(await ok(sb.run(['systemctl', 'show', '-p', 'Slice,TasksMax,RestrictRealtime', 'subhost@mk1.service']))).toBe(
+      'Slice=subhost.slice\nTasksMax=16384\nRestrictRealtime=yes\n',
+    );
     await relayedToTheJournal(sb, 'mk1');
     await upperOutOfReach(sb, 'mk1');
   });
