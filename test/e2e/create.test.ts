@@ -94,8 +94,19 @@ describe('overlay-boot create / remove', () => {
     await ok(sb.run(['overlay-go', name, '--', 'sh', '-c', 'echo "<1>console line from inside" > /dev/console']), 'console');
     await ok(sb.run(['overlay-go', name, '--', 'logger', '-p', 'user.alert', '-t', 'capped', 'alert from inside']), 'logger');
     // A sender that outlives its line: journald records it, not the relay.
-    const perl =
-      'use Socket; socket(S, AF_UNIX, SOCK_DGRAM, 0) or die; send(S, "<14>credtest: from a live sender", 0, pack_sockaddr_un("/dev/log")) or die; sleep 2';
+    // Also the forms of "<PRI>" journald reads (1 to 3 digits), each
+    // capped with its facility kept; a line without one is journald's
+    // user.info. (Through the relay, emerg is harmless: it arrives as crit.)
+    const lines = [
+      '<14>credtest: from a live sender',
+      '<0>edge0: a',
+      '<000>edge1: b',
+      '<8>edge2: c',
+      '<25>edge3: d',
+      '<191>edge4: e',
+      'edge5: f',
+    ];
+    const perl = `use Socket; socket(S, AF_UNIX, SOCK_DGRAM, 0) or die; for my $l (${lines.map((l) => `'${l}'`).join(', ')}) { send(S, $l, 0, pack_sockaddr_un("/dev/log")) or die } sleep 2`;
     await ok(sb.run(['overlay-go', name, '--', 'perl', '-e', perl]), 'perl');
     const entries = async () =>
       (await sb.run(['journalctl', '--no-pager', '-o', 'json', '-u', `subhost@${name}.service`])).stdout
@@ -105,7 +116,7 @@ describe('overlay-boot create / remove', () => {
     await until('the console line and the capped one in the journal', async () => {
       const e = await entries();
       return (
-        ['capped', 'credtest'].every((t) => e.some((x) => x.SYSLOG_IDENTIFIER === t)) &&
+        ['capped', 'credtest', 'edge5'].every((t) => e.some((x) => x.SYSLOG_IDENTIFIER === t)) &&
         e.some((x) => x.MESSAGE === '<1>console line from inside')
       );
     });
@@ -123,6 +134,12 @@ describe('overlay-boot create / remove', () => {
       _COMM: 'perl',
       _SYSTEMD_UNIT: `subhost@${name}.service`,
     });
+    const pf = (id: string) => {
+      const x = e.find((y) => y.SYSLOG_IDENTIFIER === id);
+      // (journald leaves SYSLOG_FACILITY out for facility 0, kern.)
+      return `${x?.PRIORITY}/${x ? (x.SYSLOG_FACILITY ?? '0') : '-'}`;
+    };
+    expect(['edge0', 'edge1', 'edge2', 'edge3', 'edge4', 'edge5'].map(pf)).toEqual(['2/0', '2/0', '2/1', '2/3', '7/23', '6/1']);
   }
 
   /**
