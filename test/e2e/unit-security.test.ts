@@ -2,7 +2,8 @@
 // `systemd-analyze security` rates it in the sandbox (issue 25): every
 // service unit in units/ has a row in SECURITY.md's table (between the
 // unit-exposure markers), stays at or below the limit there, and the
-// figure the table says was measured is the one measured now.
+// figure the table (and README's summary) says was measured is the one
+// measured now.
 import { describe, it, expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,6 +56,11 @@ describe('the units the package installs, rated by systemd-analyze security', ()
     const got = await exposure(sandbox(), unit);
     expect(got, `${unit}: ${got}`).toBeLessThanOrEqual(row!.limit);
     expect(got, `${unit}: measured ${got}, SECURITY.md says ${row!.measured}: update its table`).toBe(row!.measured);
+  });
+
+  it("README's summary gives the same figures", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+    for (const r of rows) expect(readme).toContain(`${r.unit.replace(/x\.service$/, '')} ${r.measured.toFixed(1)}`);
   });
 
   it('tells a fenced unit from an open one: a bare service is rated above every limit', async () => {
