@@ -14,9 +14,12 @@ export function fenceLines(r: Pick<LoadResult, 'partial' | 'resolved'>): string[
       'CapabilityBoundingSet=~',
       'SystemCallFilter=',
       'SystemCallErrorNumber=',
-      'RestrictRealtime=no',
       'DevicePolicy=auto',
       'DeviceAllow=',
+      '# And the least-privilege settings that reach inside (subhost@.service).',
+      'ProtectClock=no',
+      'RestrictRealtime=no',
+      'RestrictAddressFamilies=',
     ];
   }
   if (usesDiskfile(r)) {
