@@ -115,7 +115,7 @@ static int make_syslog_socket(const char *path)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct stat st;
-	int on = 1, fd;
+	int fd;
 
 	if (strlen(path) >= sizeof(a.sun_path)) {
 		errno = ENAMETOOLONG;
@@ -129,10 +129,7 @@ static int make_syslog_socket(const char *path)
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return fail("socket for", path);
-	/* The senders' credentials come with each datagram: the relay
-	 * passes them on, so journald reads the sender, not the relay. */
-	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) != 0 ||
-	    bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
 	    chmod(path, 0666) != 0) {
 		fail("bind", path);
 		close(fd);
@@ -141,20 +138,16 @@ static int make_syslog_socket(const char *path)
 	return fd;
 }
 
-/* In the relay's child, before exec: keep of root's capabilities only
- * what passing another process's credentials on needs. */
-static int narrow_caps(void)
+/* In the relay's child, before exec: no capability survives the exec
+ * (root's come back from the bounding set, so it goes first), and no
+ * setuid program could give one back. */
+static int drop_caps(void)
 {
-	static const int kept[] = { CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID };
-
-	for (int c = 0; c <= CAP_LAST_CAP; c++) {
-		int keep = 0;
-
-		for (size_t i = 0; i < countof(kept); i++)
-			keep |= c == kept[i];
-		if (!keep && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL)
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL)
 			return -1;
-	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+		return -1;
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
@@ -172,7 +165,7 @@ static void exec_relay(char **argv, const int *fds)
 		if (high[i] >= 0 && dup2(high[i], i) != i)
 			_exit(1);
 	}
-	if (syscall(SYS_close_range, FD_COUNT, ~0U, 0) != 0 || narrow_caps() != 0) {
+	if (syscall(SYS_close_range, FD_COUNT, ~0U, 0) != 0 || drop_caps() != 0) {
 		fail("prepare", argv[0]);
 		_exit(1);
 	}

@@ -17,20 +17,22 @@
  *           at info, whatever it starts with)
  *
  * Console output goes to stdout as it is. Each syslog datagram goes on to
- * HOSTLOG (journald's /run/systemd/journal/dev-log) with the sender's
- * credentials (so journald attributes it to the sender's process and its
- * unit, as when the subhost sent it itself), but with its severity capped
- * at crit: journald writes emerg lines (and alert ones, with
- * MaxLevelWall=alert) from any sender to every logged-in host terminal.
+ * HOSTLOG (journald's /run/systemd/journal/dev-log) as it came, but with
+ * its severity capped at crit: journald writes emerg lines (and alert
+ * ones, with MaxLevelWall=alert) from any sender to every logged-in host
+ * terminal. It is sent as the relay's own: journald takes the unit from
+ * the sender's cgroup, which is this unit's, and the line names its
+ * sender itself (IDENT[PID]: SYSLOG_IDENTIFIER, SYSLOG_PID). Passing the
+ * sender's credentials on instead would lose the line from
+ * `journalctl -u` whenever the sender has exited before journald looks
+ * it up (logger does, at once), and would need CAP_SYS_ADMIN here.
  *
  * Why a process of its own, outside the subhost: root inside holds
  * CAP_SYS_PTRACE over every process of its pid namespace, the reaper
  * included, and could take a socket to the host's journald out of it
  * (pidfd_getfd) and send lines uncapped. This process is not in that pid
- * namespace: nothing inside can see, signal or trace it. It keeps only
- * CAP_SYS_ADMIN, CAP_SETUID and CAP_SETGID (the kernel's condition for
- * passing another process's credentials on), and its only parsing is the
- * "<PRI>" prefix.
+ * namespace: nothing inside can see, signal or trace it. It runs with no
+ * capability at all, and its only parsing is the "<PRI>" prefix.
  *
  * Linked statically with musl as the reaper: one runs per subhost.
  */
@@ -125,14 +127,13 @@ static void relay_syslog(int in, int out, const struct sockaddr_un *to, socklen_
 {
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
 	} ctl;
 	struct iovec iov = { dgram, sizeof(dgram) };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
 			    .msg_control = &ctl, .msg_controllen = sizeof(ctl) };
 	char head[8];
 	struct iovec outv[2];
-	struct ucred *cred = NULL;
 	size_t len, skip;
 	ssize_t n;
 	int pri;
@@ -141,13 +142,9 @@ static void relay_syslog(int in, int out, const struct sockaddr_un *to, socklen_
 	if (n < 0)
 		return;
 	len = (size_t)n > sizeof(dgram) ? sizeof(dgram) : (size_t)n;
+	/* Descriptors a sender passed along: not ours to keep. */
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-		if (c->cmsg_level != SOL_SOCKET)
-			continue;
-		if (c->cmsg_type == SCM_CREDENTIALS)
-			cred = (struct ucred *)CMSG_DATA(c);
-		else if (c->cmsg_type == SCM_RIGHTS) {
-			/* Descriptors a sender passed along: not ours. */
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 			int *fds = (int *)CMSG_DATA(c);
 
 			for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
@@ -168,27 +165,10 @@ static void relay_syslog(int in, int out, const struct sockaddr_un *to, socklen_
 
 	m = (struct msghdr){ .msg_name = (void *)to, .msg_namelen = tolen,
 			     .msg_iov = outv, .msg_iovlen = 2 };
-	if (cred) {
-		/* The sender's own credentials, so that journald reads its
-		 * process (and unit) as when it sent directly. */
-		ctl.h.cmsg_level = SOL_SOCKET;
-		ctl.h.cmsg_type = SCM_CREDENTIALS;
-		ctl.h.cmsg_len = CMSG_LEN(sizeof(struct ucred));
-		memmove(CMSG_DATA(&ctl.h), cred, sizeof(*cred));
-		m.msg_control = &ctl;
-		m.msg_controllen = sizeof(ctl);
-	}
 	/* Blocking, as the sender's own send would: a journald that lags
-	 * slows the subhost's logging down instead of losing it. The
-	 * sender may be gone already (ESRCH): then as ourselves. */
-	while (sendmsg(out, &m, MSG_NOSIGNAL) < 0) {
-		if (errno == EINTR)
-			continue;
-		if (m.msg_control == NULL)
-			break;
-		m.msg_control = NULL;
-		m.msg_controllen = 0;
-	}
+	 * slows the subhost's logging down instead of losing it. */
+	while (sendmsg(out, &m, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
 }
 
 static int open_pidfd(int pipe_fd)

@@ -154,7 +154,7 @@ export function journalOps(c: SubhostConfig): Op[] {
  * to the host's journal (native/console.c, native/relay.c): the console
  * is a pty of the subhost's own devpts (never the host's console), its
  * output goes to the unit's journal; each syslog line reaches journald
- * with the sender's credentials but at most at severity crit (journald
+ * as the unit's, at most at severity crit (journald
  * walls emerg lines to every host terminal). With CONTAINMENT=none the
  * host's socket is bound in as it is (journalOps): root inside is root
  * on the host anyway. The last op before enter, in the helper that runs

@@ -93,7 +93,8 @@ describe('overlay-boot create / remove', () => {
     expect((await ok(inside(sb, name, ['stat', '-c', '%t', '/dev/console']))).trim()).toBe('88');
     await ok(sb.run(['overlay-go', name, '--', 'sh', '-c', 'echo "<1>console line from inside" > /dev/console']), 'console');
     await ok(sb.run(['overlay-go', name, '--', 'logger', '-p', 'user.alert', '-t', 'capped', 'alert from inside']), 'logger');
-    // A sender that outlives its line: journald records it, not the relay.
+    // Raw datagrams from a process that outlives them (and logger's, above,
+    // from one that does not): each is the unit's, named by its own IDENT[PID].
     // Also the forms of "<PRI>" journald reads (1 to 3 digits), each
     // capped with its facility kept; a line without one is journald's
     // user.info. (Through the relay, emerg is harmless: it arrives as crit.)
@@ -122,8 +123,6 @@ describe('overlay-boot create / remove', () => {
     });
     const e = await entries();
     expect(e.find((x) => x.MESSAGE === '<1>console line from inside')).toMatchObject({ PRIORITY: '6' });
-    // (Sent as logger while it still exists; logger may be gone by then,
-    // as it may be before journald reads it when sending directly.)
     expect(e.find((x) => x.SYSLOG_IDENTIFIER === 'capped')).toMatchObject({
       MESSAGE: 'alert from inside',
       PRIORITY: '2',
@@ -131,7 +130,7 @@ describe('overlay-boot create / remove', () => {
     });
     expect(e.find((x) => x.SYSLOG_IDENTIFIER === 'credtest')).toMatchObject({
       PRIORITY: '6',
-      _COMM: 'perl',
+      _COMM: 'subhost-relay',
       _SYSTEMD_UNIT: `subhost@${name}.service`,
     });
     const pf = (id: string) => {
