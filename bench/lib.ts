@@ -155,6 +155,7 @@ export function byComm(procs: ProcMem[]): Map<string, { count: number; pssKiB: n
  * CPU time (ms, cgroup v2 cpu.stat usage_usec) of the sandbox's cgroups that
  * work on the instances' behalf: systemd (init.scope), each service and each
  * slice of template instances under system.slice (summed over the slice),
+ * subhost.slice,
  * and the whole sandbox. ROOT: host path of the sandbox's /sys/fs/cgroup.
  */
 export function cgroupCpu(root: string): Record<string, number> {
@@ -174,6 +175,8 @@ export function cgroupCpu(root: string): Record<string, number> {
   add('the whole sandbox', root);
   add('systemd (PID 1, init.scope)', `${root}/init.scope`);
   add('system.slice (all services, stopped ones too)', `${root}/system.slice`);
+  // subhost@ instances run in a slice of their own (units/subhost.slice).
+  add('subhost.slice', `${root}/subhost.slice`);
   try {
     for (const e of readdirSync(`${root}/system.slice`, { withFileTypes: true })) {
       if (e.isDirectory()) add(e.name, `${root}/system.slice/${e.name}`);

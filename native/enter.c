@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "console.h"
 #include "contain.h"
 #include "enter.h"
 #include "journal.h"
@@ -257,6 +258,7 @@ void enter(const struct enter_args *e)
 		child(e, ready[1]);
 		_exit(1);
 	}
+	relay_tell(pid);
 	if (e->no_wait) {
 		if (e->pidfile)
 			write_pidfile(e->pidfile, pid);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "console.h"
 #include "contain.h"
 #include "guard.h"
 #include "journal.h"
@@ -654,6 +655,8 @@ static const struct op ops[] = {
 	{ "guard", 1, run_guard, NULL, "." },
 	{ "undo-journal", 2, run_undo_journal, NULL, ".." },
 	{ "link-up", 1, run_link_up, NULL, "." },
+	/* Paths resolved by the op itself: "-" stands for none. */
+	{ "relay", 6, run_relay, NULL, "......" },
 };
 
 static const struct op *find_op(const char *name)

@@ -27,6 +27,7 @@ import {
   guardOps,
   overlayOps,
   postmountOps,
+  relayOps,
   premountOps,
   reaperOps,
   shareOps,
@@ -115,7 +116,7 @@ async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFact
     ops.push(...postmountOps(c, facts));
   }
   ops.unshift(...guard);
-  ops.push(...shareOps(c), ...reaperOps(c, facts));
+  ops.push(...shareOps(c), ...reaperOps(c, facts), ...relayOps(c, facts));
   const script = 'builtin' in init ? initScript(c) : await runHook(c, init.argv, [], defaults);
   await helper([...opsToArgv(ops), ...enterArgs(c, pidfile, 'builtin' in init), script, `init-${c.NAME}`]);
 }

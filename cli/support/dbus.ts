@@ -6,6 +6,7 @@
 import dbus from 'dbus-next';
 import { systemd, type SystemdManager, type JobResult, DEFAULT_JOB_TIMEOUT_MS, withTimeout } from '../../lib/systemd.js';
 import { Failure, errorText } from '../../lib/errors.js';
+import { terminalText } from './format.js';
 
 export const UNIT_IFACE = 'org.freedesktop.systemd1.Unit';
 export const SERVICE_IFACE = 'org.freedesktop.systemd1.Service';
@@ -162,7 +163,11 @@ export async function journalTail(unit: string, lines = 20, sinceMs?: number): P
   // Loaded here, on a failure's path: status and list never need execa.
   const { execa } = await import('execa');
   const r = await execa('journalctl', args, { reject: false, timeout: 10_000, stdin: 'ignore' });
-  return `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim() !== '');
+  // The subhost's own output: escaped before it reaches a terminal.
+  return `${r.stdout}\n${r.stderr}`
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map(terminalText);
 }
 
 /**

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import dbus from 'dbus-next';
 import type { MessageBus } from 'dbus-next';
-import { u64, usecToIso, formatBytes, formatNsec, formatTime, renderColumns } from './format.js';
+import { u64, usecToIso, formatBytes, formatNsec, formatTime, renderColumns, terminalText } from './format.js';
 import { subhostUnit, RUNNING_STATES, UNIT_IFACE, SERVICE_IFACE, unitsByNames, type ListedUnit } from './dbus.js';
 import { getProperties } from '../../lib/dbus-props.js';
 import type { SystemdManager } from '../../lib/systemd.js';
@@ -246,7 +246,8 @@ export async function machineAddresses(bus: MessageBus, name: string): Promise<A
   }
 }
 
-const addressText = (a: Address): string => (a.ifname ? `${a.ifname} ${a.address}` : a.address);
+// Interface names and addresses are chosen inside the subhost: escaped.
+const addressText = (a: Address): string => terminalText(a.ifname ? `${a.ifname} ${a.address}` : a.address);
 
 function stateText(s: SubhostStatus): string {
   if (s.load !== 'loaded' && s.load !== '') return s.load;
@@ -258,14 +259,14 @@ export function renderTable(rows: SubhostStatus[]): string {
   return renderColumns(
     ['NAME', 'STATE', 'SINCE', 'PID', 'TASKS', 'MEMORY', 'CPU', 'CONFIG', 'ADDRESSES'],
     rows.map((s) => [
-      s.name,
+      terminalText(s.name),
       stateText(s),
       formatTime(s.since),
       s.mainPid === null ? '-' : String(s.mainPid),
       s.tasks === null ? '-' : String(s.tasks),
       formatBytes(s.memory),
       formatNsec(s.cpuNsec),
-      s.config ?? '-',
+      s.config === null ? '-' : terminalText(s.config),
       s.addresses.map(addressText).join(', ') || '-',
     ]),
   );
@@ -274,7 +275,7 @@ export function renderTable(rows: SubhostStatus[]): string {
 /** `overlay-boot status NAME`: the same fields, one per line. */
 export function renderOne(s: SubhostStatus): string {
   const rows: [string, string][] = [
-    ['Name', s.name],
+    ['Name', terminalText(s.name)],
     ['Unit', s.unit],
     ['State', `${stateText(s)}${s.result && s.result !== 'success' ? `, result ${s.result}` : ''}`],
     ['Since', formatTime(s.since)],
@@ -282,7 +283,7 @@ export function renderOne(s: SubhostStatus): string {
     ['Tasks', s.tasks === null ? '-' : String(s.tasks)],
     ['Memory', formatBytes(s.memory)],
     ['CPU', formatNsec(s.cpuNsec)],
-    ['Config', s.config ? `${s.config}  (from ${s.configFrom})` : '- (not registered)'],
+    ['Config', s.config ? terminalText(`${s.config}  (from ${s.configFrom})`) : '- (not registered)'],
     ['Addresses', s.addresses.map(addressText).join(', ') || '-'],
   ];
   const w = Math.max(...rows.map(([k]) => k.length)) + 1;
