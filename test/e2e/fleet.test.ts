@@ -176,7 +176,7 @@ describe('examples/ansible against a sandbox; node exporter', () => {
       ].join('\n');
       const r = await sb.run(['/usr/bin/python3', '-c', scrape], { timeoutMs: 60_000 });
       expect(r.exitCode, r.stderr).toBe(0);
-      const line = `node_systemd_unit_state{name="subhost@${NAME}.service",state="active",type="forking"} 1`;
+      const line = `node_systemd_unit_state{name="subhost@${NAME}.service",state="active",type="notify"} 1`;
       expect(r.stdout.split('\n')).toContain(line);
       // Only what the include pattern names.
       expect(r.stdout).not.toMatch(/node_systemd_unit_state\{name="(?!subhost@)/);
