@@ -29,7 +29,9 @@ export default function setup(): void {
       execFileSync(cmd, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (e) {
       const err = e as { stderr?: Buffer; message: string };
-      throw new Error(`test setup: ${cmd} ${args.join(' ')} failed (scripts/setup.sh installs what it needs): ${err.stderr?.toString().trim() || err.message}`);
+      throw new Error(
+        `test setup: ${cmd} ${args.join(' ')} failed (scripts/setup.sh installs what it needs): ${err.stderr?.toString().trim() || err.message}`,
+      );
     }
   };
   // make knows what is stale in native/.

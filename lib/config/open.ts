@@ -63,14 +63,20 @@ function kind(st: Stats): string {
 
 /**
  * Test seam: the unit tests, run as a normal user, make their fixtures as
- * that user (test/unit/as-user.ts): its uid is trusted as root's is. Never
- * set outside the tests; the rule itself is tested as root.
+ * that user, and set OVERLAY_BOOT_TRUST_OWN_FILES=1 for themselves and the
+ * commands they run (test/unit/as-user.ts): that user's files are then
+ * trusted as root's are. A process running as root ignores it (the rule
+ * is what protects root; a normal user's process can only fool itself),
+ * and the rule itself is tested as root.
  */
-let fixtureOwner: number | undefined;
-export function trustFixtureOwner(uid: number): void {
-  fixtureOwner = uid;
+let ownFiles: number | undefined | null = null;
+function trustedOwner(uid: number): boolean {
+  if (ownFiles === null) {
+    const euid = process.geteuid?.() ?? 0;
+    ownFiles = euid !== 0 && process.env.OVERLAY_BOOT_TRUST_OWN_FILES === '1' ? euid : undefined;
+  }
+  return uid === 0 || uid === ownFiles;
 }
-const trustedOwner = (uid: number): boolean => uid === 0 || uid === fixtureOwner;
 
 /** Why root should not trust this file or directory, or undefined. */
 export function ownershipReason(what: string, path: string, st: Stats): string | undefined {
