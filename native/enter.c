@@ -1,9 +1,10 @@
 /*
  * enter.c - the last step of a start: the subhost's init started as PID 1
- * of fresh namespaces, with the subhost root pivoted to /, then the wait
- * for the reaper's "ready", the pidfile (subhost-machine reads it) and
- * the unit's readiness (Type=notify: READY=1, MAINPID= the reaper, and
- * STATUS= lines along the way).
+ * of fresh namespaces, with the subhost root pivoted to /, by a starter
+ * process that waits for the reaper's "ready" (struct report says why a
+ * starter); then the pidfile (subhost-machine reads it) and the unit's
+ * readiness (Type=notify: READY=1, MAINPID= the reaper, and STATUS= lines
+ * along the way).
  *
  * The readiness pipe (fd 3 inside, until the reaper closes it) carries
  * the init script's progress, as items: "S" TEXT "\n" (starting TEXT, a
@@ -283,49 +284,60 @@ static void wait_ready(const struct enter_args *e, pid_t pid, int ready_r, struc
 	}
 }
 
+/*
+ * What the starter reports once the reaper is ready. The starter is a
+ * child of this process that makes the subhost's namespaces and starts
+ * the reaper as its own child, waits for the readiness, reports and
+ * exits: the reaper is then systemd's child (orphans go to PID 1) by the
+ * time systemd learns its PID from MAINPID=. A main process that is not
+ * systemd's child is one systemd does not wait for when it stops the
+ * unit (it would send SIGKILL right after SIGTERM).
+ */
+struct report {
+	pid_t pid;
+	int started, failed;	/* the init script's "D" item; -1: not said */
+};
+
 /* READY=1 with the reaper as the main process, and what the start did. */
-static void tell_ready(const struct enter_args *e, pid_t pid, const struct progress *p)
+static void tell_ready(const struct enter_args *e, const struct report *r)
 {
 	char status[96];
 
 	if (e->no_wait)
 		snprintf(status, sizeof(status), "running (readiness not reported: custom INIT and REAPER)");
-	else if (p->started < 0)
+	else if (r->started < 0)
 		snprintf(status, sizeof(status), "running");
-	else if (p->started + p->failed == 0)
+	else if (r->started + r->failed == 0)
 		snprintf(status, sizeof(status), "running, no START services");
-	else if (p->failed == 0)
-		snprintf(status, sizeof(status), "running %d service%s", p->started, p->started == 1 ? "" : "s");
+	else if (r->failed == 0)
+		snprintf(status, sizeof(status), "running %d service%s", r->started, r->started == 1 ? "" : "s");
 	else
 		snprintf(status, sizeof(status), "running %d service%s, %d failed to start",
-			 p->started, p->started == 1 ? "" : "s", p->failed);
+			 r->started, r->started == 1 ? "" : "s", r->failed);
 	/* MAINPID before READY in one datagram: systemd takes the new main
 	 * process first, then the readiness. */
-	if (notify("MAINPID=%d\nREADY=1\nSTATUS=%s", (int)pid, status) != 0) {
+	if (notify("MAINPID=%d\nREADY=1\nSTATUS=%s", (int)r->pid, status) != 0) {
 		int err = errno;
 
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		kill(r->pid, SIGKILL);
 		errno = err;
 		die("notify", "READY=1");
 	}
 }
 
-void enter(const struct enter_args *e)
+/* The starter (see struct report): exits 0 having written the report,
+ * or 1 having said why and killed what it started. */
+static void start_reaper(const struct enter_args *e, int report_w)
 {
 	struct progress progress = { .started = -1, .failed = -1 };
 	int ready[2] = { -1, -1 };
+	struct report r;
 	pid_t pid;
 
-	fault_point(0, "enter");
-	/* The service manager is told by this process only. */
-	notify_init();
-	/* What systemd-detect-virt and packages' scripts read in PID 1's
-	 * environment (systemd's container interface): the subhost's
-	 * processes inherit it, as under nspawn. */
-	if (setenv("container", "overlay-boot", 1) != 0)
-		die("setenv", "container");
-	/* PID and time namespaces apply to children only, so the parent
+	/* Undoing a failed start is the outer process's business (its
+	 * atexit), not this copy's. */
+	undo_keep();
+	/* PID and time namespaces apply to children only, so the starter
 	 * stays where it is. */
 	if (unshare(CLONE_NEWPID | CLONE_NEWTIME) != 0) {
 		if (errno != EINVAL)
@@ -344,6 +356,7 @@ void enter(const struct enter_args *e)
 	if (pid < 0)
 		die("fork", NULL);
 	if (pid == 0) {
+		close(report_w);
 		child(e, ready[1]);
 		_exit(1);
 	}
@@ -351,11 +364,64 @@ void enter(const struct enter_args *e)
 		close(ready[1]);
 		notify("STATUS=starting");
 		wait_ready(e, pid, ready[0], &progress);
-		fault_point(0, "ready");
 	}
+	r = (struct report){ .pid = pid, .started = progress.started, .failed = progress.failed };
+	if (write(report_w, &r, sizeof(r)) != (ssize_t)sizeof(r)) {
+		int err = errno;
+
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		errno = err;
+		die("report", "to subhost-enter");
+	}
+	exit(0);
+}
+
+void enter(const struct enter_args *e)
+{
+	int fds[2], status = 0;
+	struct report r;
+	pid_t starter;
+	ssize_t n;
+
+	fault_point(0, "enter");
+	/* The service manager is told by the unit's main process only. */
+	notify_init();
+	/* What systemd-detect-virt and packages' scripts read in PID 1's
+	 * environment (systemd's container interface): the subhost's
+	 * processes inherit it, as under nspawn. */
+	if (setenv("container", "overlay-boot", 1) != 0)
+		die("setenv", "container");
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		die("pipe", NULL);
+	fflush(NULL);
+	starter = fork();
+	if (starter < 0)
+		die("fork", NULL);
+	if (starter == 0) {
+		close(fds[0]);
+		start_reaper(e, fds[1]);
+	}
+	close(fds[1]);
+	do
+		n = read(fds[0], &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	while (waitpid(starter, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(r) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		/* The starter said why; a starter killed says nothing. */
+		if (WIFSIGNALED(status)) {
+			char how[80];
+
+			describe(status, how, sizeof(how));
+			fprintf(stderr, PROG ": the starter %s\n", how);
+		}
+		exit(1);
+	}
+	fault_point(0, "ready");
 	if (e->pidfile)
-		write_pidfile(e->pidfile, pid);
-	tell_ready(e, pid, &progress);
+		write_pidfile(e->pidfile, r.pid);
+	tell_ready(e, &r);
 	journal_done();
 	undo_keep();
 	exit(0);
