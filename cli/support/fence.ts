@@ -18,8 +18,6 @@ import { writeFileAtomic } from '../../lib/atomic-write.js';
 import { readTextOrEmpty } from './conf.js';
 
 export const runtimeDropin = (name: string): string => `/run/systemd/system/subhost@${name}.service.d/50-overlay-boot-start.conf`;
-// Its name before it carried more than the fence (a start by an older package during this boot).
-const oldDropin = (name: string): string => `/run/systemd/system/subhost@${name}.service.d/50-overlay-boot-fence.conf`;
 
 /** The drop-in's text, or '' when the template alone is what the config asks for. */
 export function runtimeDropinText(r: Pick<LoadResult, 'partial' | 'resolved' | 'file'>): string {
@@ -31,9 +29,7 @@ export function runtimeDropinText(r: Pick<LoadResult, 'partial' | 'resolved' | '
 export async function ensureSettings(sm: SystemdManager, name: string, r: LoadResult, generated: boolean): Promise<void> {
   const path = runtimeDropin(name);
   const want = generated ? '' : runtimeDropinText(r);
-  const old = readTextOrEmpty(oldDropin(name)) !== '';
-  if (readTextOrEmpty(path) === want && !old) return;
-  if (old) rmSync(oldDropin(name), { force: true });
+  if (readTextOrEmpty(path) === want) return;
   if (want) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
     writeFileAtomic(path, want);

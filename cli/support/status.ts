@@ -2,7 +2,6 @@
 // systemd reports (unit and service properties over D-Bus), its config
 // and the addresses inside its network namespace (native/subhost-addrs);
 // shown as a table or as JSON with the same fields.
-import { execFile } from 'node:child_process';
 import { u64, usecToIso, formatBytes, formatNsec, formatTime, renderColumns } from './format.js';
 import { subhostUnit, RUNNING_STATES, unitsByNames, type ListedUnit } from './dbus.js';
 import { type SystemdManager, UNIT_IFACE, SERVICE_IFACE, DEFAULT_CALL_TIMEOUT_MS, NO_AUTO_START } from '../../lib/systemd.js';
@@ -186,14 +185,9 @@ export function parseSubhostAddrs(text: string): Map<string, Address[] | string>
 export async function addressesOfMany(names: string[], sm?: SystemdManager): Promise<Map<string, Address[]>> {
   const out = new Map<string, Address[]>();
   if (names.length === 0) return out;
-  // node:child_process, not execa: status and list load nothing else that
-  // needs execa, and initialising it costs about a tenth of `status NAME`.
-  const stdout = await new Promise<string | undefined>((resolve) => {
-    const child = execFile(`${libDir()}/subhost-addrs`, names, { timeout: 10_000, maxBuffer: 64 << 20 }, (err, out) =>
-      resolve(err ? undefined : out),
-    );
-    child.stdin?.end();
-  });
+  const { execa } = await import('execa');
+  const r = await execa(`${libDir()}/subhost-addrs`, names, { timeout: 10_000, maxBuffer: 64 << 20, stdin: 'ignore', reject: false });
+  const stdout = r.failed ? undefined : r.stdout;
   const read = stdout === undefined ? new Map<string, Address[] | string>() : parseSubhostAddrs(stdout);
   const asMachined = sm && process.geteuid?.() !== 0;
   const ask: string[] = [];
