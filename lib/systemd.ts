@@ -24,8 +24,8 @@ export const NO_AUTO_START = 0x2;
 const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
 /**
  * At most this many property reads wait for replies at once (getProperties):
- * dbus-daemon refuses more than max_replies_per_connection (128 by default)
- * per connection, and a caller may have a few other calls out meanwhile.
+ * dbus-daemon refuses more than 128 pending replies per connection (its
+ * default limit), and a caller may have a few other calls out meanwhile.
  */
 export const IN_FLIGHT = 64;
 
@@ -304,6 +304,9 @@ export function variant(signature: string, value: unknown): Variant {
  * systemBus() takes no address option; sessionBus({busAddress}) does.)
  */
 export async function systemd(opts: { jobs?: boolean } = {}): Promise<SystemdManager> {
-  const address = process.env.DBUS_SYSTEM_BUS_ADDRESS || 'unix:path=/run/dbus/system_bus_socket';
-  return SystemdManager.create(await connectBus(address), opts);
+  return SystemdManager.create(await connectBus(systemBusAddress()), opts);
+}
+
+export function systemBusAddress(): string {
+  return process.env.DBUS_SYSTEM_BUS_ADDRESS || 'unix:path=/run/dbus/system_bus_socket';
 }

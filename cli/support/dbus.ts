@@ -3,7 +3,15 @@
 // properties, listing, jobs, attaching processes, and the journal tail
 // shown when a job fails.
 // Never pgrep/ps: systemd knows every subhost's main PID and cgroup.
-import { systemd, type SystemdManager, type JobResult, withTimeout, UNIT_IFACE, SERVICE_IFACE } from '../../lib/systemd.js';
+import {
+  systemd,
+  systemBusAddress,
+  type SystemdManager,
+  type JobResult,
+  withTimeout,
+  UNIT_IFACE,
+  SERVICE_IFACE,
+} from '../../lib/systemd.js';
 import { Failure, errorText } from '../../lib/errors.js';
 
 export const subhostUnit = (name: string): string => `subhost@${name}.service`;
@@ -19,11 +27,10 @@ export const RUNNING_STATES = ['active', 'activating', 'deactivating', 'reloadin
 
 /** The system bus; a failure becomes one clear line. `jobs: false` for commands that only read (status, list). */
 export async function connectSystemd(opts: { jobs?: boolean } = {}): Promise<SystemdManager> {
-  const address = process.env.DBUS_SYSTEM_BUS_ADDRESS || 'unix:path=/run/dbus/system_bus_socket';
   try {
     return await systemd(opts);
   } catch (e) {
-    throw new Failure(`cannot talk to systemd on the system bus (${address}): ${errorText(e)}`);
+    throw new Failure(`cannot talk to systemd on the system bus (${systemBusAddress()}): ${errorText(e)}`);
   }
 }
 
