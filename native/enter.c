@@ -9,9 +9,10 @@
  * The readiness pipe (fd 3 inside, until the reaper closes it) carries
  * the init script's progress, as items: "S" TEXT "\n" (starting TEXT, a
  * START entry), "D" STARTED " " FAILED "\n" (the entries are done), and
- * "R" (the reaper runs: ready). TEXT is printable ASCII, at most
- * ITEM_MAX bytes: the parent turns it into a STATUS= line of its own
- * making, never passes it through.
+ * "R" (the reaper runs: ready). Of TEXT, the first ITEM_MAX bytes are
+ * kept, anything but printable ASCII as "?": the parent makes a STATUS=
+ * line of its own with it, never passes bytes through. Any other first
+ * byte is not the protocol: the start fails.
  */
 
 #include <errno.h>
@@ -217,9 +218,11 @@ static int take(struct progress *p, char c)
 		return 0;
 	}
 	if (c != '\n') {
-		if (c < 0x20 || c > 0x7e || p->len > ITEM_MAX)
-			return -1;
-		p->item[p->len++] = c;
+		/* An entry's name as far as it is plain ASCII and ITEM_MAX
+		 * bytes long: it is only shown (systemd takes STATUS= text
+		 * only as valid UTF-8; "?" keeps it so). */
+		if (p->len <= ITEM_MAX)
+			p->item[p->len++] = c >= 0x20 && c <= 0x7e ? c : '?';
 		return 0;
 	}
 	p->item[p->len] = '\0';

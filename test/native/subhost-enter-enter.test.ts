@@ -155,7 +155,7 @@ describe('subhost-enter enter', () => {
     const r = await s.run(`
       rc=0
       $SE $BASE enter --pidfile $OUT/pid $R -- \\
-        /bin/sh -c 'eval "printf \\"Sssh\\\\nS/usr/bin/x y\\\\nD2 0\\\\n\\" >&$OVERLAY_BOOT_READY_FD"; exec /.reaper ${NAME}-items' || rc=$?
+        /bin/sh -c 'eval "printf \\"Sssh\\\\nS/usr/bin/\\\\303\\\\274x y\\\\nD2 0\\\\n\\" >&$OVERLAY_BOOT_READY_FD"; exec /.reaper ${NAME}-items' || rc=$?
       echo ok-rc=$rc
       P=$(cat $OUT/pid)
       # No child left: the reaper exits on its own.
