@@ -73,7 +73,7 @@ export async function refUnit(sb: Sandbox, unit: string): Promise<void> {
  * Unit.Unref: lets systemd unload the units again. Every Ref costs systemd
  * one D-Bus match rule (it tracks the referencing client per unit), and so
  * does every job a client waits for; dbus-daemon allows systemd's connection
- * 512 (max_match_rules_per_connection) and systemd drops off the bus when it
+ * 512 (its limit of match rules per connection) and systemd drops off the bus when it
  * cannot add one. So only main units are referenced (a unit they BindsTo=
  * stays loaded with them), and each test drops its references when done.
  */

@@ -28,6 +28,7 @@
 #include "contain.h"
 #include "guard.h"
 #include "journal.h"
+#include "log.h"
 #include "ops.h"
 #include "subhost-enter.h"
 #include "undo.h"
@@ -479,7 +480,7 @@ static int run_check_env(char **a)
 {
 	if (env_holds(a))
 		return 0;
-	fprintf(stderr, PROG ": plan is stale: %s differs\n", a[0]);
+	fprintf(stderr, "%s" PROG ": plan is stale: %s differs\n", log_prefix(SD_NOTICE), a[0]);
 	exit(EX_STALE);
 }
 
@@ -487,7 +488,7 @@ static int run_check_stat(char **a)
 {
 	if (stat_holds(a))
 		return 0;
-	fprintf(stderr, PROG ": plan is stale: %s changed\n", a[0]);
+	fprintf(stderr, "%s" PROG ": plan is stale: %s changed\n", log_prefix(SD_NOTICE), a[0]);
 	exit(EX_STALE);
 }
 

@@ -57,7 +57,13 @@ async function runHook(c: SubhostConfig, argv: string[], extra: string[], defaul
 }
 
 async function helper(argv: string[]): Promise<void> {
-  const r = await execa(`${libDir()}/subhost-enter`, argv, { stdio: 'inherit', reject: false });
+  // This process is the unit's main process (NotifyAccess=main): the
+  // helper tells systemd of the start's progress on its behalf.
+  const r = await execa(`${libDir()}/subhost-enter`, argv, {
+    stdio: 'inherit',
+    reject: false,
+    env: { OVERLAY_BOOT_MAIN_PID: String(process.pid) },
+  });
   if (r.exitCode !== 0) throw new Failure(`subhost-enter failed (exit status ${r.exitCode ?? r.signal})`);
 }
 
