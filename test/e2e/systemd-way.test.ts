@@ -131,7 +131,7 @@ describe('systemd conventions', () => {
     expect(all).not.toMatch(/^<\d>/m);
     // subhost-netns@ reads priorities: its error is at err, systemd's
     // "Starting ..." (info) is filtered out, so the filter is real.
-    const n = await makeSubhost(sb, 'perrn', 'BASE=.\nSTART=none\nCABLES=nosuchbr9\n');
+    const n = await makeSubhost(sb, 'perrn', 'BASE=.\nSTART=none\nCABLES=nosuchbr9=\n');
     await register(sb, n.conf);
     await sb.daemonReload();
     expect(await sb.startUnit(U('perrn'))).not.toBe('done');
@@ -139,7 +139,7 @@ describe('systemd conventions', () => {
     const netns = 'subhost-netns@perrn.service';
     const nall = await ok(sb.run(['journalctl', '--no-pager', '-o', 'cat', '-u', netns]));
     const nerrs = await ok(sb.run(['journalctl', '--no-pager', '-o', 'cat', '-p', 'err', '-u', netns]));
-    expect(nerrs).toContain('nosuchbr9');
+    expect(nerrs).toContain('bridge nosuchbr9 for perrn0 does not exist');
     expect(nall).toMatch(/Starting subhost-netns@perrn\.service/);
     expect(nerrs).not.toMatch(/Starting subhost-netns@perrn\.service/);
     expect(nerrs).not.toMatch(/^<\d>/m);
