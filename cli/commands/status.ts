@@ -7,7 +7,7 @@ import { UsageError, EXIT_NOT_RUNNING } from '../../lib/errors.js';
 import { connectSystemd, listSubhostUnits, RUNNING_STATES, type ListedUnit } from '../support/dbus.js';
 import { configOf } from '../support/conf.js';
 import { checkName } from '../support/check-name.js';
-import { statusFrom, addressesOfMany, unitRecords, renderTable, renderOne, type SubhostStatus } from '../support/status.js';
+import { statusFrom, addressesOfMany, unitRecords, renderTable, renderOne, isRunning, type SubhostStatus } from '../support/status.js';
 import { readSubhostsConf, confName } from '../../lib/registry.js';
 import { RUNTIME_REGISTRY } from '../../lib/paths.js';
 import { nameProblem } from '../../lib/config/name.js';
@@ -73,7 +73,7 @@ function unloadedNames(listed: Map<string, ListedUnit>): string[] {
 const valid = (n: string) => nameProblem(n) === undefined;
 const byName = (a: SubhostStatus, b: SubhostStatus) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-/** Every subhost known: loaded units, /etc/subhosts.conf, the /run registry. */
+/** Every subhost known: loaded units (running, or with a config), /etc/subhosts.conf, the /run registry. */
 export async function showAll(sm: SystemdManager, json: boolean): Promise<void> {
   const listed = new Map((await listSubhostUnits(sm)).map((u) => [u.name, u]));
   const loaded = collectMany(sm, [...listed.keys()].filter(valid), listed);
@@ -82,7 +82,9 @@ export async function showAll(sm: SystemdManager, json: boolean): Promise<void> 
   // (synchronously) while systemd and subhost-addrs answer.
   await new Promise((r) => setImmediate(r));
   const others = unloadedNames(listed);
-  const rows = [...(await loaded), ...(await collectMany(sm, others))].sort(byName);
+  // A unit left failed or inactive by a start of a NAME that has no
+  // config (a mistyped name) is no subhost: shown only while it runs.
+  const rows = [...(await loaded).filter((s) => s.config !== null || isRunning(s)), ...(await collectMany(sm, others))].sort(byName);
   process.stdout.write(json ? `${JSON.stringify(rows, null, 2)}\n` : rows.length ? renderTable(rows) : 'no subhosts\n');
 }
 

@@ -271,6 +271,20 @@ export function renderTable(rows: SubhostStatus[]): string {
   );
 }
 
+/**
+ * Why systemd has no figure (status NAME says it beside the "-"): a
+ * subhost that is not running has no processes to count; a running one
+ * lacks a counter when its accounting is off (TasksAccounting=,
+ * MemoryAccounting=, CPUAccounting=) or the kernel's cgroup controller is
+ * not there (in a container, often not delegated).
+ */
+function missing(s: SubhostStatus, what: 'pid' | 'pids' | 'memory' | 'cpu'): string {
+  if (!isRunning(s)) return ' (not running)';
+  if (what === 'pid') return ' (systemd knows no main process)';
+  const key = { pids: 'TasksAccounting', memory: 'MemoryAccounting', cpu: 'CPUAccounting' }[what];
+  return ` (systemd has no figure: ${key}= is off for ${s.unit}, or the cgroup "${what}" controller is not available here)`;
+}
+
 /** `overlay-boot status NAME`: the same fields, one per line. */
 export function renderOne(s: SubhostStatus): string {
   const rows: [string, string][] = [
@@ -278,10 +292,10 @@ export function renderOne(s: SubhostStatus): string {
     ['Unit', s.unit],
     ['State', `${stateText(s)}${s.result && s.result !== 'success' ? `, result ${s.result}` : ''}`],
     ['Since', formatTime(s.since)],
-    ['Main PID', s.mainPid === null ? '-' : `${s.mainPid} (the subhost's PID 1)`],
-    ['Tasks', s.tasks === null ? '-' : String(s.tasks)],
-    ['Memory', formatBytes(s.memory)],
-    ['CPU', formatNsec(s.cpuNsec)],
+    ['Main PID', s.mainPid === null ? `-${missing(s, 'pid')}` : `${s.mainPid} (the subhost's PID 1)`],
+    ['Tasks', s.tasks === null ? `-${missing(s, 'pids')}` : String(s.tasks)],
+    ['Memory', s.memory === null ? `-${missing(s, 'memory')}` : formatBytes(s.memory)],
+    ['CPU', s.cpuNsec === null ? `-${missing(s, 'cpu')}` : formatNsec(s.cpuNsec)],
     ['Config', s.config ? `${s.config}  (from ${s.configFrom})` : '- (not registered)'],
     ['Addresses', s.addresses.map(addressText).join(', ') || '-'],
   ];
