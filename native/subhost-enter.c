@@ -88,6 +88,8 @@ const char usage_text[] =
 "with ROOT (a mount point) pivoted to / and a fresh /proc, and waits until\n"
 "PROGRAM (the reaper) writes \"R\" to $OVERLAY_BOOT_READY_FD.\n"
 "  --hostname NAME         hostname of the new uts namespace\n"
+"  --hostname-from-root    rather ROOT's /etc/hostname, when it is a valid\n"
+"                          hostname other than the host's\n"
 "  --pidfile FILE          write PROGRAM's pid here once ready\n"
 "  --no-wait               do not wait for readiness\n"
 "  --contain               CONTAINMENT=contained: a cgroup namespace too,\n"

@@ -9,6 +9,7 @@ import { readSubhostsConf } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
 import { sameFile } from '../support/conf.js';
 import { runtimeDropin } from '../support/fence.js';
+import { twinWarnings } from '../support/identity.js';
 
 export const usage = `Usage: overlay-boot check [--json] CONF...
 
@@ -106,6 +107,11 @@ export async function run(args: string[]): Promise<number> {
   let status = 0;
   for (const f of files) {
     const r = await loadConfig(f);
+    if (r.config) {
+      const start = r.resolved.START?.source;
+      for (const message of twinWarnings(r.config))
+        r.warnings.push({ file: r.file, line: start?.kind === 'default' ? undefined : start?.line, key: 'START', message });
+    }
     // Problems and warnings, a few at most (a file of garbage gives a few lines, then a count).
     const lines = reportLines(r.file, r.problems, r.warnings);
     if (r.problems.length === 0) for (const l of lines) process.stderr.write(`${l}\n`);

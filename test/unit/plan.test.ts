@@ -166,6 +166,7 @@ describe('the whole start plan', () => {
       'enter',
       '--hostname',
       'x',
+      '--hostname-from-root',
       '--pidfile',
       '/run/subhost/x/pid',
       '--contain',
