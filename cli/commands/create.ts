@@ -125,7 +125,7 @@ export async function run(args: string[]): Promise<number> {
   if (!isRoot()) throw new Failure(`creating subhost ${name} needs root: run it with sudo`, EXIT_NOPERM);
   make(base, conf, text);
   process.stdout.write(`created subhost ${name}: ${conf} (UPPER ${base}/root)\n`);
-  await identity(base, conf, r.config?.LOWER ?? '/', name);
+  await identity(base, r.config?.LOWER ?? '/', name);
   if (!a.flags.has('--enable') && !a.flags.has('--now')) return 0;
   const sm = await connectSystemd().catch((e: unknown) => {
     throw new Failure(`${errorText(e)}\n${undoHint(name, conf)}`);
@@ -148,7 +148,7 @@ export async function run(args: string[]): Promise<number> {
 }
 
 /** Its own hostname, machine-id and ssh host keys in UPPER (support/identity.ts); on failure, nothing of the subhost is left. */
-async function identity(base: string, conf: string, lower: string, name: string): Promise<void> {
+async function identity(base: string, lower: string, name: string): Promise<void> {
   try {
     const made = await giveIdentity(`${base}/root`, lower, name);
     process.stdout.write(`gave subhost ${name} its own ${made.join(', ')} (in UPPER)\n`);
