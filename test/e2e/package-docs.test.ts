@@ -17,6 +17,7 @@ const MANPAGES = [
   'overlay-share.8',
   'overlay-diskfile.8',
   'overlay-clean-root.8',
+  'overlay-boot-generator.8',
   'overlay-boot.conf.5',
   'subhost@.service.8',
   'overlay-boot-subhost-scripts.7',
