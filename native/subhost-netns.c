@@ -254,10 +254,10 @@ static int state_fd = -1;
  * a kill right after still leaves the record `down` needs. */
 static void record(const char *what, const char *arg)
 {
-	char buf[64];
+	char buf[16 + NETNS_NAME_MAX];	/* "netns NAME": the longest */
 	int n = snprintf(buf, sizeof(buf), arg ? "%s %s\n" : "%s\n", what, arg);
 
-	if (write(state_fd, buf, (size_t)n) != n)
+	if (n < 0 || (size_t)n >= sizeof(buf) || write(state_fd, buf, (size_t)n) != n)
 		die("cannot record in the state file", NULL);
 }
 

@@ -1,10 +1,13 @@
 // overlay-boot-runtime: what the units run.
 //   start NAME       ExecStart of subhost@NAME.service
 //   netns-up NAME    ExecStart of subhost-netns@NAME.service
+//   adopt-16, adopt NAME, netns-adopt NAME, stop-16 NAME, adopted-gone NAME:
+//                    running overlay-boot 1.6 subhosts (adopt16.ts)
 // Errors are one line each, to the journal, and a non-zero exit.
 import { loadSubhost } from './load.js';
 import { start } from './start.js';
 import { runNetnsPlan } from './netns-up.js';
+import { adopt, adoptAll, adoptedGone, netnsAdopt, stop16 } from './adopt16.js';
 import { netnsPlanLines, writeNetnsPlan } from '../lib/plan/netns.js';
 import { keepNetnsPlan, keepStartPlan, planSig } from '../lib/plan/keep.js';
 import { findConf, legacyInstanceHint } from '../lib/registry.js';
@@ -49,7 +52,8 @@ async function emptyNetns(name: string, rundir: string, why: string): Promise<nu
   return 0;
 }
 
-const usage = 'Usage: overlay-boot-runtime start|netns-up NAME\n';
+const usage =
+  'Usage: overlay-boot-runtime start|netns-up|adopt|netns-adopt|stop-16|adopted-gone NAME\n       overlay-boot-runtime adopt-16\n';
 
 async function run(argv: string[]): Promise<number> {
   const a = parseArgs(argv);
@@ -58,6 +62,8 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const [cmd, name, ...extra] = a.positionals;
+  // The package's postinst, over a running overlay-boot 1.6 (adopt16.ts).
+  if (cmd === 'adopt-16' && !name && !a.rest) return adoptAll();
   if (!name || extra.length || a.rest) throw new UsageError(name ? 'too many arguments' : 'missing NAME');
   const rundir = process.env.RUNTIME_DIRECTORY;
   if (!rundir) throw new Failure('RUNTIME_DIRECTORY is not set: run this from its systemd unit');
@@ -112,6 +118,15 @@ async function run(argv: string[]): Promise<number> {
       await runNetnsPlan(name, `${rundir}/state`, plan);
       return 0;
     }
+    // A subhost that runs under overlay-boot 1.6, adopted (adopt16.ts).
+    case 'adopt':
+      return adopt(name, rundir);
+    case 'netns-adopt':
+      return netnsAdopt(name, rundir);
+    case 'stop-16':
+      return stop16(name);
+    case 'adopted-gone':
+      return adoptedGone(name);
     default:
       throw new UsageError(`unknown command ${cmd}`);
   }

@@ -1,7 +1,8 @@
 // overlay-boot status [NAME]: what systemd reports about a subhost (state,
 // since, main PID, tasks, memory, CPU), its config and the addresses
 // inside; without NAME every subhost, as `list` shows them (list.ts).
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { adoptedRecord } from '../../lib/legacy16.js';
 import { parseArgs } from '../../lib/args.js';
 import { UsageError, EXIT_NOT_RUNNING } from '../../lib/errors.js';
 import { connectSystemd, listSubhostUnits, RUNNING_STATES, type ListedUnit } from '../support/dbus.js';
@@ -17,8 +18,9 @@ export const FIELDS = `Fields (--json: an object per subhost): name, unit, load,
 (ActiveState), subState, result, since (ISO 8601, when it entered its
 state), mainPid (its PID 1 as the host sees it), tasks, memory (bytes),
 cpuNsec, config, configFrom, addresses ([{ifname, family, address}],
-loopback left out). Counters are null when unknown (no accounting), else
-numbers (decimal strings above 2^53).
+loopback left out), adopted16 (true while a subhost that overlay-boot 1.6
+started runs adopted). Counters are null when unknown (no accounting),
+else numbers (decimal strings above 2^53).
 `;
 
 export const usage = `Usage: overlay-boot status [--json] [NAME]
@@ -40,7 +42,9 @@ export async function collectMany(sm: SystemdManager, names: string[], listed?: 
     const { unit, service } = records.get(n)!;
     const env = Array.isArray(service.Environment) ? (service.Environment as unknown[]).map(String) : [];
     const running = RUNNING_STATES.includes(String(unit.ActiveState));
-    return statusFrom(n, unit, service, configOf(n, env), running ? (addresses.get(n) ?? []) : []);
+    const s = statusFrom(n, unit, service, configOf(n, env), running ? (addresses.get(n) ?? []) : []);
+    if (running && existsSync(adoptedRecord(n))) s.adopted16 = true;
+    return s;
   });
 }
 

@@ -44,6 +44,8 @@ export interface SubhostStatus {
   configFrom: string | null;
   /** Addresses inside (loopback left out); empty when not running. */
   addresses: Address[];
+  /** Started by overlay-boot 1.6 and adopted by the package (runtime/adopt16.ts): runs under 1.6 until it stops. */
+  adopted16?: boolean;
 }
 
 /** The Unit property systemctl shows as the time an ActiveState was entered. */
@@ -290,7 +292,12 @@ export function renderOne(s: SubhostStatus): string {
   const rows: [string, string][] = [
     ['Name', s.name],
     ['Unit', s.unit],
-    ['State', `${stateText(s)}${s.result && s.result !== 'success' ? `, result ${s.result}` : ''}`],
+    [
+      'State',
+      `${stateText(s)}${s.result && s.result !== 'success' ? `, result ${s.result}` : ''}${
+        s.adopted16 ? ", under overlay-boot 1.6 (adopted at the package's install; its next start is overlay-boot 2's)" : ''
+      }`,
+    ],
     ['Since', formatTime(s.since)],
     ['Main PID', s.mainPid === null ? `-${missing(s, 'pid')}` : `${s.mainPid} (the subhost's PID 1)`],
     ['Tasks', s.tasks === null ? `-${missing(s, 'pids')}` : String(s.tasks)],
