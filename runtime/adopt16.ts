@@ -92,6 +92,8 @@ function writeDropins(a: Adopted): void {
       "# ... then SIGKILL (1.6's reaper blocks every other signal; so did 1.6's stop).",
       'KillMode=control-group',
       'KillSignal=SIGKILL',
+      '# The stop ends it so: not a failure.',
+      'SuccessExitStatus=SIGKILL',
       '',
     ].join('\n'),
     { mode: 0o644 },
