@@ -135,6 +135,8 @@ describe('installing over overlay-boot 1.6 while its subhosts run', () => {
       );
       expect(await ok(sb, 'machinectl show t16web -p Leader --value')).toBe(`${reapers.get('t16web')}\n`);
     }
+    // 1.6's processes keep 1.6's privileges in the unit's cgroup: no device fence while adopted.
+    expect(await ok(sb, 'systemctl show -p DevicePolicy --value subhost@t16web.service')).toBe('auto\n');
     const list = await ok(sb, 'overlay-boot list');
     for (const s of subs) expect(list).toMatch(new RegExp(`^${s.name} +active \\(running\\) .*${s.conf}`, 'm'));
     const st = await ok(sb, 'overlay-boot status t16tiny');
@@ -168,6 +170,7 @@ describe('installing over overlay-boot 1.6 while its subhosts run', () => {
       const pid = await mainPid(sb, n);
       expect(pid).not.toBe(reapers.get(n));
       expect(await ok(sb, `systemctl show -p Description --value subhost@${n}.service`)).toBe(`Subhost ${n}\n`);
+      expect(await ok(sb, `systemctl show -p DevicePolicy --value subhost@${n}.service`)).toBe('closed\n');
     }
     expect(await ok(sb, `cat ${svc.base}/root/var/log/t16svc.log`)).toBe('started\nstopped\nstarted\n');
     // What the subhosts wrote: intact, also what was written while adopted.
