@@ -32,9 +32,9 @@ describe('subhost-enter enter', () => {
       )
       .join('\n');
     const r = await s.run(`mkfifo $D/fifo\n${script}\necho done=yes`);
-    expect(r.kv.done, `${r.stdout}\n${r.stderr}`).toBe("yes");
+    expect(r.kv.done, `${r.stdout}\n${r.stderr}`).toBe('yes');
     expect(r.stdout).not.toMatch(/case .*: rc=/);
-    cases.forEach(([what, , want], i) => expect(s.readOut(`h${i}`).trim(), what).toBe(want));
+    for (const [i, [what, , want]] of cases.entries()) expect(s.readOut(`h${i}`).trim(), what).toBe(want);
   });
 
   it('starts PROGRAM as PID 1 in a pivoted root and writes the pidfile once ready', async () => {
