@@ -102,6 +102,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`demo failed: ${(e as Error).message}\n`);
+  process.stderr.write(
+    `demo failed: ${(e as Error).message}\n` +
+      'demo: the step above says what failed (its command and output); nothing of the throwaway systemd is left ' +
+      '(ip netns list, grep overlay /proc/mounts show none). scripts/test.sh test/e2e/sandbox.test.ts checks the sandbox itself.\n',
+  );
   process.exit(1);
 });
