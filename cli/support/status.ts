@@ -261,7 +261,7 @@ export function renderTable(rows: SubhostStatus[]): string {
     ['NAME', 'STATE', 'SINCE', 'PID', 'TASKS', 'MEMORY', 'CPU', 'CONFIG', 'ADDRESSES'],
     rows.map((s) => [
       s.name,
-      stateText(s),
+      s.adopted16 ? `${stateText(s)} under 1.6` : stateText(s),
       formatTime(s.since),
       s.mainPid === null ? '-' : String(s.mainPid),
       s.tasks === null ? '-' : String(s.tasks),
