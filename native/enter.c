@@ -23,7 +23,6 @@
 #include "common.h"
 #include "contain.h"
 #include "enter.h"
-#include "identity.h"
 #include "journal.h"
 #include "subhost-enter.h"
 #include "undo.h"
@@ -230,17 +229,12 @@ static void wait_ready(const struct enter_args *e, pid_t pid, int ready_r)
 	}
 }
 
-void enter(const struct enter_args *args)
+void enter(const struct enter_args *e)
 {
-	struct enter_args chosen = *args;	/* with the hostname chosen now */
-	const struct enter_args *e = &chosen;
 	int ready[2] = { -1, -1 };
 	pid_t pid;
 
 	fault_point(0, "enter");
-	/* Read at every start: root inside may have changed it since. */
-	if (args->hostname_from_root && args->hostname)
-		chosen.hostname = root_hostname(args->root, args->hostname);
 	/* PID and time namespaces apply to children only, so the parent
 	 * stays where it is. */
 	if (unshare(CLONE_NEWPID | CLONE_NEWTIME) != 0) {

@@ -25,6 +25,7 @@
 
 #include "common.h"
 #include "enter.h"
+#include "identity.h"
 #include "ops.h"
 #include "subhost-enter.h"
 #include "journal.h"
@@ -149,6 +150,10 @@ static int run_args(int argc, char **argv)
 			die("open", "/dev/null");
 
 	ops_run(argc, argv, 1);
+	/* Read now, ROOT assembled, at every start: root inside may have
+	 * changed its /etc/hostname since the last one (identity.c). */
+	if (have_enter && e.hostname_from_root && e.hostname)
+		e.hostname = root_hostname(e.root, e.hostname);
 	if (have_enter)
 		enter(&e);
 	undo_keep();

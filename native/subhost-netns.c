@@ -138,17 +138,6 @@ static int ifname_ok(const char *s)
 	return *s && strlen(s) < IFNAMSIZ && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
 }
 
-/* A netns is named by a file in NETNS_DIR, not by an interface: the
- * subhost's NAME, whose limit is lib/config/name.ts's NAME_MAX (1.6's
- * `ip netns add` took long names too; only the cables' host-side
- * interface names must fit IFNAMSIZ). */
-#define NETNS_NAME_MAX 64
-
-static int netns_name_ok(const char *s)
-{
-	return *s && strlen(s) <= NETNS_NAME_MAX && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
-}
-
 /* "02:00:00:00:00:42" into MAC; 0 if it is not one. */
 static int parse_mac(const char *s, unsigned char mac[6])
 {
@@ -166,6 +155,17 @@ static int parse_vlan(const char *s, unsigned *id)
 
 	*id = (unsigned)v;
 	return *s >= '0' && *s <= '9' && *end == '\0' && v >= 1 && v <= 4094;
+}
+
+/* A netns is named by a file in NETNS_DIR, not by an interface: the
+ * subhost's NAME, whose limit is lib/config/name.ts's NAME_MAX (1.6's
+ * `ip netns add` took long names too; only the cables' host-side
+ * interface names must fit IFNAMSIZ). */
+#define NETNS_NAME_MAX 64
+
+static int netns_name_ok(const char *s)
+{
+	return *s && strlen(s) <= NETNS_NAME_MAX && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
 }
 
 /* Why line L (of part PART: 0 checks, 1 cables) is not one `up` reads,

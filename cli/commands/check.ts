@@ -2,6 +2,7 @@
 // where its value came from, or the problems, without running anything.
 import { loadConfig, VARIABLES, type LoadResult, type Source } from '../../lib/config/load.js';
 import { formatProblem, reportLines } from '../../lib/config/problem.js';
+import { twinWarnings } from '../support/identity.js';
 import { parseArgs, operands } from '../../lib/args.js';
 import { UsageError } from '../../lib/errors.js';
 import { shownConfig, VARIABLE_TABLE } from '../../lib/config/variables.js';
@@ -9,7 +10,6 @@ import { readSubhostsConf } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
 import { sameFile } from '../support/conf.js';
 import { runtimeDropin } from '../support/fence.js';
-import { twinWarnings } from '../support/identity.js';
 
 export const usage = `Usage: overlay-boot check [--json] CONF...
 

@@ -18,9 +18,9 @@ export const FIELDS = `Fields (--json: an object per subhost): name, unit, load,
 (ActiveState), subState, result, since (ISO 8601, when it entered its
 state), mainPid (its PID 1 as the host sees it), tasks, memory (bytes),
 cpuNsec, config, configFrom, addresses ([{ifname, family, address}],
-loopback left out), adopted16 (true while a subhost that overlay-boot 1.6
-started runs adopted). Counters are null when unknown (no accounting),
-else numbers (decimal strings above 2^53).
+loopback left out). Counters are null when unknown (no accounting), else
+numbers (decimal strings above 2^53).
+adopted16: true while a subhost that overlay-boot 1.6 started runs adopted.
 `;
 
 export const usage = `Usage: overlay-boot status [--json] [NAME]

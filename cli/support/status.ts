@@ -29,6 +29,8 @@ export interface SubhostStatus {
   /** ActiveState: active, inactive, failed, activating, deactivating */
   state: string;
   subState: string;
+  /** Started by overlay-boot 1.6 and adopted by the package (runtime/adopt16.ts): runs under 1.6 until it stops. */
+  adopted16?: boolean;
   /** The service's Result: success, exit-code, signal, timeout... */
   result: string;
   /** When it entered its present state (ISO 8601), null if never. */
@@ -44,8 +46,6 @@ export interface SubhostStatus {
   configFrom: string | null;
   /** Addresses inside (loopback left out); empty when not running. */
   addresses: Address[];
-  /** Started by overlay-boot 1.6 and adopted by the package (runtime/adopt16.ts): runs under 1.6 until it stops. */
-  adopted16?: boolean;
 }
 
 /** The Unit property systemctl shows as the time an ActiveState was entered. */
@@ -252,7 +252,8 @@ const addressText = (a: Address): string => (a.ifname ? `${a.ifname} ${a.address
 
 function stateText(s: SubhostStatus): string {
   if (s.load !== 'loaded' && s.load !== '') return s.load;
-  return s.subState && s.subState !== s.state ? `${s.state} (${s.subState})` : s.state;
+  const state = s.subState && s.subState !== s.state ? `${s.state} (${s.subState})` : s.state;
+  return s.adopted16 ? `${state} under overlay-boot 1.6` : state;
 }
 
 /** `overlay-boot list`: one row per subhost. */
@@ -261,7 +262,7 @@ export function renderTable(rows: SubhostStatus[]): string {
     ['NAME', 'STATE', 'SINCE', 'PID', 'TASKS', 'MEMORY', 'CPU', 'CONFIG', 'ADDRESSES'],
     rows.map((s) => [
       s.name,
-      s.adopted16 ? `${stateText(s)} under 1.6` : stateText(s),
+      stateText(s),
       formatTime(s.since),
       s.mainPid === null ? '-' : String(s.mainPid),
       s.tasks === null ? '-' : String(s.tasks),
@@ -277,13 +278,13 @@ export function renderTable(rows: SubhostStatus[]): string {
  * Why systemd has no figure (status NAME says it beside the "-"): a
  * subhost that is not running has no processes to count; a running one
  * lacks a counter when its accounting is off (TasksAccounting=,
- * MemoryAccounting=, CPUAccounting=) or the kernel's cgroup controller is
+ * MemoryAccounting=) or the kernel's cgroup controller is
  * not there (in a container, often not delegated).
  */
-function missing(s: SubhostStatus, what: 'pid' | 'pids' | 'memory' | 'cpu'): string {
+function missing(s: SubhostStatus, what: 'pid' | 'pids' | 'memory'): string {
   if (!isRunning(s)) return ' (not running)';
   if (what === 'pid') return ' (systemd knows no main process)';
-  const key = { pids: 'TasksAccounting', memory: 'MemoryAccounting', cpu: 'CPUAccounting' }[what];
+  const key = { pids: 'TasksAccounting', memory: 'MemoryAccounting' }[what];
   return ` (systemd has no figure: ${key}= is off for ${s.unit}, or the cgroup "${what}" controller is not available here)`;
 }
 
@@ -292,17 +293,12 @@ export function renderOne(s: SubhostStatus): string {
   const rows: [string, string][] = [
     ['Name', s.name],
     ['Unit', s.unit],
-    [
-      'State',
-      `${stateText(s)}${s.result && s.result !== 'success' ? `, result ${s.result}` : ''}${
-        s.adopted16 ? ", under overlay-boot 1.6 (adopted at the package's install; its next start is overlay-boot 2's)" : ''
-      }`,
-    ],
+    ['State', `${stateText(s)}${s.result && s.result !== 'success' ? `, result ${s.result}` : ''}`],
     ['Since', formatTime(s.since)],
     ['Main PID', s.mainPid === null ? `-${missing(s, 'pid')}` : `${s.mainPid} (the subhost's PID 1)`],
     ['Tasks', s.tasks === null ? `-${missing(s, 'pids')}` : String(s.tasks)],
     ['Memory', s.memory === null ? `-${missing(s, 'memory')}` : formatBytes(s.memory)],
-    ['CPU', s.cpuNsec === null ? `-${missing(s, 'cpu')}` : formatNsec(s.cpuNsec)],
+    ['CPU', formatNsec(s.cpuNsec)],
     ['Config', s.config ? `${s.config}  (from ${s.configFrom})` : '- (not registered)'],
     ['Addresses', s.addresses.map(addressText).join(', ') || '-'],
   ];

@@ -138,7 +138,7 @@ describe('installing over overlay-boot 1.6 while its subhosts run', () => {
     // 1.6's processes keep 1.6's privileges in the unit's cgroup: no device fence while adopted.
     expect(await ok(sb, 'systemctl show -p DevicePolicy --value subhost@t16web.service')).toBe('auto\n');
     const list = await ok(sb, 'overlay-boot list');
-    for (const s of subs) expect(list).toMatch(new RegExp(`^${s.name} +active \\(running\\) under 1\\.6 .*${s.conf}`, 'm'));
+    for (const s of subs) expect(list).toMatch(new RegExp(`^${s.name} +active \\(running\\) under overlay-boot 1\\.6 .*${s.conf}`, 'm'));
     const st = await ok(sb, 'overlay-boot status t16tiny');
     expect(st).toContain('under overlay-boot 1.6');
     expect(st).toContain(`Main PID:  ${reapers.get('t16tiny')} (the subhost's PID 1)`);

@@ -94,6 +94,9 @@ describe('rendering', () => {
     expect(out).toContain(
       'Memory:    - (systemd has no figure: MemoryAccounting= is off for subhost@web.service, or the cgroup "memory" controller is not available here)\n',
     );
+    // A subhost that overlay-boot 1.6 started, adopted at the package's install.
+    expect(renderOne({ ...s, adopted16: true })).toContain('State:     active (running) under overlay-boot 1.6\n');
+    expect(renderTable([{ ...s, adopted16: true }])).toMatch(/^web +active \(running\) under overlay-boot 1\.6 +/m);
     const stopped = renderOne({ ...s, state: 'inactive', subState: 'dead', mainPid: null, tasks: null, cpuNsec: null });
     expect(stopped).toContain('Main PID:  - (not running)\n');
     expect(stopped).toContain('Tasks:     - (not running)\n');
