@@ -120,8 +120,11 @@ export function findLegacy16(skip: (name: string) => boolean = () => false): Leg
   for (const name of names) {
     const net = boundNetns(`${NETNS_DIR}/${name}`);
     if (!net) continue;
-    // PID 1 of a nested pid namespace, in this netns: the reaper.
-    const reaper = procs.find((p) => p.net === net && p.nspid.length >= 2 && p.nspid[p.nspid.length - 1] === 1);
+    // PID 1 of a nested pid namespace, in this netns: the reaper (the
+    // outermost one: a container inside the subhost has its own PID 1).
+    const reaper = procs
+      .filter((p) => p.net === net && p.nspid.length >= 2 && p.nspid[p.nspid.length - 1] === 1)
+      .sort((a, b) => a.nspid.length - b.nspid.length || a.pid - b.pid)[0];
     if (!reaper) continue;
     const members = new Set(procs.filter((p) => p.pidns === reaper.pidns || p.mnt === reaper.mnt).map((p) => p.pid));
     // Its parents up to the stage shell (unshare, the shell: same mount namespace).
