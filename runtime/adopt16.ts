@@ -151,18 +151,24 @@ export async function adoptAll(): Promise<number> {
       );
       continue;
     }
-    const a: Adopted = { name: f.name, reaper: f.reaper, conf: f.conf, start: start16(readFileSync(f.conf, 'utf8')) };
-    mkdirSync(ADOPTED_DIR, { recursive: true, mode: 0o755 });
-    writeFileSync(adoptedRecord(f.name), `${JSON.stringify(a)}\n`, { mode: 0o644 });
-    // Its config, found for this boot as overlay-boot start CONF registers one, when no listing has it.
-    const known = findConf(f.name, '');
-    if ('error' in known) {
-      mkdirSync(registryLink(f.name).replace(/\/[^/]*$/, ''), { recursive: true, mode: 0o755 });
-      symlinkSync(f.conf, registryLink(f.name));
+    try {
+      const a: Adopted = { name: f.name, reaper: f.reaper, conf: f.conf, start: start16(readFileSync(f.conf, 'utf8')) };
+      mkdirSync(ADOPTED_DIR, { recursive: true, mode: 0o755 });
+      writeFileSync(adoptedRecord(f.name), `${JSON.stringify(a)}\n`, { mode: 0o644 });
+      // Its config, found for this boot as overlay-boot start CONF registers one, when no listing has it.
+      const known = findConf(f.name, '');
+      if ('error' in known) {
+        mkdirSync(registryLink(f.name).replace(/\/[^/]*$/, ''), { recursive: true, mode: 0o755 });
+        symlinkSync(f.conf, registryLink(f.name));
+      }
+      writeDropins(a);
+      adopted.push(a);
+      say(`found running ${as16}, config ${f.conf}`);
+    } catch (e) {
+      // One that cannot be adopted stays as it runs; the others are adopted.
+      removeAdoption(f.name);
+      say(`found running ${as16}, left as it runs under 1.6: ${e instanceof Error ? e.message : String(e)}`);
     }
-    writeDropins(a);
-    adopted.push(a);
-    say(`found running ${as16}, config ${f.conf}`);
   }
   if (!adopted.length) return 0;
   const sm = await systemd();
