@@ -50,6 +50,16 @@ describe('names', () => {
     );
     const status = await run(sb, ['systemctl', 'status', '--no-pager', '-n', '20', `subhost@${instance}.service`]);
     expect(status.stdout).toContain('systemctl start subhost@t16web');
+    // A path with a "-" (escaped \x2d): no subhost NAME at all; the same, on subhost@ itself.
+    const dashed = await makeSubhost(sb, 't16-dash', 'BASE=.\nSTART=none\n');
+    const escaped = (await run(sb, ['systemd-escape', '--path', dashed.conf])).stdout.trim();
+    expect(escaped).toContain('\\x2d');
+    expect((await run(sb, ['systemctl', 'start', `subhosts@${escaped}.service`])).exitCode).not.toBe(0);
+    await waitGone(sb, escaped);
+    expect(await state(sb, `subhost@${escaped}.service`)).toBe('failed');
+    expect(await journalOf(sb, `subhost@${escaped}.service`)).toContain(
+      `is not a subhost NAME: use subhost@NAME with NAME exactly as in its config (no systemd-escape); "${escaped}" looks like 1.6's escaped config path: the instance is now the subhost's NAME: systemctl start subhost@t16-dash`,
+    );
     await run(sb, ['systemctl', 'reset-failed']);
     expect(await counts(sb)).toEqual(clean());
   });
