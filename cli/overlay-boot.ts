@@ -52,7 +52,20 @@ async function run(argv: string[]): Promise<number> {
   const c = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
   if (c) return sub(await c(), rest);
   if (!cmd.startsWith('-') && (await import('./support/subhost.js')).looksLikeConf(cmd)) return sub(await COMMANDS.start!(), argv);
-  throw new UsageError(`unknown command "${cmd}"`);
+  throw new UsageError(`unknown command "${cmd}"${await subhostHint(cmd)}`);
+}
+
+/** For an unknown command that is a subhost's NAME (listed or registered): how to start it. */
+async function subhostHint(cmd: string): Promise<string> {
+  const { nameProblem } = await import('../lib/config/name.js');
+  if (nameProblem(cmd) !== undefined) return '';
+  const { findConf } = await import('../lib/registry.js');
+  try {
+    const found = findConf(cmd, '');
+    return 'error' in found ? '' : `; subhost ${cmd} (${found.conf}) starts with: overlay-boot start ${cmd}`;
+  } catch {
+    return ''; // an unreadable /etc/subhosts.conf: only the usage error
+  }
 }
 
 runMain('overlay-boot', { usage, run });

@@ -442,6 +442,8 @@ void parse_enter(int argc, char **argv, int i, struct enter_args *e)
 
 		if (strcmp(a, "--no-wait") == 0) {
 			e->no_wait = 1;
+		} else if (strcmp(a, "--hostname-from-root") == 0) {
+			e->hostname_from_root = 1;
 		} else if (strcmp(a, "--contain") == 0) {
 			e->contain = 1;
 		} else if (strcmp(a, "--hostname") == 0 ||

@@ -25,6 +25,7 @@
 
 #include "common.h"
 #include "enter.h"
+#include "identity.h"
 #include "ops.h"
 #include "subhost-enter.h"
 #include "journal.h"
@@ -91,6 +92,8 @@ const char usage_text[] =
 "with ROOT (a mount point) pivoted to / and a fresh /proc, and waits until\n"
 "PROGRAM (the reaper) writes \"R\" to $OVERLAY_BOOT_READY_FD.\n"
 "  --hostname NAME         hostname of the new uts namespace\n"
+"  --hostname-from-root    rather ROOT's /etc/hostname, when it is a valid\n"
+"                          hostname other than the host's\n"
 "  --pidfile FILE          write PROGRAM's pid here once ready\n"
 "  --no-wait               do not wait for readiness\n"
 "  --contain               CONTAINMENT=contained: a cgroup namespace too,\n"
@@ -150,6 +153,10 @@ static int run_args(int argc, char **argv)
 			die("open", "/dev/null");
 
 	ops_run(argc, argv, 1);
+	/* Read now, ROOT assembled, at every start: root inside may have
+	 * changed its /etc/hostname since the last one (identity.c). */
+	if (have_enter && e.hostname_from_root && e.hostname)
+		e.hostname = root_hostname(e.root, e.hostname);
 	if (have_enter)
 		enter(&e);
 	undo_keep();

@@ -188,6 +188,17 @@ static int parse_vlan(const char *s, unsigned *id)
 	return *s >= '0' && *s <= '9' && *end == '\0' && v >= 1 && v <= 4094;
 }
 
+/* A netns is named by a file in NETNS_DIR, not by an interface: the
+ * subhost's NAME, whose limit is lib/config/name.ts's NAME_MAX (1.6's
+ * `ip netns add` took long names too; only the cables' host-side
+ * interface names must fit IFNAMSIZ). */
+#define NETNS_NAME_MAX 64
+
+static int netns_name_ok(const char *s)
+{
+	return *s && strlen(s) <= NETNS_NAME_MAX && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
+}
+
 /* Why line L (of part PART: 0 checks, 1 cables) is not one `up` reads,
  * or NULL; *PART moves to the cables at the netns line. */
 static const char *line_problem(const struct line *l, int *part)
@@ -201,7 +212,7 @@ static const char *line_problem(const struct line *l, int *part)
 		return sig_ok(l->f[2]) ? NULL : "bad signature";
 	if (*part == 0 && is_op(l, "netns", 2)) {
 		*part = 1;
-		return ifname_ok(l->f[1]) ? NULL : "bad namespace name";
+		return netns_name_ok(l->f[1]) ? NULL : "bad namespace name";
 	}
 	if (*part == 1 && (is_op(l, "veth", 5) || is_op(l, "vlan", 5))) {
 		int veth = l->f[0][0] == 'v' && l->f[0][1] == 'e';
@@ -274,10 +285,10 @@ static int state_fd = -1;
  * a kill right after still leaves the record `down` needs. */
 static void record(const char *what, const char *arg)
 {
-	char buf[64];
+	char buf[16 + NETNS_NAME_MAX];	/* "netns NAME": the longest */
 	int n = snprintf(buf, sizeof(buf), arg ? "%s %s\n" : "%s\n", what, arg);
 
-	if (write(state_fd, buf, (size_t)n) != n)
+	if (n < 0 || (size_t)n >= sizeof(buf) || write(state_fd, buf, (size_t)n) != n)
 		die("cannot record in the state file", NULL);
 }
 
@@ -291,7 +302,7 @@ static void record(const char *what, const char *arg)
  */
 static int netns_add(const char *name, int *nsfd, char *msg, size_t len)
 {
-	char path[sizeof(NETNS_DIR) + IFNAMSIZ];	/* names are checked to fit */
+	char path[sizeof(NETNS_DIR "/") + NETNS_NAME_MAX];	/* names are checked to fit */
 	int self, lock, fd, made_dir_mount = 0;
 
 	snprintf(path, sizeof(path), NETNS_DIR "/%s", name);
@@ -701,7 +712,7 @@ static void down_links(const char *name, const char *state)
 			netns = st.l[i].f[1];
 	}
 	mon = link_monitor();
-	if (netns && ifname_ok(netns)) {
+	if (netns && netns_name_ok(netns)) {
 		snprintf(path, sizeof(path), NETNS_DIR "/%s", netns);
 		umount2(path, MNT_DETACH);
 		if (unlink(path) != 0 && errno != ENOENT)

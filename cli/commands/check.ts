@@ -2,6 +2,7 @@
 // where its value came from, or the problems, without running anything.
 import { loadConfig, VARIABLES, type LoadResult, type Source } from '../../lib/config/load.js';
 import { formatProblem, reportLines } from '../../lib/config/problem.js';
+import { twinWarnings } from '../support/identity.js';
 import { parseArgs, operands } from '../../lib/args.js';
 import { UsageError } from '../../lib/errors.js';
 import { shownConfig, VARIABLE_TABLE } from '../../lib/config/variables.js';
@@ -108,6 +109,11 @@ export async function run(args: string[]): Promise<number> {
   let status = 0;
   for (const f of files) {
     const r = await loadConfig(f);
+    if (r.config) {
+      const start = r.resolved.START?.source;
+      for (const message of twinWarnings(r.config))
+        r.warnings.push({ file: r.file, line: start?.kind === 'default' ? undefined : start?.line, key: 'START', message });
+    }
     // Problems and warnings, a few at most (a file of garbage gives a few lines, then a count).
     // Paths and values may name what a subhost wrote: escaped.
     const lines = reportLines(r.file, r.problems, r.warnings).map(terminalText);

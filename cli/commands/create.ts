@@ -12,6 +12,7 @@ import { loadConfig } from '../../lib/config/load.js';
 import { reportLines } from '../../lib/config/problem.js';
 import { findConf } from '../../lib/registry.js';
 import { writeFileAtomic } from '../../lib/atomic-write.js';
+import { giveIdentity } from '../support/identity.js';
 import { connectSystemd, subhostUnit, subhostProps } from '../support/dbus.js';
 import { checkName, prepareStart, startUnitOrExplain } from '../support/subhost.js';
 import { enableConf } from './enable.js';
@@ -47,8 +48,10 @@ export const usage = `Usage: overlay-boot create [OPTION...] NAME
 Makes subhost NAME ready to start: the directory BASE (default
 ${DEFAULT_PARENT}/NAME) with root (UPPER), work and live, owned by root;
 BASE mode 0700 (no other user reaches what the subhost writes), the
-others 0755 (UPPER's mode is that of / inside the subhost); and the
-config BASE/NAME.conf (BASE=.) with one line per option given. The config is checked as overlay-boot check does before anything is
+others 0755 (UPPER's mode is that of / inside the subhost); the config
+BASE/NAME.conf (BASE=.) with one line per option given; in UPPER, the
+subhost's own /etc/hostname (NAME), a fresh /etc/machine-id and, when
+LOWER has an ssh server, fresh ssh host keys. The config is checked as overlay-boot check does before anything is
 made; a problem is printed as check prints it and nothing is left behind.
 Refuses a NAME that is taken (a config listed in /etc/subhosts.conf or
 registered for this boot has it) and a BASE that exists.
@@ -124,6 +127,7 @@ export async function run(args: string[]): Promise<number> {
   if (!isRoot()) throw new Failure(`creating subhost ${name} needs root: run it with sudo`, EXIT_NOPERM);
   make(base, conf, text);
   process.stdout.write(`created subhost ${name}: ${conf} (UPPER ${base}/root)\n`);
+  await identity(base, r.config?.LOWER ?? '/', name);
   if (!a.flags.has('--enable') && !a.flags.has('--now')) return 0;
   const sm = await connectSystemd().catch((e: unknown) => {
     throw new Failure(`${errorText(e)}\n${undoHint(name, conf)}`);
@@ -142,6 +146,17 @@ export async function run(args: string[]): Promise<number> {
     throw new Failure(`${e instanceof Error ? e.message : String(e)}\n${undoHint(name, conf)}`);
   } finally {
     sm.close();
+  }
+}
+
+/** Its own hostname, machine-id and ssh host keys in UPPER (support/identity.ts); on failure, nothing of the subhost is left. */
+async function identity(base: string, lower: string, name: string): Promise<void> {
+  try {
+    const made = await giveIdentity(`${base}/root`, lower, name);
+    process.stdout.write(`gave subhost ${name} its own ${made.join(', ')} (in UPPER)\n`);
+  } catch (e) {
+    rmSync(base, { recursive: true, force: true });
+    throw new Failure(`cannot give subhost ${name} its identity: ${errorText(e)}; removed ${base} again`);
   }
 }
 

@@ -23,6 +23,8 @@ export interface SubhostStatus {
   /** ActiveState: active, inactive, failed, activating, deactivating */
   state: string;
   subState: string;
+  /** Started by overlay-boot 1.6 and adopted by the package (runtime/adopt16.ts): runs under 1.6 until it stops. */
+  adopted16?: boolean;
   /** The service's Result: success, exit-code, signal, timeout... */
   result: string;
   /** When it entered its present state (ISO 8601), null if never. */
@@ -157,6 +159,10 @@ export function statusFrom(
   };
 }
 
+export function isRunning(s: SubhostStatus): boolean {
+  return RUNNING_STATES.includes(s.state);
+}
+
 /** subhost-addrs output (native/subhost-addrs.c) -> addresses per NAME; a NAME it could not read maps to an error text. */
 export function parseSubhostAddrs(text: string): Map<string, Address[] | string> {
   const out = new Map<string, Address[] | string>();
@@ -245,7 +251,8 @@ const addressText = (a: Address): string => terminalText(a.ifname ? `${a.ifname}
 
 function stateText(s: SubhostStatus): string {
   if (s.load !== 'loaded' && s.load !== '') return s.load;
-  return s.subState && s.subState !== s.state ? `${s.state} (${s.subState})` : s.state;
+  const state = s.subState && s.subState !== s.state ? `${s.state} (${s.subState})` : s.state;
+  return s.adopted16 ? `${state} under overlay-boot 1.6` : state;
 }
 
 /** `overlay-boot list`: one row per subhost. */
@@ -266,6 +273,20 @@ export function renderTable(rows: SubhostStatus[]): string {
   );
 }
 
+/**
+ * Why systemd has no figure (status NAME says it beside the "-"): a
+ * subhost that is not running has no processes to count; a running one
+ * lacks a counter when its accounting is off (TasksAccounting=,
+ * MemoryAccounting=) or the kernel's cgroup controller is
+ * not there (in a container, often not delegated).
+ */
+function missing(s: SubhostStatus, what: 'pid' | 'pids' | 'memory'): string {
+  if (!isRunning(s)) return ' (not running)';
+  if (what === 'pid') return ' (systemd knows no main process)';
+  const key = { pids: 'TasksAccounting', memory: 'MemoryAccounting' }[what];
+  return ` (systemd has no figure: ${key}= is off for ${s.unit}, or the cgroup "${what}" controller is not available here)`;
+}
+
 /** `overlay-boot status NAME`: the same fields, one per line. */
 export function renderOne(s: SubhostStatus): string {
   const rows: [string, string][] = [
@@ -273,9 +294,9 @@ export function renderOne(s: SubhostStatus): string {
     ['Unit', s.unit],
     ['State', `${stateText(s)}${s.result && s.result !== 'success' ? `, result ${s.result}` : ''}`],
     ['Since', formatTime(s.since)],
-    ['Main PID', s.mainPid === null ? '-' : `${s.mainPid} (the subhost's PID 1)`],
-    ['Tasks', s.tasks === null ? '-' : String(s.tasks)],
-    ['Memory', formatBytes(s.memory)],
+    ['Main PID', s.mainPid === null ? `-${missing(s, 'pid')}` : `${s.mainPid} (the subhost's PID 1)`],
+    ['Tasks', s.tasks === null ? `-${missing(s, 'pids')}` : String(s.tasks)],
+    ['Memory', s.memory === null ? `-${missing(s, 'memory')}` : formatBytes(s.memory)],
     ['CPU', formatNsec(s.cpuNsec)],
     ['Config', s.config ? terminalText(`${s.config}  (from ${s.configFrom})`) : '- (not registered)'],
     ['Addresses', s.addresses.map(addressText).join(', ') || '-'],

@@ -244,7 +244,9 @@ export function startPlan(c: SubhostConfig, facts: HostFacts, pidfile: string): 
 }
 
 export function enterArgs(c: SubhostConfig, pidfile: string, defaultInit = true): string[] {
-  const enter = ['enter', '--hostname', c.NAME, '--pidfile', pidfile];
+  // The hostname: the root's own /etc/hostname when it is not the host's
+  // (read by subhost-enter at every start, inside LIVE), else NAME.
+  const enter = ['enter', '--hostname', c.NAME, '--hostname-from-root', '--pidfile', pidfile];
   if (c.CONTAINMENT === 'contained') enter.push('--contain');
   // Readiness comes from our reaper, or from the default init script
   // right before it execs a custom REAPER; a custom INIT with a custom

@@ -17,6 +17,7 @@ const MANPAGES = [
   'overlay-share.8',
   'overlay-diskfile.8',
   'overlay-clean-root.8',
+  'overlay-boot-generator.8',
   'overlay-boot.conf.5',
   'subhost@.service.8',
   'overlay-boot-subhost-scripts.7',
@@ -110,6 +111,7 @@ describe('man pages', () => {
     ['overlay-share', [], 'overlay-share.8'],
     ['overlay-diskfile', [], 'overlay-diskfile.8'],
     ['overlay-clean-root', [], 'overlay-clean-root.8'],
+    ['overlay-boot-generator', [], 'overlay-boot-generator.8'],
   ];
   for (const [cmd, sub, page] of COMMANDS) {
     const label = [cmd, ...sub].join(' ');

@@ -88,6 +88,8 @@ describe('the .deb', () => {
       '/usr/sbin/overlay-go',
       '/usr/sbin/overlay-share',
       '/usr/sbin/overlay-diskfile',
+      '/usr/sbin/overlay-boot-generator',
+      '/usr/share/man/man8/overlay-boot-generator.8.gz',
       '/usr/share/man/man8/overlay-boot.8.gz',
       '/usr/share/man/man5/overlay-boot.conf.5.gz',
       '/usr/share/man/man8/subhost@.service.8.gz',
@@ -147,6 +149,8 @@ describe('dpkg -i, boot, dpkg --purge in a sandbox systemd', () => {
     const s = await makeSubhost(sb, 'pkg1', 'BASE=.\nSTART=none\nCABLES==\n');
     expect(await ok(sb, ['overlay-boot', 'check', s.conf])).toContain(`${s.conf}: valid`);
     expect(await ok(sb, ['man', '-w', 'overlay-boot.conf'])).toContain('/usr/share/man/man5/overlay-boot.conf.5.gz');
+    // The generator's dry run by its name on PATH (README's Commands table).
+    expect(await ok(sb, ['overlay-boot-generator', '--dry-run'])).toBe('');
 
     // Listed in /etc/subhosts.conf: up at the next boot (the generator pulls in subhosts.target).
     await register(sb, s.conf);

@@ -322,12 +322,12 @@ describe('invalid configs: one clear line naming file, line and key', () => {
     [
       'interface name too long',
       'BASE=.\nNAME=averyverylongnam\nCABLES==\n',
-      'sub.conf:3: CABLES: host-side interface "averyverylongnam0" is longer than 15 characters (kernel limit for interface names); use a shorter NAME',
+      'sub.conf:3: CABLES: host-side interface "averyverylongnam0" is longer than 15 characters (kernel limit for interface names); use a NAME of at most 14 characters',
     ],
     [
       'VLAN interface too long',
       'BASE=.\nNAME=elevenchars\nCABLES== =.1234\n',
-      'sub.conf:3: CABLES: host-side interface "elevenchars0.1234" is longer than 15 characters (kernel limit for interface names); use a shorter NAME',
+      'sub.conf:3: CABLES: host-side interface "elevenchars0.1234" is longer than 15 characters (kernel limit for interface names); use a NAME of at most 9 characters',
     ],
     ['cable without =', 'BASE=.\nCABLES=br0\n', 'sub.conf:2: CABLES: entry "br0" is not of the form [bridge]=[mac|.vlan]'],
     [

@@ -40,7 +40,11 @@ describe('overlay-boot create', () => {
     );
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toBe(`created subhost t1: ${base}/t1.conf (UPPER ${base}/root)`);
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^created subhost t1: ${base}/t1.conf \\(UPPER ${base}/root\\)\ngave subhost t1 its own hostname t1, machine-id [0-9a-f]{32}(, ssh host keys)? \\(in UPPER\\)$`,
+      ),
+    );
     expect(readdirSync(base).sort()).toEqual(['live', 'root', 't1.conf', 'work']);
     for (const d of ['', '/root', '/work', '/live']) {
       const st = statSync(`${base}${d}`);
@@ -52,6 +56,39 @@ describe('overlay-boot create', () => {
     const check = await execa('node', [BIN, 'check', `${base}/t1.conf`], { reject: false, env });
     expect(check.exitCode).toBe(0);
     expect(check.stdout).toMatch(/^CABLES\s+= br0=\s+line 4: CABLES== br0=$/m);
+    // Its own identity, in UPPER (issue 22): not the host's twin, so check does not warn.
+    expect(check.stderr).toBe('');
+    expect(readFileSync(`${base}/root/etc/hostname`, 'utf8')).toBe('t1\n');
+    const id = readFileSync(`${base}/root/etc/machine-id`, 'utf8');
+    expect(id).toMatch(/^[0-9a-f]{32}\n$/);
+    expect(id).not.toBe(readFileSync('/etc/machine-id', 'utf8'));
+    expect((statSync(`${base}/root/etc`).mode & 0o7777).toString(8)).toBe((statSync('/etc').mode & 0o7777).toString(8));
+    if (existsSync('/usr/sbin/sshd')) {
+      const keys = readdirSync(`${base}/root/etc/ssh`).sort();
+      expect(keys).toContain('ssh_host_ed25519_key');
+      expect(keys).toContain('ssh_host_ed25519_key.pub');
+      if (existsSync('/etc/ssh/ssh_host_ed25519_key.pub'))
+        expect(readFileSync(`${base}/root/etc/ssh/ssh_host_ed25519_key.pub`)).not.toEqual(
+          readFileSync('/etc/ssh/ssh_host_ed25519_key.pub'),
+        );
+      expect((statSync(`${base}/root/etc/ssh/ssh_host_ed25519_key`).mode & 0o777).toString(8)).toBe('600');
+    }
+  });
+
+  it("check warns when a subhost that starts ssh would share the host's ssh host keys and machine-id", async (ctx) => {
+    if (!existsSync('/usr/sbin/sshd') || !existsSync('/etc/ssh/ssh_host_ed25519_key.pub')) ctx.skip('no ssh server on this machine');
+    const base = `${f.dir}/twin`;
+    for (const d of ['', '/root', '/work', '/live']) mkdirSync(`${base}${d}`);
+    writeFileSync(`${base}/twin.conf`, 'BASE=.\nSTART=networking ssh\n', { mode: 0o644 });
+    const check = await execa('node', [BIN, 'check', `${base}/twin.conf`], { reject: false, env });
+    expect(check.exitCode).toBe(0);
+    expect(check.stderr).toContain(`warning: ${base}/twin.conf:2: START: START runs ssh with the host's ssh host keys (`);
+    expect(check.stderr).toContain(`ssh-keygen -A -f ${base}/root\n`);
+    if (existsSync('/etc/machine-id'))
+      expect(check.stderr).toContain(`${base}/twin.conf:2: START: the subhost would have the host's /etc/machine-id`);
+    // START without ssh: nothing to warn about.
+    writeFileSync(`${base}/twin.conf`, 'BASE=.\nSTART=none\n', { mode: 0o644 });
+    expect((await execa('node', [BIN, 'check', `${base}/twin.conf`], { reject: false, env })).stderr).toBe('');
   });
 
   itAsRoot.each([

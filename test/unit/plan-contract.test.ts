@@ -158,6 +158,15 @@ describe('netns plans: what TypeScript writes, subhost-netns parses', () => {
     expect(r.exitCode).toBe(0);
   });
 
+  it('a NAME of any valid length names the netns (1.6 made t16c-averylongname without cables)', async () => {
+    for (const name of ['t16c-averylongname', 'n'.repeat(64)]) {
+      const sig = sigOps('/nowhere.conf', undefined, []);
+      const r = await execa(NETNS, ['--check', planFile(netnsPlanContent(sig, netnsPlanLines(name, [])))], { reject: false });
+      expect(r.stderr, name).toBe('');
+      expect(r.exitCode, name).toBe(0);
+    }
+  });
+
   it('every kind of line TypeScript writes is one the program reads', async () => {
     const lines = netnsPlanLines('x', fixtures.CABLES!.CABLES);
     expect(lines.map((l) => l.split('\t')[0])).toEqual(['netns', 'veth', 'veth', 'vlan']);
@@ -179,6 +188,7 @@ describe('netns plans: what TypeScript writes, subhost-netns parses', () => {
       ['a bad VLAN id', good.replace('\t12\t', '\t4095\t')],
       ['an interface name too long', good.replace('veth\tx0\t', 'veth\tx0123456789abcdef\t')],
       ['a netns name with a slash', good.replace('netns\tx\n', 'netns\t../x\n')],
+      ['a netns name longer than a NAME may be', good.replace('netns\tx\n', `netns\t${'n'.repeat(65)}\n`)],
     ]) {
       expect(content, what).not.toBe(good);
       const r = await execa(NETNS, ['--check', planFile(content!)], { reject: false });

@@ -167,6 +167,7 @@ describe('the whole start plan', () => {
       'enter',
       '--hostname',
       'x',
+      '--hostname-from-root',
       '--pidfile',
       '/run/subhost/x/pid',
       '--contain',
