@@ -3,7 +3,7 @@
 // that exists. Starting and removing are e2e (test/e2e/create.test.ts).
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { execa } from 'execa';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fixture, type Fixture, itAsRoot } from './helpers.js';
 
 const BIN = new URL('../../dist/overlay-boot.cjs', import.meta.url).pathname;
@@ -79,6 +79,8 @@ describe('overlay-boot create', () => {
     if (!existsSync('/usr/sbin/sshd') || !existsSync('/etc/ssh/ssh_host_ed25519_key.pub')) ctx.skip('no ssh server on this machine');
     const base = `${f.dir}/twin`;
     for (const d of ['', '/root', '/work', '/live']) mkdirSync(`${base}${d}`);
+    // BASE root's alone, as create makes it: no warning about UPPER's reach.
+    chmodSync(base, 0o700);
     writeFileSync(`${base}/twin.conf`, 'BASE=.\nSTART=networking ssh\n', { mode: 0o644 });
     const check = await execa('node', [BIN, 'check', `${base}/twin.conf`], { reject: false, env });
     expect(check.exitCode).toBe(0);
