@@ -1,0 +1,253 @@
+// What export, import and move share: the manifest, the config as it
+// travels (BASE=., paths relative to BASE), the stream with its checksum,
+// and GNU tar and the compressor run as one pipe.
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, openSync, readSync, readFileSync, writeSync, fsyncSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { Transform, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { execa } from 'execa';
+import { parseConfText } from '../../lib/config/parse.js';
+import { Failure, errorText } from '../../lib/errors.js';
+import { decompressorFor, exportTarArgs, extractTarArgs, FORMAT, FORMAT_VERSION, Refused, scanTar, type Scanned } from './archive.js';
+
+/** The package version a manifest names (test/unit/archive.test.ts holds it equal to package.json's). */
+export const PACKAGE_VERSION = '2.0.0';
+
+/** Where per-subhost user-namespace id ranges are recorded (read when there, never required). */
+export const IDS_DIR = '/var/lib/overlay-boot/ids';
+
+export interface Manifest {
+  format: typeof FORMAT;
+  version: number;
+  name: string;
+  /** The package version that wrote it. */
+  package: string;
+  /** LOWER as it resolved on the exporting host. */
+  lower: string;
+  containment: string;
+  /** The id range record of the subhost, as written under IDS_DIR, when there was one. */
+  ids: string | null;
+  /** False when exported while running (--live): files may have changed while they were read. */
+  consistent: boolean;
+  exportedAt: string;
+  exportedFrom: string;
+}
+
+export function makeManifest(m: { name: string; lower: string; containment: string; consistent: boolean }): Manifest {
+  let ids: string | null = null;
+  try {
+    ids = readFileSync(`${IDS_DIR}/${m.name}`, 'utf8').slice(0, 4096);
+  } catch {
+    /* no record: the subhost has no id range of its own */
+  }
+  return {
+    format: FORMAT,
+    version: FORMAT_VERSION,
+    name: m.name,
+    package: PACKAGE_VERSION,
+    lower: m.lower,
+    containment: m.containment,
+    ids,
+    consistent: m.consistent,
+    exportedAt: new Date().toISOString(),
+    exportedFrom: hostname(),
+  };
+}
+
+/** The manifest of an archive, checked: a refusal names what is wrong. */
+export function parseManifest(text: string): Manifest {
+  let m: Partial<Manifest>;
+  try {
+    m = JSON.parse(text) as Partial<Manifest>;
+  } catch {
+    throw new Refused('manifest.json is not JSON');
+  }
+  if (m?.format !== FORMAT) throw new Refused(`manifest.json: format is not "${FORMAT}"`);
+  if (m.version !== FORMAT_VERSION) {
+    throw new Refused(
+      `manifest.json: format version ${String(m.version)}; this overlay-boot (${PACKAGE_VERSION}) reads version ${FORMAT_VERSION}`,
+    );
+  }
+  if (typeof m.name !== 'string') throw new Refused('manifest.json: no name');
+  return m as Manifest;
+}
+
+/** Keys whose paths belong to the exporting host's layout: the travelling config has BASE=. and the default UPPER, WORK, LIVE. */
+const PLACE_KEYS = new Set(['BASE', 'NAME', 'UPPER', 'WORK', 'LIVE']);
+
+/**
+ * The config as exported: BASE=. and NAME=, then every other assignment
+ * as written (LOWER as it resolved, absolute). A `!command` that decides
+ * where the subhost's files are cannot be followed: refused.
+ */
+export function exportedConfig(text: string, name: string, lower: string): string {
+  const lines = [`# Exported by overlay-boot export (${PACKAGE_VERSION}); overlay-boot import writes it back.`, 'BASE=.', `NAME=${name}`];
+  for (const a of parseConfText(text).assignments) {
+    if (PLACE_KEYS.has(a.key)) {
+      if (a.command) throw new Failure(`line ${a.line}: ${a.key} is a !command: export cannot tell which directory it names`);
+      continue;
+    }
+    lines.push(a.key === 'LOWER' && !a.command ? `LOWER=${lower}` : a.text);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** What a config from an archive may only set with --trust: what runs or reaches on this host beyond BASE. */
+export function untrustedKeys(text: string): string[] {
+  const out: string[] = [];
+  for (const a of parseConfText(text).assignments) {
+    if (a.command) out.push(`line ${a.line}: ${a.key}=!... runs a command on this host as root`);
+    else if (['PREMOUNT', 'POSTMOUNT', 'INIT'].includes(a.key) && a.value !== '')
+      out.push(`line ${a.line}: ${a.key} runs a program on this host as root`);
+    else if (a.key === 'SHARE' && a.value !== '') out.push(`line ${a.line}: SHARE binds a directory of this host into the subhost`);
+    else if (a.key === 'CONTAINMENT' && a.value === 'none')
+      out.push(`line ${a.line}: CONTAINMENT=none makes root inside root on this host`);
+  }
+  return out;
+}
+
+/**
+ * The config an import writes, from the archive's: refused when it holds a
+ * NUL or CR, sets BASE other than ".", or sets UPPER, WORK or LIVE (an
+ * archive does not choose directories on this host); NAME= becomes NAME.
+ */
+export function importedConfig(text: string, name: string, from: string): string {
+  if (text.includes('\0') || text.includes('\r')) throw new Refused('subhost.conf holds a NUL or CR character');
+  const { assignments, strayLines } = parseConfText(text);
+  if (strayLines.length) throw new Refused(`subhost.conf line ${strayLines[0]}: not an assignment`);
+  const lines = [`# Imported by overlay-boot import (${PACKAGE_VERSION}) from an export of ${from}.`, 'BASE=.', `NAME=${name}`];
+  for (const a of assignments) {
+    if (a.key === 'BASE') {
+      if (a.command || a.value !== '.') throw new Refused(`subhost.conf line ${a.line}: BASE must be "." in an export`);
+    } else if (a.key === 'UPPER' || a.key === 'WORK' || a.key === 'LIVE') {
+      throw new Refused(`subhost.conf line ${a.line}: an export does not set ${a.key} (it is BASE's)`);
+    } else if (a.key !== 'NAME') {
+      lines.push(a.text);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The trailer move appends to the stream: "sha256 HEX\n" of every byte before it. */
+export const TRAILER_LEN = 'sha256 '.length + 64 + 1;
+export const trailerOf = (hex: string) => `sha256 ${hex}\n`;
+
+/** A pass-through that hashes what goes by; with `trailer`, appends the trailer at the end. */
+export function hasher(trailer = false): Transform & { hex(): string; bytes(): number } {
+  const h = createHash('sha256');
+  let n = 0;
+  let hex = '';
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      h.update(chunk);
+      n += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb) {
+      hex = h.digest('hex');
+      cb(null, trailer ? trailerOf(hex) : undefined);
+    },
+  });
+  return Object.assign(t, { hex: () => hex, bytes: () => n });
+}
+
+/**
+ * Writes the export stream of UPPER (with the manifest and config from
+ * META) to OUT through `pass` (a hasher): GNU tar piped into zstd. With
+ * `live`, tar's "file changed as we read it" (exit 1) is not a failure.
+ */
+export async function writeExport(meta: string, upper: string, out: Writable, pass: Transform, live: boolean): Promise<void> {
+  const tar = execa('tar', exportTarArgs(meta, upper), { buffer: { stdout: false, stderr: true }, reject: false, stdin: 'ignore' });
+  const zstd = execa('zstd', ['-T0', '-q', '-c'], { stdin: 'pipe', buffer: { stdout: false, stderr: true }, reject: false });
+  const piped = Promise.all([pipeline(tar.stdout, zstd.stdin), pipeline(zstd.stdout, pass, out)]).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  const [t, z, err] = await Promise.all([tar, zstd, piped]);
+  if (t.exitCode !== 0 && !(live && t.exitCode === 1))
+    throw new Failure(`tar of ${upper} failed (exit ${t.exitCode}): ${String(t.stderr).trim()}`);
+  if (z.exitCode !== 0) throw new Failure(`zstd failed (exit ${z.exitCode}): ${String(z.stderr).trim()}`);
+  if (err) throw new Failure(`writing the export failed: ${errorText(err)}`);
+}
+
+/**
+ * Copies INPUT to FILE (a new file in the root-only staging directory),
+ * hashing it. With `trailer`, the last TRAILER_LEN bytes are the sender's
+ * checksum line, not stream: kept apart and compared.
+ */
+export async function spool(input: Readable, file: string, trailer: boolean): Promise<{ sha256: string; bytes: number }> {
+  const fd = openSync(file, 'wx', 0o600);
+  const h = createHash('sha256');
+  let bytes = 0;
+  let held = Buffer.alloc(0);
+  try {
+    for await (const c of input as AsyncIterable<Buffer>) {
+      let chunk = c;
+      if (trailer) {
+        const all = Buffer.concat([held, chunk]);
+        const cut = Math.max(0, all.length - TRAILER_LEN);
+        chunk = all.subarray(0, cut);
+        held = Buffer.from(all.subarray(cut));
+      }
+      h.update(chunk);
+      bytes += chunk.length;
+      for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const sha256 = h.digest('hex');
+  if (trailer) {
+    const line = held.toString('latin1');
+    if (held.length !== TRAILER_LEN || !/^sha256 [0-9a-f]{64}\n$/.test(line))
+      throw new Refused('the stream ends without its checksum line (cut short?)');
+    if (line !== trailerOf(sha256))
+      throw new Refused(`the stream's checksum does not match: sent ${line.slice(7, 71)}, received ${sha256}`);
+  }
+  return { sha256, bytes };
+}
+
+/** The first bytes of a file (to tell its compression). */
+function head(file: string): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(8);
+    const n = readSync(fd, b, 0, 8, 0);
+    return b.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The spooled FILE, decompressed, as a stream to `use`; fails when the decompressor does. */
+async function decompressed<T>(file: string, use: (s: Readable) => Promise<T>): Promise<T> {
+  const d = decompressorFor(head(file));
+  if (!d) return use(createReadStream(file));
+  const p = execa(d.argv[0]!, d.argv.slice(1), { stdin: { file }, buffer: { stdout: false, stderr: true }, reject: false });
+  let out: T;
+  try {
+    out = await use(p.stdout);
+  } catch (e) {
+    p.kill();
+    await p;
+    throw e;
+  }
+  const r = await p;
+  if (r.exitCode !== 0) throw new Refused(`the ${d.name} stream is damaged: ${String(r.stderr).trim()}`);
+  return out;
+}
+
+/** Checks every member of the spooled archive (archive.ts scanTar). */
+export function scanFile(file: string): Promise<Scanned> {
+  return decompressed(file, scanTar);
+}
+
+/** Extracts the spooled (and scanned) archive into DIR with GNU tar. */
+export async function extractFile(file: string, dir: string): Promise<void> {
+  await decompressed(file, async (s) => {
+    const r = await execa('tar', extractTarArgs(dir), { stdin: s, reject: false, stdout: 'ignore' });
+    if (r.exitCode !== 0) throw new Failure(`tar could not extract the archive: ${String(r.stderr).trim()}`);
+  });
+}

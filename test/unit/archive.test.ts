@@ -1,0 +1,184 @@
+// The import's archive checks (cli/support/archive.ts scanTar) against
+// archives GNU tar makes of real trees (accepted) and hand-made hostile
+// ones (refused, each for its own reason); the travelling config's rules.
+import { describe, it, expect } from 'vitest';
+import { execa } from 'execa';
+import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, linkSync, readFileSync, rmSync, truncateSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { Readable } from 'node:stream';
+import { scanTar, plainPath, exportTarArgs, MANIFEST, CONFIG, Refused } from '../../cli/support/archive.js';
+import { importedConfig, untrustedKeys, exportedConfig, spool, trailerOf, PACKAGE_VERSION } from '../../cli/support/transfer.js';
+import { createHash } from 'node:crypto';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** One ustar header block (+ data blocks) as GNU tar would write it. */
+function member(
+  name: string,
+  type: string,
+  opts: { data?: string; link?: string; major?: number; minor?: number; mode?: number } = {},
+): Buffer {
+  const h = Buffer.alloc(512);
+  const put = (s: string, off: number, len: number) => h.write(s.slice(0, len), off, 'utf8');
+  const oct = (n: number, off: number, len: number) => put(`${n.toString(8).padStart(len - 1, '0')}\0`, off, len);
+  const data = Buffer.from(opts.data ?? '');
+  put(name, 0, 100);
+  oct(opts.mode ?? 0o644, 100, 8);
+  oct(0, 108, 8);
+  oct(0, 116, 8);
+  oct(data.length, 124, 12);
+  oct(0, 136, 12);
+  h.write(type, 156, 'latin1');
+  put(opts.link ?? '', 157, 100);
+  h.write('ustar\u000000', 257, 'latin1');
+  oct(opts.major ?? 0, 329, 8);
+  oct(opts.minor ?? 0, 337, 8);
+  h.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  put(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8);
+  const padded = Buffer.alloc(Math.ceil(data.length / 512) * 512);
+  data.copy(padded);
+  return Buffer.concat([h, padded]);
+}
+const tar = (...m: Buffer[]) => Buffer.concat([...m, Buffer.alloc(1024)]);
+const scan = (b: Buffer) => scanTar(Readable.from([b]));
+const refusal = async (b: Buffer) => {
+  try {
+    await scan(b);
+  } catch (e) {
+    if (e instanceof Refused) return e.message;
+    throw e;
+  }
+  return 'accepted';
+};
+
+const manifest = member(MANIFEST, '0', { data: '{}' });
+const conf = member(CONFIG, '0', { data: 'BASE=.\n' });
+const up = (p = '') => `overlay-boot-export/upper${p}`;
+const exportOf = (...m: Buffer[]) => tar(manifest, conf, member(`${up()}/`, '5'), ...m);
+
+describe('plainPath', () => {
+  it('takes ./ and trailing / away, refuses the rest', () => {
+    expect(plainPath('./a/b/')).toBe('a/b');
+    expect(plainPath('./')).toBe('.');
+    expect(() => plainPath('/etc/passwd')).toThrow(/absolute/);
+    expect(() => plainPath('a/../../b')).toThrow(/"\.\."/);
+    expect(() => plainPath('a//b')).toThrow(/plain/);
+  });
+});
+
+describe('scanTar', () => {
+  it('accepts a well-formed export with a whiteout, a hard link, a symlink anywhere', async () => {
+    const s = await scan(
+      exportOf(
+        member(`${up()}/etc/`, '5'),
+        member(`${up()}/etc/gone`, '3'),
+        member(`${up()}/a`, '0', { data: 'x', mode: 0o4755 }),
+        member(`${up()}/b`, '1', { link: `${up()}/a` }),
+        member(`${up()}/l`, '2', { link: '/etc/passwd' }),
+      ),
+    );
+    expect(s.layout).toBe('export');
+    expect(s.config).toBe('BASE=.\n');
+    expect(s.counts).toMatchObject({ whiteouts: 1, hardlinks: 1, symlinks: 1, setid: 1 });
+  });
+
+  it.each([
+    ['a path with ..', exportOf(member(`${up()}/../../etc/x`, '0')), /leads out/],
+    ['an absolute path', tar(member('./', '5'), member('/etc/cron.d/x', '0')), /absolute/],
+    [
+      'a symlink, then a file through it',
+      exportOf(member(`${up()}/l`, '2', { link: '/etc' }), member(`${up()}/l/passwd`, '0')),
+      /not a directory/,
+    ],
+    ['a member whose directory is not listed', exportOf(member(`${up()}/x/y`, '0')), /not listed before/],
+    ['a device node', exportOf(member(`${up()}/sda`, '3', { major: 8, minor: 0 })), /character device 8:0/],
+    ['a block device', exportOf(member(`${up()}/sda`, '4', { major: 8 })), /block device/],
+    ['a hard link out', exportOf(member(`${up()}/h`, '1', { link: '../../etc/shadow' })), /leads out/],
+    ['a hard link to nothing before it', exportOf(member(`${up()}/h`, '1', { link: `${up()}/later` })), /not listed before/],
+    ['a member twice', exportOf(member(`${up()}/a`, '0'), member(`${up()}/a`, '2', { link: '/' })), /twice/],
+    ['a member outside upper/', exportOf(member('overlay-boot-export/other', '0')), /outside/],
+    ['a global pax header', tar(member('./', '5'), member('pax_global_header', 'g')), /global/],
+    ['a multi-volume member', exportOf(member(`${up()}/m`, 'M')), /type "M"/],
+    ['a file named like a directory', exportOf(member(`${up()}/d/`, '0')), /ending in/],
+    ['a truncated archive', exportOf(member(`${up()}/a`, '0', { data: 'x' })).subarray(0, 512 * 4), /ends/],
+  ])('refuses %s', async (_what, archive, why) => {
+    expect(await refusal(archive)).toMatch(why);
+  });
+
+  it('refuses bytes that are not tar', async () => {
+    expect(await refusal(Buffer.alloc(2048, 0x41))).toMatch(/checksum/);
+  });
+
+  it('takes a plain tree (machinectl export-tar) whole', async () => {
+    const s = await scan(tar(member('./', '5'), member('./etc/', '5'), member('./etc/hostname', '0', { data: 'x\n' })));
+    expect(s.layout).toBe('tree');
+    expect(s.members).toBe(3);
+  });
+
+  it('accepts what GNU tar makes of a real tree with exportTarArgs (sparse, hard links, symlinks)', async () => {
+    const d = mkdtempSync(`${tmpdir()}/obt-archive-`);
+    try {
+      mkdirSync(`${d}/meta/overlay-boot-export`, { recursive: true });
+      writeFileSync(`${d}/meta/${MANIFEST}`, '{"format":"overlay-boot-export"}');
+      writeFileSync(`${d}/meta/${CONFIG}`, 'BASE=.\n');
+      mkdirSync(`${d}/u/etc`, { recursive: true });
+      writeFileSync(`${d}/u/etc/a`, 'a');
+      linkSync(`${d}/u/etc/a`, `${d}/u/etc/b`);
+      symlinkSync('/etc/passwd', `${d}/u/p`);
+      symlinkSync('./etc/a', `${d}/u/rel`);
+      writeFileSync(`${d}/u/sparse`, '');
+      truncateSync(`${d}/u/sparse`, 64 << 20);
+      appendFileSync(`${d}/u/sparse`, 'end');
+      const r = await execa('tar', exportTarArgs(`${d}/meta`, `${d}/u`), { encoding: 'buffer', stripFinalNewline: false });
+      const s = await scan(Buffer.from(r.stdout));
+      expect(s.layout).toBe('export');
+      expect(s.counts).toMatchObject({ hardlinks: 1, symlinks: 2, sparse: 1 });
+      expect(s.bytes).toBe(1 + (64 << 20) + 3);
+      // Symlink targets are the subhost's own: never renamed.
+      const list = (await execa('tar', ['-tvf', '-'], { input: Buffer.from(r.stdout) })).stdout;
+      expect(list).toMatch(/upper\/rel -> \.\/etc\/a$/m);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the travelling config', () => {
+  it('export: BASE=., NAME, no UPPER/WORK/LIVE, LOWER absolute', () => {
+    const t = exportedConfig('BASE=/srv/x\nUPPER=/data/up\nLOWER=lower\nSTART=ssh\n', 'web', '/srv/x/lower');
+    expect(t.split('\n').slice(1)).toEqual(['BASE=.', 'NAME=web', 'LOWER=/srv/x/lower', 'START=ssh', '']);
+    expect(() => exportedConfig('UPPER=!/bin/mnt\n', 'web', '/')).toThrow(/!command/);
+  });
+  it('import: refuses what an archive may not choose, renames', () => {
+    expect(importedConfig('BASE=.\nNAME=a\nSTART=ssh\n', 'b', 'a').split('\n').slice(1, 4)).toEqual(['BASE=.', 'NAME=b', 'START=ssh']);
+    expect(() => importedConfig('BASE=/etc\n', 'b', 'a')).toThrow(/BASE must be/);
+    expect(() => importedConfig('BASE=.\nUPPER=/\n', 'b', 'a')).toThrow(/UPPER/);
+    expect(() => importedConfig('BASE=.\nSTART=a\0b\n', 'b', 'a')).toThrow(/NUL/);
+    expect(() => importedConfig('BASE=.\nSTART=a\r\n', 'b', 'a')).toThrow(/CR/);
+    expect(untrustedKeys('LOWER=!/bin/sh\nSHARE=/etc\nCONTAINMENT=none\nPREMOUNT=/x\nSTART=ssh\n')).toHaveLength(4);
+    expect(untrustedKeys('START=ssh\nCONTAINMENT=contained\n')).toEqual([]);
+  });
+  it("the package version is package.json's", () => {
+    expect(PACKAGE_VERSION).toBe(JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')).version);
+  });
+});
+
+describe('spool with the checksum trailer', () => {
+  const body = Buffer.alloc(300_000, 7);
+  const hex = createHash('sha256').update(body).digest('hex');
+  it('keeps the stream, checks the trailer', async () => {
+    const d = mkdtempSync(`${tmpdir()}/obt-spool-`);
+    try {
+      const chunks = [body.subarray(0, 100_000), body.subarray(100_000), Buffer.from(trailerOf(hex))];
+      expect(await spool(Readable.from(chunks), `${d}/ok`, true)).toEqual({ sha256: hex, bytes: body.length });
+      expect(readFileSync(`${d}/ok`).equals(body)).toBe(true);
+      const bad = [body.subarray(1), Buffer.from(trailerOf(hex))];
+      await expect(spool(Readable.from(bad), `${d}/bad`, true)).rejects.toThrow(/does not match/);
+      await expect(spool(Readable.from([body]), `${d}/cut`, true)).rejects.toThrow(/without its checksum/);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
