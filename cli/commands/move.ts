@@ -91,16 +91,21 @@ export async function run(args: string[]): Promise<number> {
     for (const l of out.split('\n').filter(Boolean)) say(`${host}: ${l}`);
     const theirs = /^received \d+ bytes, sha256 ([0-9a-f]{64})$/m.exec(out)?.[1];
     const imported = /^imported subhost /m.test(out);
-    if (sent) {
-      throw new Failure(`sending ${src.name} failed: ${errorText(sent)}${imported ? '' : `; ${host} has nothing of it`}`);
+    if (!imported) {
+      const why =
+        r.exitCode !== 0
+          ? `ssh or import: ${r.exitCode === undefined ? r.message : `exit ${r.exitCode}`}, above`
+          : sent
+            ? errorText(sent)
+            : 'it said nothing';
+      throw new Failure(`${host} did not import ${src.name} (${why}); nothing was changed here`);
     }
-    if (r.exitCode !== 0 || !imported) {
+    if (r.exitCode !== 0) {
       throw new Failure(
-        imported
-          ? `${host} imported ${src.name} but failed after (exit ${r.exitCode}, above): both hosts have it now; it is kept here`
-          : `${host} did not import ${src.name} (ssh or import exit ${r.exitCode}, above); nothing was changed here`,
+        `${host} imported ${src.name} but failed after that (exit ${r.exitCode}, above): both hosts have it now; it is kept here`,
       );
     }
+    if (sent) throw new Failure(`sending ${src.name} failed after ${host} imported it: ${errorText(sent)}; it is kept here`);
     if (theirs !== pass.hex()) {
       throw new Failure(`${host} received sha256 ${theirs ?? '(none)'}, sent ${pass.hex()}: it is kept here; check ${host}`);
     }

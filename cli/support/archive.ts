@@ -55,7 +55,7 @@ export function exportTarArgs(meta: string, upper: string): string[] {
 
 /** GNU tar's arguments that extract a checked archive (stdin) into DIR, as root: owners, modes, xattrs, ACLs as recorded. */
 export function extractTarArgs(dir: string): string[] {
-  return ['-x', '-f', '-', ...TAR_KEEP, '--same-owner', '--same-permissions', '--keep-old-files', '--no-overwrite-dir', '-C', dir];
+  return ['-x', '-f', '-', ...TAR_KEEP, '--same-owner', '--same-permissions', '--keep-old-files', '-C', dir];
 }
 
 /** Compressions an import accepts, by their magic bytes; export writes zstd. */

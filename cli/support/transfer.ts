@@ -247,7 +247,15 @@ export function scanFile(file: string): Promise<Scanned> {
 /** Extracts the spooled (and scanned) archive into DIR with GNU tar. */
 export async function extractFile(file: string, dir: string): Promise<void> {
   await decompressed(file, async (s) => {
-    const r = await execa('tar', extractTarArgs(dir), { stdin: s, reject: false, stdout: 'ignore' });
-    if (r.exitCode !== 0) throw new Failure(`tar could not extract the archive: ${String(r.stderr).trim()}`);
+    const p = execa('tar', extractTarArgs(dir), { stdin: 'pipe', reject: false, stdout: 'ignore' });
+    const [r, fed] = await Promise.all([
+      p,
+      pipeline(s, p.stdin).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    ]);
+    if (r.exitCode !== 0) throw new Failure(`tar could not extract the archive: ${String(r.stderr).trim() || r.message}`);
+    if (fed) throw new Failure(`tar could not extract the archive: ${errorText(fed)}`);
   });
 }
