@@ -28,7 +28,7 @@ export const usage = `Usage: overlay-boot import [OPTION...] FILE|-
 Makes a subhost from FILE (or stdin, "-"): an overlay-boot export (any
 host's), or a tar of a directory tree, such as machinectl export-tar makes
 of a directory image, which becomes UPPER (then --name is needed). zstd,
-xz and gzip are recognised; a plain tar too.
+xz, gzip and bzip2 are recognised; a plain tar too.
 
 The archive is not trusted. Before anything is extracted, every member
 is checked (relative paths only, no "..", every member under a directory

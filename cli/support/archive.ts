@@ -63,6 +63,7 @@ export const DECOMPRESSORS: { name: string; magic: number[]; argv: string[] }[] 
   { name: 'zstd', magic: [0x28, 0xb5, 0x2f, 0xfd], argv: ['zstd', '-dcq'] },
   { name: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], argv: ['xz', '-dcq'] },
   { name: 'gzip', magic: [0x1f, 0x8b], argv: ['gzip', '-dcq'] },
+  { name: 'bzip2', magic: [0x42, 0x5a, 0x68], argv: ['bzip2', '-dcq'] },
 ];
 
 /** The decompressor for a stream starting with HEAD, or undefined for a plain tar. */

@@ -193,6 +193,27 @@ describe('overlay-boot move between two hosts', () => {
     await ok(A.run(['overlay-boot', 'remove', '--purge', 'stay']), 'remove');
   });
 
+  it('import takes what machinectl export-tar makes of a directory image as UPPER', async () => {
+    const B = b();
+    await sh(
+      B,
+      `mkdir -p /var/lib/machines/img/etc /var/lib/machines/img/usr/local/bin
+       echo from-machinectl > /var/lib/machines/img/etc/obt-img
+       cp /bin/true /var/lib/machines/img/usr/local/bin/suid && chmod 4755 /var/lib/machines/img/usr/local/bin/suid
+       setfattr -n user.obt -v img /var/lib/machines/img/etc/obt-img`.replace(/^ {7}/gm, ''),
+    );
+    const exported = await B.run(['machinectl', 'export-tar', 'img', '/root/img.tar.xz']);
+    if (exported.exitCode !== 0) throw new Error(`machinectl export-tar: ${exported.stderr}`);
+    const r = await B.run(['overlay-boot', 'import', '--name', 'img', '--base', '/srv/subhosts/img', '--now', '/root/img.tar.xz']);
+    if (r.exitCode !== 0) throw new Error(`import: ${r.stdout}${r.stderr}`);
+    expect(r.stdout).toMatch(/^started subhost img /m);
+    expect(await ok(inside(B, 'img', ['cat', '/etc/obt-img']))).toBe('from-machinectl\n');
+    const st = await sh(B, 'stat -c %a /srv/subhosts/img/root/usr/local/bin/suid; getfattr -n user.obt --only-values /srv/subhosts/img/root/etc/obt-img');
+    expect(st).toBe('4755\nimg');
+    await ok(B.run(['overlay-boot', 'remove', '--purge', 'img']), 'remove');
+    await sh(B, 'rm -rf /var/lib/machines/img /root/img.tar.xz');
+  });
+
   describe('hostile archives', () => {
     const up = 'overlay-boot-export/upper';
     const head = [
