@@ -193,6 +193,48 @@ describe('overlay-boot move between two hosts', () => {
     await ok(A.run(['overlay-boot', 'remove', '--purge', 'stay']), 'remove');
   });
 
+  it('export refuses a running subhost unless --stop; export | import copies it; a taken NAME, a BASE in use and an untrusted config are refused', async () => {
+    const A = a();
+    const d = A.dataDir;
+    await ok(A.run(['overlay-boot', 'create', '--base', `${d}/cp1`, '--start', 'none', '--now', 'cp1']), 'create');
+    await sh(A, `echo data > ${d}/cp1/root/data`);
+    const running = await A.run(['overlay-boot', 'export', 'cp1', '/root/cp1.tar.zst']);
+    expect(running.exitCode).toBe(1);
+    expect(running.stderr).toMatch(/^overlay-boot: subhost cp1 is running: .* --stop stops it first, --live exports it anyway$/m);
+    expect((await A.run(['test', '-e', '/root/cp1.tar.zst'])).exitCode).toBe(1);
+    const stopped = await ok(A.run(['bash', '-c', 'overlay-boot export --stop cp1 /root/cp1.tar.zst 2>&1']), 'export --stop');
+    expect(stopped).toMatch(/^stopped subhost cp1$/m);
+    const sum = /^exported subhost cp1: \d+ bytes, sha256 ([0-9a-f]{64})$/m.exec(stopped)?.[1];
+    expect((await sh(A, 'sha256sum /root/cp1.tar.zst')).slice(0, 64)).toBe(sum);
+    expect(await state(A, 'subhost@cp1.service')).toMatch(/inactive|failed/);
+    // The NAME is taken (registered by create --now), and the BASE is in use.
+    const imp = (...args: string[]) => A.run(['overlay-boot', 'import', ...args, '/root/cp1.tar.zst']);
+    expect((await imp('--base', `${d}/other`)).stderr).toMatch(/NAME cp1 is taken: .*cp1\.conf/);
+    expect((await imp('--name', 'cp2', '--base', `${d}/cp1`)).stderr).toMatch(new RegExp(`${d}/cp1 exists`));
+    // Through a pipe, started.
+    const piped = await ok(
+      A.run(['bash', '-o', 'pipefail', '-c', `overlay-boot export cp1 | overlay-boot import --name cp2 --base ${d}/cp2 --now -`]),
+      'export | import',
+    );
+    expect(piped).toMatch(/^imported subhost cp2: .*\n.*started subhost cp2 /m);
+    expect(await ok(inside(A, 'cp2', ['cat', '/data']))).toBe('data\n');
+    expect(await A.readFile(`${d}/cp2/cp2.conf`)).toMatch(/^BASE=\.\nNAME=cp2\nSTART=none\n$/m);
+    // A config that reaches the host: only with --trust.
+    await ok(A.run(['overlay-boot', 'create', '--base', `${d}/cp3`, '--start', 'none', '--containment', 'none', 'cp3']), 'create');
+    await ok(A.run(['overlay-boot', 'export', `${d}/cp3/cp3.conf`, '/root/cp3.tar.zst']), 'export by CONF');
+    const untrusted = await A.run(['overlay-boot', 'import', '--name', 'cp4', '--base', `${d}/cp4`, '/root/cp3.tar.zst']);
+    expect(untrusted.exitCode).toBe(1);
+    expect(untrusted.stderr).toMatch(
+      /refused: its config line \d+: CONTAINMENT=none makes root inside root on this host; import it with --trust/,
+    );
+    expect((await A.run(['test', '-e', `${d}/cp4`])).exitCode).toBe(1);
+    await ok(A.run(['overlay-boot', 'import', '--trust', '--name', 'cp4', '--base', `${d}/cp4`, '/root/cp3.tar.zst']), 'import --trust');
+    for (const n of ['cp1', 'cp2', 'cp3', 'cp4'])
+      await ok(A.run(['overlay-boot', 'remove', '--purge', `${d}/${n}/${n}.conf`]), `remove ${n}`);
+    await sh(A, 'rm /root/cp1.tar.zst /root/cp3.tar.zst');
+    expect(await sh(A, `ls -A ${d} | grep -v move- || true`)).toBe('');
+  });
+
   it('import takes what machinectl export-tar makes of a directory image as UPPER', async () => {
     const B = b();
     await sh(
@@ -208,7 +250,10 @@ describe('overlay-boot move between two hosts', () => {
     if (r.exitCode !== 0) throw new Error(`import: ${r.stdout}${r.stderr}`);
     expect(r.stdout).toMatch(/^started subhost img /m);
     expect(await ok(inside(B, 'img', ['cat', '/etc/obt-img']))).toBe('from-machinectl\n');
-    const st = await sh(B, 'stat -c %a /srv/subhosts/img/root/usr/local/bin/suid; getfattr -n user.obt --only-values /srv/subhosts/img/root/etc/obt-img');
+    const st = await sh(
+      B,
+      'stat -c %a /srv/subhosts/img/root/usr/local/bin/suid; getfattr -n user.obt --only-values /srv/subhosts/img/root/etc/obt-img',
+    );
     expect(st).toBe('4755\nimg');
     await ok(B.run(['overlay-boot', 'remove', '--purge', 'img']), 'remove');
     await sh(B, 'rm -rf /var/lib/machines/img /root/img.tar.xz');
