@@ -18,8 +18,10 @@ const now = () => performance.now();
 
 async function timed(sb: Sandbox, what: string, argv: string[]): Promise<number> {
   const t = now();
-  await ok(sb.run(argv), what);
-  return now() - t;
+  await ok(sb.run(argv, { timeoutMs: 3_600_000 }), what);
+  const ms = now() - t;
+  process.stderr.write(`${what}: ${(ms / 1000).toFixed(1)} s\n`);
+  return ms;
 }
 
 const bytes = async (sb: Sandbox, path: string) => Number((await sh(sb, `stat -c %s ${path}`)).trim());
@@ -57,18 +59,26 @@ async function main(): Promise<void> {
     );
     await ok(sb.run(['overlay-boot', 'stop', NAME]), 'stop');
     process.stderr.write('filling UPPER...\n');
-    await sh(
-      sb,
-      `mkdir -p ${up}/usr/lib ${up}/usr/local/bin ${up}/srv/data ${up}/srv/small ${up}/var/log
+    await ok(
+      sb.run(
+        [
+          'sh',
+          '-ec',
+          `mkdir -p ${up}/usr/lib ${up}/usr/local/bin ${up}/srv/data ${up}/srv/small ${up}/var/log
        cp -a /usr/lib/x86_64-linux-gnu ${up}/usr/lib/
        for i in 1 2 3; do head -c 100M /dev/urandom > ${up}/srv/data/blob$i; done
        i=0; while [ $i -lt 40 ]; do cat /usr/share/common-licenses/GPL-3 /etc/services; i=$((i+1)); done > ${up}/var/log/seed
        i=0; while [ $i -lt 150 ]; do cat ${up}/var/log/seed; i=$((i+1)); done > ${up}/var/log/big.log; rm ${up}/var/log/seed
-       seq 1 20000 | awk -v d=${up}/srv/small '{ f = d "/m" int($1 / 1000); if ($1 % 1000 == 1) system("mkdir -p " f); print "message " $1 " " substr("lorem ipsum dolor sit amet consectetur adipiscing elit ", 1 + $1 % 40) > (f "/" $1); close(f "/" $1) }'
+       for i in $(seq 0 20); do mkdir ${up}/srv/small/m$i; done
+       seq 1 20000 | awk -v d=${up}/srv/small '{ f = d "/m" int($1 / 1000); print "message " $1 " " substr("lorem ipsum dolor sit amet consectetur adipiscing elit ", 1 + $1 % 40) > (f "/" $1); close(f "/" $1) }'
        truncate -s 1G ${up}/srv/data/sparse && echo end >> ${up}/srv/data/sparse
        echo linked > ${up}/srv/data/h1 && ln ${up}/srv/data/h1 ${up}/srv/data/h2 && ln ${up}/srv/data/h1 ${up}/srv/data/h3
        cp /bin/true ${up}/usr/local/bin/suid && chmod 4755 ${up}/usr/local/bin/suid
        cp /bin/true ${up}/usr/local/bin/capped && setcap cap_net_raw+ep ${up}/usr/local/bin/capped`.replace(/^ {7}/gm, ''),
+        ],
+        { timeoutMs: 3_600_000 },
+      ),
+      'fill UPPER',
     );
     const apparent = Number((await sh(sb, `du -s --apparent-size -B1 ${up} | cut -f1`)).trim());
     const used = Number((await sh(sb, `du -s -B1 ${up} | cut -f1`)).trim());

@@ -6,7 +6,7 @@
 // before anything is extracted; extracted there, the subhost's directory
 // is renamed into place only when all of it went well. On any failure
 // nothing is left but what was there before.
-import { chmodSync, createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseArgs } from '../../lib/args.js';
@@ -143,6 +143,13 @@ export async function run(args: string[]): Promise<number> {
       return 1;
     }
     refuseTaken(name, base);
+
+    // A small stream may hold much data: refuse what does not fit, rather than fill the filesystem.
+    const fs = statfsSync(staging);
+    const free = fs.bavail * fs.bsize;
+    if (scanned.stored > free) {
+      throw new Failure(`${from}: its files need ${scanned.stored} bytes; ${parent} has ${free} free: nothing imported`);
+    }
 
     // Checked: extract, then assemble BASE in the staging directory.
     const tree = `${staging}/tree`;

@@ -80,6 +80,8 @@ export interface Scanned {
   members: number;
   /** Bytes of file content (real sizes, holes included). */
   bytes: number;
+  /** Bytes of file data the archive stores (what extracting it writes, holes left out). */
+  stored: number;
   /** Whiteouts, hard links, symlinks, sparse files, files with xattrs: what the import keeps. */
   counts: { whiteouts: number; hardlinks: number; symlinks: number; sparse: number; xattrs: number; setid: number };
 }
@@ -228,6 +230,7 @@ export async function scanTar(stream: Readable): Promise<Scanned> {
     layout: 'tree',
     members: 0,
     bytes: 0,
+    stored: 0,
     counts: { whiteouts: 0, hardlinks: 0, symlinks: 0, sparse: 0, xattrs: 0, setid: 0 },
   };
   let pax = new Map<string, string>();
@@ -331,6 +334,7 @@ export async function scanTar(stream: Readable): Promise<Scanned> {
       case 'S':
         kind = 'f';
         res.bytes += realSize;
+        res.stored += size;
         if (sparse) res.counts.sparse++;
         break;
       case '5':

@@ -11,9 +11,11 @@
 // would have written through the symlink.
 import { describe, it, expect, afterAll } from 'vitest';
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { variant } from '../sandbox/sandbox.js';
-import { useInstalledSandbox, inside, state, stopSubhost, ok, until, sh } from './kit.js';
+import { useInstalledSandbox, inside, state, stopSubhost, ok, until, sh, ROOT } from './kit.js';
 import { member, tar } from '../unit/tar-member.js';
 import { MANIFEST, CONFIG } from '../../cli/support/archive.js';
 
@@ -177,6 +179,49 @@ describe('overlay-boot move between two hosts', () => {
     expect(await state(A, `subhost@${NAME}.service`)).toMatch(/inactive|failed/);
     expect((await A.run(['test', '-e', base])).exitCode).toBe(1);
     expect(await A.readFile('/etc/subhosts.conf')).not.toContain(NAME);
+  });
+
+  it('examples/ansible/move.yml moves a subhost between two inventory hosts; run again, it changes nothing', async () => {
+    const A = a();
+    const B = b();
+    const base = `${A.dataDir}/mv2`;
+    await ok(A.run(['overlay-boot', 'create', '--base', base, '--start', 'none', '--enable', '--now', 'mv2']), 'create');
+    await sh(A, `echo ansible > ${base}/root/moved-by`);
+    await A.writeFile('/root/obt-ansible/move.yml', readFileSync(join(ROOT, 'examples/ansible/move.yml')), 0o644);
+    await A.writeFile(
+      '/root/obt-ansible/inventory.ini',
+      '[subhost_hosts]\nhost-a ansible_connection=local ansible_python_interpreter=/usr/bin/python3\nhost-b ansible_host=host-b\n',
+      0o644,
+    );
+    const play = async () => {
+      const r = await A.run(
+        [
+          'ansible-playbook',
+          '-i',
+          '/root/obt-ansible/inventory.ini',
+          '/root/obt-ansible/move.yml',
+          '-e',
+          'subhost=mv2',
+          '-e',
+          'from=host-a',
+          '-e',
+          'to=host-b',
+          '-e',
+          'ansible_become=false',
+        ],
+        { timeoutMs: 300_000, env: { ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0' } },
+      );
+      if (r.exitCode !== 0) throw new Error(`ansible-playbook: exit ${r.exitCode}\n${r.stdout}\n${r.stderr}`);
+      const line = r.stdout.split('\n').find((l) => /^host-a\s+:/.test(l)) ?? '';
+      return Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+    };
+    expect(await play()).toMatchObject({ changed: 1, failed: 0 });
+    expect(await state(B, 'subhost@mv2.service')).toBe('active');
+    expect(await ok(inside(B, 'mv2', ['cat', '/moved-by']))).toBe('ansible\n');
+    expect((await A.run(['test', '-e', base])).exitCode).toBe(1);
+    expect(await play()).toMatchObject({ changed: 0, failed: 0 });
+    await stopSubhost(B, 'mv2');
+    await ok(B.run(['overlay-boot', 'remove', '--purge', 'mv2']), 'remove');
   });
 
   it('a move that cannot reach HOST changes nothing on A', async () => {
