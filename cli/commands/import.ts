@@ -122,7 +122,11 @@ export async function run(args: string[]): Promise<number> {
       })();
       if (!m.consistent)
         process.stderr.write(`overlay-boot: warning: ${from} was exported while ${m.name} ran (--live): files may be inconsistent\n`);
-      if (m.ids) process.stderr.write(`overlay-boot: note: ${m.name} had an id range on ${m.exportedFrom}; this host gives it its own\n`);
+      if (m.ids) {
+        process.stderr.write(
+          `overlay-boot: note: ${m.name} had host ids ${m.ids.first}-${m.ids.first + m.ids.count - 1} on ${m.exportedFrom}; here it gets its own at its first start (its files keep their owners)\n`,
+        );
+      }
     } else {
       if (!givenName) throw new Failure(`${from} is a plain tar of a tree (no overlay-boot manifest): give the subhost a --name`);
       name = givenName;

@@ -2,7 +2,7 @@
 // travels (BASE=., paths relative to BASE), the stream with its checksum,
 // and GNU tar and the compressor run as one pipe.
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readSync, readFileSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, readlinkSync, writeSync, fsyncSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,8 +14,24 @@ import { decompressorFor, exportTarArgs, extractTarArgs, FORMAT, FORMAT_VERSION,
 /** The package version a manifest names (test/unit/archive.test.ts holds it equal to package.json's). */
 export const PACKAGE_VERSION = '2.0.0';
 
-/** Where per-subhost user-namespace id ranges are recorded (read when there, never required). */
+/**
+ * Where CONTAINMENT=private-users records each subhost's host id range
+ * (IDS_DIR/by-name/NAME, a symlink to the first host id; read when there,
+ * never required: the files keep their on-disk owners through idmapped
+ * mounts, so a range is the host's to give, not the archive's).
+ */
 export const IDS_DIR = '/var/lib/overlay-boot/ids';
+const IDS_SIZE = 0x10000;
+
+/** The recorded id range of NAME, or null. */
+export function recordedIds(name: string, dir = IDS_DIR): { first: number; count: number } | null {
+  try {
+    const text = readlinkSync(`${dir}/by-name/${name}`);
+    return /^[0-9]+$/.test(text) ? { first: Number(text), count: IDS_SIZE } : null;
+  } catch {
+    return null;
+  }
+}
 
 export interface Manifest {
   format: typeof FORMAT;
@@ -26,8 +42,8 @@ export interface Manifest {
   /** LOWER as it resolved on the exporting host. */
   lower: string;
   containment: string;
-  /** The id range record of the subhost, as written under IDS_DIR, when there was one. */
-  ids: string | null;
+  /** The subhost's host id range on the exporting host (CONTAINMENT=private-users), when it had one. */
+  ids: { first: number; count: number } | null;
   /** False when exported while running (--live): files may have changed while they were read. */
   consistent: boolean;
   exportedAt: string;
@@ -35,12 +51,6 @@ export interface Manifest {
 }
 
 export function makeManifest(m: { name: string; lower: string; containment: string; consistent: boolean }): Manifest {
-  let ids: string | null = null;
-  try {
-    ids = readFileSync(`${IDS_DIR}/${m.name}`, 'utf8').slice(0, 4096);
-  } catch {
-    /* no record: the subhost has no id range of its own */
-  }
   return {
     format: FORMAT,
     version: FORMAT_VERSION,
@@ -48,7 +58,7 @@ export function makeManifest(m: { name: string; lower: string; containment: stri
     package: PACKAGE_VERSION,
     lower: m.lower,
     containment: m.containment,
-    ids,
+    ids: recordedIds(m.name),
     consistent: m.consistent,
     exportedAt: new Date().toISOString(),
     exportedFrom: hostname(),

@@ -7,7 +7,15 @@ import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, linkSync, readFileS
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { scanTar, plainPath, exportTarArgs, MANIFEST, CONFIG, Refused } from '../../cli/support/archive.js';
-import { importedConfig, untrustedKeys, exportedConfig, spool, trailerOf, PACKAGE_VERSION } from '../../cli/support/transfer.js';
+import {
+  importedConfig,
+  untrustedKeys,
+  exportedConfig,
+  spool,
+  trailerOf,
+  recordedIds,
+  PACKAGE_VERSION,
+} from '../../cli/support/transfer.js';
 import { createHash } from 'node:crypto';
 import { member, tar } from './tar-member.js';
 
@@ -130,6 +138,17 @@ describe('the travelling config', () => {
     expect(() => importedConfig('BASE=.\nSTART=a\r\n', 'b', 'a')).toThrow(/CR/);
     expect(untrustedKeys('LOWER=!/bin/sh\nSHARE=/etc\nCONTAINMENT=none\nPREMOUNT=/x\nSTART=ssh\n')).toHaveLength(4);
     expect(untrustedKeys('START=ssh\nCONTAINMENT=contained\n')).toEqual([]);
+  });
+  it("the manifest's id range: the private-users record when there is one", () => {
+    const d = mkdtempSync(`${tmpdir()}/obt-ids-`);
+    try {
+      mkdirSync(`${d}/by-name`);
+      symlinkSync('231072', `${d}/by-name/web`);
+      expect(recordedIds('web', d)).toEqual({ first: 231072, count: 65536 });
+      expect(recordedIds('other', d)).toBeNull();
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
   it("the package version is package.json's", () => {
     expect(PACKAGE_VERSION).toBe(JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')).version);
