@@ -118,6 +118,35 @@ async function main(): Promise<void> {
     rows.push(row('`tar --xattrs -c \\| zstd -T0`, `zstd -d \\| tar --xattrs -xp`', hand1, hand1x, hand1Size, await kept(sb, `${d}/hand`)));
     await sh(sb, `rm -rf ${d}/hand ${d}/hand.tar.zst`);
 
+    // By hand with export's own tar flags and compressor (no checks, no staging copy): what the import's checks cost.
+    const keep = "--xattrs --xattrs-include='*' --acls --numeric-owner --sparse";
+    const hand3 = await timed(sb, 'tar (all flags) | zstd', [
+      'bash',
+      '-o',
+      'pipefail',
+      '-c',
+      `tar --format=posix ${keep} -cf - -C ${up} . | zstd -T0 -q > ${d}/hand.tar.zst`,
+    ]);
+    const hand3Size = await bytes(sb, `${d}/hand.tar.zst`);
+    await sh(sb, `mkdir ${d}/hand`);
+    const hand3x = await timed(sb, 'zstd -d | tar -x (all flags)', [
+      'bash',
+      '-o',
+      'pipefail',
+      '-c',
+      `zstd -dcq ${d}/hand.tar.zst | tar ${keep} -xpf - -C ${d}/hand`,
+    ]);
+    rows.push(
+      row(
+        "`tar --xattrs --xattrs-include='*' --acls --numeric-owner --sparse`, zstd: export's flags, no checks",
+        hand3,
+        hand3x,
+        hand3Size,
+        await kept(sb, `${d}/hand`),
+      ),
+    );
+    await sh(sb, `rm -rf ${d}/hand ${d}/hand.tar.zst`);
+
     // By hand, as typed: tar --xattrs -czf, tar --xattrs -xzpf.
     const hand2 = await timed(sb, 'tar -cz', ['tar', '--xattrs', '-czf', `${d}/hand.tgz`, '-C', up, '.']);
     const hand2Size = await bytes(sb, `${d}/hand.tgz`);

@@ -53,21 +53,32 @@ export function exportTarArgs(meta: string, upper: string): string[] {
   ];
 }
 
-/** GNU tar's arguments that extract a checked archive (stdin) into DIR, as root: owners, modes, xattrs, ACLs as recorded. */
-export function extractTarArgs(dir: string): string[] {
-  return ['-x', '-f', '-', ...TAR_KEEP, '--same-owner', '--same-permissions', '--keep-old-files', '-C', dir];
+/** GNU tar's arguments that extract a checked archive FILE (compressed with `decompress`, a tar flag) into DIR, as root: owners, modes, xattrs, ACLs as recorded. */
+export function extractTarArgs(file: string, dir: string, decompress?: string): string[] {
+  return [
+    '-x',
+    '-f',
+    file,
+    ...(decompress ? [decompress] : []),
+    ...TAR_KEEP,
+    '--same-owner',
+    '--same-permissions',
+    '--keep-old-files',
+    '-C',
+    dir,
+  ];
 }
 
 /** Compressions an import accepts, by their magic bytes; export writes zstd. */
-export const DECOMPRESSORS: { name: string; magic: number[]; argv: string[] }[] = [
-  { name: 'zstd', magic: [0x28, 0xb5, 0x2f, 0xfd], argv: ['zstd', '-dcq'] },
-  { name: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], argv: ['xz', '-dcq'] },
-  { name: 'gzip', magic: [0x1f, 0x8b], argv: ['gzip', '-dcq'] },
-  { name: 'bzip2', magic: [0x42, 0x5a, 0x68], argv: ['bzip2', '-dcq'] },
+export const DECOMPRESSORS: { name: string; magic: number[]; argv: string[]; tarFlag: string }[] = [
+  { name: 'zstd', magic: [0x28, 0xb5, 0x2f, 0xfd], argv: ['zstd', '-dcq'], tarFlag: '--zstd' },
+  { name: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], argv: ['xz', '-dcq'], tarFlag: '--xz' },
+  { name: 'gzip', magic: [0x1f, 0x8b], argv: ['gzip', '-dcq'], tarFlag: '--gzip' },
+  { name: 'bzip2', magic: [0x42, 0x5a, 0x68], argv: ['bzip2', '-dcq'], tarFlag: '--bzip2' },
 ];
 
 /** The decompressor for a stream starting with HEAD, or undefined for a plain tar. */
-export function decompressorFor(head: Buffer): { name: string; argv: string[] } | undefined {
+export function decompressorFor(head: Buffer): (typeof DECOMPRESSORS)[number] | undefined {
   return DECOMPRESSORS.find((d) => d.magic.every((b, i) => head[i] === b));
 }
 

@@ -254,18 +254,13 @@ export function scanFile(file: string): Promise<Scanned> {
   return decompressed(file, scanTar);
 }
 
-/** Extracts the spooled (and scanned) archive into DIR with GNU tar. */
+/**
+ * Extracts the spooled (and scanned) archive into DIR with GNU tar, which
+ * reads the file and runs the decompressor itself (it reads its stream to
+ * the end: no pipe of ours closed early).
+ */
 export async function extractFile(file: string, dir: string): Promise<void> {
-  await decompressed(file, async (s) => {
-    const p = execa('tar', extractTarArgs(dir), { stdin: 'pipe', reject: false, stdout: 'ignore' });
-    const [r, fed] = await Promise.all([
-      p,
-      pipeline(s, p.stdin).then(
-        () => undefined,
-        (e: unknown) => e,
-      ),
-    ]);
-    if (r.exitCode !== 0) throw new Failure(`tar could not extract the archive: ${String(r.stderr).trim() || r.message}`);
-    if (fed) throw new Failure(`tar could not extract the archive: ${errorText(fed)}`);
-  });
+  const d = decompressorFor(head(file));
+  const r = await execa('tar', extractTarArgs(file, dir, d?.tarFlag), { reject: false, stdin: 'ignore', stdout: 'ignore' });
+  if (r.exitCode !== 0) throw new Failure(`tar could not extract the archive: ${String(r.stderr).trim() || r.message}`);
 }
