@@ -2,7 +2,7 @@
 // UPPER exactly, a manifest), the format of cli/support/archive.ts, for
 // overlay-boot import on this or another host. Reads only: the subhost's
 // files are never changed.
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Transform, Writable } from 'node:stream';
@@ -53,7 +53,8 @@ export async function exportSource(sm: SystemdManager, arg: string) {
     conf: found.conf,
     upper: c.UPPER,
     base: c.BASE,
-    lower: c.LOWER ?? '/',
+    // A LOWER that a !command chooses is named by its command line.
+    lower: c.LOWER ?? r.resolved.LOWER?.value ?? '/',
     containment: String(c.CONTAINMENT ?? 'contained'),
     text,
   };
@@ -114,23 +115,18 @@ export async function run(args: string[]): Promise<number> {
   } else {
     const path = resolve(file);
     // A new file only: an export never replaces one.
-    let fd: number;
-    try {
-      fd = openSync(path, 'wx', 0o600);
-    } catch (e) {
+    const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+    await new Promise((opened, failed) => {
+      out.once('open', opened);
+      out.once('error', failed);
+    }).catch((e: unknown) => {
       throw new Failure(`cannot write ${path}: ${errorText(e)}`);
-    }
+    });
     try {
-      await exportTo(src, createWriteStream('', { fd }), pass, live);
+      await exportTo(src, out, pass, live);
     } catch (e) {
       rmSync(path, { force: true });
       throw e;
-    } finally {
-      try {
-        closeSync(fd);
-      } catch {
-        /* closed with its stream */
-      }
     }
   }
   process.stderr.write(

@@ -247,6 +247,7 @@ export async function scanTar(stream: Readable): Promise<Scanned> {
   let pax = new Map<string, string>();
   let longName: string | undefined;
   let longLink: string | undefined;
+  const extSeen = new Set<string>();
   let first = true;
   let zeros = 0;
   for (;;) {
@@ -270,21 +271,35 @@ export async function scanTar(stream: Readable): Promise<Scanned> {
       const body = await r.read(size + pad(size));
       if (!body) throw new Refused('the archive ends in the middle of a header');
       const data = body.subarray(0, size);
+      // Two of a kind before one member: tars differ in which one counts, so the check could read another name than tar.
+      if (extSeen.has(type)) throw new Refused(`two extended headers of type "${type}" for one member`);
+      extSeen.add(type);
       if (type === 'x') for (const [k, v] of paxRecords(data)) pax.set(k, v);
       else if (type === 'L') longName = str(data, 0, data.length);
       else longLink = str(data, 0, data.length);
       continue;
     }
+    extSeen.clear();
     if (type === 'g') throw new Refused('a global pax header (it would apply to every member after it)');
-    const ustar = str(h, 257, 6) === 'ustar';
-    const prefix = ustar && h.subarray(257, 265).toString('latin1') === 'ustar\u000000' ? str(h, 345, 155) : '';
-    const rawName = pax.get('GNU.sparse.name') ?? pax.get('path') ?? longName ?? (prefix ? `${prefix}/${str(h, 0, 100)}` : str(h, 0, 100));
+    // The name as GNU tar reads it: the POSIX prefix only in a POSIX header
+    // ("ustar\0" "00"; an old GNU header keeps times there).
+    const magic = h.subarray(257, 265).toString('latin1');
+    const prefix = magic.startsWith('ustar\u0000') ? str(h, 345, 155) : '';
+    if (prefix && magic !== 'ustar\u000000') throw new Refused('a header with a name prefix but no POSIX version');
+    // GNU tar takes GNU.sparse.name for the name only in sparse format 1.0 (what export writes).
+    const sparse10 = pax.get('GNU.sparse.major') === '1' && pax.get('GNU.sparse.minor') === '0';
+    if ([...pax.keys()].some((k) => k.startsWith('GNU.sparse.')) && !sparse10) {
+      throw new Refused('a sparse member in a pax sparse format other than 1.0');
+    }
+    const rawName = (sparse10 ? pax.get('GNU.sparse.name') : undefined) ?? pax.get('path') ?? longName ?? (prefix ? `${prefix}/${str(h, 0, 100)}` : str(h, 0, 100));
     const rawLink = pax.get('linkpath') ?? longLink ?? str(h, 157, 100);
     if (pax.has('size')) size = Number(pax.get('size'));
     if (!Number.isSafeInteger(size) || size < 0) throw new Refused(`${JSON.stringify(rawName)}: a bad size`);
     const xattrs = [...pax.keys()].filter((k) => k.startsWith('SCHILY.xattr.') || k.startsWith('LIBARCHIVE.xattr.'));
-    const sparse = type === 'S' || pax.has('GNU.sparse.major') || pax.has('GNU.sparse.map');
-    const realSize = Number(pax.get('GNU.sparse.realsize') ?? pax.get('GNU.sparse.size') ?? size);
+    const sparse = type === 'S' || sparse10;
+    const realSize = Number((sparse10 && pax.get('GNU.sparse.realsize')) || size);
+    const devMajor = pax.get('SCHILY.devmajor');
+    const devMinor = pax.get('SCHILY.devminor');
     pax = new Map();
     longName = longLink = undefined;
     // Old GNU sparse members carry extension blocks of their map.
@@ -372,8 +387,8 @@ export async function scanTar(stream: Readable): Promise<Scanned> {
         break;
       }
       case '3': {
-        const major = num(h, 329, 8);
-        const minor = num(h, 337, 8);
+        const major = devMajor !== undefined ? Number(devMajor) : num(h, 329, 8);
+        const minor = devMinor !== undefined ? Number(devMinor) : num(h, 337, 8);
         if (major !== 0 || minor !== 0) throw what(`a character device ${major}:${minor} (only overlayfs whiteouts, 0:0, are taken)`);
         kind = 'c';
         res.counts.whiteouts++;

@@ -17,7 +17,7 @@ import {
   PACKAGE_VERSION,
 } from '../../cli/support/transfer.js';
 import { createHash } from 'node:crypto';
-import { member, tar } from './tar-member.js';
+import { member, pax, tar } from './tar-member.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -51,6 +51,7 @@ describe('scanTar', () => {
   it('accepts a well-formed export with a whiteout, a hard link, a symlink anywhere', async () => {
     const s = await scan(
       exportOf(
+        pax({ path: `${up()}/etc/`, 'SCHILY.xattr.trusted.overlay.opaque': 'y' }),
         member(`${up()}/etc/`, '5'),
         member(`${up()}/etc/gone`, '3'),
         member(`${up()}/a`, '0', { data: 'x', mode: 0o4755 }),
@@ -81,6 +82,22 @@ describe('scanTar', () => {
     ['a global pax header', tar(member('./', '5'), member('pax_global_header', 'g')), /global/],
     ['a multi-volume member', exportOf(member(`${up()}/m`, 'M')), /type "M"/],
     ['a file named like a directory', exportOf(member(`${up()}/d/`, '0')), /ending in/],
+    ['a pax path with ..', exportOf(pax({ path: `${up()}/../../x` }), member(`${up()}/x`, '0')), /leads out/],
+    [
+      'a sparse name outside sparse format 1.0',
+      exportOf(pax({ 'GNU.sparse.name': `${up()}/ok`, path: `${up()}/x/../../y` }), member(`${up()}/ok`, '0')),
+      /sparse format/,
+    ],
+    [
+      'two pax headers for one member',
+      exportOf(pax({ path: `${up()}/a` }), pax({ mtime: '1' }), member(`${up()}/a`, '0')),
+      /two extended headers/,
+    ],
+    [
+      'a whiteout whose pax device numbers are not 0:0',
+      exportOf(pax({ 'SCHILY.devmajor': '1', 'SCHILY.devminor': '1' }), member(`${up()}/w`, '3')),
+      /character device 1:1/,
+    ],
     ['a truncated archive', exportOf(member(`${up()}/a`, '0', { data: 'x' })).subarray(0, 512 * 4), /ends/],
   ])('refuses %s', async (_what, archive, why) => {
     expect(await refusal(archive)).toMatch(why);

@@ -31,3 +31,15 @@ export function member(
   return Buffer.concat([h, padded]);
 }
 export const tar = (...m: Buffer[]) => Buffer.concat([...m, Buffer.alloc(1024)]);
+
+/** A pax extended header ('x') holding RECORDS, for the member after it. */
+export function pax(records: Record<string, string>): Buffer {
+  let data = '';
+  for (const [k, v] of Object.entries(records)) {
+    const body = ` ${k}=${v}\n`;
+    let len = body.length + 1;
+    while (`${len}${body}`.length !== len) len = `${len}${body}`.length;
+    data += `${len}${body}`;
+  }
+  return member('./PaxHeaders/x', 'x', { data });
+}
