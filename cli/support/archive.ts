@@ -291,7 +291,11 @@ export async function scanTar(stream: Readable): Promise<Scanned> {
     if ([...pax.keys()].some((k) => k.startsWith('GNU.sparse.')) && !sparse10) {
       throw new Refused('a sparse member in a pax sparse format other than 1.0');
     }
-    const rawName = (sparse10 ? pax.get('GNU.sparse.name') : undefined) ?? pax.get('path') ?? longName ?? (prefix ? `${prefix}/${str(h, 0, 100)}` : str(h, 0, 100));
+    const rawName =
+      (sparse10 ? pax.get('GNU.sparse.name') : undefined) ??
+      pax.get('path') ??
+      longName ??
+      (prefix ? `${prefix}/${str(h, 0, 100)}` : str(h, 0, 100));
     const rawLink = pax.get('linkpath') ?? longLink ?? str(h, 157, 100);
     if (pax.has('size')) size = Number(pax.get('size'));
     if (!Number.isSafeInteger(size) || size < 0) throw new Refused(`${JSON.stringify(rawName)}: a bad size`);
