@@ -14,6 +14,9 @@ import { bootSandbox, type Sandbox } from '../test/sandbox/sandbox.js';
 import { installUnits, ok, sh } from '../test/e2e/kit.js';
 
 const NAME = 'xfer';
+const ROUNDS = Number(process.env.TRANSFER_ROUNDS ?? 3);
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+const secs = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(1)).join(', ');
 const now = () => performance.now();
 
 async function timed(sb: Sandbox, what: string, argv: string[]): Promise<number> {
@@ -91,61 +94,47 @@ async function main(): Promise<void> {
     const row = (what: string, exp: number, imp: number, size: number, k: Awaited<ReturnType<typeof kept>>) =>
       `| ${what} | ${(exp / 1000).toFixed(1)} s | ${(imp / 1000).toFixed(1)} s | ${((exp + imp) / 1000).toFixed(1)} s | ${(size / 2 ** 20).toFixed(0)} MiB | ${yes(k.cap)} | ${yes(k.opaque)} | ${yes(k.whiteout)} | ${yes(k.links)} | ${yes(k.sparse)} |`;
 
-    // overlay-boot export / import (import: the copy into its staging dir, every member checked, extracted, renamed).
-    const exp = await timed(sb, 'export', ['overlay-boot', 'export', NAME, `${d}/ob.tar.zst`]);
-    const obSize = await bytes(sb, `${d}/ob.tar.zst`);
-    const imp = await timed(sb, 'import', ['overlay-boot', 'import', '--name', 'copy', '--base', `${d}/copy`, `${d}/ob.tar.zst`]);
-    rows.push(row('overlay-boot export / import', exp, imp, obSize, await kept(sb, `${d}/copy/root`)));
-    await sh(sb, `rm -rf ${d}/copy ${d}/ob.tar.zst`);
-
-    // By hand, the same compressor: tar --xattrs | zstd -T0, and back.
-    const hand1 = await timed(sb, 'tar | zstd', [
-      'bash',
-      '-o',
-      'pipefail',
-      '-c',
-      `tar --xattrs -cf - -C ${up} . | zstd -T0 -q > ${d}/hand.tar.zst`,
-    ]);
-    const hand1Size = await bytes(sb, `${d}/hand.tar.zst`);
-    await sh(sb, `mkdir ${d}/hand`);
-    const hand1x = await timed(sb, 'zstd -d | tar -x', [
-      'bash',
-      '-o',
-      'pipefail',
-      '-c',
-      `zstd -dcq ${d}/hand.tar.zst | tar --xattrs -xpf - -C ${d}/hand`,
-    ]);
-    rows.push(row('`tar --xattrs -c \\| zstd -T0`, `zstd -d \\| tar --xattrs -xp`', hand1, hand1x, hand1Size, await kept(sb, `${d}/hand`)));
-    await sh(sb, `rm -rf ${d}/hand ${d}/hand.tar.zst`);
-
-    // By hand with export's own tar flags and compressor (no checks, no staging copy): what the import's checks cost.
+    // Three ways with zstd, each as one export (to a file) and one import (into a new directory), run in
+    // ROUNDS interleaved rounds (the machine is shared: one slow moment then hits each way in turn); medians.
     const keep = "--xattrs --xattrs-include='*' --acls --numeric-owner --sparse";
-    const hand3 = await timed(sb, 'tar (all flags) | zstd', [
-      'bash',
-      '-o',
-      'pipefail',
-      '-c',
-      `tar --format=posix ${keep} -cf - -C ${up} . | zstd -T0 -q > ${d}/hand.tar.zst`,
-    ]);
-    const hand3Size = await bytes(sb, `${d}/hand.tar.zst`);
-    await sh(sb, `mkdir ${d}/hand`);
-    const hand3x = await timed(sb, 'zstd -d | tar -x (all flags)', [
-      'bash',
-      '-o',
-      'pipefail',
-      '-c',
-      `zstd -dcq ${d}/hand.tar.zst | tar ${keep} -xpf - -C ${d}/hand`,
-    ]);
-    rows.push(
-      row(
-        "`tar --xattrs --xattrs-include='*' --acls --numeric-owner --sparse`, zstd: export's flags, no checks",
-        hand3,
-        hand3x,
-        hand3Size,
-        await kept(sb, `${d}/hand`),
-      ),
-    );
-    await sh(sb, `rm -rf ${d}/hand ${d}/hand.tar.zst`);
+    const ways: { what: string; exp: string[]; imp: string[]; out: string; file: string }[] = [
+      {
+        // import: the copy into its staging dir, every member checked, extracted, renamed.
+        what: 'overlay-boot export / import',
+        exp: ['overlay-boot', 'export', NAME, `${d}/way.tar.zst`],
+        imp: ['overlay-boot', 'import', '--name', 'copy', '--base', `${d}/copy`, `${d}/way.tar.zst`],
+        out: `${d}/copy/root`,
+        file: `${d}/way.tar.zst`,
+      },
+      {
+        what: "`tar --format=posix --xattrs --xattrs-include='*' --acls --numeric-owner --sparse`, zstd -T0: export's own flags by hand, no checks",
+        exp: ['bash', '-o', 'pipefail', '-c', `tar --format=posix ${keep} -cf - -C ${up} . | zstd -T0 -q > ${d}/way.tar.zst`],
+        imp: ['bash', '-o', 'pipefail', '-c', `mkdir ${d}/hand && zstd -dcq ${d}/way.tar.zst | tar ${keep} -xpf - -C ${d}/hand`],
+        out: `${d}/hand`,
+        file: `${d}/way.tar.zst`,
+      },
+      {
+        what: '`tar --xattrs -c \\| zstd -T0`, `zstd -d \\| tar --xattrs -xp`',
+        exp: ['bash', '-o', 'pipefail', '-c', `tar --xattrs -cf - -C ${up} . | zstd -T0 -q > ${d}/way.tar.zst`],
+        imp: ['bash', '-o', 'pipefail', '-c', `mkdir ${d}/hand && zstd -dcq ${d}/way.tar.zst | tar --xattrs -xpf - -C ${d}/hand`],
+        out: `${d}/hand`,
+        file: `${d}/way.tar.zst`,
+      },
+    ];
+    const times = ways.map(() => ({ exp: [] as number[], imp: [] as number[], size: 0, kept: source }));
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [i, w] of ways.entries()) {
+        const t = times[i]!;
+        t.exp.push(await timed(sb, `round ${round}: ${w.what}: export`, w.exp));
+        t.size = await bytes(sb, w.file);
+        t.imp.push(await timed(sb, `round ${round}: ${w.what}: import`, w.imp));
+        t.kept = await kept(sb, w.out);
+        await sh(sb, `rm -rf ${d}/copy ${d}/hand ${w.file}`);
+      }
+    }
+    for (const [i, w] of ways.entries())
+      rows.push(row(w.what, median(times[i]!.exp), median(times[i]!.imp), times[i]!.size, times[i]!.kept));
+    const samples = ways.map((w, i) => `${w.what.replace(/`/g, '')}: export ${secs(times[i]!.exp)}, import ${secs(times[i]!.imp)}`);
 
     // By hand, as typed: tar --xattrs -czf, tar --xattrs -xzpf.
     const hand2 = await timed(sb, 'tar -cz', ['tar', '--xattrs', '-czf', `${d}/hand.tgz`, '-C', up, '.']);
@@ -163,7 +152,7 @@ Measured by \`sudo bench/transfer.sh\` on ${started.toISOString().slice(0, 16).r
 ${cpus.length} × ${cpus[0]?.model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, load average ${os
       .loadavg()
       .map((l) => l.toFixed(2))
-      .join(' ')} at the end (the machine is shared: other work runs at the same time). One run, warm page cache,
+      .join(' ')} at the end (the machine is shared: other work runs at the same time). Warm page cache,
 everything on tmpfs inside one sandbox systemd (no disk, no network: what is measured is the CPU work of
 archiving, checking and compressing).
 
@@ -176,6 +165,9 @@ Source UPPER: capability ${yes(source.cap)}, opaque ${yes(source.opaque)}, white
 | how | export | import | both | stream | file capability | overlay opaque xattr | whiteout | hard links | sparse hole |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
+
+The zstd rows are medians of ${ROUNDS} interleaved rounds (the gzip row: one run); every sample:
+${samples.map((l) => `- ${l}`).join('\n')}
 
 overlay-boot's import copies the stream into its staging directory first and reads every member
 before extracting it (the archive is hostile input), so it reads the stream three times (copy,
