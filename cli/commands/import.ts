@@ -120,7 +120,7 @@ export async function run(args: string[]): Promise<number> {
           throw refusal(from)(e);
         }
       })();
-      if (!m.consistent)
+      if (m.consistent === false)
         process.stderr.write(`overlay-boot: warning: ${from} was exported while ${m.name} ran (--live): files may be inconsistent\n`);
       if (m.ids) {
         process.stderr.write(

@@ -8,6 +8,7 @@ import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { parseConfText } from '../../lib/config/parse.js';
+import { nameProblem } from '../../lib/config/name.js';
 import { Failure, errorText } from '../../lib/errors.js';
 import { decompressorFor, exportTarArgs, extractTarArgs, FORMAT, FORMAT_VERSION, Refused, scanTar, type Scanned } from './archive.js';
 
@@ -79,8 +80,15 @@ export function parseManifest(text: string): Manifest {
       `manifest.json: format version ${String(m.version)}; this overlay-boot (${PACKAGE_VERSION}) reads version ${FORMAT_VERSION}`,
     );
   }
-  if (typeof m.name !== 'string') throw new Refused('manifest.json: no name');
-  return m as Manifest;
+  // What of it is printed or written into the config's first line: plain words only.
+  const problem = typeof m.name === 'string' ? nameProblem(m.name) : 'is missing';
+  if (problem) throw new Refused(`manifest.json: its name ${problem}`);
+  if (typeof m.exportedFrom !== 'string' || !/^[A-Za-z0-9._-]{1,253}$/.test(m.exportedFrom))
+    throw new Refused('manifest.json: exportedFrom is not a host name');
+  const ids = m.ids as Manifest['ids'] | undefined;
+  const idsOk = ids === null || ids === undefined || (Number.isSafeInteger(ids.first) && Number.isSafeInteger(ids.count));
+  if (!idsOk) throw new Refused('manifest.json: ids is not { first, count }');
+  return { ...m, ids: ids ?? null } as Manifest;
 }
 
 /** Keys whose paths belong to the exporting host's layout: the travelling config has BASE=. and the default UPPER, WORK, LIVE. */
@@ -126,7 +134,12 @@ export function importedConfig(text: string, name: string, from: string): string
   if (text.includes('\0') || text.includes('\r')) throw new Refused('subhost.conf holds a NUL or CR character');
   const { assignments, strayLines } = parseConfText(text);
   if (strayLines.length) throw new Refused(`subhost.conf line ${strayLines[0]}: not an assignment`);
-  const lines = [`# Imported by overlay-boot import (${PACKAGE_VERSION}) from an export of ${from}.`, 'BASE=.', `NAME=${name}`];
+  // FROM is checked words already; no control character reaches the file whatever it holds.
+  const lines = [
+    `# Imported by overlay-boot import (${PACKAGE_VERSION}) from an export of ${from.replace(/[\x00-\x1f\x7f]/g, '?')}.`,
+    'BASE=.',
+    `NAME=${name}`,
+  ];
   for (const a of assignments) {
     if (a.key === 'BASE') {
       if (a.command || a.value !== '.') throw new Refused(`subhost.conf line ${a.line}: BASE must be "." in an export`);

@@ -14,6 +14,7 @@ import {
   spool,
   trailerOf,
   recordedIds,
+  parseManifest,
   PACKAGE_VERSION,
 } from '../../cli/support/transfer.js';
 import { createHash } from 'node:crypto';
@@ -155,6 +156,15 @@ describe('the travelling config', () => {
     expect(() => importedConfig('BASE=.\nSTART=a\r\n', 'b', 'a')).toThrow(/CR/);
     expect(untrustedKeys('LOWER=!/bin/sh\nSHARE=/etc\nCONTAINMENT=none\nPREMOUNT=/x\nSTART=ssh\n')).toHaveLength(4);
     expect(untrustedKeys('START=ssh\nCONTAINMENT=contained\n')).toEqual([]);
+  });
+  it('the manifest: refused unless its words are plain (they reach the config and the terminal)', () => {
+    const m = { format: 'overlay-boot-export', version: 1, name: 'web', exportedFrom: 'host1' };
+    expect(parseManifest(JSON.stringify(m)).name).toBe('web');
+    expect(() => parseManifest(JSON.stringify({ ...m, exportedFrom: 'h\nSHARE=/:/host' }))).toThrow(/host name/);
+    expect(() => parseManifest(JSON.stringify({ ...m, name: 'a\nb' }))).toThrow(/name may contain only/);
+    expect(() => parseManifest(JSON.stringify({ ...m, version: 2 }))).toThrow(/version 2/);
+    expect(() => parseManifest('{')).toThrow(/not JSON/);
+    expect(importedConfig('BASE=.\n', 'b', 'x\ny').split('\n')[0]).toMatch(/export of x\?y\.$/);
   });
   it("the manifest's id range: the private-users record when there is one", () => {
     const d = mkdtempSync(`${tmpdir()}/obt-ids-`);
