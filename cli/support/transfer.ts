@@ -136,7 +136,7 @@ export function importedConfig(text: string, name: string, from: string): string
   if (strayLines.length) throw new Refused(`subhost.conf line ${strayLines[0]}: not an assignment`);
   // FROM is checked words already; no control character reaches the file whatever it holds.
   const lines = [
-    `# Imported by overlay-boot import (${PACKAGE_VERSION}) from an export of ${from.replace(/[\x00-\x1f\x7f]/g, '?')}.`,
+    `# Imported by overlay-boot import (${PACKAGE_VERSION}) from an export of ${from.replace(/\p{Cc}/gu, '?')}.`,
     'BASE=.',
     `NAME=${name}`,
   ];

@@ -307,7 +307,9 @@ describe('overlay-boot move between two hosts', () => {
   describe('hostile archives', () => {
     const up = 'overlay-boot-export/upper';
     const head = [
-      member(MANIFEST, '0', { data: JSON.stringify({ format: 'overlay-boot-export', version: 1, name: 'evil', consistent: true, exportedFrom: 'evil-host' }) }),
+      member(MANIFEST, '0', {
+        data: JSON.stringify({ format: 'overlay-boot-export', version: 1, name: 'evil', consistent: true, exportedFrom: 'evil-host' }),
+      }),
       member(CONFIG, '0', { data: 'BASE=.\nNAME=evil\nSTART=none\n' }),
       member(`${up}/`, '5', { mode: 0o755 }),
     ];
