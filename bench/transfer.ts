@@ -134,7 +134,9 @@ async function main(): Promise<void> {
     }
     for (const [i, w] of ways.entries())
       rows.push(row(w.what, median(times[i]!.exp), median(times[i]!.imp), times[i]!.size, times[i]!.kept));
-    const samples = ways.map((w, i) => `${w.what.replace(/`/g, '')}: export ${secs(times[i]!.exp)}, import ${secs(times[i]!.imp)}`);
+    const samples = ways.map(
+      (w, i) => `${w.what.replace(/`/g, '').replace(/\\\|/g, '|')}: export ${secs(times[i]!.exp)}, import ${secs(times[i]!.imp)}`,
+    );
 
     // By hand, as typed: tar --xattrs -czf, tar --xattrs -xzpf.
     const hand2 = await timed(sb, 'tar -cz', ['tar', '--xattrs', '-czf', `${d}/hand.tgz`, '-C', up, '.']);
