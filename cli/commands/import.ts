@@ -132,9 +132,12 @@ export async function run(args: string[]): Promise<number> {
       name = givenName;
       configText = `# Imported by overlay-boot import from a tar of a tree (${basename(from)}), as UPPER.\nBASE=.\nNAME=${name}\n`;
     }
-    const untrusted = untrustedKeys(configText);
+    // Lines of the archive's own subhost.conf (a plain tree brings none).
+    const untrusted = untrustedKeys(scanned.config ?? '');
     if (untrusted.length && !a.flags.has('--trust')) {
-      throw new Failure(`${from}: refused: its config ${untrusted.join('; ')}; import it with --trust if you trust its sender`);
+      throw new Failure(
+        `${from}: refused, nothing written: its subhost.conf ${untrusted.join('; ')}; import it with --trust if you trust its sender`,
+      );
     }
     const base = givenBase ?? `${DEFAULT_PARENT}/${name}`;
     if (dirname(base) !== parent) throw new Failure(`internal: ${base} is not in ${parent}`);

@@ -270,7 +270,7 @@ describe('overlay-boot move between two hosts', () => {
     const untrusted = await A.run(['overlay-boot', 'import', '--name', 'cp4', '--base', `${d}/cp4`, '/root/cp3.tar.zst']);
     expect(untrusted.exitCode).toBe(1);
     expect(untrusted.stderr).toMatch(
-      /refused: its config line \d+: CONTAINMENT=none makes root inside root on this host; import it with --trust/,
+      /refused, nothing written: its subhost\.conf line \d+: CONTAINMENT=none makes root inside root on this host; import it with --trust/,
     );
     expect((await A.run(['test', '-e', `${d}/cp4`])).exitCode).toBe(1);
     await ok(A.run(['overlay-boot', 'import', '--trust', '--name', 'cp4', '--base', `${d}/cp4`, '/root/cp3.tar.zst']), 'import --trust');
