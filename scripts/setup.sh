@@ -22,6 +22,7 @@ APT_PACKAGES=(
   keyutils                                # keyctl: overlay-go's copy of the subhost's seccomp filter, in tests
   polkitd pkexec                          # non-root use: polkit rules and pkexec, in the e2e test
   ansible-core                            # examples/ansible, run against a sandbox
+  zstd xz-utils                           # export/import: the stream's compression (and machinectl's xz)
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
