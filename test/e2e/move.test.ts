@@ -247,6 +247,14 @@ describe('overlay-boot move between two hosts', () => {
     expect(running.exitCode).toBe(1);
     expect(running.stderr).toMatch(/^overlay-boot: subhost cp1 is running: .* --stop stops it first, --live exports it anyway$/m);
     expect((await A.run(['test', '-e', '/root/cp1.tar.zst'])).exitCode).toBe(1);
+    // --live: written while it runs, and the import says what that means.
+    const live = await A.run(['overlay-boot', 'export', '--live', 'cp1', '/root/live.tar.zst']);
+    expect(live.stderr).toMatch(/^exported subhost cp1 \(running: may be inconsistent\): \d+ bytes/m);
+    const liveImport = await A.run(['overlay-boot', 'import', '--name', 'cplive', '--base', `${d}/cplive`, '/root/live.tar.zst']);
+    expect(liveImport.stderr).toContain('was exported while cp1 ran (--live): files may be inconsistent');
+    expect(await A.readFile(`${d}/cplive/root/data`)).toBe('data\n');
+    await ok(A.run(['overlay-boot', 'remove', '--purge', `${d}/cplive/cplive.conf`]), 'remove cplive');
+    await sh(A, 'rm /root/live.tar.zst');
     const stopped = await ok(A.run(['bash', '-c', 'overlay-boot export --stop cp1 /root/cp1.tar.zst 2>&1']), 'export --stop');
     expect(stopped).toMatch(/^stopped subhost cp1$/m);
     const sum = /^exported subhost cp1: \d+ bytes, sha256 ([0-9a-f]{64})$/m.exec(stopped)?.[1];
