@@ -98,6 +98,46 @@ describe('overlay-boot import', () => {
     }
   });
 
+  it('refuses an archive whose files do not fit where BASE goes (a small stream may hold much), leaving nothing', async () => {
+    const meta = `${f.dir}/meta`;
+    const up = `${f.dir}/big`;
+    mkdirSync(`${meta}/overlay-boot-export`, { recursive: true });
+    writeFileSync(`${meta}/${MANIFEST}`, JSON.stringify(manifest));
+    writeFileSync(`${meta}/${CONFIG}`, 'BASE=.\n');
+    mkdirSync(up);
+    writeFileSync(`${up}/four-mib`, 'a'.repeat(4 << 20)); // not zeros: GNU tar would store those as a hole
+    const file = `${f.dir}/big.tar.zst`;
+    await execa('bash', [
+      '-o',
+      'pipefail',
+      '-c',
+      `tar ${exportTarArgs(meta, up)
+        .map((a) => `'${a}'`)
+        .join(' ')} | zstd -q > '${file}'`,
+    ]);
+    mkdirSync(`${f.dir}/small`);
+    // A 1 MiB tmpfs as the parent of BASE, in a mount namespace of the command's own.
+    const r = await execa(
+      'unshare',
+      [
+        '-m',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        `mount -t tmpfs -o size=1m small "$1" && node "$2" import --name big --base "$1/big" "$3"; s=$?; ls -A "$1"; exit $s`,
+        'sh',
+        `${f.dir}/small`,
+        BIN,
+        file,
+      ],
+      { reject: false, env },
+    );
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/its files need 4194304 bytes; .*small has \d+ free: nothing imported/);
+    expect(r.stdout).not.toMatch(/import|big/);
+  });
+
   it('usage: one FILE, no newline in --base or --name, a plain tree needs --name', async () => {
     expect((await ob('import')).exitCode).toBe(2);
     expect((await ob('import', '--base', 'a\nb', 'f')).stderr).toMatch(/--base must not hold a newline or NUL/);
