@@ -19,7 +19,7 @@ import { writeFileAtomic } from '../../lib/atomic-write.js';
 import { connectSystemd, subhostUnit, subhostProps } from '../support/dbus.js';
 import { checkName, prepareStart, startUnitOrExplain } from '../support/subhost.js';
 import { Refused, UPPER as UPPER_MEMBER } from '../support/archive.js';
-import { extractFile, importedConfig, parseManifest, scanFile, spool, untrustedKeys } from '../support/transfer.js';
+import { extractFile, importedConfig, LiveScan, parseManifest, spool, untrustedKeys } from '../support/transfer.js';
 import { DEFAULT_PARENT } from './create.js';
 import { enableConf } from './enable.js';
 
@@ -98,9 +98,14 @@ export async function run(args: string[]): Promise<number> {
       throw new Failure(`cannot read ${from}: ${errorText(e)}`);
     }
     const stream = `${staging}/stream`;
-    const got = await spool(input, stream, a.flags.has('--checksum-trailer')).catch(refusal(from));
+    // Every member is checked as the stream arrives (LiveScan), before anything is extracted.
+    const live = new LiveScan();
+    const got = await spool(input, stream, a.flags.has('--checksum-trailer'), (c) => live.feed(c)).catch((e: unknown) => {
+      live.abort();
+      return refusal(from)(e);
+    });
     say(`received ${got.bytes} bytes, sha256 ${got.sha256}`);
-    const scanned = await scanFile(stream).catch(refusal(from));
+    const scanned = await live.end().catch(refusal(from));
 
     let name: string;
     let configText: string;

@@ -2,9 +2,9 @@
 // travels (BASE=., paths relative to BASE), the stream with its checksum,
 // and GNU tar and the compressor run as one pipe.
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readSync, readlinkSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, openSync, readSync, readlinkSync, writeSync, fsyncSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { Transform, type Readable, type Writable } from 'node:stream';
+import { PassThrough, Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { parseConfText } from '../../lib/config/parse.js';
@@ -199,7 +199,12 @@ export async function writeExport(meta: string, upper: string, out: Writable, pa
  * hashing it. With `trailer`, the last TRAILER_LEN bytes are the sender's
  * checksum line, not stream: kept apart and compared.
  */
-export async function spool(input: Readable, file: string, trailer: boolean): Promise<{ sha256: string; bytes: number }> {
+export async function spool(
+  input: Readable,
+  file: string,
+  trailer: boolean,
+  tap?: (chunk: Buffer) => Promise<void>,
+): Promise<{ sha256: string; bytes: number }> {
   const fd = openSync(file, 'wx', 0o600);
   const h = createHash('sha256');
   let bytes = 0;
@@ -216,6 +221,7 @@ export async function spool(input: Readable, file: string, trailer: boolean): Pr
       h.update(chunk);
       bytes += chunk.length;
       for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+      if (tap && chunk.length) await tap(chunk);
     }
     fsyncSync(fd);
   } finally {
@@ -232,6 +238,100 @@ export async function spool(input: Readable, file: string, trailer: boolean): Pr
   return { sha256, bytes };
 }
 
+/**
+ * Checks an archive while it arrives (import): what spool writes is also
+ * decompressed and read by scanTar, so receiving, decompressing and
+ * checking overlap. The bytes checked are the bytes spooled; GNU tar
+ * later extracts that file.
+ */
+export class LiveScan {
+  private head = Buffer.alloc(0);
+  private sink?: Writable;
+  private proc?: ReturnType<typeof execa>;
+  private result?: Promise<Scanned>;
+  private failed?: unknown;
+
+  /** Takes the next chunk of the stream; throws the refusal as soon as the check fails. */
+  async feed(chunk: Buffer): Promise<void> {
+    if (!this.sink) {
+      this.head = Buffer.concat([this.head, chunk]);
+      if (this.head.length < 8) return;
+      this.start();
+      chunk = this.head;
+    }
+    await this.write(chunk);
+  }
+
+  /** The stream is complete: the check's result. */
+  async end(): Promise<Scanned> {
+    if (!this.sink) {
+      this.start();
+      if (this.head.length) await this.write(this.head);
+    }
+    this.sink!.end();
+    const scanned = await this.result!;
+    if (this.proc) {
+      const r = await this.proc;
+      if (r.exitCode !== 0) throw new Refused(`the compressed stream is damaged: ${String(r.stderr).trim() || r.message}`);
+    }
+    return scanned;
+  }
+
+  /** Stops it (the stream failed). */
+  abort(): void {
+    this.proc?.kill();
+    this.sink?.destroy();
+    this.result?.catch(() => undefined);
+    this.proc?.catch(() => undefined);
+  }
+
+  private start(): void {
+    const d = decompressorFor(this.head);
+    let source: Readable;
+    if (d) {
+      this.proc = execa(d.argv[0]!, d.argv.slice(1), { stdin: 'pipe', buffer: { stdout: false, stderr: true }, reject: false });
+      this.sink = this.proc.stdin!;
+      source = this.proc.stdout!;
+    } else {
+      const pass = new PassThrough();
+      this.sink = pass;
+      source = pass;
+    }
+    // A decompressor that ended early (EPIPE): the scan says why.
+    this.sink.on('error', (e: unknown) => {
+      this.failed ??= e;
+    });
+    this.result = scanTar(source);
+    this.result.catch((e: unknown) => {
+      this.failed = e;
+      this.abort();
+    });
+  }
+
+  /** Throws why it stopped: the scan's refusal says more than a broken pipe. */
+  private async fail(): Promise<never> {
+    await this.result;
+    throw this.failed;
+  }
+
+  private async write(chunk: Buffer): Promise<void> {
+    if (this.failed) await this.fail();
+    const sink = this.sink!;
+    if (!sink.write(chunk)) {
+      await new Promise<void>((go) => {
+        const done = () => {
+          sink.off('drain', done);
+          sink.off('close', done);
+          go();
+        };
+        sink.on('drain', done);
+        sink.on('close', done);
+      });
+    }
+    if (this.failed) await this.fail();
+  }
+}
+
 /** The first bytes of a file (to tell its compression). */
 function head(file: string): Buffer {
   const fd = openSync(file, 'r');
@@ -242,29 +342,6 @@ function head(file: string): Buffer {
   } finally {
     closeSync(fd);
   }
-}
-
-/** The spooled FILE, decompressed, as a stream to `use`; fails when the decompressor does. */
-async function decompressed<T>(file: string, use: (s: Readable) => Promise<T>): Promise<T> {
-  const d = decompressorFor(head(file));
-  if (!d) return use(createReadStream(file));
-  const p = execa(d.argv[0]!, d.argv.slice(1), { stdin: { file }, buffer: { stdout: false, stderr: true }, reject: false });
-  let out: T;
-  try {
-    out = await use(p.stdout);
-  } catch (e) {
-    p.kill();
-    await p;
-    throw e;
-  }
-  const r = await p;
-  if (r.exitCode !== 0) throw new Refused(`the ${d.name} stream is damaged: ${String(r.stderr).trim()}`);
-  return out;
-}
-
-/** Checks every member of the spooled archive (archive.ts scanTar). */
-export function scanFile(file: string): Promise<Scanned> {
-  return decompressed(file, scanTar);
 }
 
 /**

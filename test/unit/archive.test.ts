@@ -15,6 +15,7 @@ import {
   trailerOf,
   recordedIds,
   parseManifest,
+  LiveScan,
   PACKAGE_VERSION,
 } from '../../cli/support/transfer.js';
 import { createHash } from 'node:crypto';
@@ -197,5 +198,31 @@ describe('spool with the checksum trailer', () => {
     } finally {
       rmSync(d, { recursive: true, force: true });
     }
+  });
+});
+
+describe('LiveScan: the check while the stream arrives', () => {
+  const feedAll = async (b: Buffer, size = 1000) => {
+    const live = new LiveScan();
+    try {
+      for (let i = 0; i < b.length; i += size) await live.feed(b.subarray(i, i + size));
+      return await live.end();
+    } catch (e) {
+      live.abort();
+      throw e;
+    }
+  };
+  const good = exportOf(member(`${up()}/a`, '0', { data: 'x'.repeat(5000) }));
+  it('reads a plain and a zstd stream fed in pieces', async () => {
+    expect((await feedAll(good)).layout).toBe('export');
+    const z = Buffer.from((await execa('zstd', ['-q', '-c'], { input: good, encoding: 'buffer' })).stdout);
+    expect((await feedAll(z, 7)).members).toBe(4);
+  });
+  it('refuses a hostile member, a damaged zstd stream and a short one', async () => {
+    await expect(feedAll(exportOf(member(`${up()}/sda`, '4')))).rejects.toThrow(/block device/);
+    const big = exportOf(...Array.from({ length: 400 }, (_, i) => member(`${up()}/f${i}`, '0', { data: String(i).repeat(300) })));
+    const z = Buffer.from((await execa('zstd', ['-q', '-c'], { input: big, encoding: 'buffer' })).stdout);
+    await expect(feedAll(z.subarray(0, z.length - 200))).rejects.toThrow(Refused);
+    await expect(feedAll(Buffer.from('abc'))).rejects.toThrow(Refused);
   });
 });
