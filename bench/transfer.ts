@@ -171,9 +171,9 @@ ${rows.join('\n')}
 The zstd rows are medians of ${ROUNDS} interleaved rounds (the gzip row: one run); every sample:
 ${samples.map((l) => `- ${l}`).join('\n')}
 
-overlay-boot's import copies the stream into its staging directory first and reads every member
-before extracting it (the archive is hostile input), so it reads the stream three times (copy,
-check, extract). \`tar --xattrs\` alone stores every attribute but restores only \`user.*\` ones unless
+overlay-boot's import copies the stream into its staging directory and reads every member as it
+arrives (a second decompression, in parallel with the copy), then extracts it (the archive is hostile
+input: nothing is extracted before all of it is checked). \`tar --xattrs\` alone stores every attribute but restores only \`user.*\` ones unless
 told \`--xattrs-include='*'\`, and without \`--sparse\` it stores and writes back the hole as zeros.
 `;
     process.stdout.write(text);
