@@ -24,9 +24,11 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "console.h"
 #include "contain.h"
 #include "guard.h"
 #include "journal.h"
+#include "log.h"
 #include "ops.h"
 #include "subhost-enter.h"
 #include "undo.h"
@@ -478,7 +480,7 @@ static int run_check_env(char **a)
 {
 	if (env_holds(a))
 		return 0;
-	fprintf(stderr, PROG ": plan is stale: %s differs\n", a[0]);
+	fprintf(stderr, "%s" PROG ": plan is stale: %s differs\n", log_prefix(SD_NOTICE), a[0]);
 	exit(EX_STALE);
 }
 
@@ -486,7 +488,7 @@ static int run_check_stat(char **a)
 {
 	if (stat_holds(a))
 		return 0;
-	fprintf(stderr, PROG ": plan is stale: %s changed\n", a[0]);
+	fprintf(stderr, "%s" PROG ": plan is stale: %s changed\n", log_prefix(SD_NOTICE), a[0]);
 	exit(EX_STALE);
 }
 
@@ -654,6 +656,8 @@ static const struct op ops[] = {
 	{ "guard", 1, run_guard, NULL, "." },
 	{ "undo-journal", 2, run_undo_journal, NULL, ".." },
 	{ "link-up", 1, run_link_up, NULL, "." },
+	/* Paths resolved by the op itself: "-" stands for none. */
+	{ "relay", 6, run_relay, NULL, "......" },
 };
 
 static const struct op *find_op(const char *name)

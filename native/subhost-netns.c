@@ -138,6 +138,37 @@ static int ifname_ok(const char *s)
 	return *s && strlen(s) < IFNAMSIZ && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
 }
 
+/*
+ * The MAC of a cable's host end: the same at every start, as nspawn's
+ * (a bridge's forwarding table and the neighbours' ARP caches keep
+ * working across restarts), from this host's machine ID, the subhost's
+ * NAME and the host end's name: a 64-bit FNV-1a hash, locally
+ * administered and unicast. (A MAC in CABLES is the subhost end's: that
+ * one is as 1.6 set it.)
+ */
+static void host_end_mac(const char *name, const char *ifname, unsigned char mac[6])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	char id[33] = "";
+	FILE *f = fopen("/etc/machine-id", "re");
+	const char *parts[] = { id, name, ifname };
+
+	if (f != NULL) {
+		if (fscanf(f, "%32s", id) != 1)
+			id[0] = '\0';
+		fclose(f);
+	}
+	for (size_t k = 0; k < countof(parts); k++)
+		for (const char *c = parts[k];; c++) {
+			h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+			if (*c == '\0')
+				break;
+		}
+	for (int k = 0; k < 6; k++)
+		mac[k] = (unsigned char)(h >> (8 * k));
+	mac[0] = (unsigned char)((mac[0] & 0xfe) | 0x02);
+}
+
 /* "02:00:00:00:00:42" into MAC; 0 if it is not one. */
 static int parse_mac(const char *s, unsigned char mac[6])
 {
@@ -477,7 +508,7 @@ static int up_run(const char *state, struct plan *p)
 		die("cannot open a netlink socket", NULL);
 	for (int i = 0; i < p->n; i++) {
 		struct line *l = &p->l[i];
-		unsigned char mac[6];
+		unsigned char mac[6], host_mac[6];
 		unsigned id;
 		int parent;
 
@@ -498,7 +529,8 @@ static int up_run(const char *state, struct plan *p)
 				 l->f[1], l->f[1], l->f[2], has_mac ? " address " : "", has_mac ? l->f[3] : "", name);
 			if (has_mac)
 				parse_mac(l->f[3], mac);
-			if (rtnl_add_veth(nl, l->f[1], l->f[2], has_mac ? mac : NULL, nsfd) != 0)
+			host_end_mac(name ? name : "", l->f[1], host_mac);
+			if (rtnl_add_veth(nl, l->f[1], host_mac, l->f[2], has_mac ? mac : NULL, nsfd) != 0)
 				fail_step(desc, rtnl_error);
 			hosts++;
 		} else if (is_op(l, "vlan", 5)) {

@@ -8,4 +8,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 npx tsc --noEmit
 npx biome ci --error-on-warnings .   # lint and format (biome.jsonc)
+scripts/audit.sh                     # npm audit --audit-level=low of the lockfile
 exec npx vitest run "$@"

@@ -9,6 +9,8 @@ import { readSubhostsConf } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
 import { sameFile } from '../support/conf.js';
 import { runtimeDropin } from '../support/fence.js';
+import { terminalText } from '../support/format.js';
+import { upperReachableWarning } from '../support/upper-access.js';
 
 export const usage = `Usage: overlay-boot check [--json] CONF...
 
@@ -76,15 +78,15 @@ export function renderCheck(r: LoadResult, listed?: string): string {
   const rows: [string, string, string][] = [];
   for (const key of VARIABLES) {
     if (key === 'SHARE') {
-      for (const s of r.config?.SHARE ?? []) rows.push(['SHARE', `${s.host} -> ${s.inside}`, `line ${s.line}`]);
+      for (const s of r.config?.SHARE ?? []) rows.push(['SHARE', terminalText(`${s.host} -> ${s.inside}`), `line ${s.line}`]);
       continue;
     }
     const v = r.resolved[key];
     if (v)
       rows.push([
         key,
-        v.value === '' ? '""' : v.value,
-        describe(v.source) + (v.checkedAtStart ? ` (checked at start: ${v.checkedAtStart})` : ''),
+        v.value === '' ? '""' : terminalText(v.value),
+        terminalText(describe(v.source) + (v.checkedAtStart ? ` (checked at start: ${v.checkedAtStart})` : '')),
       ]);
   }
   const w = Math.max(...rows.map((x) => x[1].length), 10);
@@ -107,8 +109,11 @@ export async function run(args: string[]): Promise<number> {
   for (const f of files) {
     const r = await loadConfig(f);
     // Problems and warnings, a few at most (a file of garbage gives a few lines, then a count).
-    const lines = reportLines(r.file, r.problems, r.warnings);
+    // Paths and values may name what a subhost wrote: escaped.
+    const lines = reportLines(r.file, r.problems, r.warnings).map(terminalText);
     if (r.problems.length === 0) for (const l of lines) process.stderr.write(`${l}\n`);
+    const reachable = r.config ? upperReachableWarning(r.config.UPPER) : undefined;
+    if (reachable) process.stderr.write(`${terminalText(`${r.file}: warning: ${reachable}`)}\n`);
     if (json) {
       process.stdout.write(
         `${JSON.stringify(

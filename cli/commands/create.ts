@@ -45,9 +45,10 @@ const FLAGS = ['--enable', '--now', '--dry-run', '--help'];
 export const usage = `Usage: overlay-boot create [OPTION...] NAME
 
 Makes subhost NAME ready to start: the directory BASE (default
-${DEFAULT_PARENT}/NAME) with root (UPPER), work and live, owned by root,
-mode 0755, and the config BASE/NAME.conf (BASE=.) with one line per option
-given. The config is checked as overlay-boot check does before anything is
+${DEFAULT_PARENT}/NAME) with root (UPPER), work and live, owned by root;
+BASE mode 0700 (no other user reaches what the subhost writes), the
+others 0755 (UPPER's mode is that of / inside the subhost); and the
+config BASE/NAME.conf (BASE=.) with one line per option given. The config is checked as overlay-boot check does before anything is
 made; a problem is printed as check prints it and nothing is left behind.
 Refuses a NAME that is taken (a config listed in /etc/subhosts.conf or
 registered for this boot has it) and a BASE that exists.
@@ -159,8 +160,12 @@ function repeated(args: string[], opt: string): string[] {
 }
 
 /**
- * The directories (root's alone, 0755, as the trust rules want) and the
- * config; on any failure, what was made is removed again.
+ * The directories and the config; on any failure, what was made is
+ * removed again. BASE is root's alone (0700): what the subhost writes
+ * lands in UPPER with the modes it chose (a setuid-root file, a 0666
+ * device node), and no host user may reach it. UPPER itself stays 0755:
+ * it is the root directory of the subhost's overlay, whose mode every
+ * process inside needs to search /.
  */
 function make(base: string, conf: string, text: string): void {
   const parent = dirname(base);
@@ -168,8 +173,9 @@ function make(base: string, conf: string, text: string): void {
   try {
     mkdirSync(parent, { recursive: true, mode: 0o755 });
     for (const d of dirsOf(base)) {
-      mkdirSync(d, { mode: 0o755 });
-      chmodSync(d, 0o755); // not the umask's
+      const mode = d === base ? 0o700 : 0o755;
+      mkdirSync(d, { mode });
+      chmodSync(d, mode); // not the umask's
     }
     writeFileAtomic(conf, text, { mode: 0o644 });
   } catch (e) {

@@ -35,7 +35,7 @@ ${FIELDS}Exit status: 0 if NAME is running (active), 3 if not; 2 bad usage.
 export async function collectMany(sm: SystemdManager, names: string[], listed?: Map<string, ListedUnit>): Promise<SubhostStatus[]> {
   // Started with the D-Bus calls: a name listed as not running is not asked.
   const maybeRunning = names.filter((n) => !listed || RUNNING_STATES.includes(listed.get(n)?.active ?? 'unknown'));
-  const [records, addresses] = await Promise.all([unitRecords(sm, names, listed), addressesOfMany(maybeRunning, sm.bus)]);
+  const [records, addresses] = await Promise.all([unitRecords(sm, names, listed), addressesOfMany(maybeRunning, sm)]);
   return names.map((n) => {
     const { unit, service } = records.get(n)!;
     const env = Array.isArray(service.Environment) ? (service.Environment as unknown[]).map(String) : [];

@@ -28,6 +28,9 @@ export const OPS = {
   guard: ['root'],
   'undo-journal': ['file', 'upper'],
   'link-up': ['ifname'],
+  // The console pty and /dev/log socket, and the relay that carries them
+  // to the journal (native/console.c); "-" for a part not wanted.
+  relay: ['program', 'name', 'pts', 'console', 'devlog', 'hostlog'],
 } as const;
 
 export type OpName = keyof typeof OPS;

@@ -57,6 +57,7 @@ describe('the .deb', () => {
     for (const p of [
       '/usr/lib/overlay-boot/overlay-boot-runtime.cjs',
       '/usr/lib/overlay-boot/reaper',
+      '/usr/lib/overlay-boot/subhost-relay',
       '/usr/lib/overlay-boot/subhost-enter',
       '/usr/lib/overlay-boot/subhost-netns',
       '/usr/lib/overlay-boot/subhost-bind',
@@ -69,6 +70,7 @@ describe('the .deb', () => {
       '/usr/lib/systemd/system/subhost@.service',
       '/usr/lib/systemd/system/subhost-netns@.service',
       '/usr/lib/systemd/system/subhosts.target',
+      '/usr/lib/systemd/system/subhost.slice',
       '/usr/lib/overlay-boot/subhost-machine',
       '/usr/lib/systemd/system/subhost-machine@.service',
       '/usr/share/polkit-1/actions/org.overlay-boot.policy',

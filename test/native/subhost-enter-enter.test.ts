@@ -150,6 +150,27 @@ describe('subhost-enter enter', () => {
     expect(s.hasOut('pid')).toBe(false);
   });
 
+  it("takes the init script's progress items before R, and refuses anything else on the readiness fd", async () => {
+    const s = await scenario();
+    const r = await s.run(`
+      rc=0
+      $SE $BASE enter --pidfile $OUT/pid $R -- \\
+        /bin/sh -c 'eval "printf \\"Sssh\\\\nS/usr/bin/\\\\303\\\\274x y\\\\nD2 0\\\\n\\" >&$OVERLAY_BOOT_READY_FD"; exec /.reaper ${NAME}-items' || rc=$?
+      echo ok-rc=$rc
+      P=$(cat $OUT/pid)
+      # No child left: the reaper exits on its own.
+      waitfor 5 grep -q "^$P " $D/reaped.log
+      rm -f $OUT/pid
+      rc=0
+      $SE $BASE enter --pidfile $OUT/pid $R -- \\
+        /bin/sh -c 'eval "printf \\"Sok\\\\nXbad\\" >&$OVERLAY_BOOT_READY_FD"; exec sleep 30' || rc=$?
+      echo bad-rc=$rc
+    `);
+    expect(r.kv).toMatchObject({ 'ok-rc': '0', 'bad-rc': '1' });
+    expect(r.stderr).toContain('subhost-enter: /bin/sh wrote something other than readiness items to the readiness fd; killed it');
+    expect(s.hasOut('pid')).toBe(false);
+  });
+
   it('--no-wait writes the pidfile right away and sets no readiness fd', async () => {
     const s = await scenario();
     const r = await s.run(`

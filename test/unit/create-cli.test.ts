@@ -4,7 +4,7 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { execa } from 'execa';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { fixture, type Fixture } from './helpers.js';
+import { fixture, type Fixture, itAsRoot } from './helpers.js';
 
 const BIN = new URL('../../dist/overlay-boot.cjs', import.meta.url).pathname;
 let f: Fixture;
@@ -21,7 +21,7 @@ afterEach(() => f.cleanup());
 const create = (...args: string[]) => execa('node', [BIN, 'create', ...args], { reject: false, env });
 
 describe('overlay-boot create', () => {
-  it('writes BASE with root, work and live (root-owned, 0755) and a config check finds valid', async () => {
+  itAsRoot('writes BASE (root-owned, 0700) with root, work and live (0755: UPPER is / inside) and a config check finds valid', async () => {
     const base = `${f.dir}/t1`;
     const r = await create(
       '--base',
@@ -44,7 +44,7 @@ describe('overlay-boot create', () => {
     expect(readdirSync(base).sort()).toEqual(['live', 'root', 't1.conf', 'work']);
     for (const d of ['', '/root', '/work', '/live']) {
       const st = statSync(`${base}${d}`);
-      expect({ d, uid: st.uid, mode: (st.mode & 0o7777).toString(8) }).toEqual({ d, uid: 0, mode: '755' });
+      expect({ d, uid: st.uid, mode: (st.mode & 0o7777).toString(8) }).toEqual({ d, uid: 0, mode: d === '' ? '700' : '755' });
     }
     expect(readFileSync(`${base}/t1.conf`, 'utf8')).toBe(
       '# Made by overlay-boot create (see overlay-boot.conf(5)).\nBASE=.\nNAME=t1\nCABLES== br0=\nSTART=ssh\nSHARE=/srv\nMEMORY_MAX=1G\n',
@@ -54,7 +54,7 @@ describe('overlay-boot create', () => {
     expect(check.stdout).toMatch(/^CABLES\s+= br0=\s+line 4: CABLES== br0=$/m);
   });
 
-  it.each([
+  itAsRoot.each([
     ['--ram-size', 'lots', '50M'],
     ['--containment', 'private-users', 'none'],
     ['--journal', 'maybe', 'no'],
