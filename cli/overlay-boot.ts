@@ -17,6 +17,9 @@ const usage = `Usage:
   overlay-boot check [--json] CONF...     show the resolved config, or its errors
   overlay-boot create [OPTION...] NAME    make a subhost (directories, config); --enable, --now
   overlay-boot remove [--purge] NAME|CONF  stop, unlist and remove a subhost (UPPER kept)
+  overlay-boot export [--stop|--live] NAME|CONF [FILE|-]  the subhost as one stream (config, UPPER, manifest)
+  overlay-boot import [OPTION...] FILE|-  a subhost from an export (all checked before anything is written)
+  overlay-boot move [OPTION...] NAME|CONF [USER@]HOST  to HOST over ssh (export | import), then removed here
   overlay-boot COMMAND --help             more about one command
 Related: overlay-go NAME (a shell inside), overlay-share DIR NAME, overlay-stop NAME.
 `;
@@ -31,6 +34,9 @@ const COMMANDS: Record<string, () => Promise<Program>> = {
   check: () => import('./commands/check.js'),
   create: () => import('./commands/create.js'),
   remove: () => import('./commands/remove.js'),
+  export: () => import('./commands/export.js'),
+  import: () => import('./commands/import.js'),
+  move: () => import('./commands/move.js'),
 };
 
 /** Runs a subcommand; its usage errors show its own usage. */

@@ -35,6 +35,7 @@ TEST_PACKAGES=(
   keyutils                                # keyctl: overlay-go's copy of the subhost's seccomp filter, in tests
   polkitd pkexec                          # non-root use: polkit rules and pkexec, in the e2e test
   ansible-core                            # examples/ansible, run against a sandbox
+  zstd xz-utils                           # export/import: the stream's compression (and machinectl's xz)
 )
 [ -z "$for_tests" ] || APT_PACKAGES+=("${TEST_PACKAGES[@]}")
 missing=()

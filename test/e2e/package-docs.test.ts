@@ -103,7 +103,7 @@ describe('man pages', () => {
   // Each command's real --help (from the bundles in dist/) against its page.
   const COMMANDS: Array<[string, string[], string]> = [
     ['overlay-boot', [], 'overlay-boot.8'],
-    ...['start', 'stop', 'status', 'list', 'enable', 'disable', 'check', 'create', 'remove'].map(
+    ...['start', 'stop', 'status', 'list', 'enable', 'disable', 'check', 'create', 'remove', 'export', 'import', 'move'].map(
       (s) => ['overlay-boot', [s], 'overlay-boot.8'] as [string, string[], string],
     ),
     ['overlay-stop', [], 'overlay-stop.8'],
