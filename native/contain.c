@@ -208,12 +208,12 @@ out:
 /* After execve, uid 0's permitted set is (inheritable | bounding set):
  * the inheritable and ambient sets must lose the caps too, not only the
  * bounding set. */
-static int drop_caps(void)
+static int drop_caps(int keep_sys_admin)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2];
 
-	for (size_t i = 0; i < countof(dropped_caps); i++)
+	for (size_t i = keep_sys_admin ? 1 : 0; i < countof(dropped_caps); i++)
 		if (prctl(PR_CAPBSET_DROP, dropped_caps[i], 0, 0, 0) != 0 &&
 		    errno != EINVAL)	/* EINVAL: not known to this kernel */
 			return fail("drop capability", "from the bounding set");
@@ -222,18 +222,18 @@ static int drop_caps(void)
 		return fail("clear", "ambient capabilities");
 	if (syscall(SYS_capget, &hdr, data) != 0)
 		return fail("capget", "self");
-	for (size_t i = 0; i < countof(dropped_caps); i++)
+	for (size_t i = keep_sys_admin ? 1 : 0; i < countof(dropped_caps); i++)
 		data[CAP_TO_INDEX(dropped_caps[i])].inheritable &= ~CAP_TO_MASK(dropped_caps[i]);
 	if (syscall(SYS_capset, &hdr, data) != 0)
 		return fail("capset", "inheritable");
 	return 0;
 }
 
-int contain_before_exec(void)
+int contain_before_exec(int private_users)
 {
 	/* The filter first: loading it without no_new_privs needs the
 	 * CAP_SYS_ADMIN that drop_caps() takes away from what execve gives. */
-	if (deny_user_namespaces() != 0 || drop_caps() != 0)
+	if (deny_user_namespaces() != 0 || drop_caps(private_users) != 0)
 		return -1;
 	return 0;
 }

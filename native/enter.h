@@ -6,7 +6,8 @@ struct enter_args {
 	const char *hostname;
 	const char *pidfile;
 	int no_wait;
-	int contain;		/* CONTAINMENT=contained */
+	int contain;		/* CONTAINMENT=contained or private-users */
+	int private_users;	/* CONTAINMENT=private-users (userns.c) */
 	int timeout_ms;		/* -1: wait forever */
 	const char *root;
 	char **argv;		/* PROGRAM ARG... */

@@ -165,7 +165,7 @@ export const VARIABLE_TABLE = [
     command: false,
     kind: 'value',
     schema: ContainmentSchema,
-    default: { value: () => 'contained', why: 'root inside cannot reach the host through the kernel' },
+    default: { value: () => 'private-users', why: 'root inside is an unprivileged id range on the host (a user namespace)' },
   },
   {
     name: 'JOURNAL',
