@@ -554,10 +554,12 @@ static int bind_if_exists(char **a, int ro)
 static int run_bind_if_exists(char **a) { return bind_if_exists(a, 0); }
 static int run_bind_ro_if_exists(char **a) { return bind_if_exists(a, 1); }
 
-/* Attach detached mount TREE (closed) on DST. */
+/* Attach detached mount TREE (closed) on DST, which may be a guarded
+ * /proc/self/fd/N (followed, as mount(2) follows it). */
 static int move_tree(int tree, const char *dst)
 {
-	int r = (int)syscall(SYS_move_mount, tree, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH), err = errno;
+	int r = (int)syscall(SYS_move_mount, tree, "", AT_FDCWD, dst,
+			     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS), err = errno;
 
 	close(tree);
 	errno = err;
@@ -696,7 +698,7 @@ static int run_overlay_idmapped(char **a)
 	char *layers[MAX_LAYERS];
 	const char *upper = a[1], *work = a[2];
 	size_t c = 0;
-	int trees[MAX_LAYERS + 1], n = 0, nl, r = -1, err;
+	int trees[MAX_LAYERS + 1], n = 0, nl, r = -1, err, live = -1;
 
 	/* The longest common prefix, cut back to a whole directory. */
 	while (upper[c] && upper[c] == work[c])
@@ -735,29 +737,58 @@ static int run_overlay_idmapped(char **a)
 	    (mkdir(STAGE, 0700) != 0 && errno != EEXIST) ||
 	    mount("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=700") != 0)
 		goto out;
+	/* UPPER's and WORK's clone is stacked on their common ancestor
+	 * itself (LIVE was resolved before, below it), so that the overlay's
+	 * options name UPPER as it is (mountinfo: overlay-clean-root finds
+	 * the subhost using it); unless that is /, where a stacked mount
+	 * is not what paths resolve through. */
+	int stacked = strcmp(common, "/") != 0;
+	char target[32];
+
+	if ((live = open(a[3], O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		goto unstage;
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", live);
+
 	snprintf(opts, sizeof(opts), "lowerdir=");
 	for (int i = 0; i < n; i++) {
 		snprintf(dir, sizeof(dir), STAGE "/%d", i);
+		if (i == n - 1 && stacked) {
+			if (move_tree(trees[i], common) != 0)
+				goto unstage;
+			trees[i] = -1;
+			break;
+		}
 		if (mkdir(dir, 0700) != 0 || move_tree(trees[i], dir) != 0)
 			goto unstage;
 		trees[i] = -1;
 		if (i < n - 1)
 			snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), "%s" STAGE "/%d", i ? ":" : "", i);
 	}
-	snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",upperdir=" STAGE "/%d", n - 1);
-	append_escaped(opts, sizeof(opts), upper + (c > 1 ? c : 0));
-	snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",workdir=" STAGE "/%d", n - 1);
-	append_escaped(opts, sizeof(opts), work + (c > 1 ? c : 0));
-	r = mount("overlay", a[3], "overlay", 0, opts);
+	if (stacked) {
+		strcat(opts, ",upperdir=");
+		append_escaped(opts, sizeof(opts), upper);
+		strcat(opts, ",workdir=");
+		append_escaped(opts, sizeof(opts), work);
+	} else {
+		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",upperdir=" STAGE "/%d", n - 1);
+		append_escaped(opts, sizeof(opts), upper);
+		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",workdir=" STAGE "/%d", n - 1);
+		append_escaped(opts, sizeof(opts), work);
+	}
+	r = mount("overlay", target, "overlay", 0, opts);
 unstage:
 	err = errno;
 	umount2(STAGE, MNT_DETACH);
+	if (stacked && trees[n - 1] < 0)
+		umount2(common, MNT_DETACH);	/* the stacked clone: the overlay has its own */
 	errno = err;
 out:
 	err = errno;
 	for (int i = 0; i < n; i++)
 		if (trees[i] >= 0)
 			close(trees[i]);
+	if (live >= 0)
+		close(live);
 	errno = err;
 	return r;
 }
