@@ -743,6 +743,11 @@ static int run_overlay_idmapped(char **a)
 	 * the subhost using it); unless that is /, where a stacked mount
 	 * is not what paths resolve through. */
 	int stacked = strcmp(common, "/") != 0;
+	size_t ll = strlen(a[0]);
+	/* LOWER's clone likewise, on LOWER (after the other: LOWER may be
+	 * below their ancestor), unless LOWER is / or above them. */
+	int lower_stacked = nl == 1 && stacked && strcmp(a[0], "/") != 0 &&
+			    !(strncmp(common, a[0], ll) == 0 && (common[ll] == '/' || common[ll] == '\0'));
 	char target[32];
 
 	if ((live = open(a[3], O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
@@ -750,7 +755,16 @@ static int run_overlay_idmapped(char **a)
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", live);
 
 	snprintf(opts, sizeof(opts), "lowerdir=");
-	for (int i = 0; i < n; i++) {
+	if (lower_stacked) {
+		if (move_tree(trees[n - 1], common) != 0)
+			goto unstage;
+		trees[n - 1] = -1;
+		if (move_tree(trees[0], a[0]) != 0)
+			goto unstage;
+		trees[0] = -1;
+		append_escaped(opts, sizeof(opts), a[0]);
+	}
+	for (int i = lower_stacked ? n : 0; i < n; i++) {
 		snprintf(dir, sizeof(dir), STAGE "/%d", i);
 		if (i == n - 1 && stacked) {
 			if (move_tree(trees[i], common) != 0)
@@ -779,8 +793,11 @@ static int run_overlay_idmapped(char **a)
 unstage:
 	err = errno;
 	umount2(STAGE, MNT_DETACH);
+	/* The stacked clones: the overlay has its own. */
+	if (lower_stacked && trees[0] < 0)
+		umount2(a[0], MNT_DETACH);
 	if (stacked && trees[n - 1] < 0)
-		umount2(common, MNT_DETACH);	/* the stacked clone: the overlay has its own */
+		umount2(common, MNT_DETACH);
 	errno = err;
 out:
 	err = errno;

@@ -35,7 +35,7 @@ done
 # a transient unit in a sandbox (test/e2e/fleet.test.ts).
 SERVICE_PACKAGES=(
   openssh-server openssh-client postgresql postgresql-client postfix rsyslog
-  orphan-sysvinit-scripts prometheus-node-exporter
+  cron orphan-sysvinit-scripts prometheus-node-exporter
 )
 new_services=()
 for p in "${SERVICE_PACKAGES[@]}"; do
@@ -69,6 +69,7 @@ SEL
       openssh-server) units=(ssh.service) ;;
       postfix) units=(postfix.service) ;;
       rsyslog) units=(rsyslog.service) ;;
+      cron) units=(cron.service) ;;
       prometheus-node-exporter) units=(prometheus-node-exporter.service) ;;
       *) units=() ;;
     esac
