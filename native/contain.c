@@ -170,7 +170,17 @@ int contain_proc(void)
  * it gets ENOSYS and libc falls back to clone(2) (what systemd does too).
  * libseccomp covers the x86 and x32 ABIs as well: a 32-bit binary must
  * not be a way around. */
-static int deny_user_namespaces(void)
+/* CONTAINMENT=private-users keeps CAP_SYS_ADMIN (its own user
+ * namespace's: sethostname needs it), so the mounts contained's missing
+ * CAP_SYS_ADMIN forbids are refused here instead: a mount moved in later
+ * from the host (overlay-share --ro) is not locked as the ones made at
+ * start are, and would remount read-write. */
+static const char *const mount_calls[] = {
+	"mount", "umount2", "pivot_root", "mount_setattr", "move_mount",
+	"open_tree", "fsopen", "fsconfig", "fsmount", "fspick",
+};
+
+static int deny_user_namespaces(int deny_mounts)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	const uint32_t more_arches[] = { SCMP_ARCH_X86, SCMP_ARCH_X32 };
@@ -195,6 +205,13 @@ static int deny_user_namespaces(void)
 			     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER)) != 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) != 0)
 		goto out;
+	for (size_t i = 0; deny_mounts && i < countof(mount_calls); i++) {
+		int nr = seccomp_syscall_resolve_name(mount_calls[i]);
+
+		/* One this libseccomp does not know: not one we could filter. */
+		if (nr != __NR_SCMP_ERROR && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0) != 0)
+			goto out;
+	}
 	r = seccomp_load(ctx);
 out:
 	seccomp_release(ctx);
@@ -233,7 +250,7 @@ int contain_before_exec(int private_users)
 {
 	/* The filter first: loading it without no_new_privs needs the
 	 * CAP_SYS_ADMIN that drop_caps() takes away from what execve gives. */
-	if (deny_user_namespaces() != 0 || drop_caps(private_users) != 0)
+	if (deny_user_namespaces(private_users) != 0 || drop_caps(private_users) != 0)
 		return -1;
 	return 0;
 }

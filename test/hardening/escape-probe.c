@@ -803,30 +803,30 @@ static void probe_netnsid(void)
 		close(sock);
 		return;
 	}
-	/* Set IFF_UP on lo (ifindex 1) of the host's netns: already set, a
-	 * request that changes nothing, refused or not by the owner check. */
+	/* RTM_DELLINK of an ifindex that does not exist, in the host's netns:
+	 * the owner check (CAP_NET_ADMIN over that netns) comes first; past
+	 * it, the kernel answers ENODEV and deletes nothing. */
 	memset(&req, 0, sizeof req);
 	req.h.nlmsg_len = sizeof req;
-	req.h.nlmsg_type = RTM_NEWLINK;
+	req.h.nlmsg_type = RTM_DELLINK;
 	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	req.h.nlmsg_seq = 2;
 	req.i.ifi_family = AF_UNSPEC;
-	req.i.ifi_index = 1;
-	req.i.ifi_flags = IFF_UP;
-	req.i.ifi_change = IFF_UP;
+	req.i.ifi_index = 0x7fffffff;
 	req.a.rta_type = IFLA_TARGET_NETNSID;
 	req.a.rta_len = RTA_LENGTH(sizeof(int32_t));
 	req.id = nsid;
 	if (send(sock, &req, sizeof req, 0) < 0) {
-		refused("netnsid-host", "send RTM_NEWLINK", errno);
+		refused("netnsid-host", "send RTM_DELLINK", errno);
 	} else {
 		ssize_t n = recv(sock, buf, sizeof buf, 0);
 		struct nlmsghdr *h = (struct nlmsghdr *)buf;
 		int err = n > 0 && h->nlmsg_type == NLMSG_ERROR ? -((struct nlmsgerr *)NLMSG_DATA(h))->error : EIO;
-		if (err == 0)
-			say("netnsid-host", "open", "RTM_NEWLINK on host lo through nsid %d accepted (nothing changed: IFF_UP was set)", nsid);
+		if (err == ENODEV || err == 0)
+			say("netnsid-host", "open", "RTM_DELLINK in the host's netns through nsid %d passed the privilege check (%s: no such link)",
+			    nsid, err ? "ENODEV" : "ok");
 		else
-			refused("netnsid-host", "RTM_NEWLINK with IFLA_TARGET_NETNSID", err);
+			refused("netnsid-host", "RTM_DELLINK with IFLA_TARGET_NETNSID", err);
 	}
 	close(sock);
 }

@@ -83,7 +83,7 @@ export const VECTORS: ReadonlyArray<readonly [string, string]> = [
     "PTRACE_SEIZE of a host-privileged process that entered its pid namespace (machined's os-release helper, nsenter -t PID -p)",
   ],
   ['proc-mem-host', '/proc/PID/mem of that process opens'],
-  ['netnsid-host', "rtnetlink with IFLA_TARGET_NETNSID (the cable's nsid of the host netns) acts there"],
+  ['netnsid-host', "rtnetlink with IFLA_TARGET_NETNSID (the cable's nsid of the host netns) passes the privilege check there"],
   ['sched-fifo', "SCHED_FIFO realtime scheduling (the host's CPU)"],
   ['ioprio-rt', "realtime I/O priority (the host's disks)"],
   ['mlock-beyond', "mlock beyond RLIMIT_MEMLOCK (the host's memory)"],
