@@ -7,7 +7,19 @@
 // host still reaches the netns with `ip netns exec`; a range record that is
 // not one fails the start with one line saying why.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { useInstalledSandbox, makeSubhost, register, inside, startOk, stopSubhost, journalOf, sh, counts, type Counts } from './kit.js';
+import {
+  useInstalledSandbox,
+  makeSubhost,
+  register,
+  inside,
+  startOk,
+  stopSubhost,
+  journalOf,
+  sh,
+  counts,
+  until,
+  type Counts,
+} from './kit.js';
 
 const IDS = '/var/lib/overlay-boot/ids';
 
@@ -94,9 +106,8 @@ describe('private-users: a user namespace per subhost, by default', () => {
     await sb.daemonReload();
     await sh(sb, `mkdir -p ${IDS}/by-name && ln -sfn garbage ${IDS}/by-name/pubad`);
     expect(await sb.startUnit('subhost@pubad.service')).not.toBe('done');
-    expect(await journalOf(sb, 'subhost-netns@pubad.service')).toContain(
-      `CONTAINMENT=private-users: ${IDS}/by-name/pubad: not a range record (Invalid argument): remove it to allocate a new range`,
-    );
+    const why = `CONTAINMENT=private-users: ${IDS}/by-name/pubad: not a range record (Invalid argument): remove it to allocate a new range`;
+    await until("the reason in the netns unit's journal", async () => (await journalOf(sb, 'subhost-netns@pubad.service')).includes(why));
     expect((await sb.run(['ls', '-A', `${s.base}/root`])).stdout.trim()).toBe('');
     await sb.run(['rm', '-f', `${IDS}/by-name/pubad`]);
     await sb.systemctl('reset-failed');
