@@ -289,7 +289,7 @@ export function renderOne(s: SubhostStatus): string {
     ['Config', s.config ? `${s.config}  (from ${s.configFrom})` : '- (not registered)'],
     ['Addresses', s.addresses.map(addressText).join(', ') || '-'],
   ];
-  if (s.containment !== undefined) rows.push(['Containment', s.containment ?? '-']);
+  if (s.containment !== undefined) rows.push(['Level', s.containment ?? '-']); // CONTAINMENT (short: the labels' column stays as wide)
   if (s.ids !== undefined) rows.push(['Host ids', s.ids ?? '- (none recorded)']);
   const w = Math.max(...rows.map(([k]) => k.length)) + 1;
   return `${rows.map(([k, v]) => `${`${k}:`.padEnd(w)} ${v}`).join('\n')}\n`;

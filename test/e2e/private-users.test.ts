@@ -80,7 +80,7 @@ describe('private-users: a user namespace per subhost, by default', () => {
     expect(check.stdout).toMatch(/^CONTAINMENT\s+private-users\s/m);
     expect(check.stdout).toMatch(new RegExp(`^\\(host ids\\)\\s+${range}\\s+recorded in ${IDS}`, 'm'));
     const status = await sb.run(['overlay-boot', 'status', 'pua']);
-    expect(status.stdout).toMatch(/^Containment:\s+private-users$/m);
+    expect(status.stdout).toMatch(/^Level:\s+private-users$/m);
     expect(status.stdout).toMatch(new RegExp(`^Host ids:\\s+${range}$`, 'm'));
 
     // root inside sets its own hostname, from one of the subhost's own
