@@ -579,9 +579,18 @@ static int run_bind_nofollow(char **a)
 	if (fd < 0)
 		return -1;
 	if (userns_fd() >= 0) {
-		/* The host's owners as the subhost sees its own: 0 is root inside. */
+		/* The host's owners as the subhost sees its own: 0 is root inside.
+		 * A file system without idmapped mounts (EINVAL): bound as it
+		 * is, owned by nobody inside (root inside writes none of the
+		 * host root's files there), and said so. */
 		int tree = userns_idmapped_tree(fd, "", 1);
 
+		if (tree < 0 && errno == EINVAL) {
+			fprintf(stderr, "%s: SHARE %s: its file system has no idmapped mounts: bound as it is "
+				"(its owners show as nobody in the subhost)\n", PROG, a[0]);
+			tree = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+					    AT_RECURSIVE | AT_EMPTY_PATH);
+		}
 		r = tree < 0 ? -1 : move_tree(tree, a[1]);
 	} else {
 		snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);

@@ -263,9 +263,16 @@ int main(int argc, char **argv)
 	if (userns >= 0) {
 		struct bind_mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
 
+		/* A file system without idmapped mounts (EINVAL: an overlayfs,
+		 * say): bound as it is, its files then show as owned by nobody
+		 * inside and root inside writes none of the host root's. */
 		if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE,
-			    &attr, sizeof(attr)) != 0)
-			die("cannot see through the subhost's id map:", pos[1]);
+			    &attr, sizeof(attr)) != 0) {
+			if (errno != EINVAL)
+				die("cannot see through the subhost's id map:", pos[1]);
+			fprintf(stderr, PROG ": %s: its file system has no idmapped mounts: bound as it is "
+				"(its owners show as nobody in the subhost)\n", pos[1]);
+		}
 		if (prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP) != 0)
 			die("securebits", NULL);
 		setfsgid((gid_t)base);
