@@ -742,10 +742,16 @@ static int run_overlay_idmapped(char **a)
 		n--;
 		goto out;
 	}
+	/* The stage is the host's (root's), not the subhost's. */
+	userns_fsuid_leave();
 	if ((mkdir("/run/overlay-boot", 0755) != 0 && errno != EEXIST) ||
 	    (mkdir(STAGE, 0700) != 0 && errno != EEXIST) ||
-	    mount("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=700") != 0)
+	    mount("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=700") != 0) {
+		err = errno;
+		userns_fsuid_enter();
+		errno = err;
 		goto out;
+	}
 	/* UPPER's and WORK's clone is stacked on their common ancestor
 	 * itself (LIVE was resolved before, below it), so that the overlay's
 	 * options name UPPER as it is (mountinfo: overlay-clean-root finds
@@ -798,9 +804,12 @@ static int run_overlay_idmapped(char **a)
 		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",workdir=" STAGE "/%d", n - 1);
 		append_escaped(opts, sizeof(opts), work);
 	}
-	r = mount("overlay", target, "overlay", 0, opts);
+	/* Mounted with fsuid BASE: the credentials overlayfs copies up with. */
+	if (userns_fsuid_enter() == 0)
+		r = mount("overlay", target, "overlay", 0, opts);
 unstage:
 	err = errno;
+	userns_fsuid_enter();	/* for the ops after this one, also after a failure's undo */
 	umount2(STAGE, MNT_DETACH);
 	/* The stacked clones: the overlay has its own. */
 	if (lower_stacked && trees[0] < 0)
