@@ -25,6 +25,7 @@
 
 #include "common.h"
 #include "enter.h"
+#include "identity.h"
 #include "ops.h"
 #include "subhost-enter.h"
 #include "journal.h"
@@ -53,7 +54,7 @@ const char usage_text[] =
 "  bind-ro-if-exists SRC DST                   (the same, read-only)\n"
 "  bind-nofollow SRC DST   recursive bind; no component of SRC may be a\n"
 "                          symlink (RESOLVE_NO_SYMLINKS)\n"
-"  check-containment contained|none            (the unit's fence matches)\n"
+"  check-containment private-users|contained|none  (the unit's fence matches)\n"
 "  write-if-missing PATH MODE CONTENT          (parents made as needed)\n"
 "  require-dir PATH MESSAGE                    (else print MESSAGE, fail)\n"
 "  refuse-mountpoint PATH MESSAGE              (fail if PATH is a mount point)\n"
@@ -64,6 +65,15 @@ const char usage_text[] =
 "                   there cannot lead a step out of ROOT (RESOLVE_IN_ROOT)\n"
 "  undo-journal FILE UPPER   note in FILE, before each creation under a\n"
 "                   guard, the path it makes that UPPER lacks (appended to)\n"
+"  relay PROGRAM NAME PTS CONSOLE DEVLOG HOSTLOG   a pty of the devpts at\n"
+"                   PTS bound over CONSOLE, a syslog socket at DEVLOG, and\n"
+"                   PROGRAM relaying both to the journal (\"-\": none)\n"
+"  private-users NAME   CONTAINMENT=private-users: the user namespace owning\n"
+"                   this netns, NAME's recorded id range; from here on what\n"
+"                   is made belongs to root inside (fsuid BASE), mknod's and\n"
+"                   devpts' ids are the subhost's, bind-nofollow idmaps\n"
+"  overlay-idmapped LOWER UPPER WORK LIVE   the overlay of idmapped layers\n"
+"  bind-idmapped SRC DST rec|-                 an idmapped bind\n"
 "MODE is octal, UID/GID/MAJOR/MINOR decimal.\n"
 "What mkdir, mknod, symlink, install-if-missing and write-if-missing create\n"
 "is removed again when a later step fails (a failed start leaves UPPER as\n"
@@ -88,12 +98,18 @@ const char usage_text[] =
 "with ROOT (a mount point) pivoted to / and a fresh /proc, and waits until\n"
 "PROGRAM (the reaper) writes \"R\" to $OVERLAY_BOOT_READY_FD.\n"
 "  --hostname NAME         hostname of the new uts namespace\n"
+"  --hostname-from-root    rather ROOT's /etc/hostname, when it is a valid\n"
+"                          hostname other than the host's\n"
 "  --pidfile FILE          write PROGRAM's pid here once ready\n"
 "  --no-wait               do not wait for readiness\n"
 "  --contain               CONTAINMENT=contained: a cgroup namespace too,\n"
 "                          /proc/sys read-only (but /proc/sys/net), host\n"
 "                          kernel files in /proc masked, no new user\n"
 "                          namespaces, CAP_SYS_ADMIN & co. dropped\n"
+"  --private-users         --contain, and the user namespace of the\n"
+"                          private-users op: joined after /proc, with new\n"
+"                          mount/ipc/uts/cgroup namespaces it owns; keeps\n"
+"                          CAP_SYS_ADMIN (its own), refuses mount calls\n"
 "  --ready-timeout SECS    give up after SECS (default 90, 0 = never)\n"
 "\n"
 "Exit status: 0 ready, 1 failure, 2 bad usage, 75 stale plan.\n";
@@ -147,6 +163,10 @@ static int run_args(int argc, char **argv)
 			die("open", "/dev/null");
 
 	ops_run(argc, argv, 1);
+	/* Read now, ROOT assembled, at every start: root inside may have
+	 * changed its /etc/hostname since the last one (identity.c). */
+	if (have_enter && e.hostname_from_root && e.hostname)
+		e.hostname = root_hostname(e.root, e.hostname);
 	if (have_enter)
 		enter(&e);
 	undo_keep();

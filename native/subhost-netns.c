@@ -8,7 +8,8 @@
  * lines first (the plan holds while they do), then what to make:
  *   check-env OVERLAY_BOOT_CONF VALUE|-
  *   check-stat PATH SIG|absent
- *   netns NAME
+ *   netns NAME [private-users]   (private-users: the netns is owned by
+ *                                 the subhost's own user namespace)
  *   veth HOST PEER MAC|- BRIDGE|-     (MAC: the subhost end's)
  *   vlan HOST PARENT ID BRIDGE|-
  * Everything is recorded in STATE before it is made, so that `down`
@@ -37,6 +38,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "idrange.h"
 #include "ifupdown.h"
 #include "rtnl.h"
 
@@ -138,6 +140,37 @@ static int ifname_ok(const char *s)
 	return *s && strlen(s) < IFNAMSIZ && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
 }
 
+/*
+ * The MAC of a cable's host end: the same at every start, as nspawn's
+ * (a bridge's forwarding table and the neighbours' ARP caches keep
+ * working across restarts), from this host's machine ID, the subhost's
+ * NAME and the host end's name: a 64-bit FNV-1a hash, locally
+ * administered and unicast. (A MAC in CABLES is the subhost end's: that
+ * one is as 1.6 set it.)
+ */
+static void host_end_mac(const char *name, const char *ifname, unsigned char mac[6])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	char id[33] = "";
+	FILE *f = fopen("/etc/machine-id", "re");
+	const char *parts[] = { id, name, ifname };
+
+	if (f != NULL) {
+		if (fscanf(f, "%32s", id) != 1)
+			id[0] = '\0';
+		fclose(f);
+	}
+	for (size_t k = 0; k < countof(parts); k++)
+		for (const char *c = parts[k];; c++) {
+			h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+			if (*c == '\0')
+				break;
+		}
+	for (int k = 0; k < 6; k++)
+		mac[k] = (unsigned char)(h >> (8 * k));
+	mac[0] = (unsigned char)((mac[0] & 0xfe) | 0x02);
+}
+
 /* "02:00:00:00:00:42" into MAC; 0 if it is not one. */
 static int parse_mac(const char *s, unsigned char mac[6])
 {
@@ -157,6 +190,17 @@ static int parse_vlan(const char *s, unsigned *id)
 	return *s >= '0' && *s <= '9' && *end == '\0' && v >= 1 && v <= 4094;
 }
 
+/* A netns is named by a file in NETNS_DIR, not by an interface: the
+ * subhost's NAME, whose limit is lib/config/name.ts's NAME_MAX (1.6's
+ * `ip netns add` took long names too; only the cables' host-side
+ * interface names must fit IFNAMSIZ). */
+#define NETNS_NAME_MAX 64
+
+static int netns_name_ok(const char *s)
+{
+	return *s && strlen(s) <= NETNS_NAME_MAX && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
+}
+
 /* Why line L (of part PART: 0 checks, 1 cables) is not one `up` reads,
  * or NULL; *PART moves to the cables at the netns line. */
 static const char *line_problem(const struct line *l, int *part)
@@ -168,9 +212,11 @@ static const char *line_problem(const struct line *l, int *part)
 		return strcmp(l->f[1], "OVERLAY_BOOT_CONF") ? "only OVERLAY_BOOT_CONF is checked" : NULL;
 	if (*part == 0 && is_op(l, "check-stat", 3))
 		return sig_ok(l->f[2]) ? NULL : "bad signature";
-	if (*part == 0 && is_op(l, "netns", 2)) {
+	if (*part == 0 && (is_op(l, "netns", 2) || is_op(l, "netns", 3))) {
 		*part = 1;
-		return ifname_ok(l->f[1]) ? NULL : "bad namespace name";
+		if (l->nf == 3 && strcmp(l->f[2], "private-users"))
+			return "bad netns option";
+		return netns_name_ok(l->f[1]) ? NULL : "bad namespace name";
 	}
 	if (*part == 1 && (is_op(l, "veth", 5) || is_op(l, "vlan", 5))) {
 		int veth = l->f[0][0] == 'v' && l->f[0][1] == 'e';
@@ -243,11 +289,116 @@ static int state_fd = -1;
  * a kill right after still leaves the record `down` needs. */
 static void record(const char *what, const char *arg)
 {
-	char buf[64];
+	char buf[16 + NETNS_NAME_MAX];	/* "netns NAME": the longest */
 	int n = snprintf(buf, sizeof(buf), arg ? "%s %s\n" : "%s\n", what, arg);
 
-	if (write(state_fd, buf, (size_t)n) != n)
+	if (n < 0 || (size_t)n >= sizeof(buf) || write(state_fd, buf, (size_t)n) != n)
 		die("cannot record in the state file", NULL);
+}
+
+/* Read one byte from FD into *C; 0 on EOF or error. */
+static int read_byte(int fd, char *c)
+{
+	ssize_t r;
+
+	while ((r = read(fd, c, 1)) < 0 && errno == EINTR)
+		;
+	return r == 1;
+}
+
+/*
+ * CONTAINMENT=private-users: a new netns owned by a new user namespace
+ * that maps 0-65535 to BASE-BASE+65535, bound on PATH. Only a process
+ * inside a user namespace can make a netns it owns: a child unshares the
+ * user namespace, this process (root on the host) writes its maps, and
+ * the child makes the netns. setgroups stays allowed (the maps are
+ * written by a privileged process): services inside call initgroups().
+ * The bound netns keeps its owner alive; subhost-enter and overlay-go
+ * find it again with NS_GET_USERNS, nothing else records it. *NSFD: the
+ * netns, for the cables' peers, which this process moves in from the host.
+ */
+static int netns_in_userns(const char *path, unsigned long base, int *nsfd, char *msg, size_t len)
+{
+	int up[2], down[2], err = 0;
+	char c, file[64], map[64];
+	const char *step = "unshare the user namespace";
+	pid_t pid;
+
+	if (pipe2(up, O_CLOEXEC) != 0 || pipe2(down, O_CLOEXEC) != 0) {
+		snprintf(msg, len, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) < 0) {
+		snprintf(msg, len, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		/* 'u' unshared, 'n' netns made; on failure the errno instead. */
+		close(up[0]);
+		close(down[1]);	/* EOF on down[0]: the parent is done, or died */
+		if (unshare(CLONE_NEWUSER) != 0)
+			goto child_fail;
+		c = 'u';
+		if (write(up[1], &c, 1) != 1 || !read_byte(down[0], &c) || c != 'm')
+			_exit(1);
+		if (unshare(CLONE_NEWNET) != 0)
+			goto child_fail;
+		c = 'n';
+		if (write(up[1], &c, 1) != 1)
+			_exit(1);
+		read_byte(down[0], &c);	/* until the parent is done with us */
+		_exit(0);
+child_fail:
+		c = (char)errno;
+		(void)!write(up[1], &c, 1);
+		_exit(1);
+	}
+	close(up[1]);
+	close(down[0]);
+	if (!read_byte(up[0], &c) || c != 'u') {
+		err = c;
+		goto fail;
+	}
+	snprintf(map, sizeof(map), "0 %lu %lu\n", base, IDRANGE_SIZE);
+	step = "write the id maps";
+	for (int i = 0; i < 2; i++) {
+		snprintf(file, sizeof(file), "/proc/%d/%s", (int)pid, i ? "gid_map" : "uid_map");
+		int fd = open(file, O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map)) {
+			err = errno;
+			if (fd >= 0)
+				close(fd);
+			goto fail;
+		}
+		close(fd);
+	}
+	c = 'm';
+	step = "make the network namespace inside it";
+	if (write(down[1], &c, 1) != 1 || !read_byte(up[0], &c) || c != 'n') {
+		err = c;
+		goto fail;
+	}
+	snprintf(file, sizeof(file), "/proc/%d/ns/net", (int)pid);
+	step = "bind the network namespace";
+	if ((*nsfd = open(file, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    mount(file, path, "none", MS_BIND, NULL) != 0) {
+		err = errno;
+		goto fail;
+	}
+	close(down[1]);
+	close(up[0]);
+	waitpid(pid, NULL, 0);
+	msg[0] = '\0';
+	return 0;
+fail:
+	kill(pid, SIGKILL);
+	close(down[1]);
+	close(up[0]);
+	waitpid(pid, NULL, 0);
+	snprintf(msg, len, "CONTAINMENT=private-users: cannot %s (ids %lu-%lu): %s", step,
+		 base, base + IDRANGE_SIZE - 1, err ? strerror(err) : "the helper process ended");
+	return -1;
 }
 
 /*
@@ -258,9 +409,9 @@ static void record(const char *what, const char *arg)
  * stays in (returns to) its own netns; *NSFD is the new one's. On
  * failure, MSG says why as ip(8) would and nothing is left.
  */
-static int netns_add(const char *name, int *nsfd, char *msg, size_t len)
+static int netns_add(const char *name, long base, int *nsfd, char *msg, size_t len)
 {
-	char path[sizeof(NETNS_DIR) + IFNAMSIZ];	/* names are checked to fit */
+	char path[sizeof(NETNS_DIR "/") + NETNS_NAME_MAX];	/* names are checked to fit */
 	int self, lock, fd, made_dir_mount = 0;
 
 	snprintf(path, sizeof(path), NETNS_DIR "/%s", name);
@@ -292,6 +443,11 @@ static int netns_add(const char *name, int *nsfd, char *msg, size_t len)
 		return -1;
 	}
 	close(fd);
+	if (base >= 0) {
+		if (netns_in_userns(path, (unsigned long)base, nsfd, msg, len) == 0)
+			return 0;
+		goto remove;
+	}
 	if ((self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) {
 		snprintf(msg, len, "cannot open /proc/self/ns/net: %s", strerror(errno));
 		goto remove;
@@ -440,7 +596,7 @@ static void precheck(const struct plan *p)
 	for (int i = 0; i < p->n; i++) {
 		const struct line *l = &p->l[i];
 
-		if (is_op(l, "netns", 2)) {
+		if (is_op(l, "netns", 2) || is_op(l, "netns", 3)) {
 			snprintf(path, sizeof(path), NETNS_DIR "/%s", l->f[1]);
 			if (access(path, F_OK) == 0)
 				fail("network namespace %s already exists (not made by this unit): "
@@ -477,16 +633,21 @@ static int up_run(const char *state, struct plan *p)
 		die("cannot open a netlink socket", NULL);
 	for (int i = 0; i < p->n; i++) {
 		struct line *l = &p->l[i];
-		unsigned char mac[6];
+		unsigned char mac[6], host_mac[6];
 		unsigned id;
 		int parent;
 
-		if (is_op(l, "netns", 2)) {
+		if (is_op(l, "netns", 2) || is_op(l, "netns", 3)) {
+			unsigned long base;
+
 			name = l->f[1];
+			/* The range first: a start that cannot have one makes nothing. */
+			if (l->nf == 3 && idrange_claim(name, &base, what, sizeof(what)) != 0)
+				fail("CONTAINMENT=private-users: %s", what);
 			record("netns", name);
 			/* lo is brought up by the subhost's own start (subhost-enter
 			 * link-up, already inside the netns). */
-			if (netns_add(name, &nsfd, what, sizeof(what)) != 0) {
+			if (netns_add(name, l->nf == 3 ? (long)base : -1, &nsfd, what, sizeof(what)) != 0) {
 				snprintf(desc, sizeof(desc), "ip netns add %s", name);
 				fail_step(desc, what);
 			}
@@ -498,7 +659,8 @@ static int up_run(const char *state, struct plan *p)
 				 l->f[1], l->f[1], l->f[2], has_mac ? " address " : "", has_mac ? l->f[3] : "", name);
 			if (has_mac)
 				parse_mac(l->f[3], mac);
-			if (rtnl_add_veth(nl, l->f[1], l->f[2], has_mac ? mac : NULL, nsfd) != 0)
+			host_end_mac(name ? name : "", l->f[1], host_mac);
+			if (rtnl_add_veth(nl, l->f[1], host_mac, l->f[2], has_mac ? mac : NULL, nsfd) != 0)
 				fail_step(desc, rtnl_error);
 			hosts++;
 		} else if (is_op(l, "vlan", 5)) {
@@ -669,7 +831,7 @@ static void down_links(const char *name, const char *state)
 			netns = st.l[i].f[1];
 	}
 	mon = link_monitor();
-	if (netns && ifname_ok(netns)) {
+	if (netns && netns_name_ok(netns)) {
 		snprintf(path, sizeof(path), NETNS_DIR "/%s", netns);
 		umount2(path, MNT_DETACH);
 		if (unlink(path) != 0 && errno != ENOENT)

@@ -26,7 +26,9 @@ import {
   checkOps,
   guardOps,
   overlayOps,
+  privateUsersOps,
   postmountOps,
+  relayOps,
   premountOps,
   reaperOps,
   shareOps,
@@ -56,7 +58,13 @@ async function runHook(c: SubhostConfig, argv: string[], extra: string[], defaul
 }
 
 async function helper(argv: string[]): Promise<void> {
-  const r = await execa(`${libDir()}/subhost-enter`, argv, { stdio: 'inherit', reject: false });
+  // This process is the unit's main process (NotifyAccess=main): the
+  // helper tells systemd of the start's progress on its behalf.
+  const r = await execa(`${libDir()}/subhost-enter`, argv, {
+    stdio: 'inherit',
+    reject: false,
+    env: { OVERLAY_BOOT_MAIN_PID: String(process.pid) },
+  });
   if (r.exitCode !== 0) throw new Failure(`subhost-enter failed (exit status ${r.exitCode ?? r.signal})`);
 }
 
@@ -89,7 +97,7 @@ export async function start(c: SubhostConfig, pidfile: string, cacheable: boolea
  */
 function writeDefaults(dir: string, c: SubhostConfig, facts: HostFacts, guard: Op[]): void {
   writePlan(`${dir}/premount`, [], opsToArgv([...guard, ...premountOps(c)]));
-  writePlan(`${dir}/postmount`, [], opsToArgv([...guard, ...postmountOps(c, facts)]));
+  writePlan(`${dir}/postmount`, [], opsToArgv([...guard, ...privateUsersOps(c), ...postmountOps(c, facts)]));
   writeFileSync(`${dir}/init`, initScript(c), { mode: 0o600 });
 }
 
@@ -108,14 +116,14 @@ async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFact
   let ops: Op[] = overlayOps(c);
   if ('argv' in post) {
     // A custom POSTMOUNT must see the mounted overlay: mount it first.
-    if (ops.length) await helper(opsToArgv([...guard, ...ops]));
+    if (ops.length) await helper(opsToArgv([...guard, ...privateUsersOps(c), ...ops]));
     await runHook(c, post.argv, [c.LIVE, c.UPPER], defaults);
     ops = [];
   } else {
     ops.push(...postmountOps(c, facts));
   }
-  ops.unshift(...guard);
-  ops.push(...shareOps(c), ...reaperOps(c, facts));
+  ops.unshift(...guard, ...privateUsersOps(c));
+  ops.push(...shareOps(c), ...reaperOps(c, facts), ...relayOps(c, facts));
   const script = 'builtin' in init ? initScript(c) : await runHook(c, init.argv, [], defaults);
   await helper([...opsToArgv(ops), ...enterArgs(c, pidfile, 'builtin' in init), script, `init-${c.NAME}`]);
 }

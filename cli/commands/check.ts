@@ -2,6 +2,7 @@
 // where its value came from, or the problems, without running anything.
 import { loadConfig, VARIABLES, type LoadResult, type Source } from '../../lib/config/load.js';
 import { formatProblem, reportLines } from '../../lib/config/problem.js';
+import { twinWarnings } from '../support/identity.js';
 import { parseArgs, operands } from '../../lib/args.js';
 import { UsageError } from '../../lib/errors.js';
 import { shownConfig, VARIABLE_TABLE } from '../../lib/config/variables.js';
@@ -9,6 +10,9 @@ import { readSubhostsConf } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
 import { sameFile } from '../support/conf.js';
 import { runtimeDropin } from '../support/fence.js';
+import { terminalText } from '../support/format.js';
+import { upperReachableWarning } from '../support/upper-access.js';
+import { IDS_DIR, rangeText, recordedRange } from '../../lib/idrange.js';
 
 export const usage = `Usage: overlay-boot check [--json] CONF...
 
@@ -72,21 +76,32 @@ export function whereSettingsApply(r: LoadResult, listed: string | undefined): s
   return [`systemd settings on subhost@${name}.service: ${set.join(', ')}`, `  ${via}`];
 }
 
+/** The host ids of root inside at CONTAINMENT=private-users: the recorded range, or when it will be. */
+export function idsRow(r: LoadResult): [string, string, string] | undefined {
+  if (r.partial.CONTAINMENT !== 'private-users' || !r.partial.NAME) return undefined;
+  const range = recordedRange(r.partial.NAME);
+  return range
+    ? ['(host ids)', rangeText(range), `recorded in ${IDS_DIR}`]
+    : ['(host ids)', 'none yet', `allocated at first start, recorded in ${IDS_DIR}`];
+}
+
 export function renderCheck(r: LoadResult, listed?: string): string {
   const rows: [string, string, string][] = [];
   for (const key of VARIABLES) {
     if (key === 'SHARE') {
-      for (const s of r.config?.SHARE ?? []) rows.push(['SHARE', `${s.host} -> ${s.inside}`, `line ${s.line}`]);
+      for (const s of r.config?.SHARE ?? []) rows.push(['SHARE', terminalText(`${s.host} -> ${s.inside}`), `line ${s.line}`]);
       continue;
     }
     const v = r.resolved[key];
     if (v)
       rows.push([
         key,
-        v.value === '' ? '""' : v.value,
-        describe(v.source) + (v.checkedAtStart ? ` (checked at start: ${v.checkedAtStart})` : ''),
+        v.value === '' ? '""' : terminalText(v.value),
+        terminalText(describe(v.source) + (v.checkedAtStart ? ` (checked at start: ${v.checkedAtStart})` : '')),
       ]);
   }
+  const ids = idsRow(r);
+  if (ids) rows.push(ids);
   const w = Math.max(...rows.map((x) => x[1].length), 10);
   const head = r.deferred.length
     ? `${r.file}: valid so far; ${r.deferred.join(', ')} will be known when the subhost starts`
@@ -106,9 +121,17 @@ export async function run(args: string[]): Promise<number> {
   let status = 0;
   for (const f of files) {
     const r = await loadConfig(f);
+    if (r.config) {
+      const start = r.resolved.START?.source;
+      for (const message of twinWarnings(r.config))
+        r.warnings.push({ file: r.file, line: start?.kind === 'default' ? undefined : start?.line, key: 'START', message });
+    }
     // Problems and warnings, a few at most (a file of garbage gives a few lines, then a count).
-    const lines = reportLines(r.file, r.problems, r.warnings);
+    // Paths and values may name what a subhost wrote: escaped.
+    const lines = reportLines(r.file, r.problems, r.warnings).map(terminalText);
     if (r.problems.length === 0) for (const l of lines) process.stderr.write(`${l}\n`);
+    const reachable = r.config ? upperReachableWarning(r.config.UPPER) : undefined;
+    if (reachable) process.stderr.write(`${terminalText(`${r.file}: warning: ${reachable}`)}\n`);
     if (json) {
       process.stdout.write(
         `${JSON.stringify(
@@ -117,6 +140,7 @@ export async function run(args: string[]): Promise<number> {
             valid: r.problems.length === 0,
             deferred: r.deferred,
             config: r.config ? shownConfig(r.config) : null,
+            ids: r.partial.CONTAINMENT === 'private-users' && r.partial.NAME ? (recordedRange(r.partial.NAME) ?? null) : null,
             resolved: r.resolved,
             problems: r.problems.map(formatProblem),
           },
