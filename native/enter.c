@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -159,6 +160,28 @@ static void write_pidfile(const char *path, pid_t pid)
 	waitpid(pid, NULL, 0);
 	errno = err;
 	die("write pidfile", path);
+}
+
+/* The subhost's own machine id beside the pidfile (subhost-machine@
+ * reads it there): "ID\n", written whole or not at all; none is no
+ * failure, machined then shows no id. */
+static void keep_machine_id(const char *pidfile, const char *id)
+{
+	const char *slash = strrchr(pidfile, '/');
+	char path[PATH_MAX], tmp[PATH_MAX + 8], buf[34];
+	int fd;
+
+	if (slash == NULL ||
+	    snprintf(path, sizeof(path), "%.*s/machine-id", (int)(slash - pidfile), pidfile) >= (int)sizeof(path))
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(buf, sizeof(buf), "%s\n", id);
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, buf, 33) != 33 || close(fd) != 0 || rename(tmp, path) != 0) {
+		fprintf(stderr, "%s" PROG ": machine id for machined: %s: %s\n", log_prefix(SD_NOTICE), path, strerror(errno));
+		unlink(tmp);
+	}
 }
 
 static long now_ms(void)
@@ -448,6 +471,8 @@ void enter(const struct enter_args *e)
 	fault_point(0, "ready");
 	if (e->pidfile)
 		write_pidfile(e->pidfile, r.pid);
+	if (e->pidfile && e->machine_id)
+		keep_machine_id(e->pidfile, e->machine_id);
 	tell_ready(e, &r);
 	journal_done();
 	undo_keep();

@@ -6,6 +6,7 @@ struct enter_args {
 	const char *hostname;
 	int hostname_from_root;	/* the root's /etc/hostname when its own (identity.c) */
 	const char *pidfile;
+	const char *machine_id;	/* its own (identity.c), kept beside the pidfile; or NULL */
 	int no_wait;
 	int contain;		/* CONTAINMENT=contained or private-users */
 	int private_users;	/* CONTAINMENT=private-users (userns.c) */

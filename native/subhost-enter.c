@@ -153,6 +153,7 @@ static int parse_args(int argc, char **argv, struct enter_args *e)
 
 static int run_args(int argc, char **argv)
 {
+	static char machine_id[33];
 	struct enter_args e;
 	int have_enter = parse_args(argc, argv, &e);
 
@@ -167,6 +168,8 @@ static int run_args(int argc, char **argv)
 	 * changed its /etc/hostname since the last one (identity.c). */
 	if (have_enter && e.hostname_from_root && e.hostname)
 		e.hostname = root_hostname(e.root, e.hostname);
+	if (have_enter && e.pidfile && root_machine_id(e.root, machine_id) == 0)
+		e.machine_id = machine_id;
 	if (have_enter)
 		enter(&e);
 	undo_keep();
