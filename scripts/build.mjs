@@ -73,3 +73,24 @@ for (const f of [
 ]) {
   if (existsSync(`native/build/${f}`)) copyFileSync(`native/build/${f}`, `dist/${f}`);
 }
+
+// The Cockpit page (cockpit/): one script and one stylesheet for the
+// browser, PatternFly and xterm.js from node_modules bundled in, so that
+// nothing is loaded from the network. Laid out as installed in
+// /usr/share/cockpit/overlay-boot/ (the cockpit-overlay-boot package), in
+// cockpit/dist: dist/ is the libdir's layout.
+await build({
+  entryPoints: { 'overlay-boot': 'cockpit/src/index.ts' },
+  outdir: 'cockpit/dist',
+  bundle: true,
+  platform: 'browser',
+  target: ['chrome100', 'firefox100', 'safari15'],
+  format: 'iife',
+  minify: true,
+  sourcemap: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+  // PatternFly's glass background images (themes the page does not use): left out.
+  loader: { '.svg': 'empty', '.woff': 'empty', '.woff2': 'empty' },
+});
+for (const f of ['index.html', 'manifest.json']) copyFileSync(`cockpit/${f}`, `cockpit/dist/${f}`);

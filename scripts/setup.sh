@@ -36,6 +36,11 @@ TEST_PACKAGES=(
   polkitd pkexec                          # non-root use: polkit rules and pkexec, in the e2e test
   ansible-core                            # examples/ansible, run against a sandbox
   zstd xz-utils                           # export/import: the stream's compression (and machinectl's xz)
+  # the Cockpit page's browser test (test/e2e/cockpit.test.ts): Debian's
+  # Cockpit, run in a sandbox with the page installed; sudo, the way
+  # Cockpit's administrative access gets root; Debian's chromium, driven by
+  # playwright-core (npm) without downloading a browser
+  cockpit-ws cockpit-bridge cockpit-system sudo chromium
 )
 [ -z "$for_tests" ] || APT_PACKAGES+=("${TEST_PACKAGES[@]}")
 missing=()
