@@ -4,7 +4,7 @@
 // own, have their own machine ids (machined shows them) and hostnames;
 // a root with its own /etc/hostname (1.6's manual: `echo mta >
 // ROOT/etc/hostname`) is called that; one that only sees the host's is
-// called NAME; root inside can change it at CONTAINMENT=none.
+// called NAME; root inside can change it (not at CONTAINMENT=contained).
 import { describe, it, expect, afterAll } from 'vitest';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { useInstalledSandbox, makeSubhost, inside, state, stopSubhost, counts, ok, until, startOk, journalOf } from './kit.js';
@@ -74,7 +74,7 @@ describe('identity', () => {
     for (const name of ['idA', 'idB']) await ok(sb.run(['overlay-boot', 'remove', '--purge', name]), 'remove');
   });
 
-  it("the hostname: the root's own /etc/hostname, else NAME (also when it is the host's); hostname x inside at CONTAINMENT=none", async () => {
+  it("the hostname: the root's own /etc/hostname, else NAME (also when it is the host's); hostname x inside at the default level and CONTAINMENT=none", async () => {
     const sb = sandbox();
     const mta = await makeSubhost(sb, 'hn1', 'BASE=.\nSTART=none\n');
     await ok(sb.run(['mkdir', '-p', `${mta.base}/root/etc`]));
@@ -91,11 +91,16 @@ describe('identity', () => {
     expect(await hostnameIn(sb, 'hn2')).toBe('hn2');
     expect(await hostnameIn(sb, 'hn3')).toBe('hn3');
     // Root inside may rename its subhost (its own uts namespace): at
-    // CONTAINMENT=none it holds CAP_SYS_ADMIN. (At the default level that
-    // needs the subhost's own user namespace: see README.)
+    // CONTAINMENT=none it holds CAP_SYS_ADMIN.
     const sandboxName = (await ok(sb.run(['hostname']))).trim();
     await ok(inside(sb, 'hn3', ['hostname', 'webhost']), 'hostname webhost');
     expect(await hostnameIn(sb, 'hn3')).toBe('webhost');
+    expect((await ok(sb.run(['hostname']))).trim()).toBe(sandboxName);
+    // At the default level (CONTAINMENT=private-users) too: its uts
+    // namespace belongs to its own user namespace. Through overlay-go, with
+    // the subhost's own bounding set and seccomp filter, not nsenter's.
+    await ok(sb.run(['overlay-go', 'hn2', '--', 'hostname', 'webhost2']), 'overlay-go hn2 -- hostname webhost2');
+    expect(await hostnameIn(sb, 'hn2')).toBe('webhost2');
     expect((await ok(sb.run(['hostname']))).trim()).toBe(sandboxName);
     // Read again at the next start: changed in UPPER, it follows.
     await stopSubhost(sb, 'hn1');
