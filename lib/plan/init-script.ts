@@ -61,9 +61,14 @@ export function initScript(c: SubhostConfig): string {
     '    fi',
     '    pid=$!; watch=',
     '    if [ "$limit" -gt 0 ]; then',
-    '        ( close_ready; rc=0; s=',
-    '          trap \'[ -n "$s" ] && kill $s 2>/dev/null; exit $rc\' TERM',
-    '          sleep "$limit" & s=$!; wait $s',
+    // A TERM (the entry ended first) may come before the sleep's PID is
+    // known: until then it only marks the watcher, which then ends it.
+    '        ( close_ready; rc=0; term=',
+    "          trap 'term=1' TERM",
+    '          sleep "$limit" & s=$!',
+    "          trap 'kill $s 2>/dev/null; exit $rc' TERM",
+    '          [ -z "$term" ] || { kill $s 2>/dev/null; exit $rc; }',
+    '          wait $s',
     '          rc=7',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's ${limit}, followed by "s"
     `          echo "${START_LINE.timedOut('$entry', '${limit}')}" >&2`,
