@@ -28,6 +28,7 @@
 #include "ops.h"
 #include "subhost-enter.h"
 #include "journal.h"
+#include "lock.h"
 #include "undo.h"
 
 const char prog_name[] = PROG;
@@ -60,6 +61,11 @@ const char usage_text[] =
 "  check-env VAR VALUE                         (\"-\": unset; else exit 75)\n"
 "  check-stat PATH SIG                         (lstat signature; else exit 75)\n"
 "  link-up IFNAME                              (in the current netns)\n"
+"  lock OWNER ROLE DIR    lock DIR (whatever path leads to it) for subhost\n"
+"                   OWNER as its ROLE, or fail naming the holder; held by\n"
+"                   systemd's descriptor store of the unit once ready\n"
+"  refuse-foreign-mounts   fail when a locked DIR is the upperdir or\n"
+"                   workdir of an overlay in any mount namespace\n"
 "  guard ROOT       later paths under ROOT are resolved inside it: a symlink\n"
 "                   there cannot lead a step out of ROOT (RESOLVE_IN_ROOT)\n"
 "  undo-journal FILE UPPER   note in FILE, before each creation under a\n"
@@ -147,8 +153,10 @@ static int run_args(int argc, char **argv)
 			die("open", "/dev/null");
 
 	ops_run(argc, argv, 1);
-	if (have_enter)
+	if (have_enter) {
 		enter(&e);
+		lock_handover();
+	}
 	undo_keep();
 	return 0;
 }
@@ -284,6 +292,7 @@ int main(int argc, char **argv)
 		return journal_replay(argv[2]);
 	}
 	own_mount_namespace();
+	lock_init();
 	atexit(undo_run);
 	if (strcmp(argv[1], "--plan") == 0) {
 		int i = 1;

@@ -36,6 +36,7 @@ import {
   enterArgs,
   writePlan,
   inPlace,
+  lockOps,
   undoJournal,
   type HostFacts,
 } from '../lib/plan/plan.js';
@@ -101,7 +102,7 @@ async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFact
   const guard = guardOps(c, undoJournal(c.NAME));
   const defaults = `${dirname(pidfile)}/defaults`;
   writeDefaults(defaults, c, facts, guard);
-  const first: Op[] = [...checkOps(c), ['link-up', 'lo'], ...guard];
+  const first: Op[] = [...checkOps(c), ...lockOps(c), ['link-up', 'lo'], ...guard];
   if ('builtin' in pre) first.push(...premountOps(c));
   await helper(opsToArgv(first));
   if ('argv' in pre && !inPlace(c)) await runHook(c, pre.argv, [c.UPPER], defaults);
@@ -114,7 +115,9 @@ async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFact
   } else {
     ops.push(...postmountOps(c, facts));
   }
-  ops.unshift(...guard);
+  // The locks again, in the process that enters: held from here on by
+  // systemd (a hook's run in between cannot hold them).
+  ops.unshift(...lockOps(c), ...guard);
   ops.push(...shareOps(c), ...reaperOps(c, facts));
   const script = 'builtin' in init ? initScript(c) : await runHook(c, init.argv, [], defaults);
   await helper([...opsToArgv(ops), ...enterArgs(c, pidfile, 'builtin' in init), script, `init-${c.NAME}`]);

@@ -28,6 +28,8 @@ export const OPS = {
   guard: ['root'],
   'undo-journal': ['file', 'upper'],
   'link-up': ['ifname'],
+  lock: ['owner', 'role', 'dir'],
+  'refuse-foreign-mounts': [],
 } as const;
 
 export type OpName = keyof typeof OPS;
