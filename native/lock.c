@@ -14,7 +14,8 @@
  * Every descriptor is opened O_CLOEXEC, so neither the init script nor
  * anything it starts inherits one; and this process (which exits once the
  * subhost is ready) hands them to systemd's file descriptor store of the
- * unit (FDSTORE=1, FileDescriptorStoreMax= in subhost@.service), which
+ * unit (FDSTORE=1, FileDescriptorStoreMax= in subhost@.service) right
+ * before it starts the init, and systemd
  * closes them when the unit is fully stopped: all of its processes gone,
  * so the subhost's mounts of these directories too. A descriptor in the
  * reaper would have to be one root inside could reach (ptrace, /proc), and
@@ -22,9 +23,10 @@
  * them nothing inside the subhost ever has one. Outside systemd (no
  * $NOTIFY_SOCKET: the native tests), the lock lasts as long as this process.
  *
- * At a restart systemd passes what it stored back (LISTEN_FDS): they are
- * dropped from the store and closed before anything else, so the new start
- * locks afresh like any other.
+ * At a restart systemd keeps its store (a job is queued) and passes it
+ * back (LISTEN_FDS): those are closed before anything else (lock_init),
+ * and a lock held by the store for this very subhost is dropped from it
+ * (FDSTOREREMOVE=1) and taken afresh (relock_own).
  *
  * A start by overlay-boot 1.6 (or any overlay mounted by hand) takes no
  * lock: its overlay lives in a mount namespace of its own, which no path
@@ -35,6 +37,7 @@
  * second owner. Kernels without these calls skip this check.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -65,8 +68,7 @@ static struct held {
 } held[MAX_LOCKS];
 static int nheld;
 
-/* $NOTIFY_SOCKET, taken out of the environment so that nothing started
- * from here (the init script, the subhost) sees it. */
+/* $NOTIFY_SOCKET (take_notify_socket). */
 static char *notify_path;
 
 static int notify(const char *msg, const int *fds, int nfds)
@@ -107,24 +109,61 @@ static int notify(const char *msg, const int *fds, int nfds)
 void lock_init(void)
 {
 	const char *n = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+	const char *names = getenv("LISTEN_FDNAMES");
+	long count = n ? strtol(n, NULL, 10) : 0;
+
+	/* What systemd passes back at a restart (LISTEN_FDS, named "lock")
+	 * is the last run's locks: closed here, so that none leaks into the
+	 * runtime or the subhost; systemd's own copies are dropped from its
+	 * store by lock_dir() when it meets them. */
+	if (pid != NULL && strtol(pid, NULL, 10) == (long)getpid() && names != NULL) {
+		for (long fd = 3; fd < 3 + count && *names; fd++) {
+			size_t len = strcspn(names, ":");
+
+			if (len == 4 && strncmp(names, "lock", 4) == 0)
+				close((int)fd);
+			names += len + (names[len] == ':');
+		}
+	}
+	if (n != NULL) {
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_PID");
+		unsetenv("LISTEN_FDNAMES");
+	}
+}
+
+/* The first lock op takes $NOTIFY_SOCKET out of the environment, so that
+ * nothing started from here (the init script, the subhost) sees it. */
+static void take_notify_socket(void)
+{
 	char *ns = getenv("NOTIFY_SOCKET");
 
 	if (ns != NULL && notify_path == NULL && (notify_path = strdup(ns)) != NULL)
 		unsetenv("NOTIFY_SOCKET");
-	if (n == NULL)
-		return;
-	/* Only this unit stores descriptors (lock_handover): what comes back
-	 * at a restart is the last run's locks. */
-	if (pid != NULL && strtol(pid, NULL, 10) == (long)getpid()) {
-		long count = strtol(n, NULL, 10);
+}
 
-		notify("FDSTOREREMOVE=1\nFDNAME=lock", NULL, 0);
-		for (long fd = 3; fd < 3 + count && fd < 3 + 64; fd++)
-			close((int)fd);
+/*
+ * FD held by OWNER itself: the lock systemd still keeps for this unit from
+ * its last run (a restart, whose stop leaves the store to the next start).
+ * systemd is asked to drop it, and the lock is taken as soon as it has
+ * (it reads its notify socket in order, promptly; a few seconds at most).
+ */
+static int relock_own(int fd)
+{
+	static int asked;
+
+	if (notify_path == NULL)
+		return -1;
+	if (!asked && notify("FDSTOREREMOVE=1\nFDNAME=lock", NULL, 0) != 0)
+		return -1;
+	asked = 1;
+	for (int i = 0; i < 300; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		usleep(10000);
 	}
-	unsetenv("LISTEN_FDS");
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDNAMES");
+	errno = EWOULDBLOCK;
+	return -1;
 }
 
 static void make_lock_dir(void)
@@ -161,6 +200,7 @@ int lock_dir(const char *owner, const char *role, const char *dir)
 	struct stat st;
 	int fd, wfd;
 
+	take_notify_socket();
 	if (stat(dir, &st) != 0)
 		return -1;
 	for (int i = 0; i < nheld; i++)
@@ -183,7 +223,12 @@ int lock_dir(const char *owner, const char *role, const char *dir)
 		return -1;
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		int err = errno;
+		size_t olen = strlen(owner);
 
+		read_owner(path, buf, sizeof(buf));
+		if (err == EWOULDBLOCK && strncmp(buf, owner, olen) == 0 && buf[olen] == ' ' &&
+		    relock_own(fd) == 0)
+			goto locked;
 		close(fd);
 		if (err != EWOULDBLOCK) {
 			errno = err;
@@ -192,6 +237,7 @@ int lock_dir(const char *owner, const char *role, const char *dir)
 		read_owner(path, buf, sizeof(buf));
 		refuse(role, dir, buf);
 	}
+locked:
 	held[nheld++] = (struct held){ fd, st.st_dev, st.st_ino, role };
 	/* The owner line, through a second descriptor (the lock's own is
 	 * read-only); it needs no atomicity: only the holder writes it. */
@@ -230,8 +276,9 @@ struct mnt_ns_info_v0 {
 	uint32_t nr_mounts;
 	uint64_t mnt_ns_id;
 };
-#define NS_MNT_GET_NEXT_V0 _IOR(NSIO, 12, struct mnt_ns_info_v0)
-#define NS_MNT_GET_PREV_V0 _IOR(NSIO, 13, struct mnt_ns_info_v0)
+#define NS_MNT_GET_NEXT_V0 _IOR(NSIO, 11, struct mnt_ns_info_v0)
+#define NS_MNT_GET_PREV_V0 _IOR(NSIO, 12, struct mnt_ns_info_v0)
+#define NS_GET_MNTNS_ID_ _IOR(NSIO, 5, uint64_t)
 
 struct mnt_id_req_v1 {
 	uint32_t size;
@@ -358,6 +405,51 @@ static void refuse_foreign(const char *role, const char *found)
 	      "overlay-boot 1.6? stop it with its overlay-stop)", role, found);
 }
 
+/*
+ * The kernel lists every mount namespace only to a caller in the initial
+ * pid namespace (EPERM otherwise: a host whose service manager is itself
+ * in a container, like the test sandbox). There, the mount namespaces of
+ * the processes this pid namespace shows are what can be seen.
+ */
+static void refuse_foreign_by_processes(void)
+{
+	static uint64_t seen[1024];
+	size_t nseen = 0;
+	char found[4096], path[300];
+	const char *role;
+	struct dirent *d;
+	DIR *proc = opendir("/proc");
+
+	while (proc && (d = readdir(proc)) != NULL) {
+		uint64_t id;
+		size_t i;
+		int fd;
+
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/mnt", d->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		if (ioctl(fd, NS_GET_MNTNS_ID_, &id) != 0) {
+			close(fd);
+			continue;
+		}
+		close(fd);
+		for (i = 0; i < nseen && seen[i] != id; i++)
+			;
+		if (i < nseen)
+			continue;
+		if (nseen < countof(seen))
+			seen[nseen++] = id;
+		if ((role = ns_uses_ours(id, found, sizeof(found))) != NULL) {
+			closedir(proc);
+			refuse_foreign(role, found);
+		}
+	}
+	if (proc)
+		closedir(proc);
+}
+
 void lock_refuse_foreign_overlays(void)
 {
 	struct mnt_ns_info_v0 info = { .size = sizeof(info) };
@@ -379,6 +471,11 @@ void lock_refuse_foreign_overlays(void)
 
 			close(cur);
 			cur = next;
+			if (next < 0 && errno == EPERM) {
+				close(self);
+				refuse_foreign_by_processes();
+				return;
+			}
 			if (next < 0)
 				break;
 			if ((role = ns_uses_ours(info.mnt_ns_id, found, sizeof(found))) != NULL)

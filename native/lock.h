@@ -3,8 +3,8 @@
 #ifndef OVERLAY_BOOT_LOCK_H
 #define OVERLAY_BOOT_LOCK_H
 
-/* Before anything else: $NOTIFY_SOCKET taken out of the environment, and
- * the locks systemd passed back at a restart released. */
+/* Before anything else: the locks systemd passed back at a restart
+ * (LISTEN_FDS) closed, so that no process started from here has one. */
 void lock_init(void);
 
 /* `lock OWNER ROLE DIR`: lock directory DIR (any path to it) for subhost

@@ -154,8 +154,10 @@ static int run_args(int argc, char **argv)
 
 	ops_run(argc, argv, 1);
 	if (have_enter) {
-		enter(&e);
+		/* Before enter (which exits): from here systemd holds the
+		 * locks too, until the unit is fully stopped, ready or not. */
 		lock_handover();
+		enter(&e);
 	}
 	undo_keep();
 	return 0;

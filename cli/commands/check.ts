@@ -9,6 +9,7 @@ import { readSubhostsConf } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
 import { sameFile } from '../support/conf.js';
 import { runtimeDropin } from '../support/fence.js';
+import { clashProblem } from '../support/owners.js';
 
 export const usage = `Usage: overlay-boot check [--json] CONF...
 
@@ -106,6 +107,9 @@ export async function run(args: string[]): Promise<number> {
   let status = 0;
   for (const f of files) {
     const r = await loadConfig(f);
+    // Another registered subhost's directories are not this one's.
+    const clash = await clashProblem(r);
+    if (clash) r.problems.push(clash);
     // Problems and warnings, a few at most (a file of garbage gives a few lines, then a count).
     const lines = reportLines(r.file, r.problems, r.warnings);
     if (r.problems.length === 0) for (const l of lines) process.stderr.write(`${l}\n`);

@@ -9,6 +9,7 @@ import { parseArgs } from '../../lib/args.js';
 import { UsageError, Failure, errorText, EXIT_NOPERM } from '../../lib/errors.js';
 import { isRoot } from '../../lib/privilege.js';
 import { loadConfig } from '../../lib/config/load.js';
+import { clashProblem } from '../support/owners.js';
 import { reportLines } from '../../lib/config/problem.js';
 import { findConf } from '../../lib/registry.js';
 import { writeFileAtomic } from '../../lib/atomic-write.js';
@@ -106,6 +107,8 @@ export async function run(args: string[]): Promise<number> {
   // The same checks as overlay-boot check, on the file as it will be,
   // its directories counted as made: the same one-line problems.
   const r = await loadConfig(conf, { text, plannedDirs: dirsOf(base) });
+  const clash = await clashProblem(r);
+  if (clash) r.problems.push(clash);
   if (r.problems.length) {
     // Exactly check's lines, nothing more: nothing was made.
     for (const l of reportLines(r.file, r.problems, [])) process.stderr.write(`${l}\n`);

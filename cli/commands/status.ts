@@ -11,13 +11,15 @@ import { statusFrom, addressesOfMany, unitRecords, renderTable, renderOne, type 
 import { readSubhostsConf, confName } from '../../lib/registry.js';
 import { RUNTIME_REGISTRY } from '../../lib/paths.js';
 import { nameProblem } from '../../lib/config/name.js';
+import { locksOf } from '../../lib/storage/owner.js';
 import type { SystemdManager } from '../../lib/systemd.js';
 
 export const FIELDS = `Fields (--json: an object per subhost): name, unit, load, state
 (ActiveState), subState, result, since (ISO 8601, when it entered its
 state), mainPid (its PID 1 as the host sees it), tasks, memory (bytes),
 cpuNsec, config, configFrom, addresses ([{ifname, family, address}],
-loopback left out). Counters are null when unknown (no accounting), else
+loopback left out); status NAME also locks ([{role, dir, lock}]: its
+UPPER, WORK and LIVE, locked while it starts and runs). Counters are null when unknown (no accounting), else
 numbers (decimal strings above 2^53).
 `;
 
@@ -45,7 +47,9 @@ export async function collectMany(sm: SystemdManager, names: string[], listed?: 
 }
 
 export async function collect(sm: SystemdManager, name: string): Promise<SubhostStatus> {
-  return (await collectMany(sm, [name]))[0]!;
+  const s = (await collectMany(sm, [name]))[0]!;
+  s.locks = locksOf(name).map(({ role, dir, lock }) => ({ role, dir, lock }));
+  return s;
 }
 
 /**

@@ -44,6 +44,8 @@ export interface SubhostStatus {
   configFrom: string | null;
   /** Addresses inside (loopback left out); empty when not running. */
   addresses: Address[];
+  /** status NAME only: the directories it holds locked (native/lock.c), UPPER, WORK, LIVE. */
+  locks?: { role: string; dir: string; lock: string }[];
 }
 
 /** The Unit property systemctl shows as the time an ActiveState was entered. */
@@ -285,6 +287,15 @@ export function renderOne(s: SubhostStatus): string {
     ['Config', s.config ? `${s.config}  (from ${s.configFrom})` : '- (not registered)'],
     ['Addresses', s.addresses.map(addressText).join(', ') || '-'],
   ];
+  if (s.locks) {
+    rows.push([
+      'Locks',
+      s.locks.length
+        ? s.locks.map((l) => `${l.role} ${l.dir}`).join(', ') +
+          ` (held for the unit by systemd: ${s.locks[0]!.lock.replace(/\/[^/]*$/, '/')})`
+        : '-',
+    ]);
+  }
   const w = Math.max(...rows.map(([k]) => k.length)) + 1;
   return `${rows.map(([k, v]) => `${`${k}:`.padEnd(w)} ${v}`).join('\n')}\n`;
 }

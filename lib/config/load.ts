@@ -524,9 +524,36 @@ function checkFilesystem(l: Loading): void {
  * and mounts on LIVE, and a contained subhost's root would write them.
  */
 export const HOST_SYSTEM_DIRS = [
-  '/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libx32', '/opt', '/proc', '/root', '/run',
-  '/sbin', '/srv', '/sys', '/tmp', '/usr', '/usr/bin', '/usr/lib', '/usr/local', '/usr/sbin', '/usr/share', '/var',
-  '/var/cache', '/var/lib', '/var/log', '/var/spool', '/var/tmp',
+  '/',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/home',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/opt',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/srv',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/usr/bin',
+  '/usr/lib',
+  '/usr/local',
+  '/usr/sbin',
+  '/usr/share',
+  '/var',
+  '/var/cache',
+  '/var/lib',
+  '/var/log',
+  '/var/spool',
+  '/var/tmp',
 ];
 
 const isWithin = (a: string, b: string) => a === b || b === '/' || a.startsWith(`${b}/`);
@@ -560,9 +587,20 @@ function ownDirs(l: Loading): void {
     const sys = HOST_SYSTEM_DIRS.find((d) => isWithin(d, r));
     const shown = r === p ? p : `${p} (${r})`;
     if (sys === '/') problem(l, key, `${shown} holds the host's root: a subhost's ${key} must be a directory of its own`, lineOf(l, key));
-    else if (sys) problem(l, key, `${shown} holds the host's system directory ${sys}: a subhost's ${key} must be a directory of its own`, lineOf(l, key));
+    else if (sys)
+      problem(
+        l,
+        key,
+        `${shown} holds the host's system directory ${sys}: a subhost's ${key} must be a directory of its own`,
+        lineOf(l, key),
+      );
     else if (lower && isWithin(lower, r) && !(r === lower && (key === 'UPPER' || (key === 'LIVE' && typed.UPPER === typed.LOWER))))
-      problem(l, key, `${shown} ${r === lower ? 'is' : 'holds'} LOWER ${typed.LOWER}: a subhost's ${key} must be a directory of its own`, lineOf(l, key));
+      problem(
+        l,
+        key,
+        `${shown} ${r === lower ? 'is' : 'holds'} LOWER ${typed.LOWER}: a subhost's ${key} must be a directory of its own`,
+        lineOf(l, key),
+      );
   }
 }
 
