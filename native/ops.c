@@ -263,6 +263,21 @@ static int run_mknod(char **a)
 }
 
 /*
+ * Each step of a write into UPPER (create, data, fsync, rename, directory
+ * fsync, in that order per file) is a fault point "write:N", N counting
+ * from 1 over the whole run: test/native/power-cut.test.ts kills the start
+ * there and cuts the filesystem off (FS_IOC_SHUTDOWN), at each N in turn.
+ */
+static void write_step(void)
+{
+	static int steps;
+	char stage[24];
+
+	snprintf(stage, sizeof(stage), "write:%d", ++steps);
+	fault_point(0, stage);
+}
+
+/*
  * Everything a start writes into UPPER is the subhost's from then on, and
  * must survive a power cut whole or not at all: written under a temporary
  * name next to it, fsynced, renamed over (never replacing what is there),
@@ -312,15 +327,18 @@ static int open_tmp(const char *tmp, const char *orig)
 	if (otmp)
 		journal_note(otmp);
 	free(otmp);
+	write_step();
 	return open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
 /* TMP (written, fsynced, closed) becomes PATH, which must not exist. */
 static int commit_tmp(const char *tmp, const char *path)
 {
+	write_step();
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) != 0)
 		return -1;
 	undo_add(path);
+	write_step();
 	return sync_parent(path);
 }
 
@@ -417,7 +435,9 @@ static int run_install(char **a)
 		goto fail;
 	/* UPPER is persistent: a crash must not leave a truncated reaper
 	 * behind under the final name. */
-	if (copy_fd(in, out) != 0 || fchmod(out, mode) != 0 || fsync(out) != 0)
+	write_step();
+	if (copy_fd(in, out) != 0 || fchmod(out, mode) != 0 ||
+	    (write_step(), fsync(out)) != 0)
 		goto fail;
 	if (close(out) != 0) {
 		out = -1;
@@ -687,8 +707,9 @@ static int run_write_if_missing(char **a)
 	}
 	if (errno != ENOENT || (fd = open_tmp(tmp, a[0])) < 0)
 		goto fail;
+	write_step();
 	if (write(fd, a[2], len) != (ssize_t)len || fchmod(fd, mode) != 0 ||
-	    fsync(fd) != 0) {
+	    (write_step(), fsync(fd)) != 0) {
 		err = errno;
 		close(fd);
 		errno = err;
