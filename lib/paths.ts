@@ -33,3 +33,5 @@ export const PLAN_DIR = '/run/overlay-boot/plans';
 export const UNDO_DIR = '/run/overlay-boot/undo';
 /** One lock file per UPPER, WORK and LIVE in use (native/lock.c, lib/storage/owner.ts). */
 export const LOCK_DIR = '/run/overlay-boot/locks';
+/** The file systems to be mounted (the generator: may a config be there once they are?). */
+export const fstabPath = (): string => process.env.OVERLAY_BOOT_FSTAB || '/etc/fstab';
