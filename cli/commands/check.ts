@@ -9,7 +9,7 @@ import { readSubhostsConf } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
 import { sameFile } from '../support/conf.js';
 import { runtimeDropin } from '../support/fence.js';
-import { clashProblem } from '../support/owners.js';
+import { clashProblem, startTooLongProblem } from '../support/owners.js';
 
 export const usage = `Usage: overlay-boot check [--json] CONF...
 
@@ -110,6 +110,8 @@ export async function run(args: string[]): Promise<number> {
     // Another registered subhost's directories are not this one's.
     const clash = await clashProblem(r);
     if (clash) r.problems.push(clash);
+    const tooLong = startTooLongProblem(r);
+    if (tooLong) r.problems.push(tooLong);
     // Problems and warnings, a few at most (a file of garbage gives a few lines, then a count).
     const lines = reportLines(r.file, r.problems, r.warnings);
     if (r.problems.length === 0) for (const l of lines) process.stderr.write(`${l}\n`);

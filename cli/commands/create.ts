@@ -9,7 +9,7 @@ import { parseArgs } from '../../lib/args.js';
 import { UsageError, Failure, errorText, EXIT_NOPERM } from '../../lib/errors.js';
 import { isRoot } from '../../lib/privilege.js';
 import { loadConfig } from '../../lib/config/load.js';
-import { clashProblem } from '../support/owners.js';
+import { clashProblem, startTooLongProblem } from '../support/owners.js';
 import { notListable, notOneLine } from '../../lib/config/one-line.js';
 import { reportLines } from '../../lib/config/problem.js';
 import { findConf } from '../../lib/registry.js';
@@ -121,6 +121,8 @@ export async function run(args: string[]): Promise<number> {
   const r = await loadConfig(conf, { text, plannedDirs: dirsOf(base) });
   const clash = await clashProblem(r);
   if (clash) r.problems.push(clash);
+  const tooLong = startTooLongProblem(r);
+  if (tooLong) r.problems.push(tooLong);
   if (r.problems.length) {
     // Exactly check's lines, nothing more: nothing was made.
     for (const l of reportLines(r.file, r.problems, [])) process.stderr.write(`${l}\n`);

@@ -6,6 +6,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig, type LoadResult } from '../../lib/config/load.js';
 import type { Problem } from '../../lib/config/problem.js';
+import { initScriptTooLong } from '../../lib/plan/init-script.js';
 import type { SubhostConfig } from '../../lib/config/fields.js';
 import { readSubhostsConf } from '../../lib/registry.js';
 import { RUNTIME_REGISTRY } from '../../lib/paths.js';
@@ -100,4 +101,13 @@ export async function clashProblem(r: LoadResult): Promise<Problem | undefined> 
     key: x.key,
     message: `${x.path} overlaps subhost ${x.name}'s ${x.theirKey} ${x.theirPath} (${x.conf}): each subhost needs directories of its own`,
   };
+}
+
+/** check's and create's problem for a START list too long for the start script to be exec'd, if any. */
+export function startTooLongProblem(r: LoadResult): Problem | undefined {
+  if (!r.config) return undefined;
+  const why = initScriptTooLong(r.config);
+  if (!why) return undefined;
+  const src = r.resolved.START?.source;
+  return { file: r.file, line: src && src.kind !== 'default' ? src.line : undefined, key: 'START', message: why };
 }

@@ -3,10 +3,10 @@
 // remembering where each value came from. Values that are commands (`VAR=!cmd`) are run only when the
 // caller passes an evaluator (the runtime does; `check` and the generator
 // never do): until then they are "deferred" and not validated.
-import { statSync, realpathSync, lstatSync } from 'node:fs';
+import { existsSync, statSync, realpathSync, lstatSync } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { parseConfText, type Assignment } from './parse.js';
-import { parseCables } from './cables.js';
+import { parseCables, type Cable } from './cables.js';
 import type { z } from 'zod/v3';
 import { ShareSchema, SubhostConfigSchema, plainlyValid, type SubhostConfig, type Share, type Hook } from './fields.js';
 import { VARIABLE_TABLE, variable, hookOf, namesBuiltin, type Variable, type VariableSpec, type HookVariable } from './variables.js';
@@ -153,7 +153,10 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
   if (!(await resolveValues(l, opts.evaluate))) return finish(res);
   validateFields(l);
   readShares(l);
-  if (l.checkFs) checkFilesystem(l);
+  if (l.checkFs) {
+    checkFilesystem(l);
+    checkBridges(l);
+  }
   crossChecks(l);
   res.partial = l.typed as Partial<SubhostConfig>;
   if (res.problems.length === 0 && res.deferred.length === 0) {
@@ -601,6 +604,20 @@ function ownDirs(l: Loading): void {
         `${shown} ${r === lower ? 'is' : 'holds'} LOWER ${typed.LOWER}: a subhost's ${key} must be a directory of its own`,
         lineOf(l, key),
       );
+  }
+}
+
+/**
+ * A CABLES bridge that is an interface of another kind (`lo=`): said now,
+ * as the netns unit would say it at the start. One that does not exist
+ * yet is left to the start (ifup may make it).
+ */
+function checkBridges(l: Loading): void {
+  for (const cable of (l.typed.CABLES as Cable[] | undefined) ?? []) {
+    const br = cable.bridge;
+    if (br && existsSync(`/sys/class/net/${br}`) && !existsSync(`/sys/class/net/${br}/bridge`)) {
+      problem(l, 'CABLES', `${br} is not a bridge (the host end ${cable.hostIf} can only join a bridge)`, lineOf(l, 'CABLES'));
+    }
   }
 }
 

@@ -48,7 +48,9 @@ describe('/etc/subhosts.conf at scale', () => {
     expect(await loadedSubhosts(sb)).toEqual([]);
     const said = await generatorLines(sb);
     expect(said.length).toBeLessThanOrEqual(41);
-    expect(said).toContain(`overlay-boot-generator: /etc/subhosts.conf: ... and ${N - 5} more listed path(s) that cannot be read; no unit for them`);
+    expect(said).toContain(
+      `overlay-boot-generator: /etc/subhosts.conf: ... and ${N - 5} more listed path(s) that cannot be read; no unit for them`,
+    );
     // Taking them out again is as cheap.
     await sb.writeFile('/etc/subhosts.conf', '');
     await reload(sb, 'back to none');
@@ -60,7 +62,9 @@ describe('/etc/subhosts.conf at scale', () => {
     await reload(sb, `${N} duplicate lines`);
     expect(await loadedSubhosts(sb)).toEqual(['subhost@sc1.service']);
     const said = await generatorLines(sb);
-    expect(said).toEqual([`overlay-boot-generator: warning: /etc/subhosts.conf: ${N - 1} line(s) list a path listed before; each path is used once`]);
+    expect(said).toEqual([
+      `overlay-boot-generator: warning: /etc/subhosts.conf: ${N - 1} line(s) list a path listed before; each path is used once`,
+    ]);
     await sb.writeFile('/etc/subhosts.conf', '');
     await reload(sb, 'back to none');
   }, 240_000);
