@@ -36,6 +36,17 @@ describe('one owner per UPPER, WORK and LIVE', () => {
     );
     const js = JSON.parse((await run(sb, ['overlay-boot', 'status', '--json', 'zqv1'])).stdout);
     expect(js.locks.map((l: { role: string }) => l.role)).toEqual(['UPPER', 'WORK', 'LIVE']);
+    // Held by systemd for the unit, by no process of the subhost; its PID 1 has no notify socket either.
+    expect((await run(sb, ['systemctl', 'show', '-p', 'NFileDescriptorStore', U('zqv1')])).stdout.trim()).toBe('NFileDescriptorStore=3');
+    const pid = js.mainPid as number;
+    const fds = await run(sb, [
+      'sh',
+      '-c',
+      `for p in $(find /sys/fs/cgroup/system.slice/system-subhost.slice/subhost@zqv1.service -name cgroup.procs | xargs cat); do ls -l /proc/$p/fd; done`,
+    ]);
+    expect(fds.stdout).toContain('/dev/null'); // it did list the subhost's descriptors
+    expect(fds.stdout).not.toContain('/overlay-boot/locks/');
+    expect((await run(sb, ['sh', '-c', `tr '\\0' '\\n' < /proc/${pid}/environ`])).stdout).not.toMatch(/NOTIFY_SOCKET|LISTEN_FDS/);
 
     // Through `..`, a symlink, a bind mount of the same directory.
     await sb.run([
@@ -78,7 +89,7 @@ describe('one owner per UPPER, WORK and LIVE', () => {
     expect(ls.stdout.split('\n').filter(Boolean).sort()).toEqual(['.reaper', 'data.txt', 'etc', 'srv']);
   });
 
-  it('remove --purge of the running subhost itself stops it first; overlay-clean-root refuses it while it runs', async () => {
+  it('overlay-clean-root refuses it while it runs', async () => {
     const sb = sandbox();
     const c = await run(sb, ['overlay-clean-root', '--dry-run', 'zqv1']);
     expect(c.exitCode).toBe(1);
@@ -167,9 +178,13 @@ describe('one owner per UPPER, WORK and LIVE', () => {
     }
   });
 
-  it('leaves nothing behind', async () => {
+  it('remove --purge of the running subhost itself stops it, then removes its own UPPER; nothing is left behind', async () => {
     const sb = sandbox();
-    await stopSubhost(sb, 'zqv1');
+    const r = await run(sb, ['overlay-boot', 'remove', '--purge', 'zqv1']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^stopped subhost zqv1$/m);
+    expect(r.stdout).toMatch(new RegExp(`^purged UPPER ${data}/zqv1/root \\(\\d+ files and directories the subhost wrote\\)$`, 'm'));
+    await waitGone(sb, 'zqv1');
     expect(await counts(sb)).toEqual(clean);
   });
 });
