@@ -156,6 +156,36 @@ describe('one owner per UPPER, WORK and LIVE', () => {
     await stopSubhost(sb, 'old');
   });
 
+  it('a netns of the same NAME left by 1.6 (or stale) is named as such; nothing else is made', async () => {
+    const sb = sandbox();
+    await makeSubhost(sb, 'ns16', 'BASE=.\nSTART=none\nCABLES==\n');
+    await sb.run(['ip', 'netns', 'add', 'ns16']);
+    const before = await counts(sb);
+    const r = await run(sb, ['overlay-boot', 'start', `${data}/ns16/ns16.conf`]);
+    expect(r.exitCode).not.toBe(0);
+    expect(await sb.journal('subhost-netns@ns16.service')).toMatch(
+      /network namespace ns16 already exists \(not made by this unit\): a subhost ns16 still running under overlay-boot 1.6\? stop it with its overlay-stop; else remove it with "ip netns delete ns16" if it is stale/,
+    );
+    await waitGone(sb, 'ns16');
+    expect(await counts(sb)).toEqual(before);
+    await sb.run(['ip', 'netns', 'delete', 'ns16']);
+  });
+
+  it('values are one line: create and enable refuse a newline, in the sandbox as installed', async () => {
+    const sb = sandbox();
+    const conf = await sb.run(['sh', '-c', 'cat /etc/subhosts.conf 2>/dev/null; echo .']);
+    const c = await run(sb, ['overlay-boot', 'create', '--base', `${data}/nl1`, '--start', 'none\nCONTAINMENT=none', 'nl1']);
+    expect(c.exitCode).toBe(1);
+    expect(c.stderr.trimEnd()).toBe(
+      'overlay-boot: --start: "none\\nCONTAINMENT=none" has a newline: a value must be one line; nothing was made',
+    );
+    expect((await sb.run(['test', '-e', `${data}/nl1`])).exitCode).toBe(1);
+    const e = await run(sb, ['overlay-boot', 'enable', `${data}/zqv1/zqv1.conf\n${data}/other.conf`]);
+    expect(e.exitCode).toBe(1);
+    expect(e.stderr.trimEnd()).toMatch(/^overlay-boot: cannot enable ".*" has a newline: a value must be one line$/);
+    expect((await sb.run(['sh', '-c', 'cat /etc/subhosts.conf 2>/dev/null; echo .'])).stdout).toBe(conf.stdout);
+  });
+
   it('check refuses the host root, system directories and LOWER for UPPER, WORK and LIVE', async () => {
     const sb = sandbox();
     const cases: [string, RegExp][] = [
