@@ -116,8 +116,9 @@ async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFact
     ops.push(...postmountOps(c, facts));
   }
   // The locks again, in the process that enters: held from here on by
-  // systemd (a hook's run in between cannot hold them).
-  ops.unshift(...lockOps(c), ...guard);
+  // systemd (a hook's run in between cannot hold them). Other mounts were
+  // looked for by the first run, before this start mounted its overlay.
+  ops.unshift(...lockOps(c, false), ...guard);
   ops.push(...shareOps(c), ...reaperOps(c, facts));
   const script = 'builtin' in init ? initScript(c) : await runHook(c, init.argv, [], defaults);
   await helper([...opsToArgv(ops), ...enterArgs(c, pidfile, 'builtin' in init), script, `init-${c.NAME}`]);

@@ -42,10 +42,13 @@ export function checkOps(c: SubhostConfig): Op[] {
  * of another mount namespace (1.6, by hand) may use them either. LOWER is
  * only read, and shared (LOWER=/ for most).
  */
-export function lockOps(c: SubhostConfig): Op[] {
+export function lockOps(c: SubhostConfig, foreign = true): Op[] {
   const ops: Op[] = [['lock', c.NAME, 'UPPER', c.UPPER]];
   if (c.UPPER !== c.LOWER) ops.push(['lock', c.NAME, 'WORK', c.WORK]);
-  ops.push(['lock', c.NAME, 'LIVE', c.LIVE], ['refuse-foreign-mounts']);
+  ops.push(['lock', c.NAME, 'LIVE', c.LIVE]);
+  // Looked for before this start mounts anything (`foreign` false: later,
+  // when the overlay this start made may be mounted already).
+  if (foreign) ops.push(['refuse-foreign-mounts']);
   return ops;
 }
 
