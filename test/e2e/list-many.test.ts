@@ -82,7 +82,10 @@ describe('list and status with many subhosts', () => {
       // status NAME says the same (the counters move between two reads).
       const one = JSON.parse((await sb.run(['overlay-boot', 'status', '--json', n])).stdout) as Record<string, unknown>;
       const still = (x: Record<string, unknown>) => ({ ...x, tasks: typeof x.tasks, memory: typeof x.memory, cpuNsec: typeof x.cpuNsec });
-      expect(still(one)).toEqual(still(s));
+      // ... and adds its locks (UPPER, WORK, LIVE while it runs).
+      const { locks, ...rest } = one;
+      expect(still(rest)).toEqual(still(s));
+      expect((locks as { role: string }[]).map((l) => l.role)).toEqual(RUNNING.includes(n) ? ['UPPER', 'WORK', 'LIVE'] : []);
     }
     expect((list[0]!.addresses as Address[]).map((a) => a.address)).toEqual(expect.arrayContaining(['192.0.2.1/24', '198.51.100.1/32']));
     expect((list[1]!.addresses as Address[]).map((a) => a.address)).toEqual(expect.arrayContaining(['2001:db8::2/64']));
