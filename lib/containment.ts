@@ -16,6 +16,10 @@ export function fenceLines(r: Pick<LoadResult, 'partial' | 'resolved'>): string[
       'SystemCallErrorNumber=',
       'DevicePolicy=auto',
       'DeviceAllow=',
+      '# And the least-privilege settings that reach inside (subhost@.service).',
+      'ProtectClock=no',
+      'RestrictRealtime=no',
+      'RestrictAddressFamilies=',
     ];
   }
   if (usesDiskfile(r)) {
