@@ -71,6 +71,10 @@ static int nheld;
 /* $NOTIFY_SOCKET (take_notify_socket). */
 static char *notify_path;
 
+/* systemd passed back the last run's locks (a restart): they leave its
+ * store at the handover, before these are stored (the store holds few). */
+static int restarted;
+
 static int notify(const char *msg, const int *fds, int nfds)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -120,8 +124,10 @@ void lock_init(void)
 		for (long fd = 3; fd < 3 + count && *names; fd++) {
 			size_t len = strcspn(names, ":");
 
-			if (len == 4 && strncmp(names, "lock", 4) == 0)
+			if (len == 4 && strncmp(names, "lock", 4) == 0) {
 				close((int)fd);
+				restarted = 1;
+			}
 			names += len + (names[len] == ':');
 		}
 	}
@@ -260,6 +266,10 @@ void lock_handover(void)
 		return;
 	for (int i = 0; i < nheld; i++)
 		fds[i] = held[i].fd;
+	/* Read in order: the last run's go first (directories the config no
+	 * longer names), while this process holds the ones it names. */
+	if (restarted)
+		notify("FDSTOREREMOVE=1\nFDNAME=lock", NULL, 0);
 	/* The datagram holds the descriptors until systemd reads it: the
 	 * locks never lapse in between, also once this process has exited. */
 	if (notify("FDSTORE=1\nFDNAME=lock", fds, nheld) != 0)

@@ -125,6 +125,33 @@ describe('one owner per UPPER, WORK and LIVE', () => {
     await sb.daemonReload();
   });
 
+  it('a restart after the config moved UPPER holds the new one, and the old one is free again', async () => {
+    const sb = sandbox();
+    await makeSubhost(sb, 'rs', 'BASE=.\nSTART=none\n', { dirs: ['root', 'work', 'live', 'alt'] });
+    await sb.writeFile('/etc/subhosts.conf', `${data}/rs/rs.conf\n`);
+    await sb.daemonReload();
+    expect(await sb.startUnit(U('rs'))).toBe('done');
+    await sb.writeFile(`${data}/rs/rs.conf`, 'BASE=.\nUPPER=alt\nSTART=none\n');
+    const re = await run(sb, ['systemctl', 'restart', U('rs')]);
+    expect(re.exitCode, re.stderr).toBe(0);
+    const store = async () => (await run(sb, ['systemctl', 'show', '-p', 'NFileDescriptorStore', '--value', U('rs')])).stdout.trim();
+    expect(await store()).toBe('3');
+    const js = JSON.parse((await run(sb, ['overlay-boot', 'status', '--json', 'rs'])).stdout);
+    expect(js.locks.map((l: { role: string; dir: string }) => `${l.role} ${l.dir}`)).toEqual([
+      `UPPER ${data}/rs/alt`,
+      `WORK ${data}/rs/work`,
+      `LIVE ${data}/rs/live`,
+    ]);
+    // The old UPPER is nobody's now: another subhost may take it.
+    await makeSubhost(sb, 'rs2', `BASE=.\nUPPER=${data}/rs/root\nSTART=none\n`);
+    const r = await run(sb, ['overlay-boot', 'start', `${data}/rs2/rs2.conf`]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    await stopSubhost(sb, 'rs2');
+    await stopSubhost(sb, 'rs');
+    await sb.writeFile('/etc/subhosts.conf', '');
+    await sb.daemonReload();
+  });
+
   it('an overlay of another mount namespace on the UPPER (a 1.6 subhost, or by hand) is refused', async () => {
     const sb = sandbox();
     await makeSubhost(sb, 'old', 'BASE=.\nSTART=none\n');
