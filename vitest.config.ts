@@ -6,6 +6,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // As a normal user: the built tree the CLI and native tests run (made
+    // when missing or older than its sources), and the unit tests' trust
+    // of their own fixtures. Both do nothing more as root after a build.
+    globalSetup: ['test/build-once.ts'],
+    setupFiles: ['test/unit/as-user.ts'],
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 180_000,

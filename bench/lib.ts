@@ -73,7 +73,7 @@ export async function refUnit(sb: Sandbox, unit: string): Promise<void> {
  * Unit.Unref: lets systemd unload the units again. Every Ref costs systemd
  * one D-Bus match rule (it tracks the referencing client per unit), and so
  * does every job a client waits for; dbus-daemon allows systemd's connection
- * 512 (max_match_rules_per_connection) and systemd drops off the bus when it
+ * 512 (its limit of match rules per connection) and systemd drops off the bus when it
  * cannot add one. So only main units are referenced (a unit they BindsTo=
  * stays loaded with them), and each test drops its references when done.
  */
@@ -155,6 +155,7 @@ export function byComm(procs: ProcMem[]): Map<string, { count: number; pssKiB: n
  * CPU time (ms, cgroup v2 cpu.stat usage_usec) of the sandbox's cgroups that
  * work on the instances' behalf: systemd (init.scope), each service and each
  * slice of template instances under system.slice (summed over the slice),
+ * subhost.slice,
  * and the whole sandbox. ROOT: host path of the sandbox's /sys/fs/cgroup.
  */
 export function cgroupCpu(root: string): Record<string, number> {
@@ -174,6 +175,8 @@ export function cgroupCpu(root: string): Record<string, number> {
   add('the whole sandbox', root);
   add('systemd (PID 1, init.scope)', `${root}/init.scope`);
   add('system.slice (all services, stopped ones too)', `${root}/system.slice`);
+  // subhost@ instances run in a slice of their own (units/subhost.slice).
+  add('subhost.slice', `${root}/subhost.slice`);
   try {
     for (const e of readdirSync(`${root}/system.slice`, { withFileTypes: true })) {
       if (e.isDirectory()) add(e.name, `${root}/system.slice/${e.name}`);

@@ -57,7 +57,7 @@ const hp = (sb: Sandbox, p: string): string => `${sb.root}${p}`;
 /**
  * At most this many StartUnit/StopUnit calls await their reply at once:
  * dbus-daemon refuses more than 128 pending replies per connection (its
- * max_replies_per_connection). systemd replies as soon as it has queued the
+ * default limit). systemd replies as soon as it has queued the
  * job, so the calls still go out back to back and all jobs run together.
  */
 const MAX_PENDING_CALLS = 64;

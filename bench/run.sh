@@ -17,5 +17,5 @@ if [ -z "${BENCH_TREE:-}" ]; then
     BENCH_TREE="unknown (not a git checkout)"
   fi
 fi
-scripts/setup.sh
+scripts/setup.sh --test   # with systemd-nspawn (systemd-container) and strace
 BENCH_DIR="$PWD/bench" BENCH_COMMAND="$command" BENCH_TREE="$BENCH_TREE" exec scripts/run-with-sandbox.sh bench/bench.ts "$@"

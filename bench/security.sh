@@ -15,5 +15,5 @@ if rev=$(git rev-parse --short HEAD 2>/dev/null); then
 else
   tree="unknown tree (not a git checkout)"
 fi
-scripts/setup.sh
+scripts/setup.sh --test   # with systemd-nspawn (systemd-container) and strace
 SECURITY_COMMAND="$command" SECURITY_TREE="$tree" exec scripts/run-with-sandbox.sh bench/security.ts "$@"

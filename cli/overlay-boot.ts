@@ -17,6 +17,9 @@ const usage = `Usage:
   overlay-boot check [--json] CONF...     show the resolved config, or its errors
   overlay-boot create [OPTION...] NAME    make a subhost (directories, config); --enable, --now
   overlay-boot remove [--purge] NAME|CONF  stop, unlist and remove a subhost (UPPER kept)
+  overlay-boot export [--stop|--live] NAME|CONF [FILE|-]  the subhost as one stream (config, UPPER, manifest)
+  overlay-boot import [OPTION...] FILE|-  a subhost from an export (all checked before anything is written)
+  overlay-boot move [OPTION...] NAME|CONF [USER@]HOST  to HOST over ssh (export | import), then removed here
   overlay-boot COMMAND --help             more about one command
 Related: overlay-go NAME (a shell inside), overlay-share DIR NAME, overlay-stop NAME.
 `;
@@ -31,6 +34,9 @@ const COMMANDS: Record<string, () => Promise<Program>> = {
   check: () => import('./commands/check.js'),
   create: () => import('./commands/create.js'),
   remove: () => import('./commands/remove.js'),
+  export: () => import('./commands/export.js'),
+  import: () => import('./commands/import.js'),
+  move: () => import('./commands/move.js'),
 };
 
 /** Runs a subcommand; its usage errors show its own usage. */
@@ -52,7 +58,20 @@ async function run(argv: string[]): Promise<number> {
   const c = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
   if (c) return sub(await c(), rest);
   if (!cmd.startsWith('-') && (await import('./support/subhost.js')).looksLikeConf(cmd)) return sub(await COMMANDS.start!(), argv);
-  throw new UsageError(`unknown command "${cmd}"`);
+  throw new UsageError(`unknown command "${cmd}"${await subhostHint(cmd)}`);
+}
+
+/** For an unknown command that is a subhost's NAME (listed or registered): how to start it. */
+async function subhostHint(cmd: string): Promise<string> {
+  const { nameProblem } = await import('../lib/config/name.js');
+  if (nameProblem(cmd) !== undefined) return '';
+  const { findConf } = await import('../lib/registry.js');
+  try {
+    const found = findConf(cmd, '');
+    return 'error' in found ? '' : `; subhost ${cmd} (${found.conf}) starts with: overlay-boot start ${cmd}`;
+  } catch {
+    return ''; // an unreadable /etc/subhosts.conf: only the usage error
+  }
 }
 
 runMain('overlay-boot', { usage, run });

@@ -1,6 +1,7 @@
 // Read /etc/subhosts.conf and every config it lists, and convert each
 // into units (convert.ts). One bad config is skipped with a message; it
 // never stops the others. Commands in configs are never run here.
+import { UnitValueError } from '../lib/unit-file.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute } from 'node:path';
 import { loadConfig } from '../lib/config/load.js';
@@ -201,7 +202,14 @@ export async function generate(
         facts ??= hostFacts();
         executors ??= executorSigOps();
       }
-      out = convert(reg, r, templates, outDir && facts ? { outDir, facts, sig: sigOps(l.path, l.path, [], executors) } : undefined);
+      try {
+        out = convert(reg, r, templates, outDir && facts ? { outDir, facts, sig: sigOps(l.path, l.path, [], executors) } : undefined);
+      } catch (e) {
+        // A value the unit-file model refuses (it cannot be one line of a unit).
+        if (!(e instanceof UnitValueError)) throw e;
+        g.errors.push(`${at}: ${l.path}: ${e.message}; skipped`);
+        return;
+      }
     }
     clock('convert', t0);
     const first = seen.get(name);

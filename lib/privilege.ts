@@ -7,7 +7,7 @@
 // required" -> pkexec only when stdin is a terminal (pkexec asks for the
 // password there); otherwise one line saying what to do, never pkexec's
 // own "Error executing command as another user" lines.
-import { spawnSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { existsSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { Failure, EXIT_NOPERM, refusal } from './errors.js';
@@ -19,8 +19,8 @@ export const isRoot = (): boolean => process.geteuid?.() === 0;
 /** polkit's answer for this process, without asking the user anything. */
 function check(action: string): 'yes' | 'auth' | 'no' {
   if (!existsSync(PKCHECK)) return 'no';
-  const r = spawnSync(PKCHECK, ['--action-id', action, '--process', String(process.pid)], { stdio: 'ignore' });
-  return r.status === 0 ? 'yes' : r.status === 2 ? 'auth' : 'no';
+  const r = execaSync(PKCHECK, ['--action-id', action, '--process', String(process.pid)], { stdio: 'ignore', reject: false });
+  return r.exitCode === 0 ? 'yes' : r.exitCode === 2 ? 'auth' : 'no';
 }
 
 /**
@@ -31,10 +31,10 @@ export function runAsRoot(action: string, what: string, prog: string, args: stri
   const program = `/usr/sbin/${prog}`;
   const answer = existsSync(PKEXEC) && existsSync(program) ? check(action) : 'no';
   if (answer === 'no' || (answer === 'auth' && !isatty(0))) throw new Failure(refusal(what), EXIT_NOPERM);
-  const r = spawnSync(PKEXEC, ['--keep-cwd', program, ...args], { stdio: 'inherit' });
-  if (r.error) throw new Failure(`${what}: pkexec: ${r.error.message}`);
+  const r = execaSync(PKEXEC, ['--keep-cwd', program, ...args], { stdio: 'inherit', reject: false });
+  if (r.failed && r.exitCode === undefined && !r.signal) throw new Failure(`${what}: pkexec: ${r.shortMessage}`);
   // After a password prompt, 126 is pkexec's "dismissed or refused" (once
   // authorized, 126 and 127 are the command's own: passed through).
-  if (answer === 'auth' && r.status === 126) throw new Failure(refusal(what), EXIT_NOPERM);
-  return r.status ?? 128 + 1;
+  if (answer === 'auth' && r.exitCode === 126) throw new Failure(refusal(what), EXIT_NOPERM);
+  return r.exitCode ?? 128 + 1;
 }

@@ -18,12 +18,17 @@ export interface Listed {
   line: number;
 }
 
-/** The conf paths listed in a subhosts.conf text (1.6: `#` comments, blank lines, whitespace-separated paths). */
+/**
+ * The conf paths listed in a subhosts.conf text, read as 1.6 read it
+ * (`grep -v '#'`): a line with a `#` anywhere is ignored whole, so an
+ * entry an admin disabled with a trailing comment stays off; the other
+ * lines are whitespace-separated paths.
+ */
 export function parseSubhostsConf(text: string): Listed[] {
   const out: Listed[] = [];
   text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/#.*/, '').trim();
-    for (const path of line.split(/\s+/).filter(Boolean)) out.push({ path, line: i + 1 });
+    if (raw.includes('#')) return;
+    for (const path of raw.split(/\s+/).filter(Boolean)) out.push({ path, line: i + 1 });
   });
   return out;
 }
@@ -112,6 +117,24 @@ export function findConf(name: string, envConf = process.env.OVERLAY_BOOT_CONF, 
           `list it with "overlay-boot enable CONF" and "systemctl disable subhost@${name}"`
         : ''),
   };
+}
+
+/**
+ * 1.6's `subhosts@.service` took the config's path, escaped
+ * (`systemctl start subhosts@srv-sub-web-web.conf` for
+ * /srv/sub/web/web.conf); overlay-boot 2's instance is the NAME. For an
+ * instance that looks like one, what to start instead; '' otherwise.
+ */
+export function legacyInstanceHint(instance: string): string {
+  if (!instance.endsWith('.conf')) return '';
+  const path = `/${instance.replace(/-/g, '/').replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))}`;
+  let name: string;
+  try {
+    name = confName(path);
+  } catch {
+    return `; "${instance}" looks like 1.6's escaped config path (${path}, which cannot be read): the instance is now the subhost's NAME (subhost@NAME)`;
+  }
+  return `; "${instance}" looks like 1.6's escaped config path: the instance is now the subhost's NAME: systemctl start subhost@${name} (once "overlay-boot enable ${path}" has listed it), or overlay-boot start ${path}`;
 }
 
 /** The unit names of subhost NAME: its own and 1.6's, which the package installs as aliases. */

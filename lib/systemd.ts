@@ -1,5 +1,8 @@
-// A small client for systemd over the system bus (dbus-next), used by the
-// commands and by the tests (which point it at a sandbox systemd).
+// The one module that talks to systemd over the system bus (dbus-next's
+// public API only), used by the commands and by the tests (which point it
+// at a sandbox systemd): the names of its objects and interfaces, method
+// calls, property reads (one, or many at once for `list`), and the one
+// job API (a StartUnit, StopUnit... and the wait for its JobRemoved).
 //
 // Low-level bus.call() instead of getProxyObject(): no introspection round trip
 // per object, and full control over match rules. dbus-next never sends
@@ -9,10 +12,28 @@ import dbus, { type MessageBus, type Message } from 'dbus-next';
 
 export type Variant = InstanceType<typeof dbus.Variant>;
 
-const SYSTEMD = 'org.freedesktop.systemd1';
-const MANAGER_PATH = '/org/freedesktop/systemd1';
-const MANAGER_IFACE = 'org.freedesktop.systemd1.Manager';
+export const SYSTEMD = 'org.freedesktop.systemd1';
+export const MANAGER_PATH = '/org/freedesktop/systemd1';
+export const MANAGER_IFACE = 'org.freedesktop.systemd1.Manager';
+export const UNIT_IFACE = 'org.freedesktop.systemd1.Unit';
+export const SERVICE_IFACE = 'org.freedesktop.systemd1.Service';
 const PROPS_IFACE = 'org.freedesktop.DBus.Properties';
+/** Header flag: do not start the destination service just for this call (a D-Bus activatable one, e.g. machined). */
+export const NO_AUTO_START = 0x2;
+/** Lets polkit ask the user (through an agent, if one runs) instead of refusing outright. */
+const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
+/**
+ * At most this many property reads wait for replies at once (getProperties):
+ * dbus-daemon refuses more than 128 pending replies per connection (its
+ * default limit), and a caller may have a few other calls out meanwhile.
+ */
+export const IN_FLIGHT = 64;
+
+export interface PropRequest {
+  path: string;
+  iface: string;
+  name: string;
+}
 
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 export const DEFAULT_JOB_TIMEOUT_MS = 60_000;
@@ -54,7 +75,7 @@ export async function connectBus(busAddress: string, timeoutMs = 10_000): Promis
 }
 
 /** Reads a value out of a Variant, recursively for nested variants. */
-function unwrap(v: unknown): unknown {
+export function unwrap(v: unknown): unknown {
   return v instanceof dbus.Variant ? unwrap(v.value) : v;
 }
 
@@ -119,7 +140,10 @@ export class SystemdManager {
     this.bus.disconnect();
   }
 
-  /** One method call; returns the reply body. */
+  /**
+   * One method call; returns the reply body. `flags`: D-Bus header flags
+   * (dbus.MessageFlag, or ALLOW_INTERACTIVE_AUTHORIZATION through job()).
+   */
   async call(
     path: string,
     iface: string,
@@ -128,8 +152,9 @@ export class SystemdManager {
     body: unknown[] = [],
     destination = SYSTEMD,
     timeoutMs = DEFAULT_CALL_TIMEOUT_MS,
+    flags = 0,
   ): Promise<unknown[]> {
-    const msg = new dbus.Message({ destination, path, interface: iface, member, signature, body });
+    const msg = new dbus.Message({ destination, path, interface: iface, member, signature, body, flags });
     const reply = await withTimeout(this.bus.call(msg), timeoutMs, `${iface}.${member} on ${path}`);
     return reply?.body ?? [];
   }
@@ -141,6 +166,46 @@ export class SystemdManager {
   async getProperty(path: string, iface: string, name: string): Promise<unknown> {
     const [v] = await this.call(path, PROPS_IFACE, 'Get', 'ss', [iface, name]);
     return unwrap(v);
+  }
+
+  /** All properties of one interface of an object, in one round trip. 64-bit ints are BigInt. */
+  async getAll(path: string, iface: string): Promise<Record<string, unknown>> {
+    const [dict] = await this.call(path, PROPS_IFACE, 'GetAll', 's', [iface]);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries((dict ?? {}) as Record<string, unknown>)) out[k] = unwrap(v);
+    return out;
+  }
+
+  /**
+   * Properties.Get of each request, at most IN_FLIGHT at once, in order: the
+   * value (unwrapped), or an Error in place of a value the call failed for
+   * (e.g. a unit unloaded meanwhile). One deadline for all (a busy systemd
+   * answers thousands in a second or two): a bus that stops answering is an
+   * error, not a command that hangs.
+   */
+  getProperties(requests: PropRequest[], timeoutMs = DEFAULT_JOB_TIMEOUT_MS): Promise<unknown[]> {
+    const out: unknown[] = new Array(requests.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < requests.length) {
+        const i = next++;
+        const r = requests[i]!;
+        const msg = new dbus.Message({
+          destination: SYSTEMD,
+          path: r.path,
+          interface: PROPS_IFACE,
+          member: 'Get',
+          signature: 'ss',
+          body: [r.iface, r.name],
+        });
+        out[i] = await this.bus.call(msg).then(
+          (reply) => unwrap(reply?.body?.[0]),
+          (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+        );
+      }
+    };
+    const all = Promise.all(Array.from({ length: Math.min(IN_FLIGHT, requests.length) }, worker)).then(() => out);
+    return withTimeout(all, timeoutMs, `${requests.length} property reads from ${SYSTEMD}`);
   }
 
   /** A property of org.freedesktop.systemd1.Manager (e.g. Version, SystemState). 64-bit ints are BigInt. */
@@ -187,21 +252,18 @@ export class SystemdManager {
     });
   }
 
-  private async jobCall(member: string, signature: string, body: unknown[], timeoutMs?: number): Promise<JobResult> {
-    const [job] = await this.callManager(member, signature, body);
-    return this.waitJob(job as string, timeoutMs);
-  }
-
-  startUnit(unit: string, mode = 'replace', timeoutMs?: number): Promise<JobResult> {
-    return this.jobCall('StartUnit', 'ss', [unit, mode], timeoutMs);
-  }
-
-  stopUnit(unit: string, mode = 'replace', timeoutMs?: number): Promise<JobResult> {
-    return this.jobCall('StopUnit', 'ss', [unit, mode], timeoutMs);
-  }
-
-  restartUnit(unit: string, mode = 'replace', timeoutMs?: number): Promise<JobResult> {
-    return this.jobCall('RestartUnit', 'ss', [unit, mode], timeoutMs);
+  /**
+   * The one job API: queues a job (StartUnit, StopUnit, RestartUnit on
+   * `unit` with `mode`) and waits for its JobRemoved; resolves to the
+   * result. `interactive`: polkit may ask the user for a password (the
+   * call then waits up to 120 s for its reply).
+   */
+  async unitJob(
+    member: 'StartUnit' | 'StopUnit' | 'RestartUnit',
+    unit: string,
+    opts: { mode?: string; timeoutMs?: number; interactive?: boolean } = {},
+  ): Promise<JobResult> {
+    return this.job(member, 'ss', [unit, opts.mode ?? 'replace'], opts);
   }
 
   /**
@@ -211,7 +273,19 @@ export class SystemdManager {
    * ends until this connection closes, so its Result can still be read.
    */
   startTransientUnit(unit: string, props: Array<[string, Variant]>, mode = 'fail', timeoutMs?: number): Promise<JobResult> {
-    return this.jobCall('StartTransientUnit', 'ssa(sv)a(sa(sv))', [unit, mode, props, []], timeoutMs);
+    return this.job('StartTransientUnit', 'ssa(sv)a(sa(sv))', [unit, mode, props, []], { timeoutMs });
+  }
+
+  private async job(
+    member: string,
+    signature: string,
+    body: unknown[],
+    opts: { timeoutMs?: number; interactive?: boolean },
+  ): Promise<JobResult> {
+    const [job] = opts.interactive
+      ? await this.call(MANAGER_PATH, MANAGER_IFACE, member, signature, body, SYSTEMD, 120_000, ALLOW_INTERACTIVE_AUTHORIZATION)
+      : await this.callManager(member, signature, body);
+    return this.waitJob(job as string, opts.timeoutMs);
   }
 
   /** daemon-reload; systemd replies once the reload is complete. */
@@ -230,6 +304,9 @@ export function variant(signature: string, value: unknown): Variant {
  * systemBus() takes no address option; sessionBus({busAddress}) does.)
  */
 export async function systemd(opts: { jobs?: boolean } = {}): Promise<SystemdManager> {
-  const address = process.env.DBUS_SYSTEM_BUS_ADDRESS || 'unix:path=/run/dbus/system_bus_socket';
-  return SystemdManager.create(await connectBus(address), opts);
+  return SystemdManager.create(await connectBus(systemBusAddress()), opts);
+}
+
+export function systemBusAddress(): string {
+  return process.env.DBUS_SYSTEM_BUS_ADDRESS || 'unix:path=/run/dbus/system_bus_socket';
 }

@@ -32,12 +32,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/netlink.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -165,6 +167,20 @@ int contain_proc(void)
 	return 0;
 }
 
+/* The audit netlink socket: with CAP_AUDIT_WRITE, AUDIT_USER messages
+ * from inside would land in the host's audit log as the host's root (the
+ * kernel accepts them from any pid namespace of the initial user
+ * namespace). EAFNOSUPPORT, as nspawn: libaudit (sshd, PAM, su) takes it
+ * for a kernel without audit and carries on, where EPERM would make sshd
+ * refuse every login. Only the low 32 bits of the int arguments count in
+ * the kernel: the upper ones are masked off here too. */
+static int deny_audit(scmp_filter_ctx ctx)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 2,
+				SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_NETLINK),
+				SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, NETLINK_AUDIT));
+}
+
 /* Refuse new user namespaces: unshare(2) and clone(2) with CLONE_NEWUSER
  * get EPERM; clone3(2) passes its flags in memory a filter cannot read, so
  * it gets ENOSYS and libc falls back to clone(2) (what systemd does too).
@@ -193,7 +209,8 @@ static int deny_user_namespaces(void)
 			     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER)) != 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
 			     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER)) != 0 ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) != 0)
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) != 0 ||
+	    deny_audit(ctx) != 0)
 		goto out;
 	r = seccomp_load(ctx);
 out:

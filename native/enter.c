@@ -1,8 +1,18 @@
 /*
  * enter.c - the last step of a start: the subhost's init started as PID 1
- * of fresh namespaces, with the subhost root pivoted to /, then the wait
- * for the reaper's "ready" and the pidfile systemd reads (Type=forking
- * with PIDFile=).
+ * of fresh namespaces, with the subhost root pivoted to /, by a starter
+ * process that waits for the reaper's "ready" (struct report says why a
+ * starter); then the pidfile (subhost-machine reads it) and the unit's
+ * readiness (Type=notify: READY=1, MAINPID= the reaper, and STATUS= lines
+ * along the way).
+ *
+ * The readiness pipe (fd 3 inside, until the reaper closes it) carries
+ * the init script's progress, as items: "S" TEXT "\n" (starting TEXT, a
+ * START entry), "D" STARTED " " FAILED "\n" (the entries are done), and
+ * "R" (the reaper runs: ready). Of TEXT, the first ITEM_MAX bytes are
+ * kept, anything but printable ASCII as "?": the parent makes a STATUS=
+ * line of its own with it, never passes bytes through. Any other first
+ * byte is not the protocol: the start fails.
  */
 
 #include <errno.h>
@@ -21,9 +31,12 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "console.h"
 #include "contain.h"
 #include "enter.h"
 #include "journal.h"
+#include "log.h"
+#include "notify.h"
 #include "subhost-enter.h"
 #include "undo.h"
 
@@ -92,6 +105,7 @@ static void child(const struct enter_args *e, int ready_w)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* The unit's mount namespace marker (subhost-enter.c): not the subhost's business. */
 	unsetenv("OVERLAY_BOOT_MNTNS");
+	unsetenv("OVERLAY_BOOT_LOG_PRIORITIES");
 	/* Last: from here on this process has only what the subhost gets. */
 	if (e->contain && contain_before_exec() != 0)
 		_exit(1);
@@ -164,8 +178,8 @@ static void give_up(pid_t pid, const struct enter_args *e, enum why why)
 			"writing R; killed it\n", prog);
 		break;
 	case BAD_BYTE:
-		fprintf(stderr, PROG ": %s wrote something other than R to "
-			"the readiness fd; killed it\n", prog);
+		fprintf(stderr, PROG ": %s wrote something other than "
+			"readiness items to the readiness fd; killed it\n", prog);
 		break;
 	case TIMEOUT:
 		fprintf(stderr, PROG ": %s was not ready after %g s (timeout); "
@@ -185,13 +199,51 @@ static int child_exited(pid_t pid)
 	       si.si_pid == pid;
 }
 
-static void wait_ready(const struct enter_args *e, pid_t pid, int ready_r)
+#define ITEM_MAX 200
+
+/* What the items said so far (the pipe's protocol: see the top). */
+struct progress {
+	char item[ITEM_MAX + 2];
+	size_t len;
+	int started, failed;	/* from "D"; -1: not said */
+};
+
+/* Takes byte C of an item: 1 ready, 0 more to come, -1 not the protocol. */
+static int take(struct progress *p, char c)
+{
+	if (p->len == 0) {
+		if (c == 'R')
+			return 1;
+		if (c != 'S' && c != 'D')
+			return -1;
+		p->item[p->len++] = c;
+		return 0;
+	}
+	if (c != '\n') {
+		/* An entry's name as far as it is plain ASCII and ITEM_MAX
+		 * bytes long: it is only shown (systemd takes STATUS= text
+		 * only as valid UTF-8; "?" keeps it so). */
+		if (p->len <= ITEM_MAX)
+			p->item[p->len++] = c >= 0x20 && c <= 0x7e ? c : '?';
+		return 0;
+	}
+	p->item[p->len] = '\0';
+	p->len = 0;
+	if (p->item[0] == 'S') {
+		notify("STATUS=starting %s", p->item + 1);
+		return 0;
+	}
+	return sscanf(p->item + 1, "%d %d", &p->started, &p->failed) == 2 &&
+	       p->started >= 0 && p->failed >= 0 ? 0 : -1;
+}
+
+static void wait_ready(const struct enter_args *e, pid_t pid, int ready_r, struct progress *p)
 {
 	long deadline = e->timeout_ms < 0 ? -1 : now_ms() + e->timeout_ms;
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 
 	for (;;) {
-		struct pollfd p[2] = {
+		struct pollfd pf[2] = {
 			{ .fd = ready_r, .events = POLLIN },
 			{ .fd = pidfd, .events = POLLIN },
 		};
@@ -200,7 +252,7 @@ static void wait_ready(const struct enter_args *e, pid_t pid, int ready_r)
 		int slice = pidfd >= 0 ? -1 : 200;
 		int left = -1, n;
 		ssize_t r;
-		char c;
+		char buf[256];
 
 		if (deadline >= 0) {
 			left = (int)(deadline - now_ms());
@@ -209,41 +261,96 @@ static void wait_ready(const struct enter_args *e, pid_t pid, int ready_r)
 		}
 		if (slice >= 0 && (left < 0 || slice < left))
 			left = slice;
-		n = poll(p, pidfd >= 0 ? 2 : 1, left);
+		n = poll(pf, pidfd >= 0 ? 2 : 1, left);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			die("poll", NULL);
 		}
 		/* The pipe first: "R" then a quick exit is still ready. */
-		if (p[0].revents) {
-			r = read(ready_r, &c, 1);
+		if (pf[0].revents) {
+			r = read(ready_r, buf, sizeof(buf));
 			if (r < 0 && errno == EINTR)
 				continue;
-			if (r == 1 && c == 'R')
-				return;
-			give_up(pid, e, r == 1 ? BAD_BYTE : EOF_SEEN);
+			if (r <= 0)
+				give_up(pid, e, EOF_SEEN);
+			for (ssize_t i = 0; i < r; i++) {
+				int t = take(p, buf[i]);
+
+				if (t > 0)
+					return;
+				if (t < 0)
+					give_up(pid, e, BAD_BYTE);
+			}
+			continue;
 		}
 		if (child_exited(pid))
 			give_up(pid, e, EXITED);
 	}
 }
 
-void enter(const struct enter_args *e)
+/*
+ * What the starter reports once the reaper is ready. The starter is a
+ * child of this process that makes the subhost's namespaces and starts
+ * the reaper as its own child, waits for the readiness, reports and
+ * exits: the reaper is then systemd's child (orphans go to PID 1) by the
+ * time systemd learns its PID from MAINPID=. A main process that is not
+ * systemd's child is one systemd does not wait for when it stops the
+ * unit (it would send SIGKILL right after SIGTERM).
+ */
+struct report {
+	pid_t pid;
+	int started, failed;	/* the init script's "D" item; -1: not said */
+};
+
+/* READY=1 with the reaper as the main process, and what the start did. */
+static void tell_ready(const struct enter_args *e, const struct report *r)
 {
+	char status[96];
+
+	if (e->no_wait)
+		snprintf(status, sizeof(status), "running (readiness not reported: custom INIT and REAPER)");
+	else if (r->started < 0)
+		snprintf(status, sizeof(status), "running");
+	else if (r->started + r->failed == 0)
+		snprintf(status, sizeof(status), "running, no START services");
+	else if (r->failed == 0)
+		snprintf(status, sizeof(status), "running %d service%s", r->started, r->started == 1 ? "" : "s");
+	else
+		snprintf(status, sizeof(status), "running %d service%s, %d failed to start",
+			 r->started, r->started == 1 ? "" : "s", r->failed);
+	/* MAINPID before READY in one datagram: systemd takes the new main
+	 * process first, then the readiness. */
+	if (notify("MAINPID=%d\nREADY=1\nSTATUS=%s", (int)r->pid, status) != 0) {
+		int err = errno;
+
+		kill(r->pid, SIGKILL);
+		errno = err;
+		die("notify", "READY=1");
+	}
+}
+
+/* The starter (see struct report): exits 0 having written the report,
+ * or 1 having said why and killed what it started. */
+static void start_reaper(const struct enter_args *e, int report_w)
+{
+	struct progress progress = { .started = -1, .failed = -1 };
 	int ready[2] = { -1, -1 };
+	struct report r;
 	pid_t pid;
 
-	fault_point(0, "enter");
-	/* PID and time namespaces apply to children only, so the parent
+	/* Undoing a failed start is the outer process's business (its
+	 * atexit), not this copy's. */
+	undo_keep();
+	/* PID and time namespaces apply to children only, so the starter
 	 * stays where it is. */
 	if (unshare(CLONE_NEWPID | CLONE_NEWTIME) != 0) {
 		if (errno != EINVAL)
 			die("unshare", "pid,time");
 		/* Kernels without CONFIG_TIME_NS: the time namespace is a
 		 * nicety (1.6 used unshare -T), not worth failing for. */
-		fprintf(stderr, PROG ": no time namespace support, "
-			"continuing without\n");
+		fprintf(stderr, "%s" PROG ": no time namespace support, "
+			"continuing without\n", log_prefix(SD_WARNING));
 		if (unshare(CLONE_NEWPID) != 0)
 			die("unshare", "pid");
 	}
@@ -254,21 +361,73 @@ void enter(const struct enter_args *e)
 	if (pid < 0)
 		die("fork", NULL);
 	if (pid == 0) {
+		close(report_w);
 		child(e, ready[1]);
 		_exit(1);
 	}
-	if (e->no_wait) {
-		if (e->pidfile)
-			write_pidfile(e->pidfile, pid);
-		journal_done();
-		undo_keep();
-		exit(0);
+	relay_tell(pid);
+	if (!e->no_wait) {
+		close(ready[1]);
+		notify("STATUS=starting");
+		wait_ready(e, pid, ready[0], &progress);
 	}
-	close(ready[1]);
-	wait_ready(e, pid, ready[0]);
+	r = (struct report){ .pid = pid, .started = progress.started, .failed = progress.failed };
+	if (write(report_w, &r, sizeof(r)) != (ssize_t)sizeof(r)) {
+		int err = errno;
+
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		errno = err;
+		die("report", "to subhost-enter");
+	}
+	exit(0);
+}
+
+void enter(const struct enter_args *e)
+{
+	int fds[2], status = 0;
+	struct report r;
+	pid_t starter;
+	ssize_t n;
+
+	fault_point(0, "enter");
+	/* The service manager is told by the unit's main process only. */
+	notify_init();
+	/* What systemd-detect-virt and packages' scripts read in PID 1's
+	 * environment (systemd's container interface): the subhost's
+	 * processes inherit it, as under nspawn. */
+	if (setenv("container", "overlay-boot", 1) != 0)
+		die("setenv", "container");
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		die("pipe", NULL);
+	fflush(NULL);
+	starter = fork();
+	if (starter < 0)
+		die("fork", NULL);
+	if (starter == 0) {
+		close(fds[0]);
+		start_reaper(e, fds[1]);
+	}
+	close(fds[1]);
+	do
+		n = read(fds[0], &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	while (waitpid(starter, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(r) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		/* The starter said why; a starter killed says nothing. */
+		if (WIFSIGNALED(status)) {
+			char how[80];
+
+			describe(status, how, sizeof(how));
+			fprintf(stderr, PROG ": the starter %s\n", how);
+		}
+		exit(1);
+	}
 	fault_point(0, "ready");
 	if (e->pidfile)
-		write_pidfile(e->pidfile, pid);
+		write_pidfile(e->pidfile, r.pid);
+	tell_ready(e, &r);
 	journal_done();
 	undo_keep();
 	exit(0);
@@ -283,6 +442,8 @@ void parse_enter(int argc, char **argv, int i, struct enter_args *e)
 
 		if (strcmp(a, "--no-wait") == 0) {
 			e->no_wait = 1;
+		} else if (strcmp(a, "--hostname-from-root") == 0) {
+			e->hostname_from_root = 1;
 		} else if (strcmp(a, "--contain") == 0) {
 			e->contain = 1;
 		} else if (strcmp(a, "--hostname") == 0 ||

@@ -4,6 +4,7 @@
 
 struct enter_args {
 	const char *hostname;
+	int hostname_from_root;	/* the root's /etc/hostname when its own (identity.c) */
 	const char *pidfile;
 	int no_wait;
 	int contain;		/* CONTAINMENT=contained */

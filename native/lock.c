@@ -55,6 +55,7 @@
 
 #include "common.h"
 #include "lock.h"
+#include "notify.h"
 #include "subhost-enter.h"
 
 #define LOCK_DIR "/run/overlay-boot/locks"
@@ -68,47 +69,9 @@ static struct held {
 } held[MAX_LOCKS];
 static int nheld;
 
-/* $NOTIFY_SOCKET (take_notify_socket). */
-static char *notify_path;
-
 /* systemd passed back the last run's locks (a restart): they leave its
  * store at the handover, before these are stored (the store holds few). */
 static int restarted;
-
-static int notify(const char *msg, const int *fds, int nfds)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct iovec iov = { .iov_base = (void *)msg, .iov_len = strlen(msg) };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * MAX_LOCKS)];
-	} ctl;
-	struct msghdr mh = { .msg_name = &sa, .msg_iov = &iov, .msg_iovlen = 1 };
-	size_t len;
-	int s, r;
-
-	if (notify_path == NULL || (len = strlen(notify_path)) >= sizeof(sa.sun_path))
-		return 0;
-	memcpy(sa.sun_path, notify_path, len);
-	if (sa.sun_path[0] == '@')
-		sa.sun_path[0] = '\0';	/* an abstract socket */
-	mh.msg_namelen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
-	if (nfds > 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-	}
-	if ((s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	r = sendmsg(s, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
-	close(s);
-	return r;
-}
 
 void lock_init(void)
 {
@@ -138,16 +101,6 @@ void lock_init(void)
 	}
 }
 
-/* The first lock op takes $NOTIFY_SOCKET out of the environment, so that
- * nothing started from here (the init script, the subhost) sees it. */
-static void take_notify_socket(void)
-{
-	char *ns = getenv("NOTIFY_SOCKET");
-
-	if (ns != NULL && notify_path == NULL && (notify_path = strdup(ns)) != NULL)
-		unsetenv("NOTIFY_SOCKET");
-}
-
 /*
  * FD held by OWNER itself: the lock systemd still keeps for this unit from
  * its last run (a restart, whose stop leaves the store to the next start).
@@ -158,9 +111,9 @@ static int relock_own(int fd)
 {
 	static int asked;
 
-	if (notify_path == NULL)
+	if (!notify_available())
 		return -1;
-	if (!asked && notify("FDSTOREREMOVE=1\nFDNAME=lock", NULL, 0) != 0)
+	if (!asked && notify_fds(NULL, 0, "FDSTOREREMOVE=1\nFDNAME=lock") != 0)
 		return -1;
 	asked = 1;
 	for (int i = 0; i < 300; i++) {
@@ -206,7 +159,9 @@ int lock_dir(const char *owner, const char *role, const char *dir)
 	struct stat st;
 	int fd, wfd;
 
-	take_notify_socket();
+	/* $NOTIFY_SOCKET out of the environment now (notify.c): nothing
+	 * started from here on, the subhost least, has it. */
+	notify_init();
 	if (stat(dir, &st) != 0)
 		return -1;
 	for (int i = 0; i < nheld; i++)
@@ -269,10 +224,10 @@ void lock_handover(void)
 	/* Read in order: the last run's go first (directories the config no
 	 * longer names), while this process holds the ones it names. */
 	if (restarted)
-		notify("FDSTOREREMOVE=1\nFDNAME=lock", NULL, 0);
+		notify_fds(NULL, 0, "FDSTOREREMOVE=1\nFDNAME=lock");
 	/* The datagram holds the descriptors until systemd reads it: the
 	 * locks never lapse in between, also once this process has exited. */
-	if (notify("FDSTORE=1\nFDNAME=lock", fds, nheld) != 0)
+	if (notify_fds(fds, nheld, "FDSTORE=1\nFDNAME=lock") != 0)
 		fprintf(stderr, PROG ": cannot hand the locks to systemd: %s\n", strerror(errno));
 }
 

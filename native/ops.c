@@ -24,10 +24,12 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "console.h"
 #include "contain.h"
 #include "guard.h"
 #include "journal.h"
 #include "lock.h"
+#include "log.h"
 #include "ops.h"
 #include "subhost-enter.h"
 #include "undo.h"
@@ -570,7 +572,7 @@ static int run_check_env(char **a)
 {
 	if (env_holds(a))
 		return 0;
-	fprintf(stderr, PROG ": plan is stale: %s differs\n", a[0]);
+	fprintf(stderr, "%s" PROG ": plan is stale: %s differs\n", log_prefix(SD_NOTICE), a[0]);
 	exit(EX_STALE);
 }
 
@@ -578,7 +580,7 @@ static int run_check_stat(char **a)
 {
 	if (stat_holds(a))
 		return 0;
-	fprintf(stderr, PROG ": plan is stale: %s changed\n", a[0]);
+	fprintf(stderr, "%s" PROG ": plan is stale: %s changed\n", log_prefix(SD_NOTICE), a[0]);
 	exit(EX_STALE);
 }
 
@@ -775,6 +777,8 @@ static const struct op ops[] = {
 	{ "link-up", 1, run_link_up, NULL, "." },
 	{ "lock", 3, run_lock, NULL, "..." },
 	{ "refuse-foreign-mounts", 0, run_refuse_foreign_mounts, NULL, "" },
+	/* Paths resolved by the op itself: "-" stands for none. */
+	{ "relay", 6, run_relay, NULL, "......" },
 };
 
 static const struct op *find_op(const char *name)

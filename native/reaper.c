@@ -38,12 +38,15 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "log.h"
 
 static const char *name = "-";
 
 /* Only the stop sequence logs: normal reaping would flood the journal.
- * One write per line, so that lines from services do not cut into it. */
-#define say(fmt, ...) dprintf(2, "reaper[%s]: " fmt "\n", name, ##__VA_ARGS__)
+ * One write per line, so that lines from services do not cut into it;
+ * notices, not errors (log.h), for the journal's priority filter. */
+#define say(fmt, ...) dprintf(2, "%sreaper[%s]: " fmt "\n", log_prefix(SD_NOTICE), name, ##__VA_ARGS__)
+#define complain(fmt, ...) dprintf(2, "%sreaper[%s]: " fmt "\n", log_prefix(SD_WARNING), name, ##__VA_ARGS__)
 
 static const char stop_script[] =
 	"for srv in $OVERLAY_BOOT_STOP ; do service \"$srv\" stop ; done";
@@ -96,16 +99,16 @@ static int hold_dummy(const char *path)
 	int fd;
 
 	if (mkfifo(path, 0666) == -1 && errno != EEXIST) {
-		say("cannot make %s: %s", path, strerror(errno));
+		complain("cannot make %s: %s", path, strerror(errno));
 		return -1;
 	}
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1) {
-		say("cannot open %s: %s", path, strerror(errno));
+		complain("cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISFIFO(st.st_mode)) {
-		say("%s is not a FIFO: no dummy service", path);
+		complain("%s is not a FIFO: no dummy service", path);
 		close(fd);
 		return -1;
 	}
@@ -131,7 +134,7 @@ static pid_t start_stop_script(void)
 		_exit(127);
 	}
 	if (pid < 0)
-		say("fork for service stop: %s", strerror(errno));
+		complain("fork for service stop: %s", strerror(errno));
 	return pid;
 }
 
@@ -178,7 +181,7 @@ int main(int argc, char **argv)
 	 * takes blocked signals only: pending ones stay readable. */
 	sfd = signalfd(-1, &all, SFD_CLOEXEC);
 	if (sfd == -1) {
-		say("signalfd: %s", strerror(errno));
+		complain("signalfd: %s", strerror(errno));
 		return 1;
 	}
 

@@ -153,7 +153,7 @@ fail:
 	return -1;
 }
 
-int rtnl_add_veth(int fd, const char *host, const char *peer, const unsigned char *mac, int nsfd)
+int rtnl_add_veth(int fd, const char *host, const unsigned char *host_mac, const char *peer, const unsigned char *mac, int nsfd)
 {
 	struct req r;
 	struct rtattr *info, *data, *p;
@@ -161,6 +161,8 @@ int rtnl_add_veth(int fd, const char *host, const char *peer, const unsigned cha
 
 	req_init(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
 	put_str(&r, IFLA_IFNAME, host);
+	if (host_mac)
+		put(&r, IFLA_ADDRESS, host_mac, 6);
 	info = nest(&r, IFLA_LINKINFO);
 	put_str(&r, IFLA_INFO_KIND, "veth");
 	data = nest(&r, IFLA_INFO_DATA);

@@ -16,7 +16,7 @@ int rtnl_open(void);
 
 /* veth pair HOST <-> PEER; PEER gets MAC (6 bytes, or NULL: the kernel's
  * random one) and is moved into the network namespace NSFD. */
-int rtnl_add_veth(int fd, const char *host, const char *peer, const unsigned char *mac, int nsfd);
+int rtnl_add_veth(int fd, const char *host, const unsigned char *host_mac, const char *peer, const unsigned char *mac, int nsfd);
 
 /* VLAN NAME with ID on the link with index PARENT. */
 int rtnl_add_vlan(int fd, const char *name, int parent, unsigned id);

@@ -25,6 +25,7 @@
 
 #include "common.h"
 #include "enter.h"
+#include "identity.h"
 #include "ops.h"
 #include "subhost-enter.h"
 #include "journal.h"
@@ -70,6 +71,9 @@ const char usage_text[] =
 "                   there cannot lead a step out of ROOT (RESOLVE_IN_ROOT)\n"
 "  undo-journal FILE UPPER   note in FILE, before each creation under a\n"
 "                   guard, the path it makes that UPPER lacks (appended to)\n"
+"  relay PROGRAM NAME PTS CONSOLE DEVLOG HOSTLOG   a pty of the devpts at\n"
+"                   PTS bound over CONSOLE, a syslog socket at DEVLOG, and\n"
+"                   PROGRAM relaying both to the journal (\"-\": none)\n"
 "MODE is octal, UID/GID/MAJOR/MINOR decimal.\n"
 "What mkdir, mknod, symlink, install-if-missing and write-if-missing create\n"
 "is removed again when a later step fails (a failed start leaves UPPER as\n"
@@ -94,6 +98,8 @@ const char usage_text[] =
 "with ROOT (a mount point) pivoted to / and a fresh /proc, and waits until\n"
 "PROGRAM (the reaper) writes \"R\" to $OVERLAY_BOOT_READY_FD.\n"
 "  --hostname NAME         hostname of the new uts namespace\n"
+"  --hostname-from-root    rather ROOT's /etc/hostname, when it is a valid\n"
+"                          hostname other than the host's\n"
 "  --pidfile FILE          write PROGRAM's pid here once ready\n"
 "  --no-wait               do not wait for readiness\n"
 "  --contain               CONTAINMENT=contained: a cgroup namespace too,\n"
@@ -153,6 +159,10 @@ static int run_args(int argc, char **argv)
 			die("open", "/dev/null");
 
 	ops_run(argc, argv, 1);
+	/* Read now, ROOT assembled, at every start: root inside may have
+	 * changed its /etc/hostname since the last one (identity.c). */
+	if (have_enter && e.hostname_from_root && e.hostname)
+		e.hostname = root_hostname(e.root, e.hostname);
 	if (have_enter) {
 		/* Before enter (which exits): from here systemd holds the
 		 * locks too, until the unit is fully stopped, ready or not. */

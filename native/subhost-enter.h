@@ -7,6 +7,7 @@
  *   journal.c        the same on disk, for a start that is killed (--undo)
  *   enter.c          the subhost's namespaces, readiness, pidfile
  *   contain.c        CONTAINMENT=contained (contain.h)
+ *   identity.c       the hostname from the root (identity.h)
  */
 #ifndef OVERLAY_BOOT_SUBHOST_ENTER_H
 #define OVERLAY_BOOT_SUBHOST_ENTER_H

@@ -23,7 +23,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-id128.h>
 
 #define MAX_LINKS 64
 
@@ -107,6 +110,54 @@ static char *live_from_plan(const char *path)
 	return live;
 }
 
+/* machine-id(5) of the file FD: 32 hex digits (and a newline); 0 or -1. */
+static int read_id(int fd, sd_id128_t *id)
+{
+	char buf[34];
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (n = read(fd, buf, sizeof(buf) - 1)) < 32) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	buf[n] = '\0';
+	if (n == 33 && buf[32] == '\n')
+		buf[32] = '\0';
+	return sd_id128_from_string(buf, id) == 0 && !sd_id128_is_null(*id) ? 0 : -1;
+}
+
+/*
+ * The subhost's own machine id: its /etc/machine-id, read through the
+ * leader's root and resolved inside it (RESOLVE_IN_ROOT: a symlink the
+ * subhost planted cannot point at a host file), without blocking on a
+ * FIFO. None when it is the host's (an overlay of the host's root that
+ * was not given its own, see overlay-boot create): machined would then
+ * show two machines with the host's id.
+ */
+static int subhost_id(long leader, sd_id128_t *id)
+{
+	char root[64];
+	struct open_how how = { .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	sd_id128_t host;
+	int dir, fd;
+
+	snprintf(root, sizeof root, "/proc/%ld/root", leader);
+	if ((dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	fd = (int)syscall(SYS_openat2, dir, "etc/machine-id", &how, sizeof how);
+	close(dir);
+	if (read_id(fd, id) != 0)
+		return -1;
+	if (read_id(open("/etc/machine-id", O_RDONLY | O_NONBLOCK | O_CLOEXEC), &host) == 0 && sd_id128_equal(host, *id))
+		return -1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2 || !valid_name(argv[1])) {
@@ -160,9 +211,11 @@ int main(int argc, char **argv)
 					   "org.freedesktop.machine1.Manager", "RegisterMachineWithNetwork");
 	if (r >= 0)
 		r = sd_bus_message_append(m, "s", name);
-	/* No id: the subhost's /etc/machine-id is usually the host's own. */
+	/* Its own id, when it has one; else none (machined shows none). */
+	sd_id128_t id;
+	int has_id = subhost_id(leader, &id) == 0;
 	if (r >= 0)
-		r = sd_bus_message_append_array(m, 'y', NULL, 0);
+		r = sd_bus_message_append_array(m, 'y', has_id ? id.bytes : NULL, has_id ? sizeof id.bytes : 0);
 	if (r >= 0)
 		r = sd_bus_message_append(m, "ssus", "overlay-boot", "container", (uint32_t)leader, live ? live : "");
 	if (r >= 0)

@@ -138,6 +138,37 @@ static int ifname_ok(const char *s)
 	return *s && strlen(s) < IFNAMSIZ && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
 }
 
+/*
+ * The MAC of a cable's host end: the same at every start, as nspawn's
+ * (a bridge's forwarding table and the neighbours' ARP caches keep
+ * working across restarts), from this host's machine ID, the subhost's
+ * NAME and the host end's name: a 64-bit FNV-1a hash, locally
+ * administered and unicast. (A MAC in CABLES is the subhost end's: that
+ * one is as 1.6 set it.)
+ */
+static void host_end_mac(const char *name, const char *ifname, unsigned char mac[6])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	char id[33] = "";
+	FILE *f = fopen("/etc/machine-id", "re");
+	const char *parts[] = { id, name, ifname };
+
+	if (f != NULL) {
+		if (fscanf(f, "%32s", id) != 1)
+			id[0] = '\0';
+		fclose(f);
+	}
+	for (size_t k = 0; k < countof(parts); k++)
+		for (const char *c = parts[k];; c++) {
+			h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+			if (*c == '\0')
+				break;
+		}
+	for (int k = 0; k < 6; k++)
+		mac[k] = (unsigned char)(h >> (8 * k));
+	mac[0] = (unsigned char)((mac[0] & 0xfe) | 0x02);
+}
+
 /* "02:00:00:00:00:42" into MAC; 0 if it is not one. */
 static int parse_mac(const char *s, unsigned char mac[6])
 {
@@ -157,6 +188,17 @@ static int parse_vlan(const char *s, unsigned *id)
 	return *s >= '0' && *s <= '9' && *end == '\0' && v >= 1 && v <= 4094;
 }
 
+/* A netns is named by a file in NETNS_DIR, not by an interface: the
+ * subhost's NAME, whose limit is lib/config/name.ts's NAME_MAX (1.6's
+ * `ip netns add` took long names too; only the cables' host-side
+ * interface names must fit IFNAMSIZ). */
+#define NETNS_NAME_MAX 64
+
+static int netns_name_ok(const char *s)
+{
+	return *s && strlen(s) <= NETNS_NAME_MAX && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
+}
+
 /* Why line L (of part PART: 0 checks, 1 cables) is not one `up` reads,
  * or NULL; *PART moves to the cables at the netns line. */
 static const char *line_problem(const struct line *l, int *part)
@@ -170,7 +212,7 @@ static const char *line_problem(const struct line *l, int *part)
 		return sig_ok(l->f[2]) ? NULL : "bad signature";
 	if (*part == 0 && is_op(l, "netns", 2)) {
 		*part = 1;
-		return ifname_ok(l->f[1]) ? NULL : "bad namespace name";
+		return netns_name_ok(l->f[1]) ? NULL : "bad namespace name";
 	}
 	if (*part == 1 && (is_op(l, "veth", 5) || is_op(l, "vlan", 5))) {
 		int veth = l->f[0][0] == 'v' && l->f[0][1] == 'e';
@@ -243,10 +285,10 @@ static int state_fd = -1;
  * a kill right after still leaves the record `down` needs. */
 static void record(const char *what, const char *arg)
 {
-	char buf[64];
+	char buf[16 + NETNS_NAME_MAX];	/* "netns NAME": the longest */
 	int n = snprintf(buf, sizeof(buf), arg ? "%s %s\n" : "%s\n", what, arg);
 
-	if (write(state_fd, buf, (size_t)n) != n)
+	if (n < 0 || (size_t)n >= sizeof(buf) || write(state_fd, buf, (size_t)n) != n)
 		die("cannot record in the state file", NULL);
 }
 
@@ -260,7 +302,7 @@ static void record(const char *what, const char *arg)
  */
 static int netns_add(const char *name, int *nsfd, char *msg, size_t len)
 {
-	char path[sizeof(NETNS_DIR) + IFNAMSIZ];	/* names are checked to fit */
+	char path[sizeof(NETNS_DIR "/") + NETNS_NAME_MAX];	/* names are checked to fit */
 	int self, lock, fd, made_dir_mount = 0;
 
 	snprintf(path, sizeof(path), NETNS_DIR "/%s", name);
@@ -483,7 +525,7 @@ static int up_run(const char *state, struct plan *p)
 		die("cannot open a netlink socket", NULL);
 	for (int i = 0; i < p->n; i++) {
 		struct line *l = &p->l[i];
-		unsigned char mac[6];
+		unsigned char mac[6], host_mac[6];
 		unsigned id;
 		int parent;
 
@@ -504,7 +546,8 @@ static int up_run(const char *state, struct plan *p)
 				 l->f[1], l->f[1], l->f[2], has_mac ? " address " : "", has_mac ? l->f[3] : "", name);
 			if (has_mac)
 				parse_mac(l->f[3], mac);
-			if (rtnl_add_veth(nl, l->f[1], l->f[2], has_mac ? mac : NULL, nsfd) != 0)
+			host_end_mac(name ? name : "", l->f[1], host_mac);
+			if (rtnl_add_veth(nl, l->f[1], host_mac, l->f[2], has_mac ? mac : NULL, nsfd) != 0)
 				fail_step(desc, rtnl_error);
 			hosts++;
 		} else if (is_op(l, "vlan", 5)) {
@@ -675,7 +718,7 @@ static void down_links(const char *name, const char *state)
 			netns = st.l[i].f[1];
 	}
 	mon = link_monitor();
-	if (netns && ifname_ok(netns)) {
+	if (netns && netns_name_ok(netns)) {
 		snprintf(path, sizeof(path), NETNS_DIR "/%s", netns);
 		umount2(path, MNT_DETACH);
 		if (unlink(path) != 0 && errno != ENOENT)

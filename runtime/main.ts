@@ -1,13 +1,16 @@
 // overlay-boot-runtime: what the units run.
 //   start NAME       ExecStart of subhost@NAME.service
 //   netns-up NAME    ExecStart of subhost-netns@NAME.service
+//   adopt-16, adopt NAME, netns-adopt NAME, stop-16 NAME, adopted-gone NAME:
+//                    running overlay-boot 1.6 subhosts (adopt16.ts)
 // Errors are one line each, to the journal, and a non-zero exit.
 import { loadSubhost } from './load.js';
 import { start } from './start.js';
 import { runNetnsPlan } from './netns-up.js';
+import { adopt, adoptAll, adoptedGone, netnsAdopt, stop16 } from './adopt16.js';
 import { netnsPlanLines, writeNetnsPlan } from '../lib/plan/netns.js';
 import { keepNetnsPlan, keepStartPlan, planSig } from '../lib/plan/keep.js';
-import { findConf } from '../lib/registry.js';
+import { findConf, legacyInstanceHint } from '../lib/registry.js';
 import { loadConfig } from '../lib/config/load.js';
 import { NameSchema } from '../lib/config/fields.js';
 import { Failure, UsageError } from '../lib/errors.js';
@@ -36,7 +39,21 @@ async function keepStartPlanOf(name: string, conf: string, sig: string[][]): Pro
   }
 }
 
-const usage = 'Usage: overlay-boot-runtime start|netns-up NAME\n';
+/** What subhost-netns takes as a netns name (native/subhost-netns.c, netns_name_ok). */
+const netnsNameOk = (name: string) => name.length <= 64 && !name.includes('/') && name !== '.' && name !== '..';
+
+/** netns-up without a config: the netns without cables, and a mark saying so (see netns-up below). */
+async function emptyNetns(name: string, rundir: string, why: string): Promise<number> {
+  process.stderr.write(`${why} (subhost@${name}.service reports it)\n`);
+  const plan = `${rundir}/plan`;
+  writeNetnsPlan(plan, [], netnsPlanLines(name, []));
+  writeFileSync(noConfMark(name), '');
+  await runNetnsPlan(name, `${rundir}/state`, plan);
+  return 0;
+}
+
+const usage =
+  'Usage: overlay-boot-runtime start|netns-up|adopt|netns-adopt|stop-16|adopted-gone NAME\n       overlay-boot-runtime adopt-16\n';
 
 async function run(argv: string[]): Promise<number> {
   const a = parseArgs(argv);
@@ -45,18 +62,23 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const [cmd, name, ...extra] = a.positionals;
+  // The package's postinst, over a running overlay-boot 1.6 (adopt16.ts).
+  if (cmd === 'adopt-16' && !name && !a.rest) return adoptAll();
   if (!name || extra.length || a.rest) throw new UsageError(name ? 'too many arguments' : 'missing NAME');
-  if (!NameSchema.safeParse(name).success) {
-    throw new Failure(`"${name}" is not a subhost NAME: use subhost@NAME with NAME exactly as in its config (no systemd-escape)`);
-  }
   const rundir = process.env.RUNTIME_DIRECTORY;
   if (!rundir) throw new Failure('RUNTIME_DIRECTORY is not set: run this from its systemd unit');
+  if (!NameSchema.safeParse(name).success) {
+    const why = `"${name}" is not a subhost NAME: use subhost@NAME with NAME exactly as in its config (no systemd-escape)${legacyInstanceHint(name)}`;
+    // As for an unknown NAME below: an empty netns lets subhost@ fail with this reason itself.
+    if (cmd === 'netns-up' && netnsNameOk(name)) return emptyNetns(name, rundir, why);
+    throw new Failure(why);
+  }
   switch (cmd) {
     case 'start': {
       // An unknown NAME: the netns unit made an empty netns so that this
       // unit fails with the reason in its own status (see netns-up).
       const found = findConf(name);
-      if ('error' in found) throw new Failure(found.error);
+      if ('error' in found) throw new Failure(found.error + legacyInstanceHint(name));
       if (existsSync(noConfMark(name))) {
         throw new Failure(
           `subhost@${name}: its config (${found.conf}) was registered while it was starting, after its network namespace was made without cables: start it again`,
@@ -75,14 +97,7 @@ async function run(argv: string[]): Promise<number> {
       // unit starts, looks the config up itself and fails with the reason
       // in its own status. A mark tells it this netns has no cables.
       const found = findConf(name);
-      if ('error' in found) {
-        process.stderr.write(`${found.error} (subhost@${name}.service reports it)\n`);
-        const plan = `${rundir}/plan`;
-        writeNetnsPlan(plan, [], netnsPlanLines(name, []));
-        writeFileSync(noConfMark(name), '');
-        await runNetnsPlan(name, `${rundir}/state`, plan);
-        return 0;
-      }
+      if ('error' in found) return emptyNetns(name, rundir, found.error);
       process.stderr.write(`no valid netns plan for ${name}: computing one\n`);
       const envConf = process.env.OVERLAY_BOOT_CONF;
       // Signed before the config is read: an edit while it is read makes the plans stale, never wrong.
@@ -103,6 +118,15 @@ async function run(argv: string[]): Promise<number> {
       await runNetnsPlan(name, `${rundir}/state`, plan);
       return 0;
     }
+    // A subhost that runs under overlay-boot 1.6, adopted (adopt16.ts).
+    case 'adopt':
+      return adopt(name, rundir);
+    case 'netns-adopt':
+      return netnsAdopt(name, rundir);
+    case 'stop-16':
+      return stop16(name);
+    case 'adopted-gone':
+      return adoptedGone(name);
     default:
       throw new UsageError(`unknown command ${cmd}`);
   }

@@ -27,6 +27,7 @@ import {
   guardOps,
   overlayOps,
   postmountOps,
+  relayOps,
   premountOps,
   reaperOps,
   shareOps,
@@ -57,7 +58,13 @@ async function runHook(c: SubhostConfig, argv: string[], extra: string[], defaul
 }
 
 async function helper(argv: string[]): Promise<void> {
-  const r = await execa(`${libDir()}/subhost-enter`, argv, { stdio: 'inherit', reject: false });
+  // This process is the unit's main process (NotifyAccess=main): the
+  // helper tells systemd of the start's progress on its behalf.
+  const r = await execa(`${libDir()}/subhost-enter`, argv, {
+    stdio: 'inherit',
+    reject: false,
+    env: { OVERLAY_BOOT_MAIN_PID: String(process.pid) },
+  });
   if (r.exitCode !== 0) throw new Failure(`subhost-enter failed (exit status ${r.exitCode ?? r.signal})`);
 }
 
@@ -119,7 +126,7 @@ async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFact
   // systemd (a hook's run in between cannot hold them). Other mounts were
   // looked for by the first run, before this start mounted its overlay.
   ops.unshift(...lockOps(c, false), ...guard);
-  ops.push(...shareOps(c), ...reaperOps(c, facts));
+  ops.push(...shareOps(c), ...reaperOps(c, facts), ...relayOps(c, facts));
   const script = 'builtin' in init ? initScript(c) : await runHook(c, init.argv, [], defaults);
   await helper([...opsToArgv(ops), ...enterArgs(c, pidfile, 'builtin' in init), script, `init-${c.NAME}`]);
 }

@@ -61,6 +61,15 @@ for (const f of ['runtime/subhosts-service', 'runtime/overlay-premount', 'runtim
   copyFileSync(f, `dist/${f.split('/').pop()}`);
   chmodSync(`dist/${f.split('/').pop()}`, 0o755);
 }
-for (const f of ['reaper', 'subhost-enter', 'subhost-netns', 'subhost-bind', 'subhost-go', 'subhost-machine', 'subhost-addrs']) {
+for (const f of [
+  'reaper',
+  'subhost-relay',
+  'subhost-enter',
+  'subhost-netns',
+  'subhost-bind',
+  'subhost-go',
+  'subhost-machine',
+  'subhost-addrs',
+]) {
   if (existsSync(`native/build/${f}`)) copyFileSync(`native/build/${f}`, `dist/${f}`);
 }

@@ -12,6 +12,25 @@ import { ROOT, makeSubhost, counts } from '../test/e2e/kit.js';
 const step = (s: string) => process.stdout.write(`\n==> ${s}\n`);
 const show = (s: string) => process.stdout.write(`${s.trimEnd().replace(/^/gm, '    ')}\n`);
 
+/**
+ * lintian's findings as counts by kind, with the error and warning tags
+ * themselves; its explanations (the N: lines, most of lintian.txt) stay
+ * in the file.
+ */
+function lintianSummary(text: string): string {
+  const kinds: [string, string][] = [
+    ['E', 'errors'],
+    ['W', 'warnings'],
+    ['I', 'info'],
+    ['P', 'pedantic'],
+    ['O', 'overridden'],
+  ];
+  const tags = text.split('\n').filter((l) => /^[EWIPO]: /.test(l));
+  const counts = kinds.map(([k, what]) => `${tags.filter((l) => l.startsWith(`${k}: `)).length} ${what}`);
+  const serious = tags.filter((l) => /^[EW]: /.test(l));
+  return [`lintian: ${counts.join(', ')} (build-deb/lintian.txt has the explanations)`, ...serious].join('\n');
+}
+
 async function run(sb: Sandbox, argv: string[]): Promise<void> {
   process.stdout.write(`    # ${argv.join(' ')}\n`);
   const r = await sb.run(argv, { timeoutMs: 120_000 });
@@ -24,7 +43,7 @@ async function main(): Promise<void> {
   const built = await execa(`${ROOT}/debian/build-deb`, [], { cwd: ROOT, reject: false });
   if (built.exitCode !== 0) throw new Error(built.stderr);
   const deb = built.stdout.trim().split('\n').pop()!;
-  show(`${deb}\n${readFileSync(`${deb.slice(0, deb.lastIndexOf('/'))}/lintian.txt`, 'utf8') || 'lintian: no findings'}`);
+  show(`${deb}\n${lintianSummary(readFileSync(`${deb.slice(0, deb.lastIndexOf('/'))}/lintian.txt`, 'utf8'))}`);
 
   step('boot a throwaway systemd (PID 1 of fresh namespaces, on an overlay of this machine)');
   const sb: Sandbox = await bootSandbox();
@@ -83,6 +102,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`demo failed: ${(e as Error).message}\n`);
+  process.stderr.write(
+    `demo failed: ${(e as Error).message}\n` +
+      'demo: the step above says what failed (its command and output); nothing of the throwaway systemd is left ' +
+      '(ip netns list, grep overlay /proc/mounts show none). scripts/test.sh test/e2e/sandbox.test.ts checks the sandbox itself.\n',
+  );
   process.exit(1);
 });

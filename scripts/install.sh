@@ -7,7 +7,7 @@
 #                                     subhosts.service; subhosts@.service, overlay-boot@.service (aliases)
 #   /etc/init.d/subhosts              1.6's init script name (to subhosts.service)
 #   /usr/lib/systemd/system-generators/overlay-boot-generator
-#   /usr/sbin/overlay-*               the commands, under their 1.6 names
+#   /usr/sbin/overlay-*               the commands, under their 1.6 names, and the generator (--dry-run)
 #   /etc/subhosts.conf                (only when missing)
 #   /usr/share/man/man[578]/          man pages (when built: make -C man)
 #   /usr/share/bash-completion/completions/overlay-*
@@ -44,6 +44,8 @@ done
 install -d "$DESTDIR/etc/init.d"
 install -m 0755 scripts/subhosts.init "$DESTDIR/etc/init.d/subhosts"
 ln -sfn "$LIBDIR/overlay-boot-generator.cjs" "$DESTDIR/usr/lib/systemd/system-generators/overlay-boot-generator"
+# and on PATH for its dry run (overlay-boot-generator(8)).
+ln -sfn "$LIBDIR/overlay-boot-generator.cjs" "$DESTDIR/usr/sbin/overlay-boot-generator"
 for f in dist/overlay-*; do
   n=$(basename "$f")
   # the default hooks (overlay-premount, ...) are programs for hooks, not commands

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "scripts/test.sh: run as root (the e2e tests boot systemd and make mounts)" >&2; exit 1; }
-scripts/setup.sh
+scripts/setup.sh --test
 npx tsc --noEmit
 npx biome ci --error-on-warnings .   # lint and format (biome.jsonc)
+scripts/audit.sh                     # npm audit --audit-level=low of the lockfile
 exec npx vitest run "$@"

@@ -2,6 +2,7 @@
 // where its value came from, or the problems, without running anything.
 import { loadConfig, VARIABLES, type LoadResult, type Source } from '../../lib/config/load.js';
 import { formatProblem, reportLines } from '../../lib/config/problem.js';
+import { twinWarnings } from '../support/identity.js';
 import { parseArgs, operands } from '../../lib/args.js';
 import { UsageError } from '../../lib/errors.js';
 import { shownConfig, VARIABLE_TABLE } from '../../lib/config/variables.js';
@@ -10,6 +11,8 @@ import { SUBHOSTS_CONF } from '../../lib/paths.js';
 import { sameFile } from '../support/conf.js';
 import { runtimeDropin } from '../support/fence.js';
 import { clashProblem, startTooLongProblem } from '../support/owners.js';
+import { terminalText } from '../support/format.js';
+import { upperReachableWarning } from '../support/upper-access.js';
 
 export const usage = `Usage: overlay-boot check [--json] CONF...
 
@@ -77,15 +80,15 @@ export function renderCheck(r: LoadResult, listed?: string): string {
   const rows: [string, string, string][] = [];
   for (const key of VARIABLES) {
     if (key === 'SHARE') {
-      for (const s of r.config?.SHARE ?? []) rows.push(['SHARE', `${s.host} -> ${s.inside}`, `line ${s.line}`]);
+      for (const s of r.config?.SHARE ?? []) rows.push(['SHARE', terminalText(`${s.host} -> ${s.inside}`), `line ${s.line}`]);
       continue;
     }
     const v = r.resolved[key];
     if (v)
       rows.push([
         key,
-        v.value === '' ? '""' : v.value,
-        describe(v.source) + (v.checkedAtStart ? ` (checked at start: ${v.checkedAtStart})` : ''),
+        v.value === '' ? '""' : terminalText(v.value),
+        terminalText(describe(v.source) + (v.checkedAtStart ? ` (checked at start: ${v.checkedAtStart})` : '')),
       ]);
   }
   const w = Math.max(...rows.map((x) => x[1].length), 10);
@@ -112,9 +115,17 @@ export async function run(args: string[]): Promise<number> {
     if (clash) r.problems.push(clash);
     const tooLong = startTooLongProblem(r);
     if (tooLong) r.problems.push(tooLong);
+    if (r.config) {
+      const start = r.resolved.START?.source;
+      for (const message of twinWarnings(r.config))
+        r.warnings.push({ file: r.file, line: start?.kind === 'default' ? undefined : start?.line, key: 'START', message });
+    }
     // Problems and warnings, a few at most (a file of garbage gives a few lines, then a count).
-    const lines = reportLines(r.file, r.problems, r.warnings);
+    // Paths and values may name what a subhost wrote: escaped.
+    const lines = reportLines(r.file, r.problems, r.warnings).map(terminalText);
     if (r.problems.length === 0) for (const l of lines) process.stderr.write(`${l}\n`);
+    const reachable = r.config ? upperReachableWarning(r.config.UPPER) : undefined;
+    if (reachable) process.stderr.write(`${terminalText(`${r.file}: warning: ${reachable}`)}\n`);
     if (json) {
       process.stdout.write(
         `${JSON.stringify(

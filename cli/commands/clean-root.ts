@@ -4,7 +4,7 @@
 import { realpathSync } from 'node:fs';
 import { loadConfig, type Variable } from '../../lib/config/load.js';
 import { formatProblem } from '../../lib/config/problem.js';
-import { systemd } from '../../lib/systemd.js';
+import { systemd, UNIT_IFACE, SERVICE_IFACE } from '../../lib/systemd.js';
 import { cleanRoot, type CleanReport } from '../../lib/storage/clean.js';
 import { readMountinfo, unescapeMountField } from '../../lib/storage/mountinfo.js';
 import { Failure, UsageError } from '../../lib/errors.js';
@@ -40,7 +40,7 @@ async function refuseIfRunning(name: string): Promise<void> {
   let m: Awaited<ReturnType<typeof systemd>> | undefined;
   try {
     m = await systemd();
-    state = String(await m.unitProperty(unit, 'org.freedesktop.systemd1.Unit', 'ActiveState'));
+    state = String(await m.unitProperty(unit, UNIT_IFACE, 'ActiveState'));
   } catch (e) {
     throw new Failure(`cannot ask systemd whether subhost ${name} runs (${(e as Error).message}): not cleaning`);
   } finally {
@@ -74,7 +74,7 @@ async function confOfArg(arg: string): Promise<string> {
   let m: Awaited<ReturnType<typeof systemd>> | undefined;
   try {
     m = await systemd();
-    env = await m.unitProperty(`subhost@${name}.service`, 'org.freedesktop.systemd1.Service', 'Environment');
+    env = await m.unitProperty(`subhost@${name}.service`, SERVICE_IFACE, 'Environment');
   } catch {
     /* no systemd to ask: the registry and /etc/subhosts.conf still say */
   } finally {

@@ -14,6 +14,7 @@ import { notListable, notOneLine } from '../../lib/config/one-line.js';
 import { reportLines } from '../../lib/config/problem.js';
 import { findConf } from '../../lib/registry.js';
 import { writeFileAtomic } from '../../lib/atomic-write.js';
+import { giveIdentity } from '../support/identity.js';
 import { connectSystemd, subhostUnit, subhostProps } from '../support/dbus.js';
 import { checkName, prepareStart, startUnitOrExplain } from '../support/subhost.js';
 import { enableConf } from './enable.js';
@@ -47,9 +48,12 @@ const FLAGS = ['--enable', '--now', '--dry-run', '--help'];
 export const usage = `Usage: overlay-boot create [OPTION...] NAME
 
 Makes subhost NAME ready to start: the directory BASE (default
-${DEFAULT_PARENT}/NAME) with root (UPPER), work and live, owned by root,
-mode 0755, and the config BASE/NAME.conf (BASE=.) with one line per option
-given. The config is checked as overlay-boot check does before anything is
+${DEFAULT_PARENT}/NAME) with root (UPPER), work and live, owned by root;
+BASE mode 0700 (no other user reaches what the subhost writes), the
+others 0755 (UPPER's mode is that of / inside the subhost); the config
+BASE/NAME.conf (BASE=.) with one line per option given; in UPPER, the
+subhost's own /etc/hostname (NAME), a fresh /etc/machine-id and, when
+LOWER has an ssh server, fresh ssh host keys. The config is checked as overlay-boot check does before anything is
 made; a problem is printed as check prints it and nothing is left behind.
 Refuses a NAME that is taken (a config listed in /etc/subhosts.conf or
 registered for this boot has it) and a BASE that exists.
@@ -140,6 +144,7 @@ export async function run(args: string[]): Promise<number> {
   if (!isRoot()) throw new Failure(`creating subhost ${name} needs root: run it with sudo`, EXIT_NOPERM);
   make(base, conf, text);
   process.stdout.write(`created subhost ${name}: ${conf} (UPPER ${base}/root)\n`);
+  await identity(base, r.config?.LOWER ?? '/', name);
   if (!a.flags.has('--enable') && !a.flags.has('--now')) return 0;
   const sm = await connectSystemd().catch((e: unknown) => {
     throw new Failure(`${errorText(e)}\n${undoHint(name, conf)}`);
@@ -161,6 +166,17 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
+/** Its own hostname, machine-id and ssh host keys in UPPER (support/identity.ts); on failure, nothing of the subhost is left. */
+async function identity(base: string, lower: string, name: string): Promise<void> {
+  try {
+    const made = await giveIdentity(`${base}/root`, lower, name);
+    process.stdout.write(`gave subhost ${name} its own ${made.join(', ')} (in UPPER)\n`);
+  } catch (e) {
+    rmSync(base, { recursive: true, force: true });
+    throw new Failure(`cannot give subhost ${name} its identity: ${errorText(e)}; removed ${base} again`);
+  }
+}
+
 const undoHint = (name: string, conf: string) =>
   `subhost ${name} was created (${conf}); fix and run overlay-boot start ${conf}, or undo it with overlay-boot remove --purge ${conf}`;
 
@@ -176,8 +192,12 @@ function repeated(args: string[], opt: string): string[] {
 }
 
 /**
- * The directories (root's alone, 0755, as the trust rules want) and the
- * config; on any failure, what was made is removed again.
+ * The directories and the config; on any failure, what was made is
+ * removed again. BASE is root's alone (0700): what the subhost writes
+ * lands in UPPER with the modes it chose (a setuid-root file, a 0666
+ * device node), and no host user may reach it. UPPER itself stays 0755:
+ * it is the root directory of the subhost's overlay, whose mode every
+ * process inside needs to search /.
  */
 function make(base: string, conf: string, text: string): void {
   const parent = dirname(base);
@@ -185,8 +205,9 @@ function make(base: string, conf: string, text: string): void {
   try {
     mkdirSync(parent, { recursive: true, mode: 0o755 });
     for (const d of dirsOf(base)) {
-      mkdirSync(d, { mode: 0o755 });
-      chmodSync(d, 0o755); // not the umask's
+      const mode = d === base ? 0o700 : 0o755;
+      mkdirSync(d, { mode });
+      chmodSync(d, mode); // not the umask's
     }
     writeFileAtomic(conf, text, { mode: 0o644 });
   } catch (e) {

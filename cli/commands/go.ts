@@ -24,7 +24,9 @@
 // systemd must first reap the reaper and the kernel hand out the same PID
 // again within milliseconds; attaching the gate fails first if the unit
 // is no longer active ("Unit is not active"), which is checked.
-import { spawn, spawnSync } from 'node:child_process';
+// node:child_process for the gate only (ARCHITECTURE: one way to run a process).
+import { spawn } from 'node:child_process';
+import { execaSync } from 'execa';
 import { isatty } from 'node:tty';
 import { constants } from 'node:os';
 import { parseArgs } from '../../lib/args.js';
@@ -61,8 +63,8 @@ const SHELL = ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash; fi; e
 /** `stty -g` of stdin when it is a terminal (subhost-go puts it in raw mode). */
 function savedTerminalModes(): string | undefined {
   if (!isatty(0)) return undefined;
-  const r = spawnSync('stty', ['-g'], { stdio: ['inherit', 'pipe', 'ignore'], encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() || undefined : undefined;
+  const r = execaSync('stty', ['-g'], { stdin: 'inherit', stderr: 'ignore', reject: false });
+  return r.exitCode === 0 ? r.stdout.trim() || undefined : undefined;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -91,6 +93,9 @@ export async function run(argv: string[]): Promise<number> {
     pid = await runningPid(sm, name);
     const command = a.rest?.length ? a.rest : SHELL;
     ttyModes = savedTerminalModes();
+    // node:child_process, not execa: the gate reads "go" from a pipe on
+    // its fd 3, written after the attach, and execa takes extra fds as
+    // its outputs.
     child = spawn('/bin/sh', ['-c', GATE, 'overlay-go', `${libDir()}/subhost-go`, String(pid), '--', ...command], {
       stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
     });
@@ -142,7 +147,7 @@ export async function run(argv: string[]): Promise<number> {
     child.once('exit', (code, signal) => {
       // subhost-go restores the terminal itself, unless it was SIGKILLed
       // (it is in the subhost's cgroup, which systemd kills at the stop).
-      if (signal && ttyModes) spawnSync('stty', [ttyModes], { stdio: ['inherit', 'ignore', 'ignore'] });
+      if (signal && ttyModes) execaSync('stty', [ttyModes], { stdin: 'inherit', stdout: 'ignore', stderr: 'ignore', reject: false });
       resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
     });
   });

@@ -7,8 +7,9 @@ import { FIELDS, showAll } from './status.js';
 
 export const usage = `Usage: overlay-boot list [--json]
 
-Lists the subhosts: those systemd has loaded, those listed in
-/etc/subhosts.conf and those registered for this boot.
+Lists the subhosts: those running, those listed in /etc/subhosts.conf
+and those registered for this boot (a unit that failed for a NAME
+without a config is left out).
 ${FIELDS}`;
 
 export async function run(args: string[]): Promise<number> {

@@ -1,13 +1,14 @@
 // overlay-boot status [NAME]: what systemd reports about a subhost (state,
 // since, main PID, tasks, memory, CPU), its config and the addresses
 // inside; without NAME every subhost, as `list` shows them (list.ts).
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { adoptedRecord } from '../../lib/legacy16.js';
 import { parseArgs } from '../../lib/args.js';
 import { UsageError, EXIT_NOT_RUNNING } from '../../lib/errors.js';
 import { connectSystemd, listSubhostUnits, RUNNING_STATES, type ListedUnit } from '../support/dbus.js';
 import { configOf } from '../support/conf.js';
 import { checkName } from '../support/check-name.js';
-import { statusFrom, addressesOfMany, unitRecords, renderTable, renderOne, type SubhostStatus } from '../support/status.js';
+import { statusFrom, addressesOfMany, unitRecords, renderTable, renderOne, isRunning, type SubhostStatus } from '../support/status.js';
 import { readSubhostsConf, confName } from '../../lib/registry.js';
 import { RUNTIME_REGISTRY } from '../../lib/paths.js';
 import { nameProblem } from '../../lib/config/name.js';
@@ -21,6 +22,7 @@ cpuNsec, config, configFrom, addresses ([{ifname, family, address}],
 loopback left out); status NAME also locks ([{role, dir, lock}]: its
 UPPER, WORK and LIVE, locked while it starts and runs). Counters are null when unknown (no accounting), else
 numbers (decimal strings above 2^53).
+adopted16: true while a subhost that overlay-boot 1.6 started runs adopted.
 `;
 
 export const usage = `Usage: overlay-boot status [--json] [NAME]
@@ -37,12 +39,14 @@ ${FIELDS}Exit status: 0 if NAME is running (active), 3 if not; 2 bad usage.
 export async function collectMany(sm: SystemdManager, names: string[], listed?: Map<string, ListedUnit>): Promise<SubhostStatus[]> {
   // Started with the D-Bus calls: a name listed as not running is not asked.
   const maybeRunning = names.filter((n) => !listed || RUNNING_STATES.includes(listed.get(n)?.active ?? 'unknown'));
-  const [records, addresses] = await Promise.all([unitRecords(sm, names, listed), addressesOfMany(maybeRunning, sm.bus)]);
+  const [records, addresses] = await Promise.all([unitRecords(sm, names, listed), addressesOfMany(maybeRunning, sm)]);
   return names.map((n) => {
     const { unit, service } = records.get(n)!;
     const env = Array.isArray(service.Environment) ? (service.Environment as unknown[]).map(String) : [];
     const running = RUNNING_STATES.includes(String(unit.ActiveState));
-    return statusFrom(n, unit, service, configOf(n, env), running ? (addresses.get(n) ?? []) : []);
+    const s = statusFrom(n, unit, service, configOf(n, env), running ? (addresses.get(n) ?? []) : []);
+    if (running && existsSync(adoptedRecord(n))) s.adopted16 = true;
+    return s;
   });
 }
 
@@ -77,7 +81,7 @@ function unloadedNames(listed: Map<string, ListedUnit>): string[] {
 const valid = (n: string) => nameProblem(n) === undefined;
 const byName = (a: SubhostStatus, b: SubhostStatus) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-/** Every subhost known: loaded units, /etc/subhosts.conf, the /run registry. */
+/** Every subhost known: loaded units (running, or with a config), /etc/subhosts.conf, the /run registry. */
 export async function showAll(sm: SystemdManager, json: boolean): Promise<void> {
   const listed = new Map((await listSubhostUnits(sm)).map((u) => [u.name, u]));
   const loaded = collectMany(sm, [...listed.keys()].filter(valid), listed);
@@ -86,7 +90,9 @@ export async function showAll(sm: SystemdManager, json: boolean): Promise<void> 
   // (synchronously) while systemd and subhost-addrs answer.
   await new Promise((r) => setImmediate(r));
   const others = unloadedNames(listed);
-  const rows = [...(await loaded), ...(await collectMany(sm, others))].sort(byName);
+  // A unit left failed or inactive by a start of a NAME that has no
+  // config (a mistyped name) is no subhost: shown only while it runs.
+  const rows = [...(await loaded).filter((s) => s.config !== null || isRunning(s)), ...(await collectMany(sm, others))].sort(byName);
   process.stdout.write(json ? `${JSON.stringify(rows, null, 2)}\n` : rows.length ? renderTable(rows) : 'no subhosts\n');
 }
 

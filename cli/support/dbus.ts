@@ -3,18 +3,17 @@
 // properties, listing, jobs, attaching processes, and the journal tail
 // shown when a job fails.
 // Never pgrep/ps: systemd knows every subhost's main PID and cgroup.
-import dbus from 'dbus-next';
-import { systemd, type SystemdManager, type JobResult, DEFAULT_JOB_TIMEOUT_MS, withTimeout } from '../../lib/systemd.js';
+import {
+  systemd,
+  systemBusAddress,
+  type SystemdManager,
+  type JobResult,
+  withTimeout,
+  UNIT_IFACE,
+  SERVICE_IFACE,
+} from '../../lib/systemd.js';
 import { Failure, errorText } from '../../lib/errors.js';
-
-export const UNIT_IFACE = 'org.freedesktop.systemd1.Unit';
-export const SERVICE_IFACE = 'org.freedesktop.systemd1.Service';
-const SYSTEMD = 'org.freedesktop.systemd1';
-const MANAGER_PATH = '/org/freedesktop/systemd1';
-const MANAGER_IFACE = 'org.freedesktop.systemd1.Manager';
-const PROPS_IFACE = 'org.freedesktop.DBus.Properties';
-/** Lets polkit ask the user (through an agent, if one runs) instead of refusing outright. */
-const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
+import { terminalText } from './format.js';
 
 export const subhostUnit = (name: string): string => `subhost@${name}.service`;
 export const netnsUnit = (name: string): string => `subhost-netns@${name}.service`;
@@ -29,24 +28,11 @@ export const RUNNING_STATES = ['active', 'activating', 'deactivating', 'reloadin
 
 /** The system bus; a failure becomes one clear line. `jobs: false` for commands that only read (status, list). */
 export async function connectSystemd(opts: { jobs?: boolean } = {}): Promise<SystemdManager> {
-  const address = process.env.DBUS_SYSTEM_BUS_ADDRESS || 'unix:path=/run/dbus/system_bus_socket';
   try {
     return await systemd(opts);
   } catch (e) {
-    throw new Failure(`cannot talk to systemd on the system bus (${address}): ${errorText(e)}`);
+    throw new Failure(`cannot talk to systemd on the system bus (${systemBusAddress()}): ${errorText(e)}`);
   }
-}
-
-function unwrap(v: unknown): unknown {
-  return v instanceof dbus.Variant ? unwrap(v.value) : v;
-}
-
-/** All properties of one interface of an object, in one round trip. 64-bit ints are BigInt. */
-export async function getAll(sm: SystemdManager, path: string, iface: string): Promise<Record<string, unknown>> {
-  const [dict] = await sm.call(path, PROPS_IFACE, 'GetAll', 's', [iface]);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries((dict ?? {}) as Record<string, unknown>)) out[k] = unwrap(v);
-  return out;
 }
 
 export interface UnitProps {
@@ -58,7 +44,7 @@ export interface UnitProps {
 /** The Unit and Service properties of subhost@NAME.service (loaded if needed: LoadUnit works for inactive units). */
 export async function subhostProps(sm: SystemdManager, name: string): Promise<UnitProps> {
   const path = await sm.unitPath(subhostUnit(name));
-  const [unit, service] = await Promise.all([getAll(sm, path, UNIT_IFACE), getAll(sm, path, SERVICE_IFACE)]);
+  const [unit, service] = await Promise.all([sm.getAll(path, UNIT_IFACE), sm.getAll(path, SERVICE_IFACE)]);
   return { path, unit, service };
 }
 
@@ -103,31 +89,6 @@ function listedUnits(units: unknown): ListedUnit[] {
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/**
- * StartUnit/StopUnit (interactive authorization allowed) and wait for the
- * job's JobRemoved (race-free: lib/systemd.ts subscribed before the call).
- */
-export async function unitJob(
-  sm: SystemdManager,
-  member: 'StartUnit' | 'StopUnit',
-  unit: string,
-  timeoutMs = DEFAULT_JOB_TIMEOUT_MS,
-): Promise<JobResult> {
-  const msg = new dbus.Message({
-    destination: SYSTEMD,
-    path: MANAGER_PATH,
-    interface: MANAGER_IFACE,
-    member,
-    signature: 'ss',
-    body: [unit, 'replace'],
-    flags: ALLOW_INTERACTIVE_AUTHORIZATION,
-  });
-  // Long enough for a polkit password prompt.
-  const reply = await withTimeout(sm.bus.call(msg), 120_000, `${member} ${unit}`);
-  const job = reply?.body?.[0] as string;
-  return sm.waitJob(job, timeoutMs);
-}
-
 /** Waits for the job queued for `unit`, if there is one (e.g. the netns unit stopping after its subhost). */
 export async function waitPendingJob(sm: SystemdManager, unit: string, timeoutMs = 30_000): Promise<JobResult | undefined> {
   const job = (await sm.unitProperty(unit, UNIT_IFACE, 'Job')) as [number, string] | undefined;
@@ -162,7 +123,11 @@ export async function journalTail(unit: string, lines = 20, sinceMs?: number): P
   // Loaded here, on a failure's path: status and list never need execa.
   const { execa } = await import('execa');
   const r = await execa('journalctl', args, { reject: false, timeout: 10_000, stdin: 'ignore' });
-  return `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim() !== '');
+  // The subhost's own output: escaped before it reaches a terminal.
+  return `${r.stdout}\n${r.stderr}`
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map(terminalText);
 }
 
 /**

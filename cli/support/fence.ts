@@ -11,32 +11,25 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LoadResult } from '../../lib/config/load.js';
-import { settingLines } from '../../lib/unit-settings.js';
+import { addSettings } from '../../lib/unit-settings.js';
+import { UnitFile } from '../../lib/unit-file.js';
 import type { SystemdManager } from '../../lib/systemd.js';
 import { writeFileAtomic } from '../../lib/atomic-write.js';
 import { readTextOrEmpty } from './conf.js';
 
 export const runtimeDropin = (name: string): string => `/run/systemd/system/subhost@${name}.service.d/50-overlay-boot-start.conf`;
-// Its name before it carried more than the fence (a start by an older package during this boot).
-const oldDropin = (name: string): string => `/run/systemd/system/subhost@${name}.service.d/50-overlay-boot-fence.conf`;
 
 /** The drop-in's text, or '' when the template alone is what the config asks for. */
 export function runtimeDropinText(r: Pick<LoadResult, 'partial' | 'resolved' | 'file'>): string {
-  const { unit, service } = settingLines(r);
-  if (!unit.length && !service.length) return '';
-  const lines = [`# Written by overlay-boot start for ${r.file} (this boot only).`];
-  if (unit.length) lines.push('[Unit]', ...unit);
-  if (service.length) lines.push('[Service]', ...service);
-  return `${lines.join('\n')}\n`;
+  const u = addSettings(new UnitFile([`Written by overlay-boot start for ${r.file} (this boot only).`]), r);
+  return u.empty() ? '' : u.text();
 }
 
 /** Makes the unit's settings match the config; `generated`: the generator's drop-in has them already. */
 export async function ensureSettings(sm: SystemdManager, name: string, r: LoadResult, generated: boolean): Promise<void> {
   const path = runtimeDropin(name);
   const want = generated ? '' : runtimeDropinText(r);
-  const old = readTextOrEmpty(oldDropin(name)) !== '';
-  if (readTextOrEmpty(path) === want && !old) return;
-  if (old) rmSync(oldDropin(name), { force: true });
+  if (readTextOrEmpty(path) === want) return;
   if (want) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
     writeFileAtomic(path, want);

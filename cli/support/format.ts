@@ -71,3 +71,65 @@ export function renderColumns(header: string[], rows: string[][]): string {
     )
     .join('\n')}\n`;
 }
+
+/**
+ * Text that may have come from inside a subhost (interface names,
+ * addresses, hostnames, journal lines, paths under UPPER), made safe to
+ * print on a terminal: every control character (C0, DEL, C1: ESC and CSI
+ * start the sequences that move the cursor, retitle the window or answer
+ * back), the line and paragraph separators and the bidi overrides (text
+ * that reads differently from what it is) shown as `\xNN` or `\u{NNNN}`,
+ * a backslash as `\\` (so the escapes are unambiguous), and bytes that
+ * are not UTF-8 as `\xNN`. The one escaping function of the commands;
+ * never applied to --json output, where JSON.stringify's escapes keep it
+ * exact.
+ */
+export function terminalText(s: string | Uint8Array): string {
+  if (typeof s !== 'string') return bytesText(s);
+  let out = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '\\') out += '\\\\';
+    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if ((c >= 0x80 && c < 0xa0) || UNSAFE_FORMAT.has(c) || (c >= 0xd800 && c < 0xe000)) out += `\\u{${c.toString(16)}}`;
+    else out += ch;
+  }
+  return out;
+}
+
+/** Line/paragraph separators and the bidi embeddings, overrides and isolates. */
+const UNSAFE_FORMAT = new Set([0x2028, 0x2029, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069]);
+
+/** Bytes as UTF-8 where they are (then as terminalText), each other byte as \xNN. */
+function bytesText(b: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  while (i < b.length) {
+    const n = utf8Length(b, i);
+    if (n === 0) {
+      out += `\\x${b[i]!.toString(16).padStart(2, '0')}`;
+      i++;
+    } else {
+      out += terminalText(Buffer.from(b.subarray(i, i + n)).toString('utf8'));
+      i += n;
+    }
+  }
+  return out;
+}
+
+/** The length of the well-formed UTF-8 sequence at b[i] (RFC 3629: no overlongs, surrogates or > U+10FFFF), or 0. */
+function utf8Length(b: Uint8Array, i: number): number {
+  const c = b[i]!;
+  if (c < 0x80) return 1;
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < b.length && b[i + k]! >= lo && b[i + k]! <= hi;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    const [lo, hi] = c === 0xe0 ? [0xa0, 0xbf] : c === 0xed ? [0x80, 0x9f] : [0x80, 0xbf];
+    return cont(1, lo, hi) && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const [lo, hi] = c === 0xf0 ? [0x90, 0xbf] : c === 0xf4 ? [0x80, 0x8f] : [0x80, 0xbf];
+    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}

@@ -13,8 +13,8 @@ import { loadConfig } from '../../lib/config/load.js';
 import { findConf } from '../../lib/registry.js';
 import { libDir } from '../../lib/paths.js';
 import { keepNetnsPlan, keepStartPlan, planSig } from '../../lib/plan/keep.js';
-import type { SystemdManager } from '../../lib/systemd.js';
-import { subhostUnit, netnsUnit, SERVICE_IFACE } from './dbus.js';
+import { type SystemdManager, SERVICE_IFACE } from '../../lib/systemd.js';
+import { subhostUnit, netnsUnit } from './dbus.js';
 
 const envList = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
 

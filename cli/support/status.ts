@@ -2,16 +2,10 @@
 // systemd reports (unit and service properties over D-Bus), its config
 // and the addresses inside its network namespace (native/subhost-addrs);
 // shown as a table or as JSON with the same fields.
-import { execFile } from 'node:child_process';
-import dbus from 'dbus-next';
-import type { MessageBus } from 'dbus-next';
-import { u64, usecToIso, formatBytes, formatNsec, formatTime, renderColumns } from './format.js';
-import { subhostUnit, RUNNING_STATES, UNIT_IFACE, SERVICE_IFACE, unitsByNames, type ListedUnit } from './dbus.js';
-import { getProperties } from '../../lib/dbus-props.js';
-import type { SystemdManager } from '../../lib/systemd.js';
+import { u64, usecToIso, formatBytes, formatNsec, formatTime, renderColumns, terminalText } from './format.js';
+import { subhostUnit, RUNNING_STATES, unitsByNames, type ListedUnit } from './dbus.js';
+import { type SystemdManager, UNIT_IFACE, SERVICE_IFACE, DEFAULT_CALL_TIMEOUT_MS, NO_AUTO_START } from '../../lib/systemd.js';
 import type { ConfOf } from '../../lib/registry.js';
-
-const SYSTEMD = 'org.freedesktop.systemd1';
 import { libDir } from '../../lib/paths.js';
 
 export interface Address {
@@ -29,6 +23,8 @@ export interface SubhostStatus {
   /** ActiveState: active, inactive, failed, activating, deactivating */
   state: string;
   subState: string;
+  /** Started by overlay-boot 1.6 and adopted by the package (runtime/adopt16.ts): runs under 1.6 until it stops. */
+  adopted16?: boolean;
   /** The service's Result: success, exit-code, signal, timeout... */
   result: string;
   /** When it entered its present state (ISO 8601), null if never. */
@@ -66,15 +62,21 @@ function sinceOf(unit: Record<string, unknown>): string | null {
   return usecToIso(unit[sinceKey(unit.ActiveState)]) ?? usecToIso(unit.StateChangeTimestamp);
 }
 
-/** The Service properties a record is made of (statusFrom). */
-const SERVICE_PROPS = ['MainPID', 'Result', 'TasksCurrent', 'MemoryCurrent', 'CPUUsageNSec', 'Environment'];
+/** The Service properties a record is made of (statusFrom), for every unit. */
+const SERVICE_PROPS = ['Result', 'Environment'];
+/**
+ * And for a unit with processes only: an inactive or failed unit has no
+ * main PID and no counters (systemd answers 0 and "unknown", 2^64-1).
+ */
+const RUNNING_PROPS = ['MainPID', 'TasksCurrent', 'MemoryCurrent', 'CPUUsageNSec'];
 
 /**
  * The properties statusFrom needs of subhost@NAME.service for each of
- * `names`, and no others: a few pipelined calls per unit (lib/dbus-props.ts)
- * rather than GetAll of two interfaces (hundreds of properties each).
- * States and paths come from `listed` (ListUnitsByPatterns) where the unit
- * is loaded; other units are loaded and listed by ListUnitsByNames.
+ * `names`, and no others: a few property reads per unit, many at once
+ * (SystemdManager.getProperties), rather than GetAll of two interfaces
+ * (hundreds of properties each). States and paths come from `listed`
+ * (ListUnitsByPatterns) where the unit is loaded; other units are loaded
+ * and listed by ListUnitsByNames.
  */
 export async function unitRecords(
   sm: SystemdManager,
@@ -98,29 +100,37 @@ export async function unitRecords(
     const missing = unlisted.find((n) => !units.has(n));
     if (missing) throw new Error(`systemd did not list ${subhostUnit(missing)}`);
   }
-  const perUnit = 2 + SERVICE_PROPS.length;
-  const values = await getProperties(
-    sm.bus,
-    names.flatMap((n) => {
-      const { path, unit } = units.get(n)!;
-      return [
-        { path, iface: UNIT_IFACE, name: sinceKey(unit.ActiveState) },
-        { path, iface: UNIT_IFACE, name: 'StateChangeTimestamp' },
-        ...SERVICE_PROPS.map((name) => ({ path, iface: SERVICE_IFACE, name })),
-      ];
-    }),
-    SYSTEMD,
+  // Per unit: its state's timestamp, then its service properties; a
+  // message per property (the bus's cost is per message: no more than needed).
+  const asked = names.map((n) => {
+    const { path, unit } = units.get(n)!;
+    const service = RUNNING_STATES.includes(String(unit.ActiveState)) ? [...SERVICE_PROPS, ...RUNNING_PROPS] : SERVICE_PROPS;
+    return { path, unit, service };
+  });
+  const values = await sm.getProperties(
+    asked.flatMap(({ path, unit, service }) => [
+      { path, iface: UNIT_IFACE, name: sinceKey(unit.ActiveState) },
+      ...service.map((name) => ({ path, iface: SERVICE_IFACE, name })),
+    ]),
   );
   const out = new Map<string, { unit: Record<string, unknown>; service: Record<string, unknown> }>();
+  let at = 0;
   names.forEach((n, i) => {
-    const { unit } = units.get(n)!;
-    const at = i * perUnit;
-    unit[sinceKey(unit.ActiveState)] = value(values[at]);
-    unit.StateChangeTimestamp = value(values[at + 1]);
+    const { unit, service: props } = asked[i]!;
+    unit[sinceKey(unit.ActiveState)] = value(values[at++]);
     const service: Record<string, unknown> = {};
-    for (const [j, p] of SERVICE_PROPS.entries()) service[p] = value(values[at + 2 + j]);
+    for (const p of props) service[p] = value(values[at++]);
     out.set(n, { unit, service });
   });
+  // StateChangeTimestamp only where the state's own timestamp is unset
+  // (never entered since boot): sinceOf falls back to it.
+  const unset = asked.filter(({ unit }) => !unit[sinceKey(unit.ActiveState)]);
+  if (unset.length) {
+    const changed = await sm.getProperties(unset.map(({ path }) => ({ path, iface: UNIT_IFACE, name: 'StateChangeTimestamp' })));
+    unset.forEach(({ unit }, i) => {
+      unit.StateChangeTimestamp = value(changed[i]);
+    });
+  }
   return out;
 }
 
@@ -180,19 +190,14 @@ export function parseSubhostAddrs(text: string): Map<string, Address[] | string>
  * (its addresses without interface names and prefix lengths), when it
  * has it.
  */
-export async function addressesOfMany(names: string[], bus?: MessageBus): Promise<Map<string, Address[]>> {
+export async function addressesOfMany(names: string[], sm?: SystemdManager): Promise<Map<string, Address[]>> {
   const out = new Map<string, Address[]>();
   if (names.length === 0) return out;
-  // node:child_process, not execa: status and list load nothing else that
-  // needs execa, and initialising it costs about a tenth of `status NAME`.
-  const stdout = await new Promise<string | undefined>((resolve) => {
-    const child = execFile(`${libDir()}/subhost-addrs`, names, { timeout: 10_000, maxBuffer: 64 << 20 }, (err, out) =>
-      resolve(err ? undefined : out),
-    );
-    child.stdin?.end();
-  });
+  const { execa } = await import('execa');
+  const r = await execa(`${libDir()}/subhost-addrs`, names, { timeout: 10_000, maxBuffer: 64 << 20, stdin: 'ignore', reject: false });
+  const stdout = r.failed ? undefined : r.stdout;
   const read = stdout === undefined ? new Map<string, Address[] | string>() : parseSubhostAddrs(stdout);
-  const asMachined = bus && process.geteuid?.() !== 0;
+  const asMachined = sm && process.geteuid?.() !== 0;
   const ask: string[] = [];
   for (const n of names) {
     const a = read.get(n);
@@ -205,33 +210,28 @@ export async function addressesOfMany(names: string[], bus?: MessageBus): Promis
   const worker = async () => {
     while (next < ask.length) {
       const n = ask[next++]!;
-      out.set(n, await machineAddresses(bus!, n));
+      out.set(n, await machineAddresses(sm!, n));
     }
   };
   await Promise.all(Array.from({ length: Math.min(32, ask.length) }, worker));
   return out;
 }
 
-/** The addresses of one subhost (addressesOfMany). */
-export async function addressesOf(name: string, bus?: MessageBus): Promise<Address[]> {
-  return (await addressesOfMany([name], bus)).get(name) ?? [];
-}
-
 /** org.freedesktop.machine1 GetMachineAddresses: a(iay), family and raw bytes; [] without machined or machine. */
-export async function machineAddresses(bus: MessageBus, name: string): Promise<Address[]> {
-  const msg = new dbus.Message({
-    destination: 'org.freedesktop.machine1',
-    path: '/org/freedesktop/machine1',
-    interface: 'org.freedesktop.machine1.Manager',
-    member: 'GetMachineAddresses',
-    signature: 's',
-    body: [name],
-    // Never start machined just to be told it knows nothing.
-    flags: dbus.MessageFlag.NO_AUTO_START,
-  });
+export async function machineAddresses(sm: SystemdManager, name: string): Promise<Address[]> {
   try {
-    const reply = await bus.call(msg);
-    const list = (reply?.body?.[0] ?? []) as Array<[number, Buffer | number[]]>;
+    const [reply] = await sm.call(
+      '/org/freedesktop/machine1',
+      'org.freedesktop.machine1.Manager',
+      'GetMachineAddresses',
+      's',
+      [name],
+      'org.freedesktop.machine1',
+      DEFAULT_CALL_TIMEOUT_MS,
+      // Never start machined just to be told it knows nothing.
+      NO_AUTO_START,
+    );
+    const list = (reply ?? []) as Array<[number, Buffer | number[]]>;
     return list
       .flatMap(([family, raw]): Address[] => {
         const b = [...raw];
@@ -248,11 +248,13 @@ export async function machineAddresses(bus: MessageBus, name: string): Promise<A
   }
 }
 
-const addressText = (a: Address): string => (a.ifname ? `${a.ifname} ${a.address}` : a.address);
+// Interface names and addresses are chosen inside the subhost: escaped.
+const addressText = (a: Address): string => terminalText(a.ifname ? `${a.ifname} ${a.address}` : a.address);
 
 function stateText(s: SubhostStatus): string {
   if (s.load !== 'loaded' && s.load !== '') return s.load;
-  return s.subState && s.subState !== s.state ? `${s.state} (${s.subState})` : s.state;
+  const state = s.subState && s.subState !== s.state ? `${s.state} (${s.subState})` : s.state;
+  return s.adopted16 ? `${state} under overlay-boot 1.6` : state;
 }
 
 /** `overlay-boot list`: one row per subhost. */
@@ -260,31 +262,45 @@ export function renderTable(rows: SubhostStatus[]): string {
   return renderColumns(
     ['NAME', 'STATE', 'SINCE', 'PID', 'TASKS', 'MEMORY', 'CPU', 'CONFIG', 'ADDRESSES'],
     rows.map((s) => [
-      s.name,
+      terminalText(s.name),
       stateText(s),
       formatTime(s.since),
       s.mainPid === null ? '-' : String(s.mainPid),
       s.tasks === null ? '-' : String(s.tasks),
       formatBytes(s.memory),
       formatNsec(s.cpuNsec),
-      s.config ?? '-',
+      s.config === null ? '-' : terminalText(s.config),
       s.addresses.map(addressText).join(', ') || '-',
     ]),
   );
 }
 
+/**
+ * Why systemd has no figure (status NAME says it beside the "-"): a
+ * subhost that is not running has no processes to count; a running one
+ * lacks a counter when its accounting is off (TasksAccounting=,
+ * MemoryAccounting=) or the kernel's cgroup controller is
+ * not there (in a container, often not delegated).
+ */
+function missing(s: SubhostStatus, what: 'pid' | 'pids' | 'memory'): string {
+  if (!isRunning(s)) return ' (not running)';
+  if (what === 'pid') return ' (systemd knows no main process)';
+  const key = { pids: 'TasksAccounting', memory: 'MemoryAccounting' }[what];
+  return ` (systemd has no figure: ${key}= is off for ${s.unit}, or the cgroup "${what}" controller is not available here)`;
+}
+
 /** `overlay-boot status NAME`: the same fields, one per line. */
 export function renderOne(s: SubhostStatus): string {
   const rows: [string, string][] = [
-    ['Name', s.name],
+    ['Name', terminalText(s.name)],
     ['Unit', s.unit],
     ['State', `${stateText(s)}${s.result && s.result !== 'success' ? `, result ${s.result}` : ''}`],
     ['Since', formatTime(s.since)],
-    ['Main PID', s.mainPid === null ? '-' : `${s.mainPid} (the subhost's PID 1)`],
-    ['Tasks', s.tasks === null ? '-' : String(s.tasks)],
-    ['Memory', formatBytes(s.memory)],
+    ['Main PID', s.mainPid === null ? `-${missing(s, 'pid')}` : `${s.mainPid} (the subhost's PID 1)`],
+    ['Tasks', s.tasks === null ? `-${missing(s, 'pids')}` : String(s.tasks)],
+    ['Memory', s.memory === null ? `-${missing(s, 'memory')}` : formatBytes(s.memory)],
     ['CPU', formatNsec(s.cpuNsec)],
-    ['Config', s.config ? `${s.config}  (from ${s.configFrom})` : '- (not registered)'],
+    ['Config', s.config ? terminalText(`${s.config}  (from ${s.configFrom})`) : '- (not registered)'],
     ['Addresses', s.addresses.map(addressText).join(', ') || '-'],
   ];
   if (s.locks) {

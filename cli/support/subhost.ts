@@ -9,24 +9,13 @@ import { NameSchema } from '../../lib/config/fields.js';
 import { checkName } from './check-name.js';
 import { confName } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
-import type { SystemdManager } from '../../lib/systemd.js';
+import { type SystemdManager, SERVICE_IFACE, UNIT_IFACE } from '../../lib/systemd.js';
 import { Failure, isPolkitDenial, refusal, EXIT_NOPERM } from '../../lib/errors.js';
 import { configOf, registerForBoot, sameFile, type ConfOf } from './conf.js';
 import { ensureSettings } from './fence.js';
 import { processAlive } from './start-report.js';
 import { keepPlansForStart } from './plans.js';
-import {
-  subhostUnit,
-  netnsUnit,
-  subhostProps,
-  unitJob,
-  waitPendingJob,
-  explainFailure,
-  activeState,
-  RUNNING_STATES,
-  SERVICE_IFACE,
-  UNIT_IFACE,
-} from './dbus.js';
+import { subhostUnit, netnsUnit, subhostProps, waitPendingJob, explainFailure, activeState, RUNNING_STATES } from './dbus.js';
 
 // Where the other commands have always found it.
 export { checkName };
@@ -183,7 +172,9 @@ export async function startUnitOrExplain(sm: SystemdManager, name: string): Prom
   // TimeoutStartSec (90 s unless TIMEOUT_START) ends the job before this, unless longer.
   const timeout = await sm.unitProperty(unit, SERVICE_IFACE, 'TimeoutStartUSec').catch(() => undefined);
   const jobMs = typeof timeout === 'bigint' && timeout < 10n ** 12n ? Number(timeout / 1000n) + 60_000 : 24 * 3600_000;
-  const result = await unitJob(sm, 'StartUnit', unit, Math.max(jobMs, 150_000)).catch(denied(`starting subhost ${name}`));
+  const result = await sm
+    .unitJob('StartUnit', unit, { timeoutMs: Math.max(jobMs, 150_000), interactive: true })
+    .catch(denied(`starting subhost ${name}`));
   if (result === 'done') {
     // Three properties, not GetAll of two interfaces (hundreds of values to unmarshal).
     const [active, sub, mainPid] = await Promise.all([
@@ -206,7 +197,9 @@ export async function startUnitOrExplain(sm: SystemdManager, name: string): Prom
 /** StopUnit and wait, also for the netns unit that stops right after it. */
 export async function stopUnitOrExplain(sm: SystemdManager, name: string): Promise<void> {
   const since = Date.now();
-  const result = await unitJob(sm, 'StopUnit', subhostUnit(name), 60_000).catch(denied(`stopping subhost ${name}`));
+  const result = await sm
+    .unitJob('StopUnit', subhostUnit(name), { timeoutMs: 60_000, interactive: true })
+    .catch(denied(`stopping subhost ${name}`));
   await waitPendingJob(sm, netnsUnit(name)).catch(() => undefined);
   if (result === 'done') return;
   const why = await explainFailure(sm, name, since);

@@ -84,7 +84,9 @@ export function parseCables(spec: string, name: string): Cable[] {
   }
   for (const c of cables) {
     const bad = validIfName(c.hostIf);
-    if (bad) throw new Error(`host-side interface ${bad}; use a shorter NAME`);
+    // NAME is the prefix: say how long it may be with these cables.
+    if (bad)
+      throw new Error(`host-side interface ${bad}; use a NAME of at most ${IFNAMSIZ_MAX - (c.hostIf.length - name.length)} characters`);
   }
   return cables;
 }

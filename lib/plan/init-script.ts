@@ -39,6 +39,10 @@ export function initScript(c: SubhostConfig): string {
     `# overlay-boot init for subhost ${c.NAME}`,
     // The readiness pipe is for the reaper only: services must not inherit it.
     'close_ready() { [ -n "$OVERLAY_BOOT_READY_FD" ] && eval "exec $OVERLAY_BOOT_READY_FD>&-"; }',
+    // Progress for subhost-enter's STATUS= lines, on the same pipe: an item
+    // per line ("S" ENTRY: starting it, "D" STARTED FAILED: all done; see
+    // native/enter.c). $1 is expanded by eval inside quotes: never code.
+    'tell() { [ -z "$OVERLAY_BOOT_READY_FD" ] || eval \'printf "%s\\n" "$1" >&\'"$OVERLAY_BOOT_READY_FD"; }',
     `limit=${limit}`,
     'failed=0',
     'if [ "$limit" -gt 0 ] && ! command -v sleep >/dev/null; then',
@@ -83,17 +87,18 @@ export function initScript(c: SubhostConfig): string {
     '}',
     'start_service() {',
     '    case "$1" in',
-    '    /*) echo "overlay-boot: running $1" >&2; run_entry "$1" "$1" ;;',
+    '    /*) echo "overlay-boot: running $1" >&2; tell "S$1"; run_entry "$1" "$1" ;;',
     '    *)  if ! command -v service >/dev/null; then',
     '            echo "overlay-boot: cannot start $1: no service command" >&2',
     `            echo "${START_LINE.failed('$1', 127)}" >&2; failed=$((failed + 1))`,
     '        else',
-    '            echo "overlay-boot: starting $1" >&2; run_entry "$1" service "$1" start',
+    '            echo "overlay-boot: starting $1" >&2; tell "S$1"; run_entry "$1" service "$1" start',
     '        fi ;;',
     '    esac',
     '}',
   ];
   for (const s of c.START) lines.push(`start_service ${q(s)}`);
+  lines.push(`tell "D$((${c.START.length} - failed)) $failed"`);
   // 1.6's dummy_service, whatever START holds (as 1.6 did): the subhost
   // stays up for overlay-go even when no service runs (START=none, or
   // services that failed); writing to /run/dummy_service ends it. Our

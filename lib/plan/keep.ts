@@ -20,7 +20,7 @@ import { sigOps } from './sig.js';
 export const keptStartPlan = (name: string): string => `${PLAN_DIR}/${name}.start`;
 export const keptNetnsPlan = (name: string): string => `${PLAN_DIR}/${name}.netns`;
 
-/** subhost@NAME's pidfile: its RuntimeDirectory=subhost/%i, PIDFile=. */
+/** subhost@NAME's pidfile (in its RuntimeDirectory=subhost/%i): the reaper's PID, for subhost-machine. */
 export const subhostPidfile = (name: string): string => `/run/subhost/${name}/pid`;
 
 /** The signature of the config `conf` of subhost NAME as a unit with OVERLAY_BOOT_CONF=envConf (undefined: unset) checks it. */

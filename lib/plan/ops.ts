@@ -30,6 +30,9 @@ export const OPS = {
   'link-up': ['ifname'],
   lock: ['owner', 'role', 'dir'],
   'refuse-foreign-mounts': [],
+  // The console pty and /dev/log socket, and the relay that carries them
+  // to the journal (native/console.c); "-" for a part not wanted.
+  relay: ['program', 'name', 'pts', 'console', 'devlog', 'hostlog'],
 } as const;
 
 export type OpName = keyof typeof OPS;

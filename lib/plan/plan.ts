@@ -15,6 +15,8 @@ export interface HostFacts {
   ttyGid: number;
   /** The package's reaper binary. */
   reaper: string;
+  /** The package's console and syslog relay (native/relay.c). */
+  relay: string;
 }
 
 /**
@@ -94,7 +96,6 @@ export function postmountOps(c: SubhostConfig, h: HostFacts): Op[] {
   const ops: Op[] = [
     ['mkdir', dev, '755'],
     ['mount', 'tmpfs', 'dev', dev, 'nosuid', 'size=50M,mode=755'],
-    ['mknod', `${dev}/console`, '622', 'c', '5', '1', '0', tty],
     ['mknod', `${dev}/null`, '666', 'c', '1', '3', '0', '0'],
     ['mknod', `${dev}/zero`, '666', 'c', '1', '5', '0', '0'],
     ['mknod', `${dev}/ptmx`, '666', 'c', '5', '2', '0', tty],
@@ -152,14 +153,34 @@ export const JOURNAL_DIR = '/run/systemd/journal';
 export function journalOps(c: SubhostConfig): Op[] {
   if (c.JOURNAL === 'no') return [];
   const L = c.LIVE;
-  if (c.RAM_SIZE === 'none') return [['bind-socket-ro', `${JOURNAL_DIR}/dev-log`, `${L}/dev/log`]];
+  // Contained, the socket is the relay's (relayOps), made right before enter.
+  const bind = (at: string): Op[] => (c.CONTAINMENT === 'none' ? [['bind-socket-ro', `${JOURNAL_DIR}/dev-log`, at]] : []);
+  if (c.RAM_SIZE === 'none') return bind(`${L}/dev/log`);
   const ops: Op[] = [
     ...mkdirP(L, JOURNAL_DIR),
-    ['bind-socket-ro', `${JOURNAL_DIR}/dev-log`, `${L}${JOURNAL_DIR}/dev-log`],
+    ...bind(`${L}${JOURNAL_DIR}/dev-log`),
     ['symlink', `${JOURNAL_DIR}/dev-log`, `${L}/dev/log`],
   ];
   if (c.CONTAINMENT === 'none') ops.push(['bind-socket-ro', `${JOURNAL_DIR}/socket`, `${L}${JOURNAL_DIR}/socket`]);
   return ops;
+}
+
+/**
+ * /dev/console and (contained) /dev/log, with the relay that carries them
+ * to the host's journal (native/console.c, native/relay.c): the console
+ * is a pty of the subhost's own devpts (never the host's console), its
+ * output goes to the unit's journal; each syslog line reaches journald
+ * as the unit's, at most at severity crit (journald
+ * walls emerg lines to every host terminal). With CONTAINMENT=none the
+ * host's socket is bound in as it is (journalOps): root inside is root
+ * on the host anyway. The last op before enter, in the helper that runs
+ * enter: the relay is told the PID of the subhost's PID 1 and ends with it.
+ */
+export function relayOps(c: SubhostConfig, h: HostFacts): Op[] {
+  const L = c.LIVE;
+  const devlog =
+    c.JOURNAL === 'no' || c.CONTAINMENT === 'none' ? '-' : c.RAM_SIZE === 'none' ? `${L}/dev/log` : `${L}${JOURNAL_DIR}/dev-log`;
+  return [['relay', h.relay, c.NAME, `${L}/dev/pts`, `${L}/dev/console`, devlog, `${JOURNAL_DIR}/dev-log`]];
 }
 
 /**
@@ -195,7 +216,7 @@ export function ttyGid(): number {
 }
 
 export function hostFacts(): HostFacts {
-  return { ttyGid: ttyGid(), reaper: `${libDir()}/reaper` };
+  return { ttyGid: ttyGid(), reaper: `${libDir()}/reaper`, relay: `${libDir()}/subhost-relay` };
 }
 
 /** Uses only the built-in hooks, so the whole start is one native plan. */
@@ -234,12 +255,15 @@ export function startPlan(c: SubhostConfig, facts: HostFacts, pidfile: string): 
     ...postmountOps(c, facts),
     ...shareOps(c),
     ...reaperOps(c, facts),
+    ...relayOps(c, facts),
   ];
   return [...opsToArgv(ops), ...enterArgs(c, pidfile), initScript(c), `init-${c.NAME}`];
 }
 
 export function enterArgs(c: SubhostConfig, pidfile: string, defaultInit = true): string[] {
-  const enter = ['enter', '--hostname', c.NAME, '--pidfile', pidfile];
+  // The hostname: the root's own /etc/hostname when it is not the host's
+  // (read by subhost-enter at every start, inside LIVE), else NAME.
+  const enter = ['enter', '--hostname', c.NAME, '--hostname-from-root', '--pidfile', pidfile];
   if (c.CONTAINMENT === 'contained') enter.push('--contain');
   // Readiness comes from our reaper, or from the default init script
   // right before it execs a custom REAPER; a custom INIT with a custom

@@ -67,13 +67,122 @@ describe('overlay-boot create / remove', () => {
     expect(containmentOf(await ok(inside(sb, 'mk1', ['cat', '/proc/1/status'])))).toEqual(contained);
     const sshd = (await ok(inside(sb, 'mk1', ['cat', '/run/sshd.pid']))).trim();
     expect(containmentOf(await ok(inside(sb, 'mk1', ['cat', `/proc/${sshd}/status`])))).toEqual(contained);
-    // Only the syslog socket, read-only (root inside cannot chmod the
-    // host's), and /dev/log pointing at it; not the native one.
+    // Only a syslog socket, and /dev/log pointing at it; not the native
+    // one. Contained, it is the relay's (native/relay.c), not the host's.
     expect((await ok(inside(sb, 'mk1', ['ls', '/run/systemd/journal']))).trim()).toBe('dev-log');
     expect((await ok(inside(sb, 'mk1', ['readlink', '/dev/log']))).trim()).toBe('/run/systemd/journal/dev-log');
-    const chmod = await inside(sb, 'mk1', ['chmod', '600', '/run/systemd/journal/dev-log']);
-    expect(chmod.stderr).toMatch(/Read-only file system/);
+    const hostSocket = (await ok(sb.run(['stat', '-c', '%d:%i', '/run/systemd/journal/dev-log']))).trim();
+    expect((await ok(inside(sb, 'mk1', ['stat', '-c', '%d:%i', '/run/systemd/journal/dev-log']))).trim()).not.toBe(hostSocket);
+    // In the subhosts' own slice, with nspawn@'s task limit (no TASKS_MAX given).
+    expect(await ok(sb.run(['systemctl', 'show', '-p', 'Slice,TasksMax,RestrictRealtime', 'subhost@mk1.service']))).toBe(
+      'Slice=subhost.slice\nTasksMax=16384\nRestrictRealtime=yes\n',
+    );
+    await relayedToTheJournal(sb, 'mk1');
+    await upperOutOfReach(sb, 'mk1');
   });
+
+  /**
+   * What the subhost's relay does (issue 20): /dev/console is a pty of its
+   * own devpts (major 136), not the host's console (5:1), and what is
+   * written to it is in the unit's journal, at info even when it starts
+   * with "<1>" (SyslogLevelPrefix=no); a syslog line at alert reaches
+   * journald as the unit's at crit: no line from inside is ever an
+   * emergency, which journald walls to every host terminal.
+   */
+  async function relayedToTheJournal(sb: Sandbox, name: string) {
+    expect((await ok(inside(sb, name, ['stat', '-c', '%t', '/dev/console']))).trim()).toBe('88');
+    await ok(sb.run(['overlay-go', name, '--', 'sh', '-c', 'echo "<1>console line from inside" > /dev/console']), 'console');
+    await ok(sb.run(['overlay-go', name, '--', 'logger', '-p', 'user.alert', '-t', 'capped', 'alert from inside']), 'logger');
+    // Raw datagrams from a process that outlives them (and logger's, above,
+    // from one that does not): each is the unit's, named by its own IDENT[PID].
+    // Also the forms of "<PRI>" journald reads (1 to 3 digits), each
+    // capped with its facility kept; a line without one is journald's
+    // user.info. (Through the relay, emerg is harmless: it arrives as crit.)
+    const lines = [
+      '<14>credtest: from a live sender',
+      '<0>edge0: a',
+      '<000>edge1: b',
+      '<8>edge2: c',
+      '<25>edge3: d',
+      '<191>edge4: e',
+      'edge5: f',
+    ];
+    const perl = `use Socket; socket(S, AF_UNIX, SOCK_DGRAM, 0) or die; for my $l (${lines.map((l) => `'${l}'`).join(', ')}) { send(S, $l, 0, pack_sockaddr_un("/dev/log")) or die } sleep 2`;
+    await ok(sb.run(['overlay-go', name, '--', 'perl', '-e', perl]), 'perl');
+    const entries = async () =>
+      (await sb.run(['journalctl', '--no-pager', '-o', 'json', '-u', `subhost@${name}.service`])).stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, string>);
+    await until('the console line and the capped one in the journal', async () => {
+      const e = await entries();
+      return (
+        ['capped', 'credtest', 'edge5'].every((t) => e.some((x) => x.SYSLOG_IDENTIFIER === t)) &&
+        e.some((x) => x.MESSAGE === '<1>console line from inside')
+      );
+    });
+    const e = await entries();
+    expect(e.find((x) => x.MESSAGE === '<1>console line from inside')).toMatchObject({ PRIORITY: '6' });
+    expect(e.find((x) => x.SYSLOG_IDENTIFIER === 'capped')).toMatchObject({
+      MESSAGE: 'alert from inside',
+      PRIORITY: '2',
+      _SYSTEMD_UNIT: `subhost@${name}.service`,
+    });
+    expect(e.find((x) => x.SYSLOG_IDENTIFIER === 'credtest')).toMatchObject({
+      PRIORITY: '6',
+      _COMM: 'subhost-relay',
+      _SYSTEMD_UNIT: `subhost@${name}.service`,
+    });
+    const pf = (id: string) => {
+      const x = e.find((y) => y.SYSLOG_IDENTIFIER === id);
+      // (journald leaves SYSLOG_FACILITY out for facility 0, kern.)
+      return `${x?.PRIORITY}/${x ? (x.SYSLOG_FACILITY ?? '0') : '-'}`;
+    };
+    expect(['edge0', 'edge1', 'edge2', 'edge3', 'edge4', 'edge5'].map(pf)).toEqual(['2/0', '2/0', '2/1', '2/3', '7/23', '6/1']);
+  }
+
+  /**
+   * A setuid-root binary the subhost writes lands in UPPER as it is; BASE
+   * is root's alone (create makes it 0700), so no host user reaches it.
+   * A BASE as create made it before (0755): it runs as root for anyone,
+   * and check warns about it.
+   */
+  async function upperOutOfReach(sb: Sandbox, name: string) {
+    const base = `${sb.dataDir}/${name}`;
+    await ok(sb.run(['overlay-go', name, '--', 'sh', '-c', 'cp /usr/bin/id /var/tmp/suid-id && chmod 4755 /var/tmp/suid-id']), 'setuid');
+    // Through sh: setpriv itself keeps root's capabilities until its exec.
+    const asNobody = () =>
+      sb.run([
+        'setpriv',
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        '--',
+        'sh',
+        '-c',
+        'exec "$0" -u',
+        `${base}/root/var/tmp/suid-id`,
+      ]);
+    const check = () => sb.run(['overlay-boot', 'check', `${base}/${name}.conf`]);
+    const denied = await asNobody();
+    const modes = (await sb.run(['stat', '-c', '%a %U %n', base, `${base}/root`, `${base}/root/var/tmp/suid-id`])).stdout;
+    expect(denied.exitCode, `${denied.stdout}${denied.stderr}${modes}`).not.toBe(0);
+    expect(denied.stderr).toMatch(/Permission denied/);
+    expect((await check()).stderr).not.toMatch(/reachable/);
+    await ok(sb.run(['chmod', '755', base]));
+    try {
+      expect((await asNobody()).stdout.trim()).toBe('0');
+      const warned = (await check()).stderr.trim().split('\n');
+      expect(warned).toContain(
+        `${base}/${name}.conf: warning: UPPER ${base}/root is reachable by users other than root (every directory down to it lets them search it; ` +
+          `the last, ${base}, is mode 0755 owner 0): what the subhost writes there (setuid files, device nodes) is theirs to run or open; chmod 700 ${base} closes it`,
+      );
+      // Only warned about: check changes nothing.
+      expect((await ok(sb.run(['stat', '-c', '%a', base]))).trim()).toBe('755');
+    } finally {
+      await ok(sb.run(['chmod', '700', base]));
+    }
+  }
 
   it('remove without --purge stops and unregisters it, and keeps its UPPER', async () => {
     const sb = sandbox();
@@ -97,6 +206,8 @@ describe('overlay-boot create / remove', () => {
     await ok(sb.run(['mkdir', '-p', dropIn]));
     await sb.writeFile(`${dropIn}/50-test-ratelimit.conf`, '[Service]\nLogRateLimitIntervalSec=1s\nLogRateLimitBurst=20\n');
     const base = await createAndLogIn(sb, 'mk2', '192.0.2.5', '192.0.2.6', ['--containment', 'none']);
+    // Its /dev/console is its own pty too (1.6 made it the host's 5:1).
+    expect((await ok(inside(sb, 'mk2', ['stat', '-c', '%t', '/dev/console']))).trim()).toBe('88');
     // A flood through /dev/log is cut by it. journald says so, naming the
     // unit, with the first line it takes once the interval is over.
     // (overlay-go: its processes are in the subhost's cgroup, nsenter's are not.)

@@ -18,7 +18,7 @@ const PLAYBOOK = '/root/obt-ansible';
 const DEB = '/var/tmp/overlay-boot.deb';
 
 const INVENTORY = `[subhost_hosts]
-localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3
+localhost ansible_python_interpreter=/usr/bin/python3
 `;
 const HOST_VARS = (base: string, extra = '') => `overlay_boot_deb: ${DEB}
 overlay_boot_subhosts:
@@ -47,6 +47,8 @@ describe('examples/ansible against a sandbox; node exporter', () => {
         '-i',
         `${PLAYBOOK}/test-inventory.ini`,
         `${PLAYBOOK}/site.yml`,
+        // This machine itself (the sandbox), no ssh.
+        '--connection=local',
         // No sudo in the sandbox: the connection is root already.
         '-e',
         'ansible_become=false',
@@ -176,7 +178,7 @@ describe('examples/ansible against a sandbox; node exporter', () => {
       ].join('\n');
       const r = await sb.run(['/usr/bin/python3', '-c', scrape], { timeoutMs: 60_000 });
       expect(r.exitCode, r.stderr).toBe(0);
-      const line = `node_systemd_unit_state{name="subhost@${NAME}.service",state="active",type="forking"} 1`;
+      const line = `node_systemd_unit_state{name="subhost@${NAME}.service",state="active",type="notify"} 1`;
       expect(r.stdout.split('\n')).toContain(line);
       // Only what the include pattern names.
       expect(r.stdout).not.toMatch(/node_systemd_unit_state\{name="(?!subhost@)/);

@@ -170,8 +170,20 @@ describe('1.6 upgrade: settings, START results, real success', () => {
     await sb.writeFile(s.conf, 'BASE=.\nCABLES==\nSTART=none\n');
     expect((await cli(sb, ['overlay-boot', s.conf])).exitCode).toBe(0);
     expect(await held()).toBe('1');
-    const procs = await sb.run(['cat', '/sys/fs/cgroup/system.slice/system-subhost.slice/subhost@dm1.service/cgroup.procs']);
-    expect(procs.stdout.trim().split('\n')).toEqual([String(await mainPid(sb, 'dm1'))]);
+    const procs = await sb.run([
+      'sh',
+      '-c',
+      'for p in $(cat /sys/fs/cgroup/subhost.slice/subhost@dm1.service/cgroup.procs); do echo "$p $(cat /proc/$p/comm)"; done',
+    ]);
+    // And, outside the subhost, the relay of its console and syslog.
+    const reaper1 = await mainPid(sb, 'dm1');
+    expect(
+      procs.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(/^\d+ /, (p) => (p === `${reaper1} ` ? 'MAIN ' : ''))),
+    ).toEqual(expect.arrayContaining(['MAIN .reaper', 'subhost-relay']));
+    expect(procs.stdout.trim().split('\n')).toHaveLength(2);
     // Written from outside the subhost's pid namespace: a writer inside is
     // killed with everything else when the reaper (its PID 1) exits.
     const reaper = await mainPid(sb, 'dm1');

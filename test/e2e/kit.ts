@@ -96,9 +96,7 @@ export async function counts(sb: Sandbox): Promise<Counts> {
     .map((l) => l.split(':')[1]!.trim().split('@')[0])
     .sort()
     .join(' ');
-  const procs = (
-    await sb.run(['sh', '-c', 'cat /sys/fs/cgroup/system.slice/system-subhost.slice/*/cgroup.procs 2>/dev/null | wc -l'])
-  ).stdout.trim();
+  const procs = (await sb.run(['sh', '-c', 'cat /sys/fs/cgroup/subhost.slice/*/cgroup.procs 2>/dev/null | wc -l'])).stdout.trim();
   return { mounts, netns, links, subhostProcs: Number(procs) };
 }
 

@@ -17,6 +17,7 @@ const MANPAGES = [
   'overlay-share.8',
   'overlay-diskfile.8',
   'overlay-clean-root.8',
+  'overlay-boot-generator.8',
   'overlay-boot.conf.5',
   'subhost@.service.8',
   'overlay-boot-subhost-scripts.7',
@@ -102,7 +103,7 @@ describe('man pages', () => {
   // Each command's real --help (from the bundles in dist/) against its page.
   const COMMANDS: Array<[string, string[], string]> = [
     ['overlay-boot', [], 'overlay-boot.8'],
-    ...['start', 'stop', 'status', 'list', 'enable', 'disable', 'check', 'create', 'remove'].map(
+    ...['start', 'stop', 'status', 'list', 'enable', 'disable', 'check', 'create', 'remove', 'export', 'import', 'move'].map(
       (s) => ['overlay-boot', [s], 'overlay-boot.8'] as [string, string[], string],
     ),
     ['overlay-stop', [], 'overlay-stop.8'],
@@ -110,6 +111,7 @@ describe('man pages', () => {
     ['overlay-share', [], 'overlay-share.8'],
     ['overlay-diskfile', [], 'overlay-diskfile.8'],
     ['overlay-clean-root', [], 'overlay-clean-root.8'],
+    ['overlay-boot-generator', [], 'overlay-boot-generator.8'],
   ];
   for (const [cmd, sub, page] of COMMANDS) {
     const label = [cmd, ...sub].join(' ');

@@ -57,6 +57,7 @@ describe('the .deb', () => {
     for (const p of [
       '/usr/lib/overlay-boot/overlay-boot-runtime.cjs',
       '/usr/lib/overlay-boot/reaper',
+      '/usr/lib/overlay-boot/subhost-relay',
       '/usr/lib/overlay-boot/subhost-enter',
       '/usr/lib/overlay-boot/subhost-netns',
       '/usr/lib/overlay-boot/subhost-bind',
@@ -69,6 +70,7 @@ describe('the .deb', () => {
       '/usr/lib/systemd/system/subhost@.service',
       '/usr/lib/systemd/system/subhost-netns@.service',
       '/usr/lib/systemd/system/subhosts.target',
+      '/usr/lib/systemd/system/subhost.slice',
       '/usr/lib/overlay-boot/subhost-machine',
       '/usr/lib/systemd/system/subhost-machine@.service',
       '/usr/share/polkit-1/actions/org.overlay-boot.policy',
@@ -86,6 +88,8 @@ describe('the .deb', () => {
       '/usr/sbin/overlay-go',
       '/usr/sbin/overlay-share',
       '/usr/sbin/overlay-diskfile',
+      '/usr/sbin/overlay-boot-generator',
+      '/usr/share/man/man8/overlay-boot-generator.8.gz',
       '/usr/share/man/man8/overlay-boot.8.gz',
       '/usr/share/man/man5/overlay-boot.conf.5.gz',
       '/usr/share/man/man8/subhost@.service.8.gz',
@@ -145,6 +149,8 @@ describe('dpkg -i, boot, dpkg --purge in a sandbox systemd', () => {
     const s = await makeSubhost(sb, 'pkg1', 'BASE=.\nSTART=none\nCABLES==\n');
     expect(await ok(sb, ['overlay-boot', 'check', s.conf])).toContain(`${s.conf}: valid`);
     expect(await ok(sb, ['man', '-w', 'overlay-boot.conf'])).toContain('/usr/share/man/man5/overlay-boot.conf.5.gz');
+    // The generator's dry run by its name on PATH (README's Commands table).
+    expect(await ok(sb, ['overlay-boot-generator', '--dry-run'])).toBe('');
 
     // Listed in /etc/subhosts.conf: up at the next boot (the generator pulls in subhosts.target).
     await register(sb, s.conf);

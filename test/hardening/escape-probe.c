@@ -18,11 +18,15 @@
  * shell the container's tools start): an `nsenter -a` from the host keeps the
  * caller's capabilities and seccomp filter, not the container's.
  *
- * Usage: escape-probe [-s DIR] [-r NAME=PATH]...
+ * Usage: escape-probe [-s DIR] [-r NAME=PATH]... [-x] | -e
  *   -s DIR        a directory on a filesystem shared in from the host (for
  *                 name_to_handle_at/open_by_handle_at)
  *   -r NAME=PATH  also try to remount the read-only mount at PATH read-write
  *                 (vector remount-NAME)
+ *   -x            also prepare what the host side judges (issue 20: a
+ *                 setuid-root copy of itself in /var/tmp, an alert line
+ *                 to /dev/log)
+ *   -e            only print the effective uid (the setuid copy's job)
  *
  * Static, no library beyond libc: it runs in any root the container has.
  */
@@ -48,6 +52,11 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+/* issue 20 (h20edge) */
+#include <linux/audit.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 static char tmpdir[64];
 
@@ -652,18 +661,140 @@ static void probe_adjtime(void)
 	probe_open_write("adjtime", "/etc/adjtime", O_WRONLY | O_APPEND);
 }
 
+/* ---- issue 20: the host's terminals and audit log (h20edge) ---- */
+
+/* The host's console (5:1): /dev/console itself, or a node made for it,
+ * opens (read-only, nothing read; O_NOCTTY: it never becomes ours). */
+static void probe_console(void)
+{
+	struct stat st;
+	const char *step;
+	char what[64] = "no /dev/console";
+
+	if (stat("/dev/console", &st) == 0)
+		snprintf(what, sizeof what, "/dev/console is %u:%u", major(st.st_rdev), minor(st.st_rdev));
+	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 1)) {
+		int fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
+			say("console-host", "open", "%s, the host's console, and opens for writing (nothing written)", what);
+			return;
+		}
+	}
+	if (try_node(S_IFCHR, makedev(5, 1), &step) == 0)
+		say("console-host", "open", "%s; mknod and open of the host's console (5:1) worked", what);
+	else
+		say("console-host", "closed", "%s; 5:1: %s %s", what, step, strerrorname_np(errno));
+}
+
+/* One AUDIT_USER message: accepted means a line in the host's audit log
+ * written as the host's root (harmless text, nothing else). */
+static void probe_audit(void)
+{
+	struct {
+		struct nlmsghdr h;
+		char text[64];
+	} m;
+	struct {
+		struct nlmsghdr h;
+		struct nlmsgerr e;
+		char more[256];
+	} ack;
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct timeval tv = { .tv_sec = 2 };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+
+	if (fd < 0) {
+		if (errno == EPROTONOSUPPORT)
+			say("audit-user", "n/a", "socket(NETLINK_AUDIT): EPROTONOSUPPORT (kernel without audit)");
+		else
+			refused("audit-user", "socket(NETLINK_AUDIT)", errno);
+		return;
+	}
+	memset(&m, 0, sizeof m);
+	snprintf(m.text, sizeof m.text, "escape-probe: harmless test message");
+	m.h.nlmsg_len = NLMSG_LENGTH(strlen(m.text) + 1);
+	m.h.nlmsg_type = AUDIT_USER;
+	m.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	m.h.nlmsg_seq = 1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (sendto(fd, &m, m.h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
+		refused("audit-user", "send AUDIT_USER", errno);
+	} else if (recv(fd, &ack, sizeof ack, 0) < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) || ack.h.nlmsg_type != NLMSG_ERROR) {
+		say("audit-user", "n/a", "no acknowledgement from the kernel");
+	} else if (ack.e.error == 0) {
+		say("audit-user", "open", "an AUDIT_USER message was accepted (one harmless line in the host's audit log)");
+	} else {
+		refused("audit-user", "AUDIT_USER", -ack.e.error);
+	}
+	close(fd);
+}
+
+/* Realtime scheduling for this process, dropped again at once (it runs
+ * nothing at that priority): a realtime busy loop would starve the host's
+ * processes on its CPU. */
+static void probe_sched_fifo(void)
+{
+	struct sched_param rt = { .sched_priority = 1 }, other = { .sched_priority = 0 };
+
+	if (sched_setscheduler(0, SCHED_FIFO, &rt) == 0) {
+		sched_setscheduler(0, SCHED_OTHER, &other);
+		say("sched-fifo", "open", "sched_setscheduler(SCHED_FIFO 1) worked (and back to SCHED_OTHER)");
+	} else {
+		refused("sched-fifo", "sched_setscheduler(SCHED_FIFO 1)", errno);
+	}
+}
+
+/* With -x: what the host side of the suite then judges (escape.ts): a
+ * setuid-root copy of this program in /var/tmp (in UPPER, for a host
+ * user to try), and a syslog line at alert through /dev/log (journald
+ * walls emerg; the journal shows the severity it arrived at). */
+static void prepare_host_checks(const char *self)
+{
+	char buf[65536];
+	const char *msg = "<9>escape-probe-severity: alert line from inside (harmless)";
+	struct sockaddr_un log = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
+	int in = open(self, O_RDONLY | O_CLOEXEC), out, fd;
+	ssize_t n;
+
+	mkdir("/var/tmp", 01777);
+	unlink("/var/tmp/escape-probe-suid");
+	out = open("/var/tmp/escape-probe-suid", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			break;
+	if (out >= 0 && fchmod(out, 04755) != 0)
+		perror("escape-probe: chmod 4755");
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&log, sizeof log) < 0)
+		perror("escape-probe: /dev/log");
+	if (fd >= 0)
+		close(fd);
+}
+/* ---- end of issue 20 (h20edge) ---- */
+
 int main(int argc, char **argv)
 {
 	const char *share = NULL;
 	const char *remounts[16];
-	int nremounts = 0, opt;
-	while ((opt = getopt(argc, argv, "s:r:")) != -1) {
-		if (opt == 's')
+	int nremounts = 0, opt, host_checks = 0;
+	while ((opt = getopt(argc, argv, "s:r:xe")) != -1) {
+		if (opt == 'x')
+			host_checks = 1;
+		else if (opt == 'e') {
+			/* The setuid copy, run by a host user: who it runs as. */
+			printf("euid=%d\n", (int)geteuid());
+			return 0;
+		} else if (opt == 's')
 			share = optarg;
 		else if (opt == 'r' && nremounts < 16 && strchr(optarg, '='))
 			remounts[nremounts++] = optarg;
 		else {
-			fprintf(stderr, "usage: escape-probe [-s DIR] [-r NAME=PATH]...\n");
+			fprintf(stderr, "usage: escape-probe [-s DIR] [-r NAME=PATH]... [-x] | -e\n");
 			return 2;
 		}
 	}
@@ -713,6 +844,12 @@ int main(int argc, char **argv)
 	}
 	probe_userns();
 	probe_adjtime();
+	/* issue 20 (h20edge) */
+	probe_console();
+	probe_audit();
+	probe_sched_fifo();
+	if (host_checks)
+		prepare_host_checks(argv[0]);
 	rmdir(tmpdir);
 	return 0;
 }

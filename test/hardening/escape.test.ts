@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { useInstalledSandbox, register, stopSubhost, ROOT } from '../e2e/kit.js';
 import { buildProbe, makeProbedSubhost, probeSubhost, probeOverlayGo, VECTOR_NAMES, ABSENT_HERE, type Findings } from './escape.js';
+import { probeHostSide, HOST_SIDE_VECTOR_NAMES } from './escape.js';
 
 const VECTORS = VECTOR_NAMES;
 
@@ -90,4 +91,37 @@ describe('escape from a subhost', () => {
       else expect(go.get(v), `${v} in overlay-go ${subhosts.contained}`).toMatchObject({ state: 'closed' });
     }
   });
+
+  // ---- issue 20: what reaches host users and terminals (h20edge) ----
+  // Judged on the host after the probe prepared them (escape.ts). Two are
+  // not a matter of the level: UPPER's reach is BASE's mode (the contained
+  // subhost's is made 0700, as overlay-boot create makes it; the opt-out's
+  // stays 0755, as 1.6 and create before made it), and every name from
+  // inside is escaped by the commands at every level: there the raw name
+  // in ip(8)'s output and exact JSON are what the test can tell apart.
+  describe('what reaches host users and terminals', () => {
+    const host: Record<'contained' | 'optout', Findings> = { contained: new Map(), optout: new Map() };
+    beforeAll(async () => {
+      const sb = sandbox();
+      expect((await sb.run(['chmod', '700', `${sb.dataDir}/${subhosts.contained}`])).exitCode).toBe(0);
+      for (const [level, name] of Object.entries(subhosts) as [keyof typeof subhosts, string][])
+        host[level] = await probeHostSide(sb, name);
+    });
+    describe.each(HOST_SIDE_VECTOR_NAMES.filter((v) => v !== 'ifname-escape'))('%s', (v) => {
+      it('is open with CONTAINMENT=none (and a 1.6 BASE)', () => {
+        expect(host.optout.get(v), `${v} with CONTAINMENT=none`).toMatchObject({ state: 'open' });
+      });
+      it('is closed contained (and a BASE as create makes it)', () => {
+        expect(host.contained.get(v), `${v} contained`).toMatchObject({ state: 'closed' });
+      });
+    });
+    it('ifname-escape: the ESC is in the name (ip shows it raw, --json exactly), status escapes it at both levels', () => {
+      for (const f of Object.values(host))
+        expect(f.get('ifname-escape')).toMatchObject({
+          state: 'closed',
+          detail: expect.stringMatching(/raw: true; status --json exact: true$/),
+        });
+    });
+  });
+  // ---- end of issue 20 (h20edge) ----
 });

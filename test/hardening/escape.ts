@@ -77,6 +77,10 @@ export const VECTORS: ReadonlyArray<readonly [string, string]> = [
   ['remount-share-ro', 'a read-only share (overlay-share --ro, nspawn --bind-ro) remounts read-write'],
   ['userns', 'a user namespace with a fresh proc can be made'],
   ['adjtime', "the host's /etc/adjtime opens for writing"],
+  // issue 20: the host's terminals and audit log (h20edge)
+  ['console-host', "the host's console (5:1) opens, as /dev/console or through mknod"],
+  ['audit-user', "an AUDIT_USER message is accepted into the host's audit log"],
+  ['sched-fifo', 'realtime scheduling (SCHED_FIFO) is allowed: a busy loop starves the host on its CPU'],
 ];
 export const VECTOR_NAMES = VECTORS.map(([n]) => n);
 /**
@@ -209,3 +213,92 @@ export async function probeNspawn(sb: Sandbox, name: string, probeDir: string, r
   r = await sb.run(['cat', `${probeDir}/nspawn.out`]);
   return parseProbe(r.stdout);
 }
+
+// ---- issue 20: what the host side judges (h20edge) ----
+
+/** Vectors judged on the host after the probe prepared them (escape-probe -x), by name, with what each means. */
+export const HOST_SIDE_VECTORS: ReadonlyArray<readonly [string, string]> = [
+  ['syslog-alert', 'a syslog line from inside reaches journald above crit (journald walls emerg to every host terminal)'],
+  ['upper-setuid', 'a setuid-root file written inside runs as root for a host user (65534) from UPPER'],
+  ['ifname-escape', 'an interface name made inside reaches the terminal raw (ESC included) through overlay-boot status'],
+];
+export const HOST_SIDE_VECTOR_NAMES = HOST_SIDE_VECTORS.map(([n]) => n);
+
+/** Made inside by ifname-escape: ESC [7m (reverse video) in an interface name. */
+export const EVIL_IFNAME = 'e\x1b[7mx';
+
+/**
+ * The host-side vectors of running subhost NAME (made by
+ * makeProbedSubhost): its agent runs the probe with -x (a setuid-root copy
+ * of it in /var/tmp, an alert line to /dev/log) and overlay-go makes an
+ * interface with an ESC in its name; then the host looks: the severity
+ * journald stored, the copy run as user 65534 from UPPER (through sh:
+ * setpriv keeps root's capabilities until its own exec), and what
+ * `overlay-boot status` prints. Harmless: the line is at alert, which
+ * journald does not wall by default; the interface is removed again.
+ */
+export async function probeHostSide(sb: Sandbox, name: string): Promise<Findings> {
+  const f: Findings = new Map();
+  const upper = `${sb.dataDir}/${name}/root`;
+  const since = (await sb.run(['date', '+@%s'])).stdout.trim();
+  await askAgent(sb, `${sb.dataDir}/${name}/probe`, ['-x']);
+
+  let entry: Record<string, string> | undefined;
+  for (let i = 0; i < 50 && !entry; i++) {
+    const out = (await sb.run(['journalctl', '--no-pager', '-o', 'json', '-t', 'escape-probe-severity', `--since=${since}`])).stdout;
+    entry = out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, string>)
+      .at(-1);
+    if (!entry) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!entry) f.set('syslog-alert', { state: 'n/a', detail: 'the line did not reach the journal' });
+  else
+    f.set('syslog-alert', {
+      state: Number(entry.PRIORITY) < 2 ? 'open' : 'closed',
+      detail: `sent at alert (1), stored at PRIORITY=${entry.PRIORITY} for ${entry._SYSTEMD_UNIT}`,
+    });
+
+  const run = await sb.run([
+    'setpriv',
+    '--reuid=65534',
+    '--regid=65534',
+    '--clear-groups',
+    '--',
+    'sh',
+    '-c',
+    'exec "$0" -e',
+    `${upper}/var/tmp/escape-probe-suid`,
+  ]);
+  const mode = (await sb.run(['stat', '-c', '%a', `${sb.dataDir}/${name}`])).stdout.trim();
+  f.set(
+    'upper-setuid',
+    run.stdout.trim() === 'euid=0'
+      ? { state: 'open', detail: `user 65534 ran UPPER/var/tmp/escape-probe-suid as euid 0 (BASE mode ${mode})` }
+      : { state: 'closed', detail: `user 65534: ${(run.stderr || run.stdout).trim()} (BASE mode ${mode})` },
+  );
+
+  const add = await sb.run(['overlay-go', name, '--', 'ip', 'link', 'add', EVIL_IFNAME, 'type', 'veth', 'peer', 'name', 'escpeer0']);
+  const addr = await sb.run(['overlay-go', name, '--', 'ip', 'addr', 'add', '192.0.2.250/32', 'dev', EVIL_IFNAME]);
+  if (add.exitCode !== 0 || addr.exitCode !== 0) {
+    f.set('ifname-escape', { state: 'n/a', detail: `ip link add inside: ${add.stderr}${addr.stderr}`.trim() });
+  } else {
+    const raw = (await sb.run(['ip', '-n', name, '-o', 'link', 'show'])).stdout.includes(EVIL_IFNAME);
+    const shown = (await sb.run(['overlay-boot', 'status', name])).stdout;
+    const json = JSON.parse((await sb.run(['overlay-boot', 'status', '--json', name])).stdout) as { addresses: { ifname: string }[] };
+    const exact = json.addresses.some((a) => a.ifname === EVIL_IFNAME);
+    f.set(
+      'ifname-escape',
+      shown.includes('\x1b')
+        ? { state: 'open', detail: 'overlay-boot status printed the ESC raw' }
+        : {
+            state: shown.includes('e\\x1b[7mx') ? 'closed' : 'n/a',
+            detail: `status shows it as e\\x1b[7mx; ip(8) shows it raw: ${raw}; status --json exact: ${exact}`,
+          },
+    );
+  }
+  await sb.run(['overlay-go', name, '--', 'ip', 'link', 'del', EVIL_IFNAME]);
+  return f;
+}
+// ---- end of issue 20 (h20edge) ----

@@ -128,7 +128,7 @@ describe('faults', () => {
       await sb.run([
         'sh',
         '-c',
-        'for p in $(cat /sys/fs/cgroup/system.slice/system-subhost.slice/subhost@twice.service/cgroup.procs); do cat /proc/$p/comm; done',
+        'for p in $(cat /sys/fs/cgroup/subhost.slice/subhost@twice.service/cgroup.procs); do cat /proc/$p/comm; done',
       ])
     ).stdout;
     expect(reapers.split('\n').filter((c) => c === '.reaper')).toHaveLength(1);

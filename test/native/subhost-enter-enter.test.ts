@@ -7,6 +7,36 @@ import { NAME, nativeSuite } from './harness.js';
 const scenario = nativeSuite();
 
 describe('subhost-enter enter', () => {
+  it("--hostname-from-root: the root's own /etc/hostname, read inside the root; else --hostname", async () => {
+    const s = await scenario();
+    // Each case: the ops that make ROOT/etc/hostname, then what hostname the subhost gets.
+    const cases: [string, string, string][] = [
+      ['own', `write-if-missing $R/etc/hostname 644 mail1`, 'mail1'],
+      ['none', `mkdir $R/etc 755`, `${NAME}-h`],
+      ['the host', `write-if-missing $R/etc/hostname 644 "$(hostname)"`, `${NAME}-h`],
+      // A symlink to a file only the host has: resolved inside the root, where it is absent.
+      ['symlink out', `mkdir $R/etc 755 symlink $D/host-only $R/etc/hostname`, `${NAME}-h`],
+      ['not a hostname', `write-if-missing $R/etc/hostname 644 bad_name!`, `${NAME}-h`],
+      // A FIFO there: not read, and the start does not wait for a writer.
+      ['a FIFO', `write-if-missing $R/etc/hostname 644 x bind-file-ro $D/fifo $R/etc/hostname`, `${NAME}-h`],
+    ];
+    const script = cases
+      .map(
+        ([what, ops], i) => `
+      echo escaped > $D/host-only
+      $SE $BASE ${ops} enter --hostname ${NAME}-h --hostname-from-root --pidfile $OUT/pid${i} $R -- \
+        /bin/sh -c 'hostname > /out/h${i}; sleep 1000 & exec /.reaper ${NAME}-h' &
+      wait $! || echo "case ${what}: rc=$?"
+      kill -TERM $(cat $OUT/pid${i}); waitfor 5 grep -q "^$(cat $OUT/pid${i}) " $D/reaped.log
+      umount -R $R`,
+      )
+      .join('\n');
+    const r = await s.run(`mkfifo $D/fifo\n${script}\necho done=yes`);
+    expect(r.kv.done, `${r.stdout}\n${r.stderr}`).toBe('yes');
+    expect(r.stdout).not.toMatch(/case .*: rc=/);
+    for (const [i, [what, , want]] of cases.entries()) expect(s.readOut(`h${i}`).trim(), what).toBe(want);
+  });
+
   it('starts PROGRAM as PID 1 in a pivoted root and writes the pidfile once ready', async () => {
     const s = await scenario();
     const r = await s.run(`
@@ -147,6 +177,27 @@ describe('subhost-enter enter', () => {
     expect(r.kv.rc).toBe('1');
     expect(r.stderr).toBe('subhost-enter: /bin/sh closed the readiness fd without writing R; killed it');
     expect(r.ms).toBeLessThan(8000);
+    expect(s.hasOut('pid')).toBe(false);
+  });
+
+  it("takes the init script's progress items before R, and refuses anything else on the readiness fd", async () => {
+    const s = await scenario();
+    const r = await s.run(`
+      rc=0
+      $SE $BASE enter --pidfile $OUT/pid $R -- \\
+        /bin/sh -c 'eval "printf \\"Sssh\\\\nS/usr/bin/\\\\303\\\\274x y\\\\nD2 0\\\\n\\" >&$OVERLAY_BOOT_READY_FD"; exec /.reaper ${NAME}-items' || rc=$?
+      echo ok-rc=$rc
+      P=$(cat $OUT/pid)
+      # No child left: the reaper exits on its own.
+      waitfor 5 grep -q "^$P " $D/reaped.log
+      rm -f $OUT/pid
+      rc=0
+      $SE $BASE enter --pidfile $OUT/pid $R -- \\
+        /bin/sh -c 'eval "printf \\"Sok\\\\nXbad\\" >&$OVERLAY_BOOT_READY_FD"; exec sleep 30' || rc=$?
+      echo bad-rc=$rc
+    `);
+    expect(r.kv).toMatchObject({ 'ok-rc': '0', 'bad-rc': '1' });
+    expect(r.stderr).toContain('subhost-enter: /bin/sh wrote something other than readiness items to the readiness fd; killed it');
     expect(s.hasOut('pid')).toBe(false);
   });
 

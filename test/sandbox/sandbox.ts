@@ -204,10 +204,10 @@ class SandboxImpl implements Sandbox {
     return this.systemd.managerProperty(name);
   }
   startUnit(name: string, mode?: string): Promise<JobResult> {
-    return this.systemd.startUnit(name, mode);
+    return this.systemd.unitJob('StartUnit', name, { mode });
   }
   stopUnit(name: string, mode?: string): Promise<JobResult> {
-    return this.systemd.stopUnit(name, mode);
+    return this.systemd.unitJob('StopUnit', name, { mode });
   }
   startTransientUnit(name: string, props: Array<[string, Variant]>, mode?: string): Promise<JobResult> {
     return this.systemd.startTransientUnit(name, props, mode);

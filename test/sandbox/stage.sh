@@ -49,9 +49,17 @@ mount --bind /dev/null "$root/dev/console"
 # the others'); the drain opens it read-write so it never sees EOF and
 # writers never block. It ends with the sandbox's pid namespace.
 # (journald does not read it: ReadKMsg=no.)
+# Both ends are opened here, before the drain is forked: a background
+# job's own redirections run in the child whenever it gets the CPU, and
+# if that is after the pivot_root below (which moves every process of
+# this mount namespace) the scratch path is gone ("cannot create
+# .../kmsg.fifo: Directory nonexistent"), nothing drains the FIFO, and
+# systemd blocks opening /dev/kmsg: the boot times out.
 rm -f "$scratch/kmsg.fifo"  # left by a previous boot (reboot())
 mkfifo "$scratch/kmsg.fifo"
-cat 0<>"$scratch/kmsg.fifo" >>"$scratch/kmsg" &
+exec 3<>"$scratch/kmsg.fifo" 4>>"$scratch/kmsg"
+cat <&3 >&4 3<&- 4>&- &
+exec 3<&- 4>&-
 mount --bind "$scratch/kmsg.fifo" "$root/dev/kmsg"
 
 # sysfs of the new net namespace, and the cgroup2 hierarchy seen through the

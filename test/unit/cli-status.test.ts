@@ -90,7 +90,16 @@ describe('rendering', () => {
     const out = renderOne(s);
     expect(out).toContain('State:     active (running)\n');
     expect(out).toContain("Main PID:  4242 (the subhost's PID 1)\n");
-    expect(out).toContain('Memory:    -\n');
+    // A missing figure says why (issue 22: "Memory: -" alone told nothing).
+    expect(out).toContain(
+      'Memory:    - (systemd has no figure: MemoryAccounting= is off for subhost@web.service, or the cgroup "memory" controller is not available here)\n',
+    );
+    // A subhost that overlay-boot 1.6 started, adopted at the package's install.
+    expect(renderOne({ ...s, adopted16: true })).toContain('State:     active (running) under overlay-boot 1.6\n');
+    expect(renderTable([{ ...s, adopted16: true }])).toMatch(/^web +active \(running\) under overlay-boot 1\.6 +/m);
+    const stopped = renderOne({ ...s, state: 'inactive', subState: 'dead', mainPid: null, tasks: null, cpuNsec: null });
+    expect(stopped).toContain('Main PID:  - (not running)\n');
+    expect(stopped).toContain('Tasks:     - (not running)\n');
     expect(out).toContain('Config:    /srv/web/web.conf  (from /etc/subhosts.conf:2)\n');
     expect(renderOne({ ...s, state: 'failed', subState: 'failed', result: 'exit-code' })).toContain(
       'State:     failed, result exit-code\n',

@@ -6,7 +6,7 @@ import { SubhostConfigSchema } from '../../lib/config/fields.js';
 import { builtinHookPath, HOOKS } from '../../lib/config/variables.js';
 import { parseConfText } from '../../lib/config/parse.js';
 import { formatProblem } from '../../lib/config/problem.js';
-import { fixture, type Fixture } from './helpers.js';
+import { fixture, type Fixture, itAsRoot } from './helpers.js';
 
 let f: Fixture;
 beforeEach(() => {
@@ -322,12 +322,12 @@ describe('invalid configs: one clear line naming file, line and key', () => {
     [
       'interface name too long',
       'BASE=.\nNAME=averyverylongnam\nCABLES==\n',
-      'sub.conf:3: CABLES: host-side interface "averyverylongnam0" is longer than 15 characters (kernel limit for interface names); use a shorter NAME',
+      'sub.conf:3: CABLES: host-side interface "averyverylongnam0" is longer than 15 characters (kernel limit for interface names); use a NAME of at most 14 characters',
     ],
     [
       'VLAN interface too long',
       'BASE=.\nNAME=elevenchars\nCABLES== =.1234\n',
-      'sub.conf:3: CABLES: host-side interface "elevenchars0.1234" is longer than 15 characters (kernel limit for interface names); use a shorter NAME',
+      'sub.conf:3: CABLES: host-side interface "elevenchars0.1234" is longer than 15 characters (kernel limit for interface names); use a NAME of at most 9 characters',
     ],
     ['cable without =', 'BASE=.\nCABLES=br0\n', 'sub.conf:2: CABLES: entry "br0" is not of the form [bridge]=[mac|.vlan]'],
     [
@@ -390,7 +390,7 @@ describe("every config must be root's alone (more in trust.test.ts)", () => {
     const r = await loadConfig(p);
     expect(errors(r)).toEqual([`${p}: the file ${p} is writable by group (mode 664): ${RULE}`]);
   });
-  it('refuses a PREMOUNT config not owned by root', async () => {
+  itAsRoot('refuses a PREMOUNT config not owned by root', async () => {
     const p = f.conf('BASE=.\nPREMOUNT=/bin/true\n');
     chownSync(p, 65534, 65534);
     const r = await loadConfig(p);
@@ -410,7 +410,7 @@ describe("every config must be root's alone (more in trust.test.ts)", () => {
     const r = await loadConfig(f.conf('BASE=.\nLOWER=!echo /\n'));
     expect(r.problems).toEqual([]);
   });
-  it('refuses configs that run nothing too: START and SHARE act as root as well', async () => {
+  itAsRoot('refuses configs that run nothing too: START and SHARE act as root as well', async () => {
     const p = f.conf('BASE=.\n', 'sub.conf', 0o644);
     chownSync(p, 65534, 65534);
     expect(errors(await loadConfig(p))).toEqual([`${p}: the file ${p} is owned by uid 65534, not root: ${RULE}`]);

@@ -18,7 +18,7 @@ afterEach(() => f.cleanup());
 const templates = { subhost: '/usr/lib/systemd/system/subhost@.service', target: '/usr/lib/systemd/system/subhosts.target' };
 const inputs: PlanInputs = {
   outDir: '/run/systemd/generator',
-  facts: { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper' },
+  facts: { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper', relay: '/usr/lib/overlay-boot/subhost-relay' },
   sig: [
     ['check-env', 'OVERLAY_BOOT_CONF', '/c/x.conf'],
     ['check-stat', '/c/x.conf', '1:2:3:4.000000000'],

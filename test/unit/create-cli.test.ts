@@ -3,8 +3,8 @@
 // that exists. Starting and removing are e2e (test/e2e/create.test.ts).
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { execa } from 'execa';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { fixture, type Fixture } from './helpers.js';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { fixture, type Fixture, itAsRoot } from './helpers.js';
 
 const BIN = new URL('../../dist/overlay-boot.cjs', import.meta.url).pathname;
 let f: Fixture;
@@ -21,7 +21,7 @@ afterEach(() => f.cleanup());
 const create = (...args: string[]) => execa('node', [BIN, 'create', ...args], { reject: false, env });
 
 describe('overlay-boot create', () => {
-  it('writes BASE with root, work and live (root-owned, 0755) and a config check finds valid', async () => {
+  itAsRoot('writes BASE (root-owned, 0700) with root, work and live (0755: UPPER is / inside) and a config check finds valid', async () => {
     const base = `${f.dir}/t1`;
     const r = await create(
       '--base',
@@ -40,11 +40,15 @@ describe('overlay-boot create', () => {
     );
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toBe(`created subhost t1: ${base}/t1.conf (UPPER ${base}/root)`);
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^created subhost t1: ${base}/t1.conf \\(UPPER ${base}/root\\)\ngave subhost t1 its own hostname t1, machine-id [0-9a-f]{32}(, ssh host keys)? \\(in UPPER\\)$`,
+      ),
+    );
     expect(readdirSync(base).sort()).toEqual(['live', 'root', 't1.conf', 'work']);
     for (const d of ['', '/root', '/work', '/live']) {
       const st = statSync(`${base}${d}`);
-      expect({ d, uid: st.uid, mode: (st.mode & 0o7777).toString(8) }).toEqual({ d, uid: 0, mode: '755' });
+      expect({ d, uid: st.uid, mode: (st.mode & 0o7777).toString(8) }).toEqual({ d, uid: 0, mode: d === '' ? '700' : '755' });
     }
     expect(readFileSync(`${base}/t1.conf`, 'utf8')).toBe(
       '# Made by overlay-boot create (see overlay-boot.conf(5)).\nBASE=.\nNAME=t1\nCABLES== br0=\nSTART=ssh\nSHARE=/srv\nMEMORY_MAX=1G\n',
@@ -52,9 +56,44 @@ describe('overlay-boot create', () => {
     const check = await execa('node', [BIN, 'check', `${base}/t1.conf`], { reject: false, env });
     expect(check.exitCode).toBe(0);
     expect(check.stdout).toMatch(/^CABLES\s+= br0=\s+line 4: CABLES== br0=$/m);
+    // Its own identity, in UPPER (issue 22): not the host's twin, so check does not warn.
+    expect(check.stderr).toBe('');
+    expect(readFileSync(`${base}/root/etc/hostname`, 'utf8')).toBe('t1\n');
+    const id = readFileSync(`${base}/root/etc/machine-id`, 'utf8');
+    expect(id).toMatch(/^[0-9a-f]{32}\n$/);
+    expect(id).not.toBe(readFileSync('/etc/machine-id', 'utf8'));
+    expect((statSync(`${base}/root/etc`).mode & 0o7777).toString(8)).toBe((statSync('/etc').mode & 0o7777).toString(8));
+    if (existsSync('/usr/sbin/sshd')) {
+      const keys = readdirSync(`${base}/root/etc/ssh`).sort();
+      expect(keys).toContain('ssh_host_ed25519_key');
+      expect(keys).toContain('ssh_host_ed25519_key.pub');
+      if (existsSync('/etc/ssh/ssh_host_ed25519_key.pub'))
+        expect(readFileSync(`${base}/root/etc/ssh/ssh_host_ed25519_key.pub`)).not.toEqual(
+          readFileSync('/etc/ssh/ssh_host_ed25519_key.pub'),
+        );
+      expect((statSync(`${base}/root/etc/ssh/ssh_host_ed25519_key`).mode & 0o777).toString(8)).toBe('600');
+    }
   });
 
-  it.each([
+  it("check warns when a subhost that starts ssh would share the host's ssh host keys and machine-id", async (ctx) => {
+    if (!existsSync('/usr/sbin/sshd') || !existsSync('/etc/ssh/ssh_host_ed25519_key.pub')) ctx.skip('no ssh server on this machine');
+    const base = `${f.dir}/twin`;
+    for (const d of ['', '/root', '/work', '/live']) mkdirSync(`${base}${d}`);
+    // BASE root's alone, as create makes it: no warning about UPPER's reach.
+    chmodSync(base, 0o700);
+    writeFileSync(`${base}/twin.conf`, 'BASE=.\nSTART=networking ssh\n', { mode: 0o644 });
+    const check = await execa('node', [BIN, 'check', `${base}/twin.conf`], { reject: false, env });
+    expect(check.exitCode).toBe(0);
+    expect(check.stderr).toContain(`warning: ${base}/twin.conf:2: START: START runs ssh with the host's ssh host keys (`);
+    expect(check.stderr).toContain(`ssh-keygen -A -f ${base}/root\n`);
+    if (existsSync('/etc/machine-id'))
+      expect(check.stderr).toContain(`${base}/twin.conf:2: START: the subhost would have the host's /etc/machine-id`);
+    // START without ssh: nothing to warn about.
+    writeFileSync(`${base}/twin.conf`, 'BASE=.\nSTART=none\n', { mode: 0o644 });
+    expect((await execa('node', [BIN, 'check', `${base}/twin.conf`], { reject: false, env })).stderr).toBe('');
+  });
+
+  itAsRoot.each([
     ['--ram-size', 'lots', '50M'],
     ['--containment', 'private-users', 'none'],
     ['--journal', 'maybe', 'no'],

@@ -34,12 +34,12 @@ describe('overlay-boot-generator', () => {
     );
   });
 
-  it('writes drop-ins and links into the normal output dir only, and exits 0 despite a bad config', async () => {
+  it('writes drop-ins and links into the normal output dir only, and exits 1 for the bad config it skipped (as Quadlet)', async () => {
     const out = mkdtempSync(join(tmpdir(), 'ob-genout-'));
     const early = mkdtempSync(join(tmpdir(), 'ob-genearly-'));
     try {
       const r = await execa(GEN, [out, early, early], { env: { OVERLAY_BOOT_SUBHOSTS_CONF: listing }, reject: false });
-      expect(r.exitCode).toBe(0);
+      expect(r.exitCode).toBe(1);
       expect(readdirSync(out).sort()).toEqual([
         'multi-user.target.wants',
         'overlay-boot',
@@ -108,7 +108,7 @@ describe('overlay-boot-generator', () => {
     process.env.OVERLAY_BOOT_LIBDIR = env.OVERLAY_BOOT_LIBDIR;
     try {
       const r = await execa(GEN, [out, out, out], { env, reject: false });
-      expect(r.exitCode).toBe(0);
+      expect(r.exitCode).toBe(1);
       expect(r.stderr).toContain(`${dup}: NAME s0001 is already used by ${confs[0]}; skipped`);
       expect(readdirSync(join(out, 'overlay-boot'))).toHaveLength(2 * N);
       expect(readdirSync(join(out, 'subhosts.target.wants'))).toHaveLength(N);

@@ -2,6 +2,7 @@
 // never a fixed /tmp name) holding a subhost dir and its .conf.
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
+import { it } from 'vitest';
 import { tmpdir } from 'node:os';
 
 export interface Fixture {
@@ -31,3 +32,9 @@ export function fixture(): Fixture {
     },
   };
 }
+
+/**
+ * A test that needs root: it makes files owned by another user (chown),
+ * which a normal user cannot. Skipped, and shown as skipped, otherwise.
+ */
+export const itAsRoot = it.skipIf(process.geteuid?.() !== 0);

@@ -47,6 +47,15 @@ describe('layout', () => {
     expect(seen).toBeGreaterThan(40);
     expect(bad).toEqual([]);
   });
+  it("one way to run a process: execa everywhere, node:child_process only for overlay-go's gate (ARCHITECTURE.md)", () => {
+    const direct: string[] = [];
+    for (const dir of Object.keys(MAY_IMPORT)) {
+      for (const f of files(join(ROOT, dir))) {
+        if (/['"](node:)?child_process['"]/.test(readFileSync(f, 'utf8'))) direct.push(relative(ROOT, f));
+      }
+    }
+    expect(direct).toEqual(['cli/commands/go.ts']);
+  });
   it('would catch a sideways import', () => {
     expect(imports("import { startPlan } from '../runtime/plan.js';\nconst x = await import('../cli/x.js');")).toEqual([
       '../runtime/plan.js',

@@ -21,7 +21,8 @@ function files(name: string, tree: Record<string, string>): string {
 }
 
 const finder = async (file: string, iface: string) => (await execa(NETNS, ['--ifupdown-stanza', iface, file], { reject: false })).exitCode;
-const ifquery = async (file: string, iface: string) => (await execa('ifquery', ['-i', file, iface], { reject: false })).exitCode;
+// By its path: /sbin is not on a normal user's PATH.
+const ifquery = async (file: string, iface: string) => (await execa('/sbin/ifquery', ['-i', file, iface], { reject: false })).exitCode;
 
 const cases: [string, Record<string, string>, string[]][] = [
   [

@@ -52,6 +52,10 @@ function planFile(content: string): string {
 /** A plan file's bytes: WORDS, each NUL-terminated. */
 const nul = (...words: string[]) => words.map((w) => `${w}\0`).join('');
 const check = (path: string) => execa(SE, ['--check', path], { reject: false });
+// Ops run in a mount namespace of subhost-enter's own: as a normal user,
+// in a user namespace where it is root (unshare -r), as on a host as root.
+const runOps = (args: string[], opts: { reject: false }) =>
+  process.geteuid?.() === 0 ? execa(SE, args, opts) : execa('unshare', ['-r', '--', SE, ...args], opts);
 
 /** OP -> number of arguments, from the OP lines of subhost-enter --help. */
 async function helpArities(): Promise<Map<string, number>> {
@@ -154,6 +158,15 @@ describe('netns plans: what TypeScript writes, subhost-netns parses', () => {
     expect(r.exitCode).toBe(0);
   });
 
+  it('a NAME of any valid length names the netns (1.6 made t16c-averylongname without cables)', async () => {
+    for (const name of ['t16c-averylongname', 'n'.repeat(64)]) {
+      const sig = sigOps('/nowhere.conf', undefined, []);
+      const r = await execa(NETNS, ['--check', planFile(netnsPlanContent(sig, netnsPlanLines(name, [])))], { reject: false });
+      expect(r.stderr, name).toBe('');
+      expect(r.exitCode, name).toBe(0);
+    }
+  });
+
   it('every kind of line TypeScript writes is one the program reads', async () => {
     const lines = netnsPlanLines('x', fixtures.CABLES!.CABLES);
     expect(lines.map((l) => l.split('\t')[0])).toEqual(['netns', 'veth', 'veth', 'vlan']);
@@ -175,6 +188,7 @@ describe('netns plans: what TypeScript writes, subhost-netns parses', () => {
       ['a bad VLAN id', good.replace('\t12\t', '\t4095\t')],
       ['an interface name too long', good.replace('veth\tx0\t', 'veth\tx0123456789abcdef\t')],
       ['a netns name with a slash', good.replace('netns\tx\n', 'netns\t../x\n')],
+      ['a netns name longer than a NAME may be', good.replace('netns\tx\n', `netns\t${'n'.repeat(65)}\n`)],
     ]) {
       expect(content, what).not.toBe(good);
       const r = await execa(NETNS, ['--check', planFile(content!)], { reject: false });
@@ -199,10 +213,10 @@ describe('the file signature: TypeScript and C agree', () => {
   it.each(kinds)('%s: subhost-enter check-stat holds with the TypeScript signature, and not with another', async (_, p) => {
     const sig = statSig(p);
     expect(sig).toMatch(/^\d+:\d+:\d+:\d+\.\d{9}$/);
-    const ok = await execa(SE, ['check-stat', p, sig], { reject: false });
+    const ok = await runOps(['check-stat', p, sig], { reject: false });
     expect(ok.stderr).toBe('');
     expect(ok.exitCode).toBe(0);
-    const stale = await execa(SE, ['check-stat', p, sig.replace(/\.(\d)/, (_m, d: string) => `.${(+d + 1) % 10}`)], { reject: false });
+    const stale = await runOps(['check-stat', p, sig.replace(/\.(\d)/, (_m, d: string) => `.${(+d + 1) % 10}`)], { reject: false });
     expect(stale.exitCode).toBe(75);
     expect(stale.stderr).toBe(`subhost-enter: plan is stale: ${p} changed`);
   });
@@ -230,8 +244,8 @@ describe('the file signature: TypeScript and C agree', () => {
   it('a missing file: "absent" in TypeScript, holds in C only as "absent"', async () => {
     const p = join(files, 'missing');
     expect(statSig(p)).toBe('absent');
-    expect((await execa(SE, ['check-stat', p, 'absent'], { reject: false })).exitCode).toBe(0);
-    expect((await execa(SE, ['check-stat', p, '1:2:3:4.000000000'], { reject: false })).exitCode).toBe(75);
-    expect((await execa(SE, ['check-stat', join(files, 'file'), 'absent'], { reject: false })).exitCode).toBe(75);
+    expect((await runOps(['check-stat', p, 'absent'], { reject: false })).exitCode).toBe(0);
+    expect((await runOps(['check-stat', p, '1:2:3:4.000000000'], { reject: false })).exitCode).toBe(75);
+    expect((await runOps(['check-stat', join(files, 'file'), 'absent'], { reject: false })).exitCode).toBe(75);
   });
 });

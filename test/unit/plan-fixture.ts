@@ -27,4 +27,4 @@ export const planBase: SubhostConfig = {
   JOURNAL: 'yes',
   SYSTEMD: {},
 };
-export const planFacts: HostFacts = { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper' };
+export const planFacts: HostFacts = { ttyGid: 5, reaper: '/usr/lib/overlay-boot/reaper', relay: '/usr/lib/overlay-boot/subhost-relay' };

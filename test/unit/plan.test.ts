@@ -11,6 +11,8 @@ import {
   startPlan,
   builtinHooks,
   enterArgs,
+  journalOps,
+  relayOps,
 } from '../../lib/plan/plan.js';
 import { mkdirP, OPS, arity, argNames, argvToOps, opsToArgv, type Op } from '../../lib/plan/ops.js';
 import { initScript } from '../../lib/plan/init-script.js';
@@ -37,10 +39,9 @@ describe('overlay mount', () => {
 
 describe('default POSTMOUNT', () => {
   const ops = postmountOps(base, facts);
-  it('makes the 1.6 device nodes with their modes and owners', () => {
+  it("makes the 1.6 device nodes with their modes and owners, but not the host's console (5:1: the relay makes /dev/console a pty)", () => {
     const nodes = ops.filter((o) => o[0] === 'mknod').map((o) => [o[1].replace('/s/x/live', ''), ...o.slice(2)]);
     expect(nodes).toEqual([
-      ['/dev/console', '622', 'c', '5', '1', '0', '5'],
       ['/dev/null', '666', 'c', '1', '3', '0', '0'],
       ['/dev/zero', '666', 'c', '1', '5', '0', '0'],
       ['/dev/ptmx', '666', 'c', '5', '2', '0', '5'],
@@ -166,6 +167,7 @@ describe('the whole start plan', () => {
       'enter',
       '--hostname',
       'x',
+      '--hostname-from-root',
       '--pidfile',
       '/run/subhost/x/pid',
       '--contain',
@@ -226,8 +228,38 @@ describe('the whole start plan', () => {
         'install-if-missing',
         'bind-file-ro',
         'bind-socket-ro',
+        'relay',
       ]),
     );
+  });
+});
+
+describe('the console and syslog relay', () => {
+  const relay = (c: typeof base) => relayOps(c, facts);
+  it('contained: the console pty and a /dev/log socket of its own, made last, right before enter', () => {
+    expect(relay(base)).toEqual([
+      [
+        'relay',
+        '/usr/lib/overlay-boot/subhost-relay',
+        base.NAME,
+        '/s/x/live/dev/pts',
+        '/s/x/live/dev/console',
+        '/s/x/live/run/systemd/journal/dev-log',
+        '/run/systemd/journal/dev-log',
+      ],
+    ]);
+    expect(journalOps(base)).not.toContainEqual(expect.arrayContaining(['bind-socket-ro']));
+    const { ops } = argvToOps(startPlan(base, facts, '/run/p'));
+    expect(ops.at(-1)?.[0]).toBe('relay');
+  });
+  it('RAM_SIZE=none: /dev/log itself; JOURNAL=no: the console only', () => {
+    expect(relay({ ...base, RAM_SIZE: 'none' })[0]?.[5]).toBe('/s/x/live/dev/log');
+    expect(relay({ ...base, JOURNAL: 'no' })[0]?.[5]).toBe('-');
+  });
+  it("CONTAINMENT=none: the console pty too, but the host's syslog socket bound in as it is", () => {
+    const none = { ...base, CONTAINMENT: 'none' as const };
+    expect(relay(none)[0]?.[5]).toBe('-');
+    expect(journalOps(none)).toContainEqual(['bind-socket-ro', '/run/systemd/journal/dev-log', '/s/x/live/run/systemd/journal/dev-log']);
   });
 });
 
@@ -238,7 +270,7 @@ describe('the ops table', () => {
     expect(arity('guard')).toBe(1);
     expect(arity('enter')).toBeUndefined();
     expect(arity('toString')).toBeUndefined();
-    expect(Object.keys(OPS)).toHaveLength(22);
+    expect(Object.keys(OPS)).toHaveLength(23);
   });
   it('types each op by it (a wrong arity or word does not compile)', () => {
     const ok: Op[] = [

@@ -56,6 +56,7 @@ describe('settings of a config started by its path', () => {
         '[Unit]',
         'Requires=subhost@db.service',
         'After=subhost@db.service',
+        '',
         '[Service]',
         'MemoryMax=1G',
         'TasksMax=50',

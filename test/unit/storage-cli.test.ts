@@ -24,7 +24,13 @@ const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const diskfile = (args: string[], env: Record<string, string> = { ACTION: 'overlay-boot', OVERLAY_BOOT_KEY: 'LOWER' }) =>
   execa(process.execPath, [DISKFILE, ...args], { reject: false, cwd: f.dir, env: { PATH, ...env }, extendEnv: false });
 const cleanRoot = (args: string[], env: Record<string, string> = {}) =>
-  execa(process.execPath, [CLEAN, ...args], { reject: false, cwd: f.dir, env: { PATH, ...env }, extendEnv: false });
+  execa(process.execPath, [CLEAN, ...args], {
+    reject: false,
+    cwd: f.dir,
+    // A bare environment, but for the unit tests' own (as-user.ts).
+    env: { PATH, ...(process.env.OVERLAY_BOOT_TRUST_OWN_FILES ? { OVERLAY_BOOT_TRUST_OWN_FILES: '1' } : {}), ...env },
+    extendEnv: false,
+  });
 
 /** One line on stderr, prefixed with the command's name. */
 function oneLine(stderr: string, cmd: string): string {

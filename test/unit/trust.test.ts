@@ -14,7 +14,7 @@ import { formatProblem } from '../../lib/config/problem.js';
 import { readTextFile, checkProgram, Refused, MAX_TEXT_BYTES, TrustedDirs } from '../../lib/config/open.js';
 import { readSubhostsConf, confName } from '../../lib/registry.js';
 import { generate, MAX_LINES_PER_FILE } from '../../generator/generate.js';
-import { fixture, type Fixture } from './helpers.js';
+import { fixture, type Fixture, itAsRoot } from './helpers.js';
 
 const RULE = "a config that root runs must be root's alone";
 const PROGRAM_RULE = "a program that root runs must be root's alone";
@@ -33,12 +33,14 @@ const prog = (rel: string, uid = 0, mode = 0o755) => {
   const p = join(f.dir, rel);
   writeFileSync(p, '#!/bin/sh\necho /\n');
   chmodSync(p, mode);
-  chownSync(p, uid, uid);
+  // Made by this process: root's when the tests run as root, the fixture
+  // owner's (trusted as root: as-user.ts) otherwise.
+  if (uid !== 0) chownSync(p, uid, uid);
   return p;
 };
 
 describe('the trust rule: root owns the config, its directories, its programs', () => {
-  it('refuses a config owned by another user', async () => {
+  itAsRoot('refuses a config owned by another user', async () => {
     const p = f.conf('BASE=.\nSTART=none\n');
     chownSync(p, 65534, 65534);
     expect(errors(await loadConfig(p))).toEqual([`${p}: the file ${p} is owned by uid 65534, not root: ${RULE}`]);
@@ -58,7 +60,7 @@ describe('the trust rule: root owns the config, its directories, its programs', 
     expect(errors(await loadConfig(p))).toEqual([`${p}: the directory ${f.dir}/a is writable by others (mode 777): ${RULE}`]);
   });
 
-  it('refuses an ancestor directory owned by another user, even 0755', async () => {
+  itAsRoot('refuses an ancestor directory owned by another user, even 0755', async () => {
     f.mkdirs('u/v');
     chownSync(join(f.dir, 'u'), 65534, 65534);
     const p = f.conf('BASE=.\nSTART=none\n', 'u/v/x.conf');
@@ -73,7 +75,7 @@ describe('the trust rule: root owns the config, its directories, its programs', 
     expect(errors(await loadConfig(p))).toEqual([]);
   });
 
-  it('refuses a !command program owned by another user', async () => {
+  itAsRoot('refuses a !command program owned by another user', async () => {
     const x = prog('evil', 65534);
     const p = f.conf(`BASE=.\nSTART=none\nLOWER=!${x} arg\n`);
     expect(errors(await loadConfig(p))).toEqual([
@@ -91,7 +93,7 @@ describe('the trust rule: root owns the config, its directories, its programs', 
     ]);
   });
 
-  it("refuses a !command reached through a symlink to another user's program", async () => {
+  itAsRoot("refuses a !command reached through a symlink to another user's program", async () => {
     const evil = prog('evil', 65534);
     symlinkSync('evil', join(f.dir, 'nice'));
     const p = f.conf(`BASE=.\nSTART=none\nLOWER=!${f.dir}/nice\n`);
@@ -124,7 +126,7 @@ describe('the trust rule: root owns the config, its directories, its programs', 
     expect(seen[0]).toMatch(/^\/(usr\/)?bin\/echo$/);
   });
 
-  it('refuses a custom hook owned by another user, and one in a directory others may write', async () => {
+  itAsRoot('refuses a custom hook owned by another user, and one in a directory others may write', async () => {
     const h = prog('hook', 65534);
     const p = f.conf(`BASE=.\nSTART=none\nPOSTMOUNT=${h} x\n`);
     expect(errors(await loadConfig(p))).toEqual([`${p}:3: POSTMOUNT: the program ${h} is owned by uid 65534, not root: ${PROGRAM_RULE}`]);
@@ -137,7 +139,7 @@ describe('the trust rule: root owns the config, its directories, its programs', 
     ]);
   });
 
-  it('the generator applies the same rule (it never runs the program)', async () => {
+  itAsRoot('the generator applies the same rule (it never runs the program)', async () => {
     const x = prog('evil', 65534);
     const p = f.conf(`BASE=.\nSTART=none\nLOWER=!${x}\n`);
     writeFileSync(join(f.dir, 'subhosts.conf'), `${p}\n`);
@@ -162,7 +164,7 @@ describe('symlinked configs: followed only when root made them, in directories r
     expect(r.config?.NAME).toBe('real');
   });
 
-  it('refuses a link owned by another user (it could point anywhere tomorrow)', async () => {
+  itAsRoot('refuses a link owned by another user (it could point anywhere tomorrow)', async () => {
     const p = f.conf('BASE=.\nSTART=none\n', 'real.conf');
     const l = join(f.dir, 'l.conf');
     symlinkSync(p, l);
@@ -314,7 +316,7 @@ describe('the walk goes by descriptors: a directory swapped during the check can
     expect(text).toContain('NAME=good');
   });
 
-  it('the same for a program: the file checked is the attacker-free one', () => {
+  itAsRoot('the same for a program: the file checked is the attacker-free one', () => {
     layout();
     const good = prog('a/b/tool');
     const evil = prog('evil/b/tool', 65534);
@@ -378,7 +380,7 @@ describe('one run over many configs (the generator): directories found trusted a
     expect(openFds()).toBe(fds); // close() leaves nothing open
   });
 
-  it('what is below a known directory is still checked: an open directory, a file of another user', async () => {
+  itAsRoot('what is below a known directory is still checked: an open directory, a file of another user', async () => {
     f.mkdirs('a/good', 'a/open', 'a/other');
     chmodSync(join(f.dir, 'a/open'), 0o777);
     const good = f.conf('BASE=.\nSTART=none\n', 'a/good/x.conf');
@@ -401,7 +403,7 @@ describe('one run over many configs (the generator): directories found trusted a
     }
   });
 
-  it('a symlink below a known directory is followed as before, ".." too, and a link of another user refused', async () => {
+  itAsRoot('a symlink below a known directory is followed as before, ".." too, and a link of another user refused', async () => {
     f.mkdirs('a/b', 'a/c');
     f.conf('BASE=.\nNAME=target\n', 'a/c/x.conf');
     symlinkSync('../c/x.conf', join(f.dir, 'a/b/rel.conf'));
