@@ -42,7 +42,7 @@ describe('one owner per UPPER, WORK and LIVE', () => {
     const fds = await run(sb, [
       'sh',
       '-c',
-      `for p in $(find /sys/fs/cgroup/system.slice/system-subhost.slice/subhost@zqv1.service -name cgroup.procs | xargs cat); do ls -l /proc/$p/fd; done`,
+      `for p in $(find /sys/fs/cgroup$(systemctl show -p ControlGroup --value ${U('zqv1')}) -name cgroup.procs | xargs cat); do ls -l /proc/$p/fd; done`,
     ]);
     expect(fds.stdout).toContain('/dev/null'); // it did list the subhost's descriptors
     expect(fds.stdout).not.toContain('/overlay-boot/locks/');
@@ -63,7 +63,8 @@ describe('one owner per UPPER, WORK and LIVE', () => {
       expect(c.exitCode, `${n}: ${c.stdout}`).toBe(1);
       expect(c.stderr).toMatch(
         new RegExp(
-          `^${conf}:2: UPPER: .* overlaps subhost zqv1's UPPER ${data}/zqv1/root \\(${data}/zqv1/zqv1.conf\\): each subhost needs directories of its own\\n$`,
+          `^${conf}:2: UPPER: .* overlaps subhost zqv1's UPPER ${data}/zqv1/root \\(${data}/zqv1/zqv1.conf\\): each subhost needs directories of its own$`,
+          'm',
         ),
       );
       // The start (by systemd, no check on the way) meets the lock: one line naming the holder.
