@@ -92,7 +92,8 @@ export interface Results {
   };
   setup: { obConf: string; nspawnUnit: string; checks: string[] };
   /**
-   * ob: overlay-boot (plans valid: the common path; contained, the default), ns: nspawn, obn: overlay-boot with its
+   * ob: overlay-boot (plans valid: the common path; private-users, the default), obc: the same with
+   * CONTAINMENT=contained (what the user namespace costs, in the same run), ns: nspawn, obn: overlay-boot with its
    * config touched before each start (no valid plan: Node.js runtime), obo: overlay-boot with CONTAINMENT=none (what
    * containment costs, in the same run), obx: overlay-boot without its systemd-machined registration
    * (subhost-machine@obx masked: what registering costs the start, in the same run), obf: the first
@@ -119,7 +120,7 @@ export interface Results {
   profiles: StraceProfile[];
 }
 
-export type VariantKey = ToolKey | 'obn' | 'obo' | 'obx' | 'obf';
+export type VariantKey = ToolKey | 'obn' | 'obo' | 'obc' | 'obx' | 'obf';
 
 function parseArgs(argv: string[]): Options {
   const quick = argv.includes('--quick');
@@ -277,11 +278,12 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
   for (const t of [OB, NS]) confs[single[t.key]] = await t.prepare(sb, single[t.key]);
   confs.obn = await OB.prepare(sb, 'obn');
   confs.obo = (await makeSubhost(sb, 'obo', `${OB_CONF}CONTAINMENT=none\n`)).conf;
+  confs.obc = (await makeSubhost(sb, 'obc', `${OB_CONF}CONTAINMENT=contained\n`)).conf;
   confs.obx = await OB.prepare(sb, 'obx');
   // Its machined registration off: a masked Wants= is skipped.
   const masked = await sb.run(['ln', '-sf', '/dev/null', '/etc/systemd/system/subhost-machine@obx.service']);
   if (masked.exitCode !== 0) throw new Error(`mask subhost-machine@obx: ${masked.stderr}`);
-  await register(sb, confs.obs!, confs.obn, confs.obo, confs.obx);
+  await register(sb, confs.obs!, confs.obn, confs.obo, confs.obc, confs.obx);
   await sb.daemonReload();
   phase('setup');
 
@@ -292,10 +294,11 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
     [NS, single.ns],
     [OB, 'obn'],
     [OB, 'obo'],
+    [OB, 'obc'],
     [OB, 'obx'],
   ] as const) {
     const s = await startMany(sb, t, [n]);
-    if (n !== 'obn' && n !== 'obo' && n !== 'obx') {
+    if (n !== 'obn' && n !== 'obo' && n !== 'obc' && n !== 'obx') {
       const c = await checkInstance(sb, t, n, s.samples[0]!.cgroup);
       checks.push(...c);
       for (const l of c) log(`  ${l}`);
@@ -318,6 +321,7 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
     ns: { start: [], stop: [], mem: [] },
     obn: { start: [], stop: [], mem: [] },
     obo: { start: [], stop: [], mem: [] },
+    obc: { start: [], stop: [], mem: [] },
     obx: { start: [], stop: [], mem: [] },
     obf: { start: [], stop: [], mem: [] },
   };
@@ -326,6 +330,7 @@ async function run(sb: Sandbox, opt: Options): Promise<Results> {
     { key: 'ns', tool: NS, name: single.ns, label: NS.label },
     { key: 'obn', tool: OB, name: 'obn', label: `${OB.label}, config touched (no plan)`, touch: `${sb.root}${confs.obn}` },
     { key: 'obo', tool: OB, name: 'obo', label: `${OB.label}, CONTAINMENT=none` },
+    { key: 'obc', tool: OB, name: 'obc', label: `${OB.label}, CONTAINMENT=contained` },
     { key: 'obx', tool: OB, name: 'obx', label: `${OB.label}, no machined registration` },
     // name: a fresh config each run (below)
     { key: 'obf', tool: OB, name: '', label: `${OB.label}, first \`overlay-boot CONF\`` },

@@ -247,6 +247,27 @@ function headlineRows(r: Results): string[][] {
         'The opt-out of containment (no capability, system call and device fence, no /proc masks): the first row minus this one is what containment costs a start.',
       ),
     );
+  const obcS = S('obc');
+  if (obcS.length) {
+    const T = (k: keyof Results['single']) => (r.single[k]?.stop ?? []).map((x) => x.ms);
+    const M = (k: keyof Results['single']) => (r.single[k]?.mem ?? []).map((x) => x.pssKiB);
+    rows.push(
+      pairRow(
+        'start, CONTAINMENT=contained, ms',
+        obcS,
+        nsS,
+        'The fence without a user namespace: the first row (private-users, the default) minus this one is what the user namespace costs a start.',
+      ),
+      pairRow('stop, CONTAINMENT=contained, ms', T('obc'), T('ns'), 'As the stop row, for the fence without a user namespace.'),
+      pairRow(
+        'PSS per idle instance, CONTAINMENT=contained, MiB',
+        M('obc'),
+        M('ns'),
+        'As the PSS row, for the fence without a user namespace.',
+        fmib,
+      ),
+    );
+  }
   const obxS = S('obx');
   if (obxS.length)
     rows.push(
@@ -790,7 +811,7 @@ export function renderResults(r: Results): string {
     fmib(nsM[i]!),
   ]);
   p(
-    'ob = overlay-boot 2 (contained, the default), ns = systemd-nspawn, obn = overlay-boot 2 with its config touched before the start (no valid plan), obo = overlay-boot 2 with CONTAINMENT=none, obx = overlay-boot 2 without its systemd-machined registration, obf = the first `overlay-boot CONF` of a config never started (the command until it returns; a fresh config each run) and `overlay-boot --help` timed right before it.',
+    'ob = overlay-boot 2 (private-users, the default), ns = systemd-nspawn, obn = overlay-boot 2 with its config touched before the start (no valid plan), obo = overlay-boot 2 with CONTAINMENT=none, obx = overlay-boot 2 without its systemd-machined registration, obf = the first `overlay-boot CONF` of a config never started (the command until it returns; a fresh config each run) and `overlay-boot --help` timed right before it.',
   );
   p(
     table(

@@ -1,8 +1,9 @@
 // The security table: the escape probe (test/hardening/escape-probe.c) run
-// in the same throwaway sandbox systemd from inside a contained subhost (an
-// unchanged 1.6 config), an opt-out one (CONTAINMENT=none), an overlay-go
+// in the same throwaway sandbox systemd from inside a default subhost (an
+// unchanged 1.6 config: CONTAINMENT=private-users), a contained one
+// (CONTAINMENT=contained), an opt-out one (CONTAINMENT=none), an overlay-go
 // shell in each, and a systemd-nspawn container with the benchmark's
-// default options. Prints the markdown table; with --write, puts it into
+// default options (no host process enters its pid namespace: n/a there). Prints the markdown table; with --write, puts it into
 // SECURITY.md between its table markers, with the date and the command.
 // Run it with bench/security.sh.
 import { readFile, writeFile } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import {
   probeSubhost,
   probeOverlayGo,
   probeNspawn,
+  startHostTarget,
   VECTORS,
   HOST_SIDE_VECTORS,
   probeHostSide,
@@ -31,6 +33,7 @@ function cell(f: Finding | undefined): string {
   const errno = f.detail.match(/\bE[A-Z0-9]{2,}\b/g)?.pop();
   if (f.state === 'open') return '**open**';
   if (f.state === 'n/a') return `n/a${errno ? ` (${errno})` : ''}`;
+  if (/own user namespace/.test(f.detail)) return 'closed (own userns)';
   if (/bounding set/.test(f.detail)) return 'closed (dropped)';
   if (/cgroup namespace|namespace's root/.test(f.detail)) return 'closed (cgroup ns)';
   if (/is empty/.test(f.detail)) return 'closed (masked)';
@@ -60,23 +63,32 @@ async function main(): Promise<void> {
   const raw: string[] = [];
   try {
     await installUnits(sb);
-    await register(sb, await makeProbedSubhost(sb, 'sec'), await makeProbedSubhost(sb, 'secnone', 'CONTAINMENT=none\n'));
+    await register(
+      sb,
+      await makeProbedSubhost(sb, 'sec'),
+      await makeProbedSubhost(sb, 'secfen', 'CONTAINMENT=contained\n'),
+      await makeProbedSubhost(sb, 'secnone', 'CONTAINMENT=none\n'),
+    );
     await sb.daemonReload();
     const levels: Array<[string, string]> = [
-      ['contained (default)', 'sec'],
+      ['private-users (default)', 'sec'],
+      ['`CONTAINMENT=contained`', 'secfen'],
       ['opt-out (`CONTAINMENT=none`)', 'secnone'],
     ];
+    const targets: string[] = [];
     const go: Array<[string, Findings]> = [];
     for (const [label, name] of levels) {
       const job = await sb.startUnit(`subhost@${name}.service`);
       if (job !== 'done') throw new Error(`subhost@${name}: ${job}: ${await sb.journal(`subhost@${name}.service`, 30)}`);
+      targets.push(await startHostTarget(sb, name));
       const found = await probeSubhost(sb, name);
       // issue 20: BASE as overlay-boot create makes it for the default, as 1.6 made it for the opt-out.
       if (name === 'sec') await sb.run(['chmod', '700', `${sb.dataDir}/${name}`]);
       for (const [v, f] of await probeHostSide(sb, name)) found.set(v, f);
       cols.push([label, found]);
-      go.push([`overlay-go, ${label.replace(/ \(.*/, '')}`, await probeOverlayGo(sb, name)]);
+      go.push([`overlay-go, ${label.replace(/ \(.*/, '').replace(/`CONTAINMENT=(\w+)`/, '$1')}`, await probeOverlayGo(sb, name)]);
     }
+    for (const t of targets) await sb.run(['systemctl', 'stop', t]);
     cols.push(['systemd-nspawn default', await probeNspawn(sb, 'secns', `${sb.dataDir}/sec/probe`, `${sb.dataDir}/secns-ro`)]);
     cols.push(...go);
     for (const [, name] of levels) await stopSubhost(sb, name);

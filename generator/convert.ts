@@ -66,7 +66,7 @@ export function convert(reg: Registration, r: LoadResult, templates: Templates, 
     }
     if (c.CABLES && !r.deferred.includes('BASE')) {
       plans.netns = `${inputs.outDir}/overlay-boot/${name}.netns`;
-      planFiles.set(`overlay-boot/${name}.netns`, netnsPlanFile(name, c.CABLES, inputs.sig));
+      planFiles.set(`overlay-boot/${name}.netns`, netnsPlanFile(name, c.CABLES, inputs.sig, c.CONTAINMENT ?? 'private-users'));
     }
   }
   const mounts = mountPaths(reg, r);

@@ -186,7 +186,17 @@ static int deny_audit(scmp_filter_ctx ctx)
  * it gets ENOSYS and libc falls back to clone(2) (what systemd does too).
  * libseccomp covers the x86 and x32 ABIs as well: a 32-bit binary must
  * not be a way around. */
-static int deny_user_namespaces(void)
+/* CONTAINMENT=private-users keeps CAP_SYS_ADMIN (its own user
+ * namespace's: sethostname needs it), so the mounts contained's missing
+ * CAP_SYS_ADMIN forbids are refused here instead: a mount moved in later
+ * from the host (overlay-share --ro) is not locked as the ones made at
+ * start are, and would remount read-write. */
+static const char *const mount_calls[] = {
+	"mount", "umount2", "pivot_root", "mount_setattr", "move_mount",
+	"open_tree", "fsopen", "fsconfig", "fsmount", "fspick",
+};
+
+static int deny_user_namespaces(int deny_mounts)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	const uint32_t more_arches[] = { SCMP_ARCH_X86, SCMP_ARCH_X32 };
@@ -212,6 +222,13 @@ static int deny_user_namespaces(void)
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) != 0 ||
 	    deny_audit(ctx) != 0)
 		goto out;
+	for (size_t i = 0; deny_mounts && i < countof(mount_calls); i++) {
+		int nr = seccomp_syscall_resolve_name(mount_calls[i]);
+
+		/* One this libseccomp does not know: not one we could filter. */
+		if (nr != __NR_SCMP_ERROR && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0) != 0)
+			goto out;
+	}
 	r = seccomp_load(ctx);
 out:
 	seccomp_release(ctx);
@@ -225,12 +242,12 @@ out:
 /* After execve, uid 0's permitted set is (inheritable | bounding set):
  * the inheritable and ambient sets must lose the caps too, not only the
  * bounding set. */
-static int drop_caps(void)
+static int drop_caps(int keep_sys_admin)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2];
 
-	for (size_t i = 0; i < countof(dropped_caps); i++)
+	for (size_t i = keep_sys_admin ? 1 : 0; i < countof(dropped_caps); i++)
 		if (prctl(PR_CAPBSET_DROP, dropped_caps[i], 0, 0, 0) != 0 &&
 		    errno != EINVAL)	/* EINVAL: not known to this kernel */
 			return fail("drop capability", "from the bounding set");
@@ -239,18 +256,18 @@ static int drop_caps(void)
 		return fail("clear", "ambient capabilities");
 	if (syscall(SYS_capget, &hdr, data) != 0)
 		return fail("capget", "self");
-	for (size_t i = 0; i < countof(dropped_caps); i++)
+	for (size_t i = keep_sys_admin ? 1 : 0; i < countof(dropped_caps); i++)
 		data[CAP_TO_INDEX(dropped_caps[i])].inheritable &= ~CAP_TO_MASK(dropped_caps[i]);
 	if (syscall(SYS_capset, &hdr, data) != 0)
 		return fail("capset", "inheritable");
 	return 0;
 }
 
-int contain_before_exec(void)
+int contain_before_exec(int private_users)
 {
 	/* The filter first: loading it without no_new_privs needs the
 	 * CAP_SYS_ADMIN that drop_caps() takes away from what execve gives. */
-	if (deny_user_namespaces() != 0 || drop_caps() != 0)
+	if (deny_user_namespaces(private_users) != 0 || drop_caps(private_users) != 0)
 		return -1;
 	return 0;
 }

@@ -6,8 +6,10 @@
  * read-only but for /proc/sys/net, the host kernel's files masked. */
 int contain_proc(void);
 /* Right before exec'ing the init: no new user namespaces, no
- * CAP_SYS_ADMIN (nor the rest of the list) for anything inside. */
-int contain_before_exec(void);
+ * CAP_SYS_ADMIN (nor the rest of the list) for anything inside; with
+ * PRIVATE_USERS, CAP_SYS_ADMIN stays (it counts only for what the
+ * subhost's user namespace owns: its hostname, its own mounts). */
+int contain_before_exec(int private_users);
 /* Does this process run under the unit's fence the config asks for?
  * Prints why not and returns -1. */
 int contain_check(int contained);

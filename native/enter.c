@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -39,6 +40,7 @@
 #include "notify.h"
 #include "subhost-enter.h"
 #include "undo.h"
+#include "userns.h"
 
 /* Runs as PID 1 of the new pid namespace; any failure ends it all. */
 static void child(const struct enter_args *e, int ready_w)
@@ -58,13 +60,15 @@ static void child(const struct enter_args *e, int ready_w)
 	/* A cgroup namespace rooted at the unit's cgroup (where this
 	 * process is): the subhost sees its own cgroup as / and no path
 	 * to any other. */
-	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+	/* With a user namespace, ipc, uts and cgroup come once inside it
+	 * (below), so that it owns them. */
+	if (unshare(e->private_users ? CLONE_NEWNS : CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
 		    (e->contain ? CLONE_NEWCGROUP : 0)) != 0)
-		CHILD_DIE("unshare", e->contain ? "mnt,ipc,uts,cgroup" : "mnt,ipc,uts");
+		CHILD_DIE("unshare", e->private_users ? "mnt" : e->contain ? "mnt,ipc,uts,cgroup" : "mnt,ipc,uts");
 	/* Nothing may propagate between the subhost and anything else. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		CHILD_DIE("make private", "/");
-	if (e->hostname && sethostname(e->hostname, strlen(e->hostname)) != 0)
+	if (!e->private_users && e->hostname && sethostname(e->hostname, strlen(e->hostname)) != 0)
 		CHILD_DIE("sethostname", e->hostname);
 	if (chdir(e->root) != 0)
 		CHILD_DIE("chdir", e->root);
@@ -86,6 +90,24 @@ static void child(const struct enter_args *e, int ready_w)
 		CHILD_DIE("mount proc on", "/proc");
 	if (e->contain && contain_proc() != 0)
 		_exit(1);
+	/* Into the subhost's user namespace, with the mounts made so far
+	 * (the root, /dev, /proc and its masks) copied into a mount namespace
+	 * it owns: copied from a more privileged one, they are locked
+	 * together, and none can be unmounted to show what is below. The
+	 * netns was joined before (systemd). The pid and time namespaces
+	 * stay the initial user namespace's: a pid namespace made inside
+	 * the user namespace could only be entered by a child of the process
+	 * that made it, and cannot be joined before it has its first
+	 * process. What that costs inside: a fresh /proc cannot be mounted,
+	 * nor reboot(2) called (overlay-boot.conf(5)). */
+	if (e->private_users) {
+		if (userns_join() != 0)
+			_exit(1);
+		if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP) != 0)
+			CHILD_DIE("unshare", "mnt,ipc,uts,cgroup (in the user namespace)");
+		if (e->hostname && sethostname(e->hostname, strlen(e->hostname)) != 0)
+			CHILD_DIE("sethostname", e->hostname);
+	}
 	if (ready_w >= 0) {
 		/* fd 3: a shell (dash) can only redirect single-digit fds, and
 		 * the init script closes this one for the services it starts. */
@@ -107,7 +129,7 @@ static void child(const struct enter_args *e, int ready_w)
 	unsetenv("OVERLAY_BOOT_MNTNS");
 	unsetenv("OVERLAY_BOOT_LOG_PRIORITIES");
 	/* Last: from here on this process has only what the subhost gets. */
-	if (e->contain && contain_before_exec() != 0)
+	if (e->contain && contain_before_exec(e->private_users) != 0)
 		_exit(1);
 	execv(e->argv[0], e->argv);
 	CHILD_DIE("exec", e->argv[0]);
@@ -138,6 +160,28 @@ static void write_pidfile(const char *path, pid_t pid)
 	waitpid(pid, NULL, 0);
 	errno = err;
 	die("write pidfile", path);
+}
+
+/* The subhost's own machine id beside the pidfile (subhost-machine@
+ * reads it there): "ID\n", written whole or not at all; none is no
+ * failure, machined then shows no id. */
+static void keep_machine_id(const char *pidfile, const char *id)
+{
+	const char *slash = strrchr(pidfile, '/');
+	char path[PATH_MAX], tmp[PATH_MAX + 8], buf[34];
+	int fd;
+
+	if (slash == NULL ||
+	    snprintf(path, sizeof(path), "%.*s/machine-id", (int)(slash - pidfile), pidfile) >= (int)sizeof(path))
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(buf, sizeof(buf), "%s\n", id);
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, buf, 33) != 33 || close(fd) != 0 || rename(tmp, path) != 0) {
+		fprintf(stderr, "%s" PROG ": machine id for machined: %s: %s\n", log_prefix(SD_NOTICE), path, strerror(errno));
+		unlink(tmp);
+	}
 }
 
 static long now_ms(void)
@@ -427,6 +471,8 @@ void enter(const struct enter_args *e)
 	fault_point(0, "ready");
 	if (e->pidfile)
 		write_pidfile(e->pidfile, r.pid);
+	if (e->pidfile && e->machine_id)
+		keep_machine_id(e->pidfile, e->machine_id);
 	tell_ready(e, &r);
 	journal_done();
 	undo_keep();
@@ -446,6 +492,9 @@ void parse_enter(int argc, char **argv, int i, struct enter_args *e)
 			e->hostname_from_root = 1;
 		} else if (strcmp(a, "--contain") == 0) {
 			e->contain = 1;
+		} else if (strcmp(a, "--private-users") == 0) {
+			e->contain = 1;
+			e->private_users = 1;
 		} else if (strcmp(a, "--hostname") == 0 ||
 			   strcmp(a, "--pidfile") == 0 ||
 			   strcmp(a, "--ready-timeout") == 0) {

@@ -6,8 +6,10 @@ struct enter_args {
 	const char *hostname;
 	int hostname_from_root;	/* the root's /etc/hostname when its own (identity.c) */
 	const char *pidfile;
+	const char *machine_id;	/* its own (identity.c), kept beside the pidfile; or NULL */
 	int no_wait;
-	int contain;		/* CONTAINMENT=contained */
+	int contain;		/* CONTAINMENT=contained or private-users */
+	int private_users;	/* CONTAINMENT=private-users (userns.c) */
 	int timeout_ms;		/* -1: wait forever */
 	const char *root;
 	char **argv;		/* PROGRAM ARG... */

@@ -8,6 +8,9 @@
  * it is resolved inside ROOT (RESOLVE_IN_ROOT: a symlink cannot lead to a
  * host file), opened without blocking (a FIFO there cannot stall the
  * start) and read only when it is a regular file, 64 bytes at most.
+ * The machine id likewise: subhost-machine@ passes it to machined, but
+ * cannot read it itself (the leader's root is out of its reach: it has no
+ * capability), so subhost-enter leaves it beside the pidfile.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -90,4 +93,26 @@ const char *root_hostname(const char *root, const char *fallback)
 	if (gethostname(host, sizeof(host)) == 0 && strcmp(host, mine) == 0)
 		return fallback;
 	return mine;
+}
+
+int root_machine_id(const char *root, char id[33])
+{
+	char host[HOSTNAME_MAX + 1];
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int found;
+	size_t i;
+
+	if (rootfd < 0)
+		return -1;
+	found = first_word(rootfd, "etc/machine-id", RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, id, 33) == 0;
+	close(rootfd);
+	if (!found || strlen(id) != 32)
+		return -1;
+	for (i = 0; i < 32; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return -1;
+	/* The host's own, through an overlay of its root: not the subhost's. */
+	if (first_word(AT_FDCWD, "/etc/machine-id", 0, host, sizeof(host)) == 0 && strcmp(host, id) == 0)
+		return -1;
+	return 0;
 }

@@ -8,4 +8,9 @@
  * FALLBACK (the NAME). The returned string is static or FALLBACK. */
 const char *root_hostname(const char *root, const char *fallback);
 
+/* The machine id of the subhost whose root is ROOT: its own
+ * /etc/machine-id (32 hex digits) when it is not the host's, copied to
+ * ID (33 bytes); 0, or -1 when it has none of its own. */
+int root_machine_id(const char *root, char id[33]);
+
 #endif

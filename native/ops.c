@@ -19,7 +19,9 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -33,6 +35,7 @@
 #include "ops.h"
 #include "subhost-enter.h"
 #include "undo.h"
+#include "userns.h"
 
 /* The arguments of the op being run as the plan has them, before the
  * guard rewrote them: a bind's target is resolved again after the mount,
@@ -175,7 +178,18 @@ static int run_mount(char **a)
 	const unsigned long per_mount = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	unsigned long flags;
 
+	char data[256];
+	const char *gid;
+
 	parse_mount_flags(a[3], &flags);
+	/* devpts' gid= (the tty group of new ptys) is a host id: with a user
+	 * namespace, the subhost's group of that number. */
+	if (userns_fd() >= 0 && strcmp(a[0], "devpts") == 0 && (gid = strstr(a[4], "gid=")) &&
+	    (gid == a[4] || gid[-1] == ',')) {
+		snprintf(data, sizeof(data), "%.*sgid=%lu%s", (int)(gid - a[4]), a[4],
+			 strtoul(gid + 4, NULL, 10) + userns_base(), gid + 4 + strspn(gid + 4, "0123456789"));
+		a[4] = data;
+	}
 	if (mount(dash_null(a[1]), a[2], dash_null(a[0]), flags, dash_null(a[4])) != 0)
 		return -1;
 	/* The kernel ignores ro & co. on a new bind mount; util-linux mount
@@ -261,6 +275,11 @@ static int run_mknod(char **a)
 	}
 	if (chmod(a[0], mode) != 0)	/* mknod(2) applies the umask */
 		return -1;
+	/* The owners are the subhost's ids: with a user namespace, its range. */
+	if (userns_fd() >= 0) {
+		uid += userns_base();
+		gid += userns_base();
+	}
 	return chown(a[0], (uid_t)uid, (gid_t)gid);
 }
 
@@ -629,6 +648,18 @@ static int bind_if_exists(char **a, int ro)
 static int run_bind_if_exists(char **a) { return bind_if_exists(a, 0); }
 static int run_bind_ro_if_exists(char **a) { return bind_if_exists(a, 1); }
 
+/* Attach detached mount TREE (closed) on DST, which may be a guarded
+ * /proc/self/fd/N (followed, as mount(2) follows it). */
+static int move_tree(int tree, const char *dst)
+{
+	int r = (int)syscall(SYS_move_mount, tree, "", AT_FDCWD, dst,
+			     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS), err = errno;
+
+	close(tree);
+	errno = err;
+	return r;
+}
+
 /* SHARE's host directory: a symlink anywhere on its path (one planted in
  * another subhost's UPPER, say) must not hand out a different tree. The
  * source is opened once without following any, and bound by its fd. */
@@ -641,22 +672,281 @@ static int run_bind_nofollow(char **a)
 
 	if (fd < 0)
 		return -1;
-	snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
-	r = mount(src, a[1], NULL, MS_BIND | MS_REC, NULL);
+	if (userns_fd() >= 0) {
+		/* The host's owners as the subhost sees its own: 0 is root inside.
+		 * A file system without idmapped mounts (EINVAL): bound as it
+		 * is, owned by nobody inside (root inside writes none of the
+		 * host root's files there), and said so. */
+		int tree = userns_idmapped_tree(fd, "", 1);
+
+		if (tree < 0 && errno == EINVAL) {
+			fprintf(stderr, "%s: SHARE %s: its file system has no idmapped mounts: bound as it is "
+				"(its owners show as nobody in the subhost)\n", PROG, a[0]);
+			tree = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+					    AT_RECURSIVE | AT_EMPTY_PATH);
+		}
+		r = tree < 0 ? -1 : move_tree(tree, a[1]);
+	} else {
+		snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+		r = mount(src, a[1], NULL, MS_BIND | MS_REC, NULL);
+	}
 	err = errno;
 	close(fd);
 	errno = err;
 	return r;
 }
 
+/* ---- CONTAINMENT=private-users (userns.c) ---------------------------- */
+
+/* From here on, what this process makes is root's inside (userns.c). */
+static int run_private_users(char **a)
+{
+	if (userns_open(a[0]) != 0)
+		return FAILED_QUIETLY;
+	return userns_fsuid_enter();
+}
+
+/* The idmapped ops come after a private-users op. */
+static int no_userns(void)
+{
+	if (userns_fd() >= 0)
+		return 0;
+	fprintf(stderr, "%s: an idmapped mount before the private-users op\n", PROG);
+	return 1;
+}
+
+/* Where this mount namespace (the unit's own) attaches the idmapped
+ * layers for the overlay to find by path: a tmpfs of its own there, gone
+ * right after the mount (overlayfs keeps private clones of its layers). */
+#define STAGE "/run/overlay-boot/layers"
+#define MAX_LAYERS 16
+
+/* lowerdir's layers of the overlay mounted on DIR (from mountinfo, topmost
+ * first: its upperdir, then its lowerdirs) into LAYERS; their number, or
+ * -1. A LOWER that is itself an overlay (a host whose / is one) cannot be
+ * idmapped; its layers can. */
+static int overlay_layers(const char *dir, char *buf, size_t len, char *layers[MAX_LAYERS])
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, *opts = NULL;
+	size_t cap = 0;
+	int n = 0;
+
+	if (f == NULL)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		char *save = NULL, *w[12] = { 0 }, *t;
+		int k = 0, dash = -1;
+
+		for (t = strtok_r(line, " \n", &save); t && k < 12; t = strtok_r(NULL, " \n", &save)) {
+			if (dash < 0 && strcmp(t, "-") == 0)
+				dash = k;
+			w[k++] = t;
+		}
+		if (dash < 0 || dash + 3 >= k || !w[4])
+			continue;
+		unescape_octal(w[4]);
+		if (strcmp(w[4], dir) == 0 && strcmp(w[dash + 1], "overlay") == 0) {
+			snprintf(buf, len, "%s", w[dash + 3]);
+			opts = buf;	/* the last (topmost) one wins */
+		}
+	}
+	free(line);
+	fclose(f);
+	if (opts == NULL)
+		return -1;
+	char *upper = NULL, *lower = NULL, *save = NULL;
+
+	for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		if (strncmp(o, "upperdir=", 9) == 0)
+			upper = o + 9;
+		else if (strncmp(o, "lowerdir=", 9) == 0)
+			lower = o + 9;
+	}
+	if (lower == NULL || strstr(lower, "::"))
+		return -1;	/* none, or data-only layers: not a stack we can rebuild */
+	if (upper) {
+		unescape_octal(upper);
+		layers[n++] = upper;
+	}
+	for (char *l = strtok_r(lower, ":", &save); l && n < MAX_LAYERS; l = strtok_r(NULL, ":", &save)) {
+		unescape_octal(l);
+		layers[n++] = l;
+	}
+	return n;
+}
+
+/* Commas and colons split overlayfs options; backslash escapes them. */
+static void append_escaped(char *opts, size_t len, const char *s)
+{
+	size_t at = strlen(opts);
+
+	for (; *s && at + 2 < len; s++) {
+		if (*s == ',' || *s == ':' || *s == '\\')
+			opts[at++] = '\\';
+		opts[at++] = *s;
+	}
+	opts[at] = '\0';
+}
+
+/*
+ * LOWER, and UPPER and WORK (subdirectories of one clone of their common
+ * ancestor: overlayfs wants them on one mount), idmapped, then the
+ * overlay of them on LIVE, mounted with fsuid BASE (userns.c): the
+ * credentials its copy-up uses.
+ */
+static int run_overlay_idmapped(char **a)
+{
+	char common[PATH_MAX], layer_opts[1024], opts[4096], dir[PATH_MAX + 16];
+	char *layers[MAX_LAYERS];
+	const char *upper = a[1], *work = a[2];
+	size_t c = 0;
+	int trees[MAX_LAYERS + 1], n = 0, nl, r = -1, err, live = -1;
+
+	/* The longest common prefix, cut back to a whole directory. */
+	while (upper[c] && upper[c] == work[c])
+		c++;
+	if (!((upper[c] == '/' || !upper[c]) && (work[c] == '/' || !work[c])))
+		while (c > 0 && upper[c] != '/')
+			c--;
+	if (no_userns())
+		return FAILED_QUIETLY;
+	snprintf(common, sizeof(common), "%.*s", c ? (int)c : 1, upper);
+	if ((trees[n] = userns_idmapped_tree(AT_FDCWD, a[0], 0)) >= 0) {
+		n++;
+		nl = 1;
+	} else {
+		struct statfs sf;
+
+		if (errno != EINVAL || statfs(a[0], &sf) != 0 || sf.f_type != 0x794c7630 /* overlayfs */ ||
+		    (nl = overlay_layers(a[0], layer_opts, sizeof(layer_opts), layers)) <= 0) {
+			fprintf(stderr, "%s: CONTAINMENT=private-users: LOWER %s cannot be seen through "
+				"an id map (its file system does not support idmapped mounts): "
+				"use CONTAINMENT=contained for it\n", PROG, a[0]);
+			return FAILED_QUIETLY;
+		}
+		for (; n < nl; n++)
+			if ((trees[n] = userns_idmapped_tree(AT_FDCWD, layers[n], 0)) < 0) {
+				fprintf(stderr, "%s: CONTAINMENT=private-users: layer %s of LOWER %s "
+					"cannot be idmapped: %s\n", PROG, layers[n], a[0], strerror(errno));
+				goto out;
+			}
+	}
+	if ((trees[n++] = userns_idmapped_tree(AT_FDCWD, common, 0)) < 0) {
+		n--;
+		goto out;
+	}
+	/* The stage is the host's (root's), not the subhost's. */
+	userns_fsuid_leave();
+	if ((mkdir("/run/overlay-boot", 0755) != 0 && errno != EEXIST) ||
+	    (mkdir(STAGE, 0700) != 0 && errno != EEXIST) ||
+	    mount("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=700") != 0) {
+		err = errno;
+		userns_fsuid_enter();
+		errno = err;
+		goto out;
+	}
+	/* UPPER's and WORK's clone is stacked on their common ancestor
+	 * itself (LIVE was resolved before, below it), so that the overlay's
+	 * options name UPPER as it is (mountinfo: overlay-clean-root finds
+	 * the subhost using it); unless that is /, where a stacked mount
+	 * is not what paths resolve through. */
+	int stacked = strcmp(common, "/") != 0;
+	size_t ll = strlen(a[0]);
+	/* LOWER's clone likewise, on LOWER (after the other: LOWER may be
+	 * below their ancestor), unless LOWER is / or above them. */
+	int lower_stacked = nl == 1 && stacked && strcmp(a[0], "/") != 0 &&
+			    !(strncmp(common, a[0], ll) == 0 && (common[ll] == '/' || common[ll] == '\0'));
+	char target[32];
+
+	if ((live = open(a[3], O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		goto unstage;
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", live);
+
+	snprintf(opts, sizeof(opts), "lowerdir=");
+	if (lower_stacked) {
+		if (move_tree(trees[n - 1], common) != 0)
+			goto unstage;
+		trees[n - 1] = -1;
+		if (move_tree(trees[0], a[0]) != 0)
+			goto unstage;
+		trees[0] = -1;
+		append_escaped(opts, sizeof(opts), a[0]);
+	}
+	for (int i = lower_stacked ? n : 0; i < n; i++) {
+		snprintf(dir, sizeof(dir), STAGE "/%d", i);
+		if (i == n - 1 && stacked) {
+			if (move_tree(trees[i], common) != 0)
+				goto unstage;
+			trees[i] = -1;
+			break;
+		}
+		if (mkdir(dir, 0700) != 0 || move_tree(trees[i], dir) != 0)
+			goto unstage;
+		trees[i] = -1;
+		if (i < n - 1)
+			snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), "%s" STAGE "/%d", i ? ":" : "", i);
+	}
+	if (stacked) {
+		strcat(opts, ",upperdir=");
+		append_escaped(opts, sizeof(opts), upper);
+		strcat(opts, ",workdir=");
+		append_escaped(opts, sizeof(opts), work);
+	} else {
+		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",upperdir=" STAGE "/%d", n - 1);
+		append_escaped(opts, sizeof(opts), upper);
+		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), ",workdir=" STAGE "/%d", n - 1);
+		append_escaped(opts, sizeof(opts), work);
+	}
+	/* Mounted with fsuid BASE: the credentials overlayfs copies up with. */
+	if (userns_fsuid_enter() == 0)
+		r = mount("overlay", target, "overlay", 0, opts);
+unstage:
+	err = errno;
+	userns_fsuid_enter();	/* for the ops after this one, also after a failure's undo */
+	umount2(STAGE, MNT_DETACH);
+	/* The stacked clones: the overlay has its own. */
+	if (lower_stacked && trees[0] < 0)
+		umount2(a[0], MNT_DETACH);
+	if (stacked && trees[n - 1] < 0)
+		umount2(common, MNT_DETACH);
+	errno = err;
+out:
+	err = errno;
+	for (int i = 0; i < n; i++)
+		if (trees[i] >= 0)
+			close(trees[i]);
+	if (live >= 0)
+		close(live);
+	errno = err;
+	return r;
+}
+
+/* SRC idmapped (with its submounts if REC is "rec") on DST. */
+static int run_bind_idmapped(char **a)
+{
+	int tree;
+
+	if (no_userns())
+		return FAILED_QUIETLY;
+	tree = userns_idmapped_tree(AT_FDCWD, a[0], strcmp(a[2], "rec") == 0);
+	return tree < 0 ? -1 : move_tree(tree, a[1]);
+}
+
+static int check_rec(char **a)
+{
+	return strcmp(a[2], "rec") == 0 || strcmp(a[2], "-") == 0 ? -1 : 2;
+}
+
 static int check_containment(char **a)
 {
-	return strcmp(a[0], "contained") == 0 || strcmp(a[0], "none") == 0 ? -1 : 0;
+	return strcmp(a[0], "contained") == 0 || strcmp(a[0], "none") == 0 ||
+	       strcmp(a[0], "private-users") == 0 ? -1 : 0;
 }
 
 static int run_check_containment(char **a)
 {
-	if (contain_check(strcmp(a[0], "contained") == 0) != 0)
+	if (contain_check(strcmp(a[0], "none") != 0) != 0)
 		exit(1);
 	return 0;
 }
@@ -777,6 +1067,9 @@ static const struct op ops[] = {
 	{ "link-up", 1, run_link_up, NULL, "." },
 	{ "lock", 3, run_lock, NULL, "..." },
 	{ "refuse-foreign-mounts", 0, run_refuse_foreign_mounts, NULL, "" },
+	{ "private-users", 1, run_private_users, NULL, "." },
+	{ "overlay-idmapped", 4, run_overlay_idmapped, NULL, "...e" },
+	{ "bind-idmapped", 3, run_bind_idmapped, check_rec, ".e." },
 	/* Paths resolved by the op itself: "-" stands for none. */
 	{ "relay", 6, run_relay, NULL, "......" },
 };
@@ -837,6 +1130,9 @@ void ops_run(int argc, char **argv, int i)
 			op_fail(op, &argv[i + 1]);
 		i += 1 + op->arity;
 	}
+	/* The pidfile and what enter() does are the host's, not the subhost's. */
+	if (userns_fd() >= 0)
+		userns_fsuid_leave();
 }
 
 int ops_hold(int argc, char **argv)

@@ -30,10 +30,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/openat2.h>
+#include <linux/securebits.h>
 
 #include "common.h"
 
@@ -58,6 +61,9 @@
 #endif
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
 #endif
 #ifndef SYS_open_tree
 #define SYS_open_tree 428
@@ -228,10 +234,50 @@ int main(int argc, char **argv)
 	if (rootfd < 0)
 		die("cannot open root of", proc);
 
+	/* CONTAINMENT=private-users: the subhost's root is an id range of
+	 * the host (its user namespace maps 0 to BASE). The tree is seen
+	 * through that map (on-disk owners stay), and directories made for
+	 * DST belong to root inside (see userns.c in subhost-enter). */
+	struct stat theirs, mine;
+	unsigned long base = 0;
+	int userns = -1;
+
+	if (fstatat(procfd, "ns/user", &theirs, 0) == 0 && stat("/proc/self/ns/user", &mine) == 0 &&
+	    (theirs.st_ino != mine.st_ino || theirs.st_dev != mine.st_dev)) {
+		int mapfd = openat(procfd, "uid_map", O_RDONLY | O_CLOEXEC);
+		char map[64] = "";
+		unsigned long inside;
+
+		if (mapfd < 0 || read(mapfd, map, sizeof(map) - 1) <= 0 ||
+		    sscanf(map, "%lu %lu", &inside, &base) != 2 || inside != 0)
+			fail("cannot read the id map of process %s", pos[0]);
+		close(mapfd);
+		if ((userns = openat(procfd, "ns/user", O_RDONLY | O_CLOEXEC)) < 0)
+			die("cannot open user namespace of", proc);
+	}
+
 	tree = (int)syscall(SYS_open_tree, AT_FDCWD, pos[1],
 			    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (tree < 0)
 		die("open_tree", pos[1]);
+	if (userns >= 0) {
+		struct bind_mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
+
+		/* A file system without idmapped mounts (EINVAL: an overlayfs,
+		 * say): bound as it is, its files then show as owned by nobody
+		 * inside and root inside writes none of the host root's. */
+		if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE,
+			    &attr, sizeof(attr)) != 0) {
+			if (errno != EINVAL)
+				die("cannot see through the subhost's id map:", pos[1]);
+			fprintf(stderr, PROG ": %s: its file system has no idmapped mounts: bound as it is "
+				"(its owners show as nobody in the subhost)\n", pos[1]);
+		}
+		if (prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP) != 0)
+			die("securebits", NULL);
+		setfsgid((gid_t)base);
+		setfsuid((uid_t)base);
+	}
 	if (ro) {
 		struct bind_mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
 

@@ -55,7 +55,7 @@ const char usage_text[] =
 "  bind-ro-if-exists SRC DST                   (the same, read-only)\n"
 "  bind-nofollow SRC DST   recursive bind; no component of SRC may be a\n"
 "                          symlink (RESOLVE_NO_SYMLINKS)\n"
-"  check-containment contained|none            (the unit's fence matches)\n"
+"  check-containment private-users|contained|none  (the unit's fence matches)\n"
 "  write-if-missing PATH MODE CONTENT          (parents made as needed)\n"
 "  require-dir PATH MESSAGE                    (else print MESSAGE, fail)\n"
 "  refuse-mountpoint PATH MESSAGE              (fail if PATH is a mount point)\n"
@@ -74,6 +74,12 @@ const char usage_text[] =
 "  relay PROGRAM NAME PTS CONSOLE DEVLOG HOSTLOG   a pty of the devpts at\n"
 "                   PTS bound over CONSOLE, a syslog socket at DEVLOG, and\n"
 "                   PROGRAM relaying both to the journal (\"-\": none)\n"
+"  private-users NAME   CONTAINMENT=private-users: the user namespace owning\n"
+"                   this netns, NAME's recorded id range; from here on what\n"
+"                   is made belongs to root inside (fsuid BASE), mknod's and\n"
+"                   devpts' ids are the subhost's, bind-nofollow idmaps\n"
+"  overlay-idmapped LOWER UPPER WORK LIVE   the overlay of idmapped layers\n"
+"  bind-idmapped SRC DST rec|-                 an idmapped bind\n"
 "MODE is octal, UID/GID/MAJOR/MINOR decimal.\n"
 "What mkdir, mknod, symlink, install-if-missing and write-if-missing create\n"
 "is removed again when a later step fails (a failed start leaves UPPER as\n"
@@ -106,6 +112,10 @@ const char usage_text[] =
 "                          /proc/sys read-only (but /proc/sys/net), host\n"
 "                          kernel files in /proc masked, no new user\n"
 "                          namespaces, CAP_SYS_ADMIN & co. dropped\n"
+"  --private-users         --contain, and the user namespace of the\n"
+"                          private-users op: joined after /proc, with new\n"
+"                          mount/ipc/uts/cgroup namespaces it owns; keeps\n"
+"                          CAP_SYS_ADMIN (its own), refuses mount calls\n"
 "  --ready-timeout SECS    give up after SECS (default 90, 0 = never)\n"
 "\n"
 "Exit status: 0 ready, 1 failure, 2 bad usage, 75 stale plan.\n";
@@ -149,6 +159,7 @@ static int parse_args(int argc, char **argv, struct enter_args *e)
 
 static int run_args(int argc, char **argv)
 {
+	static char machine_id[33];
 	struct enter_args e;
 	int have_enter = parse_args(argc, argv, &e);
 
@@ -163,6 +174,8 @@ static int run_args(int argc, char **argv)
 	 * changed its /etc/hostname since the last one (identity.c). */
 	if (have_enter && e.hostname_from_root && e.hostname)
 		e.hostname = root_hostname(e.root, e.hostname);
+	if (have_enter && e.pidfile && root_machine_id(e.root, machine_id) == 0)
+		e.machine_id = machine_id;
 	if (have_enter) {
 		/* Before enter (which exits): from here systemd holds the
 		 * locks too, until the unit is fully stopped, ready or not. */

@@ -48,6 +48,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
@@ -309,7 +310,6 @@ detach:
 static void open_reaper(struct reaper *r, pid_t pid)
 {
 	char path[32];
-	struct stat a, b;
 
 	r->pid = pid;
 	r->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -326,12 +326,8 @@ static void open_reaper(struct reaper *r, pid_t pid)
 	r->cwdfd = openat(r->procfd, "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (r->rootfd < 0 || r->cwdfd < 0)
 		fail("cannot open the root of %s: %s", path, strerror(errno));
-	/* A subhost has no user namespace of its own (yet): entering one
-	 * would change what the capabilities mean. */
-	if (stat("/proc/self/ns/user", &a) != 0 || fstatat(r->procfd, "ns/user", &b, 0) != 0)
-		fail("cannot read the user namespace of %s: %s", path, strerror(errno));
-	if (a.st_ino != b.st_ino || a.st_dev != b.st_dev)
-		fail("process %d is in another user namespace: not supported", (int)pid);
+	/* A user namespace of its own (CONTAINMENT=private-users): setup()
+	 * joins it. */
 	check_alive(r);
 	read_status(r);
 	if (r->seccomp == 2)
@@ -512,6 +508,25 @@ static void setup(const struct reaper *r, const struct plan *p, int sock)
 	pid_t pid;
 	char go;
 
+	struct stat theirs, mine;
+	int userns = fstatat(r->procfd, "ns/user", &theirs, 0) == 0 &&
+		     stat("/proc/self/ns/user", &mine) == 0 &&
+		     (theirs.st_ino != mine.st_ino || theirs.st_dev != mine.st_dev);
+
+	/* CONTAINMENT=private-users: the reaper's user namespace too, so
+	 * that the command has no capability on the host. Its pid and time
+	 * namespaces are the initial user namespace's (subhost-enter's
+	 * enter.c): joined first, with the host's credentials; then the user
+	 * namespace (the kernel installs it before the others of a call),
+	 * as root inside, with no host groups. */
+	if (userns) {
+		if (setns(r->pidfd, CLONE_NEWPID | CLONE_NEWTIME) != 0 &&
+		    (errno != EINVAL || setns(r->pidfd, CLONE_NEWPID) != 0))
+			fail("cannot enter the pid namespace of process %d: %s", (int)r->pid, strerror(errno));
+		if (setgroups(0, NULL) != 0)
+			fail("cannot drop the host's groups: %s", strerror(errno));
+		flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
+	}
 	/* All namespaces at once through the pidfd (Linux >= 5.8). PID: for
 	 * our children only, which is why the command is forked below.
 	 * Without CONFIG_TIME_NS the flag is refused (subhost-enter then made
@@ -520,6 +535,8 @@ static void setup(const struct reaper *r, const struct plan *p, int sock)
 	    (errno != EINVAL || setns(r->pidfd, flags & ~CLONE_NEWTIME) != 0))
 		fail("cannot enter the namespaces of process %d: %s (needs Linux >= 5.8)",
 		     (int)r->pid, strerror(errno));
+	if (userns && (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0))
+		fail("cannot become root of the subhost's user namespace: %s", strerror(errno));
 	/* setns(CLONE_NEWNS) made root and cwd the namespace's root mount;
 	 * the reaper's are its pivoted root (nsenter -r -w). */
 	if (fchdir(r->rootfd) != 0 || chroot(".") != 0)

@@ -23,8 +23,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <linux/openat2.h>
-#include <sys/syscall.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-id128.h>
 
@@ -131,31 +129,19 @@ static int read_id(int fd, sd_id128_t *id)
 }
 
 /*
- * The subhost's own machine id: its /etc/machine-id, read through the
- * leader's root and resolved inside it (RESOLVE_IN_ROOT: a symlink the
- * subhost planted cannot point at a host file), without blocking on a
- * FIFO. None when it is the host's (an overlay of the host's root that
- * was not given its own, see overlay-boot create): machined would then
- * show two machines with the host's id.
+ * The subhost's own machine id: its /etc/machine-id, which subhost-enter
+ * read inside its root at the start (RESOLVE_IN_ROOT, never blocking) and
+ * left beside the pidfile when it is not the host's: this unit has no
+ * capability, so the leader's root (/proc/PID/root) is out of its reach.
+ * None when there is no such file: machined would otherwise show two
+ * machines with the host's id.
  */
-static int subhost_id(long leader, sd_id128_t *id)
+static int subhost_id(const char *name, sd_id128_t *id)
 {
-	char root[64];
-	struct open_how how = { .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	sd_id128_t host;
-	int dir, fd;
+	char path[256];
 
-	snprintf(root, sizeof root, "/proc/%ld/root", leader);
-	if ((dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	fd = (int)syscall(SYS_openat2, dir, "etc/machine-id", &how, sizeof how);
-	close(dir);
-	if (read_id(fd, id) != 0)
-		return -1;
-	if (read_id(open("/etc/machine-id", O_RDONLY | O_NONBLOCK | O_CLOEXEC), &host) == 0 && sd_id128_equal(host, *id))
-		return -1;
-	return 0;
+	snprintf(path, sizeof path, "/run/subhost/%s/machine-id", name);
+	return read_id(open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), id);
 }
 
 int main(int argc, char **argv)
@@ -213,7 +199,7 @@ int main(int argc, char **argv)
 		r = sd_bus_message_append(m, "s", name);
 	/* Its own id, when it has one; else none (machined shows none). */
 	sd_id128_t id;
-	int has_id = subhost_id(leader, &id) == 0;
+	int has_id = subhost_id(name, &id) == 0;
 	if (r >= 0)
 		r = sd_bus_message_append_array(m, 'y', has_id ? id.bytes : NULL, has_id ? sizeof id.bytes : 0);
 	if (r >= 0)

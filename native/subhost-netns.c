@@ -8,7 +8,8 @@
  * lines first (the plan holds while they do), then what to make:
  *   check-env OVERLAY_BOOT_CONF VALUE|-
  *   check-stat PATH SIG|absent
- *   netns NAME
+ *   netns NAME [private-users]   (private-users: the netns is owned by
+ *                                 the subhost's own user namespace)
  *   veth HOST PEER MAC|- BRIDGE|-     (MAC: the subhost end's)
  *   vlan HOST PARENT ID BRIDGE|-
  * Everything is recorded in STATE before it is made, so that `down`
@@ -37,6 +38,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "idrange.h"
 #include "ifupdown.h"
 #include "rtnl.h"
 
@@ -210,8 +212,10 @@ static const char *line_problem(const struct line *l, int *part)
 		return strcmp(l->f[1], "OVERLAY_BOOT_CONF") ? "only OVERLAY_BOOT_CONF is checked" : NULL;
 	if (*part == 0 && is_op(l, "check-stat", 3))
 		return sig_ok(l->f[2]) ? NULL : "bad signature";
-	if (*part == 0 && is_op(l, "netns", 2)) {
+	if (*part == 0 && (is_op(l, "netns", 2) || is_op(l, "netns", 3))) {
 		*part = 1;
+		if (l->nf == 3 && strcmp(l->f[2], "private-users"))
+			return "bad netns option";
 		return netns_name_ok(l->f[1]) ? NULL : "bad namespace name";
 	}
 	if (*part == 1 && (is_op(l, "veth", 5) || is_op(l, "vlan", 5))) {
@@ -292,6 +296,111 @@ static void record(const char *what, const char *arg)
 		die("cannot record in the state file", NULL);
 }
 
+/* Read one byte from FD into *C; 0 on EOF or error. */
+static int read_byte(int fd, char *c)
+{
+	ssize_t r;
+
+	while ((r = read(fd, c, 1)) < 0 && errno == EINTR)
+		;
+	return r == 1;
+}
+
+/*
+ * CONTAINMENT=private-users: a new netns owned by a new user namespace
+ * that maps 0-65535 to BASE-BASE+65535, bound on PATH. Only a process
+ * inside a user namespace can make a netns it owns: a child unshares the
+ * user namespace, this process (root on the host) writes its maps, and
+ * the child makes the netns. setgroups stays allowed (the maps are
+ * written by a privileged process): services inside call initgroups().
+ * The bound netns keeps its owner alive; subhost-enter and overlay-go
+ * find it again with NS_GET_USERNS, nothing else records it. *NSFD: the
+ * netns, for the cables' peers, which this process moves in from the host.
+ */
+static int netns_in_userns(const char *path, unsigned long base, int *nsfd, char *msg, size_t len)
+{
+	int up[2], down[2], err = 0;
+	char c, file[64], map[64];
+	const char *step = "unshare the user namespace";
+	pid_t pid;
+
+	if (pipe2(up, O_CLOEXEC) != 0 || pipe2(down, O_CLOEXEC) != 0) {
+		snprintf(msg, len, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) < 0) {
+		snprintf(msg, len, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		/* 'u' unshared, 'n' netns made; on failure the errno instead. */
+		close(up[0]);
+		close(down[1]);	/* EOF on down[0]: the parent is done, or died */
+		if (unshare(CLONE_NEWUSER) != 0)
+			goto child_fail;
+		c = 'u';
+		if (write(up[1], &c, 1) != 1 || !read_byte(down[0], &c) || c != 'm')
+			_exit(1);
+		if (unshare(CLONE_NEWNET) != 0)
+			goto child_fail;
+		c = 'n';
+		if (write(up[1], &c, 1) != 1)
+			_exit(1);
+		read_byte(down[0], &c);	/* until the parent is done with us */
+		_exit(0);
+child_fail:
+		c = (char)errno;
+		(void)!write(up[1], &c, 1);
+		_exit(1);
+	}
+	close(up[1]);
+	close(down[0]);
+	if (!read_byte(up[0], &c) || c != 'u') {
+		err = c;
+		goto fail;
+	}
+	snprintf(map, sizeof(map), "0 %lu %lu\n", base, IDRANGE_SIZE);
+	step = "write the id maps";
+	for (int i = 0; i < 2; i++) {
+		snprintf(file, sizeof(file), "/proc/%d/%s", (int)pid, i ? "gid_map" : "uid_map");
+		int fd = open(file, O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map)) {
+			err = errno;
+			if (fd >= 0)
+				close(fd);
+			goto fail;
+		}
+		close(fd);
+	}
+	c = 'm';
+	step = "make the network namespace inside it";
+	if (write(down[1], &c, 1) != 1 || !read_byte(up[0], &c) || c != 'n') {
+		err = c;
+		goto fail;
+	}
+	snprintf(file, sizeof(file), "/proc/%d/ns/net", (int)pid);
+	step = "bind the network namespace";
+	if ((*nsfd = open(file, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    mount(file, path, "none", MS_BIND, NULL) != 0) {
+		err = errno;
+		goto fail;
+	}
+	close(down[1]);
+	close(up[0]);
+	waitpid(pid, NULL, 0);
+	msg[0] = '\0';
+	return 0;
+fail:
+	kill(pid, SIGKILL);
+	close(down[1]);
+	close(up[0]);
+	waitpid(pid, NULL, 0);
+	snprintf(msg, len, "CONTAINMENT=private-users: cannot %s (ids %lu-%lu): %s", step,
+		 base, base + IDRANGE_SIZE - 1, err ? strerror(err) : "the helper process ended");
+	return -1;
+}
+
 /*
  * /run/netns/NAME as `ip netns add NAME` makes it (iproute2's netns_add):
  * /run/netns a shared mount (a bind of itself the first time), so that
@@ -300,7 +409,7 @@ static void record(const char *what, const char *arg)
  * stays in (returns to) its own netns; *NSFD is the new one's. On
  * failure, MSG says why as ip(8) would and nothing is left.
  */
-static int netns_add(const char *name, int *nsfd, char *msg, size_t len)
+static int netns_add(const char *name, long base, int *nsfd, char *msg, size_t len)
 {
 	char path[sizeof(NETNS_DIR "/") + NETNS_NAME_MAX];	/* names are checked to fit */
 	int self, lock, fd, made_dir_mount = 0;
@@ -334,6 +443,11 @@ static int netns_add(const char *name, int *nsfd, char *msg, size_t len)
 		return -1;
 	}
 	close(fd);
+	if (base >= 0) {
+		if (netns_in_userns(path, (unsigned long)base, nsfd, msg, len) == 0)
+			return 0;
+		goto remove;
+	}
 	if ((self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) {
 		snprintf(msg, len, "cannot open /proc/self/ns/net: %s", strerror(errno));
 		goto remove;
@@ -482,7 +596,7 @@ static void precheck(const struct plan *p)
 	for (int i = 0; i < p->n; i++) {
 		const struct line *l = &p->l[i];
 
-		if (is_op(l, "netns", 2)) {
+		if (is_op(l, "netns", 2) || is_op(l, "netns", 3)) {
 			snprintf(path, sizeof(path), NETNS_DIR "/%s", l->f[1]);
 			if (access(path, F_OK) == 0)
 				fail("network namespace %s already exists (not made by this unit): a subhost %s "
@@ -529,12 +643,17 @@ static int up_run(const char *state, struct plan *p)
 		unsigned id;
 		int parent;
 
-		if (is_op(l, "netns", 2)) {
+		if (is_op(l, "netns", 2) || is_op(l, "netns", 3)) {
+			unsigned long base;
+
 			name = l->f[1];
+			/* The range first: a start that cannot have one makes nothing. */
+			if (l->nf == 3 && idrange_claim(name, &base, what, sizeof(what)) != 0)
+				fail("CONTAINMENT=private-users: %s", what);
 			record("netns", name);
 			/* lo is brought up by the subhost's own start (subhost-enter
 			 * link-up, already inside the netns). */
-			if (netns_add(name, &nsfd, what, sizeof(what)) != 0) {
+			if (netns_add(name, l->nf == 3 ? (long)base : -1, &nsfd, what, sizeof(what)) != 0) {
 				snprintf(desc, sizeof(desc), "ip netns add %s", name);
 				fail_step(desc, what);
 			}

@@ -104,13 +104,14 @@ async function run(argv: string[]): Promise<number> {
       const conf = resolve(found.conf); // its CONFIG, as the runtime's start signs it
       const sig = planSig(name, conf, envConf);
       const { config, commands, deferred } = await loadSubhost(name, ['CABLES']);
+      const level = config.CONTAINMENT ?? 'private-users';
       let plan: string;
       if (commands.some((k) => k === 'CABLES' || k === 'BASE')) {
         plan = `${rundir}/plan`;
-        writeNetnsPlan(plan, [], netnsPlanLines(name, config.CABLES ?? []));
+        writeNetnsPlan(plan, [], netnsPlanLines(name, config.CABLES ?? [], level));
       } else {
         // Kept for later starts unless CABLES (or BASE) came from a command.
-        plan = keepNetnsPlan(name, config.CABLES ?? [], sig);
+        plan = keepNetnsPlan(name, config.CABLES ?? [], sig, level);
         // The subhost unit starts right after this one: keep its start
         // plan too, so that after an edit the runtime runs once, not twice.
         if (!commands.length && !deferred.length) await keepStartPlanOf(name, conf, sig);

@@ -26,6 +26,7 @@ import {
   checkOps,
   guardOps,
   overlayOps,
+  privateUsersOps,
   postmountOps,
   relayOps,
   premountOps,
@@ -97,7 +98,7 @@ export async function start(c: SubhostConfig, pidfile: string, cacheable: boolea
  */
 function writeDefaults(dir: string, c: SubhostConfig, facts: HostFacts, guard: Op[]): void {
   writePlan(`${dir}/premount`, [], opsToArgv([...guard, ...premountOps(c)]));
-  writePlan(`${dir}/postmount`, [], opsToArgv([...guard, ...postmountOps(c, facts)]));
+  writePlan(`${dir}/postmount`, [], opsToArgv([...guard, ...privateUsersOps(c), ...postmountOps(c, facts)]));
   writeFileSync(`${dir}/init`, initScript(c), { mode: 0o600 });
 }
 
@@ -116,7 +117,7 @@ async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFact
   let ops: Op[] = overlayOps(c);
   if ('argv' in post) {
     // A custom POSTMOUNT must see the mounted overlay: mount it first.
-    if (ops.length) await helper(opsToArgv([...guard, ...ops]));
+    if (ops.length) await helper(opsToArgv([...guard, ...privateUsersOps(c), ...ops]));
     await runHook(c, post.argv, [c.LIVE, c.UPPER], defaults);
     ops = [];
   } else {
@@ -125,7 +126,7 @@ async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFact
   // The locks again, in the process that enters: held from here on by
   // systemd (a hook's run in between cannot hold them). Other mounts were
   // looked for by the first run, before this start mounted its overlay.
-  ops.unshift(...lockOps(c, false), ...guard);
+  ops.unshift(...lockOps(c, false), ...guard, ...privateUsersOps(c));
   ops.push(...shareOps(c), ...reaperOps(c, facts), ...relayOps(c, facts));
   const script = 'builtin' in init ? initScript(c) : await runHook(c, init.argv, [], defaults);
   await helper([...opsToArgv(ops), ...enterArgs(c, pidfile, 'builtin' in init), script, `init-${c.NAME}`]);

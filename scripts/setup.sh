@@ -51,7 +51,7 @@ done
 # (test/e2e/fleet.test.ts).
 SERVICE_PACKAGES=(openssh-server openssh-client)
 [ -z "$for_tests" ] || SERVICE_PACKAGES+=(
-  postgresql postgresql-client postfix rsyslog
+  postgresql postgresql-client postfix rsyslog cron
   orphan-sysvinit-scripts prometheus-node-exporter
 )
 new_services=()
@@ -86,6 +86,7 @@ SEL
       openssh-server) units=(ssh.service) ;;
       postfix) units=(postfix.service) ;;
       rsyslog) units=(rsyslog.service) ;;
+      cron) units=(cron.service) ;;
       prometheus-node-exporter) units=(prometheus-node-exporter.service) ;;
       *) units=() ;;
     esac

@@ -13,6 +13,7 @@ import { runtimeDropin } from '../support/fence.js';
 import { clashProblem, startTooLongProblem } from '../support/owners.js';
 import { terminalText } from '../support/format.js';
 import { upperReachableWarning } from '../support/upper-access.js';
+import { IDS_DIR, rangeText, recordedRange } from '../../lib/idrange.js';
 
 export const usage = `Usage: overlay-boot check [--json] CONF...
 
@@ -76,6 +77,15 @@ export function whereSettingsApply(r: LoadResult, listed: string | undefined): s
   return [`systemd settings on subhost@${name}.service: ${set.join(', ')}`, `  ${via}`];
 }
 
+/** The host ids of root inside at CONTAINMENT=private-users: the recorded range, or when it will be. */
+export function idsRow(r: LoadResult): [string, string, string] | undefined {
+  if (r.partial.CONTAINMENT !== 'private-users' || !r.partial.NAME) return undefined;
+  const range = recordedRange(r.partial.NAME);
+  return range
+    ? ['(host ids)', rangeText(range), `recorded in ${IDS_DIR}`]
+    : ['(host ids)', 'none yet', `allocated at first start, recorded in ${IDS_DIR}`];
+}
+
 export function renderCheck(r: LoadResult, listed?: string): string {
   const rows: [string, string, string][] = [];
   for (const key of VARIABLES) {
@@ -91,6 +101,8 @@ export function renderCheck(r: LoadResult, listed?: string): string {
         terminalText(describe(v.source) + (v.checkedAtStart ? ` (checked at start: ${v.checkedAtStart})` : '')),
       ]);
   }
+  const ids = idsRow(r);
+  if (ids) rows.push(ids);
   const w = Math.max(...rows.map((x) => x[1].length), 10);
   const head = r.deferred.length
     ? `${r.file}: valid so far; ${r.deferred.join(', ')} will be known when the subhost starts`
@@ -134,6 +146,7 @@ export async function run(args: string[]): Promise<number> {
             valid: r.problems.length === 0,
             deferred: r.deferred,
             config: r.config ? shownConfig(r.config) : null,
+            ids: r.partial.CONTAINMENT === 'private-users' && r.partial.NAME ? (recordedRange(r.partial.NAME) ?? null) : null,
             resolved: r.resolved,
             problems: r.problems.map(formatProblem),
           },

@@ -64,7 +64,7 @@ registered for this boot has it) and a BASE that exists.
   --start "SERVICE..." START= (default "networking ssh"; "none": no services)
   --ram-size SIZE      RAM_SIZE= (default 50M)
   --share DIR[:PATH]   one SHARE= line; repeatable
-  --containment LEVEL  CONTAINMENT= contained (default) or none
+  --containment LEVEL  CONTAINMENT= private-users (default), contained or none
   --journal yes|no     JOURNAL= (default yes: /dev/log reaches the host's journal)
   --after "NAME..."    AFTER=        --requires "NAME..."  REQUIRES=
   --memory-max, --memory-high, --cpu-quota, --cpu-weight, --io-weight,

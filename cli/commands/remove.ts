@@ -2,6 +2,7 @@
 // it out of /etc/subhosts.conf (and this boot's registry), removes its
 // config and its directories when empty. What the subhost wrote (UPPER)
 // is never removed unless --purge says so, and then it says what goes.
+import { freeRange, rangeText } from '../../lib/idrange.js';
 import { readdirSync, rmdirSync, rmSync, readlinkSync, lstatSync, mkdirSync } from 'node:fs';
 import { execa } from 'execa';
 import { dirname, resolve } from 'node:path';
@@ -24,7 +25,8 @@ Removes subhost NAME (or the subhost of config CONF, listed or not): stops it (a
 /etc/subhosts.conf and from this boot's registry (reloading systemd),
 deletes the config file, and removes its LIVE and WORK directories and
 BASE when they are empty. UPPER (what the subhost wrote) is kept unless it
-is empty; --purge removes it too, with everything in it, and says so.
+is empty; --purge removes it too, with everything in it, and says so, and
+frees the host id range of CONTAINMENT=private-users (kept until then).
 LOWER is never touched.
 Exit status: 0 removed (UPPER may be kept: it says so), 1 failed, 2 bad usage,
 77 not root.
@@ -116,6 +118,12 @@ export async function run(args: string[]): Promise<number> {
         keptUpper = true;
         say(`kept UPPER ${c.UPPER}: it holds what the subhost wrote (overlay-boot remove --purge ${name} removes it)`);
       }
+    }
+    // CONTAINMENT=private-users: its host id range goes with a purge only
+    // (lib/idrange.ts); until then a new subhost of this NAME gets it back.
+    if (purge) {
+      const freed = freeRange(name);
+      if (freed) say(`freed host ids ${rangeText(freed)}`);
     }
     // WORK holds only overlayfs' own (empty once unmounted) work and index directories.
     if (c.WORK && c.UPPER !== c.LOWER) {

@@ -14,13 +14,17 @@ import { RUNTIME_REGISTRY } from '../../lib/paths.js';
 import { nameProblem } from '../../lib/config/name.js';
 import { locksOf } from '../../lib/storage/owner.js';
 import type { SystemdManager } from '../../lib/systemd.js';
+import { loadConfig } from '../../lib/config/load.js';
+import { rangeText, recordedRange } from '../../lib/idrange.js';
 
 export const FIELDS = `Fields (--json: an object per subhost): name, unit, load, state
 (ActiveState), subState, result, since (ISO 8601, when it entered its
 state), mainPid (its PID 1 as the host sees it), tasks, memory (bytes),
 cpuNsec, config, configFrom, addresses ([{ifname, family, address}],
-loopback left out); status NAME also locks ([{role, dir, lock}]: its
-UPPER, WORK and LIVE, locked while it starts and runs). Counters are null when unknown (no accounting), else
+loopback left out); with NAME also containment (the config's CONTAINMENT)
+and ids (the recorded host id range BASE-LAST of CONTAINMENT=private-users,
+null if none), locks ([{role, dir, lock}]: its UPPER, WORK and LIVE,
+locked while it starts and runs). Counters are null when unknown (no accounting), else
 numbers (decimal strings above 2^53).
 adopted16: true while a subhost that overlay-boot 1.6 started runs adopted.
 `;
@@ -50,10 +54,20 @@ export async function collectMany(sm: SystemdManager, names: string[], listed?: 
   });
 }
 
+/** One subhost, with its containment level and recorded host id range. */
 export async function collect(sm: SystemdManager, name: string): Promise<SubhostStatus> {
   const s = (await collectMany(sm, [name]))[0]!;
-  s.locks = locksOf(name).map(({ role, dir, lock }) => ({ role, dir, lock }));
-  return s;
+  let containment: string | null = null;
+  if (s.config) {
+    try {
+      containment = (await loadConfig(s.config, { checkFs: false })).partial.CONTAINMENT ?? null;
+    } catch {
+      /* unreadable: check says why */
+    }
+  }
+  const range = recordedRange(name);
+  const locks = locksOf(name).map(({ role, dir, lock }) => ({ role, dir, lock }));
+  return { ...s, containment, ids: range ? rangeText(range) : null, locks };
 }
 
 /**

@@ -76,7 +76,7 @@ export async function keepPlansForStart(sm: SystemdManager, name: string): Promi
   if (r.problems.length || r.partial.NAME !== name) return none;
   const kept = { ...none };
   if (r.partial.CABLES && !r.deferred.includes('CABLES') && !r.deferred.includes('BASE')) {
-    keepNetnsPlan(name, r.partial.CABLES, sigN);
+    keepNetnsPlan(name, r.partial.CABLES, sigN, r.partial.CONTAINMENT ?? 'private-users');
     kept.netns = true;
   }
   if (r.config) kept.start = keepStartPlan(r.config, sigS) !== undefined;

@@ -40,6 +40,10 @@ export interface SubhostStatus {
   configFrom: string | null;
   /** Addresses inside (loopback left out); empty when not running. */
   addresses: Address[];
+  /** `status NAME` only: the config's CONTAINMENT (null: no config readable). */
+  containment?: string | null;
+  /** `status NAME` only: the recorded host id range "BASE-LAST" (null: none recorded). */
+  ids?: string | null;
   /** status NAME only: the directories it holds locked (native/lock.c), UPPER, WORK, LIVE. */
   locks?: { role: string; dir: string; lock: string }[];
 }
@@ -303,6 +307,8 @@ export function renderOne(s: SubhostStatus): string {
     ['Config', s.config ? terminalText(`${s.config}  (from ${s.configFrom})`) : '- (not registered)'],
     ['Addresses', s.addresses.map(addressText).join(', ') || '-'],
   ];
+  if (s.containment !== undefined) rows.push(['Level', s.containment ?? '-']); // CONTAINMENT (short: the labels' column stays as wide)
+  if (s.ids !== undefined) rows.push(['Host ids', s.ids ?? '- (none recorded)']);
   if (s.locks) {
     rows.push([
       'Locks',

@@ -99,25 +99,24 @@ export const timeSpanSchema = (example: string) =>
 
 /**
  * CONTAINMENT: how far root inside reaches the host (beyond 1.6; see
- * overlay-boot.conf(5)). `contained` is the default for every config,
- * 1.6 ones included; `none` is 1.6's behaviour, root inside is root on
- * the host; `private-users` (a user namespace with idmapped layers) is
- * reserved and refused until it is built.
+ * overlay-boot.conf(5)). `private-users` is the default for every config,
+ * 1.6 ones included: root inside is an unprivileged id range on the host
+ * (a user namespace, the layers seen through idmapped mounts), with
+ * `contained`'s fence too; `contained` is that fence without the user
+ * namespace; `none` is 1.6's behaviour, root inside is root on the host.
  */
+export const CONTAINMENT_LEVELS = ['private-users', 'contained', 'none'] as const;
 export const ContainmentSchema = z
   .string()
   .superRefine((v, ctx) => {
-    if (v === 'private-users') {
+    if (!(CONTAINMENT_LEVELS as readonly string[]).includes(v)) {
       ctx.addIssue({
         code: 'custom',
-        message:
-          'is not available in this version (a user namespace with idmapped layers is not built yet): use "contained" (the default) or "none"',
+        message: 'must be "private-users" (the default), "contained" (no user namespace) or "none" (root inside is root on the host)',
       });
-    } else if (v !== 'contained' && v !== 'none') {
-      ctx.addIssue({ code: 'custom', message: 'must be "contained" (the default) or "none" (root inside is root on the host)' });
     }
   })
-  .transform((v) => v as 'contained' | 'none');
+  .transform((v) => v as (typeof CONTAINMENT_LEVELS)[number]);
 export type Containment = z.infer<typeof ContainmentSchema>;
 
 /**
@@ -155,7 +154,7 @@ export const SubhostConfigSchema = z.object({
   LOG: z.string(),
   AFTER: z.array(NameSchema),
   REQUIRES: z.array(NameSchema),
-  CONTAINMENT: z.enum(['contained', 'none']),
+  CONTAINMENT: z.enum(CONTAINMENT_LEVELS),
   JOURNAL: z.enum(['yes', 'no']),
   /** Seconds one START entry may take; 0: no limit. */
   START_TIMEOUT: z.number().int().nonnegative(),

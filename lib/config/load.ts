@@ -280,9 +280,10 @@ async function resolveValues(l: Loading, evaluate: Evaluator | undefined): Promi
       return false;
     } else {
       const { value, why } = spec.default;
-      const v = value({ name, base: l.base });
+      const ctx = { name, base: l.base, values: l.values };
+      const v = value(ctx);
       l.values[key] = v;
-      l.res.resolved[key] = { value: v, source: { kind: 'default', why } };
+      l.res.resolved[key] = { value: v, source: { kind: 'default', why: typeof why === 'string' ? why : why(ctx) } };
     }
     if (spec.kind === 'base' && !settleBase(l)) return false;
   }

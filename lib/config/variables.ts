@@ -27,10 +27,11 @@ import {
 } from './fields.js';
 import { libDir } from '../paths.js';
 
-/** What a default may depend on: the config file's name (less .conf) and the resolved BASE. */
+/** What a default may depend on: the config file's name (less .conf), the resolved BASE, and the values resolved before it (in the table's order). */
 export interface DefaultContext {
   name: string;
   base: string;
+  values?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -57,10 +58,13 @@ export type VariableSpec = Kind & {
    */
   command: boolean;
   /** The value and why, when the file gives none (or an empty one, as 1.6 tested `[ -z "$V" ]`). */
-  default?: { value: (d: DefaultContext) => string; why: string };
+  default?: { value: (d: DefaultContext) => string; why: string | ((d: DefaultContext) => string) };
 };
 
 const none = () => '';
+/** POSTMOUNT resolved to something other than the built-in hook. */
+const customPostmount = (d: DefaultContext): boolean =>
+  d.values?.POSTMOUNT !== undefined && d.values.POSTMOUNT !== packaged('overlay-postmount');
 const systemdDefault = { value: none, why: "systemd's default" };
 /** The package's own program (issue 13 makes the built-in hooks' paths real programs). */
 const packaged = (program: string) => `${libDir()}/${program}`;
@@ -165,7 +169,16 @@ export const VARIABLE_TABLE = [
     command: false,
     kind: 'value',
     schema: ContainmentSchema,
-    default: { value: () => 'contained', why: 'root inside cannot reach the host through the kernel' },
+    // A custom POSTMOUNT runs as the host's root, which cannot create
+    // files in an overlay of idmapped layers (EOVERFLOW): a 1.6 config
+    // with one keeps working at contained.
+    default: {
+      value: (d) => (customPostmount(d) ? 'contained' : 'private-users'),
+      why: (d) =>
+        customPostmount(d)
+          ? 'its POSTMOUNT is a custom hook, which runs as the host root and may create files under LIVE: no user namespace'
+          : 'root inside is an unprivileged id range on the host (a user namespace)',
+    },
   },
   {
     name: 'JOURNAL',

@@ -7,7 +7,7 @@
 // holds while its check lines hold in the unit that reads it: the
 // unit's OVERLAY_BOOT_CONF, the config file and the files that decide
 // which config NAME uses (lib/plan/sig.ts).
-import type { SubhostConfig } from '../config/fields.js';
+import type { Containment, SubhostConfig } from '../config/fields.js';
 import type { Cable } from '../config/cables.js';
 import { PLAN_DIR } from '../paths.js';
 import { lookupFiles } from '../registry.js';
@@ -33,8 +33,8 @@ export function startPlanFile(c: SubhostConfig, facts: HostFacts, sig: string[][
   return builtinHooks(c) ? planFileContent(sig, startPlan(c, facts, pidfile)) : undefined;
 }
 
-export function netnsPlanFile(name: string, cables: Cable[], sig: string[][]): string {
-  return netnsPlanContent(sig, netnsPlanLines(name, cables));
+export function netnsPlanFile(name: string, cables: Cable[], sig: string[][], level: Containment): string {
+  return netnsPlanContent(sig, netnsPlanLines(name, cables, level));
 }
 
 /**
@@ -56,9 +56,9 @@ export function keepStartPlan(
 }
 
 /** Keeps the netns plan of subhost NAME (its CABLES and BASE ran no `!command`) for subhost-netns@NAME.service; returns its path. */
-export function keepNetnsPlan(name: string, cables: Cable[], sig: string[][]): string {
+export function keepNetnsPlan(name: string, cables: Cable[], sig: string[][], level: Containment): string {
   const path = keptNetnsPlan(name);
-  keep(path, netnsPlanFile(name, cables, sig));
+  keep(path, netnsPlanFile(name, cables, sig, level));
   return path;
 }
 

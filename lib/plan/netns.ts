@@ -4,11 +4,16 @@
 // when CABLES ran no command, so later starts need no Node.js. Running it
 // is the runtime's (runtime/netns-up.ts).
 import type { Cable } from '../config/cables.js';
+import type { Containment } from '../config/fields.js';
 import { writeFileAtomic } from '../atomic-write.js';
 
-/** The action lines (no checks) for subhost NAME's netns and cables. */
-export function netnsPlanLines(name: string, cables: Cable[]): string[] {
-  const lines = [['netns', name]];
+/**
+ * The action lines (no checks) for subhost NAME's netns and cables. At
+ * CONTAINMENT=private-users the netns is made inside the subhost's own
+ * user namespace (its id range allocated at the first start).
+ */
+export function netnsPlanLines(name: string, cables: Cable[], level: Containment = 'contained'): string[] {
+  const lines = [level === 'private-users' ? ['netns', name, 'private-users'] : ['netns', name]];
   for (const c of cables) {
     if (c.kind === 'veth') lines.push(['veth', c.hostIf, c.peerIf, c.mac ?? '-', c.bridge ?? '-']);
     else lines.push(['vlan', c.hostIf, c.parent, String(c.vlan), c.bridge ?? '-']);

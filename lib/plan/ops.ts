@@ -19,7 +19,12 @@ export const OPS = {
   'bind-if-exists': ['src', 'dst'],
   'bind-ro-if-exists': ['src', 'dst'],
   'bind-nofollow': ['src', 'dst'],
-  'check-containment': [['level', 'contained', 'none']],
+  'check-containment': [['level', 'private-users', 'contained', 'none']],
+  // CONTAINMENT=private-users (native/userns.c): find the subhost's user
+  // namespace and id range; LIVE's trees seen through its id map.
+  'private-users': ['name'],
+  'overlay-idmapped': ['lower', 'upper', 'work', 'live'],
+  'bind-idmapped': ['src', 'dst', ['rec', 'rec', '-']],
   'write-if-missing': ['path', 'mode', 'content'],
   'require-dir': ['path', 'message'],
   'refuse-mountpoint': ['path', 'message'],

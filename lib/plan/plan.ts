@@ -74,8 +74,25 @@ export function premountOps(c: SubhostConfig): Op[] {
   return [['write-if-missing', `${c.UPPER}/etc/network/interfaces`, '644', interfacesFile(c)]];
 }
 
+/**
+ * CONTAINMENT=private-users: the subhost's user namespace and id range
+ * (native/userns.c); from this op on, what the helper makes belongs to
+ * root inside, so it comes after the steps that write UPPER itself and
+ * first in every helper run that makes something under LIVE.
+ */
+export function privateUsersOps(c: SubhostConfig): Op[] {
+  return c.CONTAINMENT === 'private-users' ? [['private-users', c.NAME]] : [];
+}
+
 /** The overlay (or bind) mount of LOWER+UPPER on LIVE, as 1.6's setup_overlay. */
 export function overlayOps(c: SubhostConfig): Op[] {
+  if (c.CONTAINMENT === 'private-users') {
+    // The same mounts, of layers seen through the subhost's id map
+    // (native/userns.c): on-disk owners stay what they are without one.
+    if (c.UPPER !== c.LOWER) return [['overlay-idmapped', c.LOWER, c.UPPER, c.WORK, c.LIVE]];
+    if (c.LIVE !== c.UPPER) return [['bind-idmapped', c.UPPER, c.LIVE, '-']];
+    return [['bind-idmapped', c.LIVE, c.LIVE, 'rec']];
+  }
   if (c.UPPER !== c.LOWER) {
     // Commas and colons would split overlayfs options; paths are escaped.
     const esc = (p: string) => p.replace(/([\\,:])/g, '\\$1');
@@ -251,6 +268,7 @@ export function startPlan(c: SubhostConfig, facts: HostFacts, pidfile: string): 
     ['link-up', 'lo'],
     ...guardOps(c, undoJournal(c.NAME)),
     ...premountOps(c),
+    ...privateUsersOps(c),
     ...overlayOps(c),
     ...postmountOps(c, facts),
     ...shareOps(c),
@@ -265,6 +283,7 @@ export function enterArgs(c: SubhostConfig, pidfile: string, defaultInit = true)
   // (read by subhost-enter at every start, inside LIVE), else NAME.
   const enter = ['enter', '--hostname', c.NAME, '--hostname-from-root', '--pidfile', pidfile];
   if (c.CONTAINMENT === 'contained') enter.push('--contain');
+  if (c.CONTAINMENT === 'private-users') enter.push('--private-users');
   // Readiness comes from our reaper, or from the default init script
   // right before it execs a custom REAPER; a custom INIT with a custom
   // REAPER cannot report it.

@@ -23,10 +23,11 @@ async function sandboxCapBnd(sb: Parameters<typeof capBnd>[0]): Promise<bigint> 
 describe('CONTAINMENT on every start path', () => {
   const { sandbox } = useInstalledSandbox();
 
-  it('overlay-boot start CONF: none gets the opt-out drop-in, contained the template fence', async () => {
+  it('overlay-boot start CONF: none gets the opt-out drop-in, contained and private-users the template fence', async () => {
     const sb = sandbox();
     const open = await makeSubhost(sb, 'opn', 'BASE=.\nSTART=none\nCONTAINMENT=none\n');
-    const shut = await makeSubhost(sb, 'sht', 'BASE=.\nSTART=none\n');
+    const shut = await makeSubhost(sb, 'sht', 'BASE=.\nSTART=none\nCONTAINMENT=contained\n');
+    const priv = await makeSubhost(sb, 'prv', 'BASE=.\nSTART=none\n');
     await register(sb); // neither is listed: only overlay-boot start can give them their fence
     await sb.daemonReload();
 
@@ -47,6 +48,17 @@ describe('CONTAINMENT on every start path', () => {
     expect(cap & (1n << 21n)).toBe(0n); // CAP_SYS_ADMIN
     expect(cap & (1n << 16n)).toBe(0n); // CAP_SYS_MODULE
     expect((await inside(sb, 'sht', ['grep', 'Seccomp:', '/proc/1/status'])).stdout).toMatch(/Seccomp:\s+2/);
+
+    // The default, private-users: the same template fence, CAP_SYS_ADMIN
+    // kept but only in its own user namespace (root inside is a range).
+    expect((await sb.run(['overlay-boot', 'start', priv.conf], { timeoutMs: 60_000 })).exitCode).toBe(0);
+    expect((await sb.run(['test', '-e', '/run/systemd/system/subhost@prv.service.d/50-overlay-boot-start.conf'])).exitCode).toBe(1);
+    const pcap = await capBnd(sb, 'prv');
+    expect(pcap & (1n << 21n)).not.toBe(0n); // CAP_SYS_ADMIN, inside its user namespace
+    expect(pcap & (1n << 16n)).toBe(0n); // CAP_SYS_MODULE
+    expect((await inside(sb, 'prv', ['grep', 'Seccomp:', '/proc/1/status'])).stdout).toMatch(/Seccomp:\s+2/);
+    expect((await inside(sb, 'prv', ['cat', '/proc/1/uid_map'])).stdout).toMatch(/^\s*0\s+[1-9][0-9]+\s+65536\s*$/);
+    expect(await stopSubhost(sb, 'prv')).toBe('done');
 
     expect(await stopSubhost(sb, 'opn')).toBe('done');
     expect(await stopSubhost(sb, 'sht')).toBe('done');

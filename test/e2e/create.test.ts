@@ -55,16 +55,18 @@ describe('overlay-boot create / remove', () => {
     return base;
   }
 
-  it('create --enable --now: a contained subhost answers ssh over its cable; sshd logs to the journal as subhost@NAME', async () => {
+  it('create --enable --now: a default (private-users) subhost answers ssh over its cable; sshd logs to the journal as subhost@NAME', async () => {
     const sb = sandbox();
     key = `${sb.dataDir}/create-key`;
     await ok(sb.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'obt-create-test', '-f', key]), 'ssh-keygen');
     await ok(sb.run(['install', '-d', '-m', '700', '/root/.ssh']));
     await sb.writeFile('/root/.ssh/authorized_keys', await sb.readFile(`${key}.pub`), 0o600);
     await createAndLogIn(sb, 'mk1', '192.0.2.1', '192.0.2.2', []);
-    // Contained (the default: the config does not say): the reaper and sshd show it.
-    const contained = { sysAdmin: false, seccomp: 2 };
+    // private-users (the default: the config does not say): the reaper and
+    // sshd show it (CAP_SYS_ADMIN of its own user namespace, the filter).
+    const contained = { sysAdmin: true, seccomp: 2 };
     expect(containmentOf(await ok(inside(sb, 'mk1', ['cat', '/proc/1/status'])))).toEqual(contained);
+    expect(await ok(inside(sb, 'mk1', ['cat', '/proc/1/uid_map']))).toMatch(/^\s*0\s+[1-9][0-9]+\s+65536\s*$/);
     const sshd = (await ok(inside(sb, 'mk1', ['cat', '/run/sshd.pid']))).trim();
     expect(containmentOf(await ok(inside(sb, 'mk1', ['cat', `/proc/${sshd}/status`])))).toEqual(contained);
     // Only a syslog socket, and /dev/log pointing at it; not the native

@@ -82,14 +82,16 @@ describe('systemd-machined', () => {
     expect((await sb.run(['overlay-go', NAME, '--', 'true'])).stdout).toBe('');
   });
 
-  it('copy-to and copy-from work on the contained subhost (machined enters its mount namespace)', async () => {
+  it('copy-from works on the default subhost; copy-to is refused (machined creates as the host root in an overlay of idmapped layers)', async () => {
     const sb = sandbox();
     await sb.writeFile('/tmp/mch-in.txt', 'to the subhost\n');
+    // A limitation of CONTAINMENT=private-users (overlay-boot.conf(5)):
+    // machined's copy creates the file with the host's uid 0, which the
+    // subhost's id map has no place for.
     const to = await sb.run(['machinectl', 'copy-to', NAME, '/tmp/mch-in.txt', '/root/mch-in.txt']);
-    expect(to.exitCode, to.stderr).toBe(0);
-    // Inside, and so in UPPER (it persists).
-    expect((await sb.run(['overlay-go', NAME, '--', 'cat', '/root/mch-in.txt'])).stdout).toBe('to the subhost\n');
-    expect(await sb.readFile(`${sb.dataDir}/${NAME}/root/root/mch-in.txt`)).toBe('to the subhost\n');
+    expect(to.exitCode).not.toBe(0);
+    expect(to.stderr).toContain('Value too large for defined data type');
+    expect((await sb.run(['test', '-e', `${sb.dataDir}/${NAME}/root/root/mch-in.txt`])).exitCode).toBe(1);
     expect((await sb.run(['overlay-go', NAME, '--', 'sh', '-c', 'echo from the subhost > /tmp/mch-out.txt'])).exitCode).toBe(0);
     const from = await sb.run(['machinectl', 'copy-from', NAME, '/tmp/mch-out.txt', '/tmp/mch-out.txt']);
     expect(from.exitCode, from.stderr).toBe(0);

@@ -136,6 +136,7 @@ describe('overlay-boot move between two hosts', () => {
        setfattr -n user.obt -v moved ${up}/srv/data/random
        setfattr -n system.posix_acl_access -v 0x0200000001000600ffffffff02000700d204000004000400ffffffff10000700ffffffff20000400ffffffff ${up}/srv/data/h1
        echo ${machineId} > ${up}/etc/machine-id
+       rm -f ${up}/etc/ssh/ssh_host_ed25519_key ${up}/etc/ssh/ssh_host_ed25519_key.pub
        ssh-keygen -q -t ed25519 -N '' -C ${NAME} -f ${up}/etc/ssh/ssh_host_ed25519_key`.replace(/^ {7}/gm, ''),
     );
     hostKey = (await A.readFile(`${up}/etc/ssh/ssh_host_ed25519_key.pub`)).split(' ').slice(0, 2).join(' ');

@@ -49,7 +49,7 @@ describe('the .deb', () => {
     const f = async (field: string) => (await execa('dpkg-deb', ['-f', deb, field])).stdout.trim();
     expect(await f('Depends')).toMatch(/^nodejs \(>= 18\.19\), iproute2, util-linux \(>= [0-9.]+\), systemd(, .*)?$/);
     // ifupdown: ifup of host cable ends; attr (getfattr): overlay-clean-root; fdisk (sfdisk): overlay-diskfile partitions.
-    expect(await f('Recommends')).toBe('ifupdown, attr, fdisk');
+    expect(await f('Recommends')).toBe('ifupdown, attr, fdisk, zstd, openssh-client');
     // glibc: the start helpers; musl: the reaper (both linked statically).
     expect(await f('Built-Using')).toMatch(/^glibc \(= [^)]+\), musl \(= [^)]+\)$/);
     const control = (await execa('dpkg-deb', ['--ctrl-tarfile', deb]).pipe('tar', ['-t'])).stdout;

@@ -18,7 +18,7 @@
  * shell the container's tools start): an `nsenter -a` from the host keeps the
  * caller's capabilities and seccomp filter, not the container's.
  *
- * Usage: escape-probe [-s DIR] [-r NAME=PATH]... [-x] | -e
+ * Usage: escape-probe [-s DIR] [-r NAME=PATH]... [-t COMM] [-x] | -e
  *   -s DIR        a directory on a filesystem shared in from the host (for
  *                 name_to_handle_at/open_by_handle_at)
  *   -r NAME=PATH  also try to remount the read-only mount at PATH read-write
@@ -27,11 +27,22 @@
  *                 setuid-root copy of itself in /var/tmp, an alert line
  *                 to /dev/log)
  *   -e            only print the effective uid (the setuid copy's job)
+ *   -t COMM       a host-privileged process named COMM that entered this
+ *                 pid namespace from the host (ptrace-host, proc-mem-host)
  *
  * Static, no library beyond libc: it runs in any root the container has.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include <sched.h>
@@ -109,15 +120,51 @@ static const struct { const char *name; int nr; } caps[] = {
 	{ "CHECKPOINT_RESTORE", 40 }, { "AUDIT_CONTROL", 30 },
 };
 
+/* This process's uid map, one line ("0 0 4294967295": the initial user
+ * namespace, where capabilities count for the host). */
+static char uid_map[128];
+static int initial_userns(void)
+{
+	FILE *f = fopen("/proc/self/uid_map", "re");
+	unsigned long a = 1, b = 1, c = 0;
+	if (f) {
+		if (!fgets(uid_map, sizeof uid_map, f))
+			uid_map[0] = '\0';
+		fclose(f);
+	}
+	uid_map[strcspn(uid_map, "\n")] = '\0';
+	return sscanf(uid_map, "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 && c == 4294967295UL;
+}
+
+/* CapEff counts on the host only in the initial user namespace (vector:
+ * capabilities that act on the host's objects). */
+static void probe_host_caps(void)
+{
+	char buf[64];
+	const char *v = status_field("CapEff", buf, sizeof buf);
+	int initial = initial_userns();
+	if (!v)
+		say("host-caps", "n/a", "no CapEff in /proc/self/status");
+	else if (strtoull(v, NULL, 16) == 0)
+		say("host-caps", "closed", "no effective capabilities (CapEff %s)", v);
+	else if (initial)
+		say("host-caps", "open", "CapEff %s in the host's user namespace (uid_map %s)", v, uid_map);
+	else
+		say("host-caps", "closed", "CapEff %s only in its own user namespace (uid_map %s)", v, uid_map);
+}
+
 static void probe_caps(void)
 {
 	char buf[64], name[64];
 	const char *v = status_field("CapBnd", buf, sizeof buf);
 	unsigned long long bnd = v ? strtoull(v, NULL, 16) : 0;
+	int initial = initial_userns();
 	for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
 		snprintf(name, sizeof name, "cap-%s", caps[i].name);
 		if (!v)
 			say(name, "n/a", "no CapBnd in /proc/self/status");
+		else if ((bnd >> caps[i].nr & 1) && !initial)
+			say(name, "closed", "in the bounding set of its own user namespace only (CapBnd %s, uid_map %s)", v, uid_map);
 		else if (bnd >> caps[i].nr & 1)
 			say(name, "open", "in the bounding set (CapBnd %s)", v);
 		else
@@ -730,21 +777,6 @@ static void probe_audit(void)
 	close(fd);
 }
 
-/* Realtime scheduling for this process, dropped again at once (it runs
- * nothing at that priority): a realtime busy loop would starve the host's
- * processes on its CPU. */
-static void probe_sched_fifo(void)
-{
-	struct sched_param rt = { .sched_priority = 1 }, other = { .sched_priority = 0 };
-
-	if (sched_setscheduler(0, SCHED_FIFO, &rt) == 0) {
-		sched_setscheduler(0, SCHED_OTHER, &other);
-		say("sched-fifo", "open", "sched_setscheduler(SCHED_FIFO 1) worked (and back to SCHED_OTHER)");
-	} else {
-		refused("sched-fifo", "sched_setscheduler(SCHED_FIFO 1)", errno);
-	}
-}
-
 /* With -x: what the host side of the suite then judges (escape.ts): a
  * setuid-root copy of this program in /var/tmp (in UPPER, for a host
  * user to try), and a syslog line at alert through /dev/log (journald
@@ -776,13 +808,185 @@ static void prepare_host_checks(const char *self)
 		close(fd);
 }
 /* ---- end of issue 20 (h20edge) ---- */
+/* ---- a host-privileged process in its pid namespace (issue 20 vector 3:
+ * machined's os-release helper, an admin's nsenter -t PID -p) ---- */
+
+static pid_t find_comm(const char *comm)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d))) {
+		char path[300], buf[64];
+		FILE *f;
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/comm", e->d_name);
+		if (!(f = fopen(path, "re")))
+			continue;
+		if (fgets(buf, sizeof buf, f) && strncmp(buf, comm, strlen(comm)) == 0 && buf[strlen(comm)] == '\n')
+			found = (pid_t)atoi(e->d_name);
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+static void probe_host_process(const char *comm)
+{
+	pid_t pid = comm ? find_comm(comm) : 0;
+	char path[64];
+	int fd;
+	if (!pid) {
+		say("ptrace-host", "n/a", "no process named %s here", comm ? comm : "(none given: -t)");
+		say("proc-mem-host", "n/a", "no process named %s here", comm ? comm : "(none given: -t)");
+		return;
+	}
+	/* Seized and let go at once: it never stops. */
+	if (ptrace(PTRACE_SEIZE, pid, 0, 0) == 0) {
+		ptrace(PTRACE_DETACH, pid, 0, 0);
+		say("ptrace-host", "open", "PTRACE_SEIZE of host process %s (pid %d here) succeeded", comm, (int)pid);
+	} else {
+		refused("ptrace-host", "PTRACE_SEIZE", errno);
+	}
+	snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		close(fd);
+		say("proc-mem-host", "open", "%s opens", path);
+	} else {
+		refused("proc-mem-host", path, errno);
+	}
+}
+
+/* ---- the host's netns through the cable's nsid (issue 20 vector 2) ---- */
+
+/* The nsid this netns has for the netns at the other end of a veth:
+ * IFLA_LINK_NETNSID of a link dump. -1 if none. */
+static int peer_nsid(int sock)
+{
+	struct { struct nlmsghdr h; struct ifinfomsg i; } req = {
+		.h = { .nlmsg_len = sizeof req, .nlmsg_type = RTM_GETLINK, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.i = { .ifi_family = AF_UNSPEC },
+	};
+	static char buf[65536];
+	int nsid = -1, done = 0;
+	if (send(sock, &req, sizeof req, 0) < 0)
+		return -1;
+	while (!done) {
+		ssize_t n = recv(sock, buf, sizeof buf, 0);
+		if (n <= 0)
+			break;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				done = 1;
+				break;
+			}
+			struct ifinfomsg *ifi = NLMSG_DATA(h);
+			int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof *ifi);
+			for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
+				if (a->rta_type == IFLA_LINK_NETNSID && nsid < 0)
+					nsid = *(int *)RTA_DATA(a);
+		}
+	}
+	return nsid;
+}
+
+static void probe_netnsid(void)
+{
+	int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), nsid;
+	struct {
+		struct nlmsghdr h;
+		struct ifinfomsg i;
+		struct rtattr a;
+		int32_t id;
+	} req;
+	char buf[4096];
+	if (sock < 0) {
+		say("netnsid-host", "n/a", "no netlink socket: %s", strerror(errno));
+		return;
+	}
+	if ((nsid = peer_nsid(sock)) < 0) {
+		say("netnsid-host", "n/a", "no link here with a peer in another netns (no cable?)");
+		close(sock);
+		return;
+	}
+	/* RTM_DELLINK of an ifindex that does not exist, in the host's netns:
+	 * the owner check (CAP_NET_ADMIN over that netns) comes first; past
+	 * it, the kernel answers ENODEV and deletes nothing. */
+	memset(&req, 0, sizeof req);
+	req.h.nlmsg_len = sizeof req;
+	req.h.nlmsg_type = RTM_DELLINK;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.h.nlmsg_seq = 2;
+	req.i.ifi_family = AF_UNSPEC;
+	req.i.ifi_index = 0x7fffffff;
+	req.a.rta_type = IFLA_TARGET_NETNSID;
+	req.a.rta_len = RTA_LENGTH(sizeof(int32_t));
+	req.id = nsid;
+	if (send(sock, &req, sizeof req, 0) < 0) {
+		refused("netnsid-host", "send RTM_DELLINK", errno);
+	} else {
+		ssize_t n = recv(sock, buf, sizeof buf, 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		int err = n > 0 && h->nlmsg_type == NLMSG_ERROR ? -((struct nlmsgerr *)NLMSG_DATA(h))->error : EIO;
+		if (err == ENODEV || err == 0)
+			say("netnsid-host", "open", "RTM_DELLINK in the host's netns through nsid %d passed the privilege check (%s: no such link)",
+			    nsid, err ? "ENODEV" : "ok");
+		else
+			refused("netnsid-host", "RTM_DELLINK with IFLA_TARGET_NETNSID", err);
+	}
+	close(sock);
+}
+
+/* ---- the host's CPU and memory (issue 20 vector 6): set, undone at once ---- */
+
+static void probe_starve(void)
+{
+	struct sched_param rt = { .sched_priority = 1 }, normal = { 0 };
+	struct rlimit lim;
+	int prio;
+	if (sched_setscheduler(0, SCHED_FIFO, &rt) == 0) {
+		sched_setscheduler(0, SCHED_OTHER, &normal);
+		say("sched-fifo", "open", "SCHED_FIFO priority 1 set (and reverted)");
+	} else {
+		refused("sched-fifo", "sched_setscheduler(SCHED_FIFO)", errno);
+	}
+	/* ioprio_set(IOPRIO_WHO_PROCESS, 0, class RT (1) << 13 | level 4) */
+	prio = (int)syscall(SYS_ioprio_get, 1, 0);
+	if (syscall(SYS_ioprio_set, 1, 0, (1 << 13) | 4) == 0) {
+		syscall(SYS_ioprio_set, 1, 0, prio < 0 ? 0 : prio);
+		say("ioprio-rt", "open", "realtime I/O priority set (and reverted)");
+	} else {
+		refused("ioprio-rt", "ioprio_set(IOPRIO_CLASS_RT)", errno);
+	}
+	if (getrlimit(RLIMIT_MEMLOCK, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) {
+		say("mlock-beyond", "n/a", "RLIMIT_MEMLOCK is unlimited here");
+		return;
+	}
+	size_t len = (size_t)lim.rlim_cur + 65536;
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		say("mlock-beyond", "n/a", "mmap: %s", strerror(errno));
+		return;
+	}
+	if (mlock(p, len) == 0) {
+		munlock(p, len);
+		say("mlock-beyond", "open", "mlock of %zu bytes, beyond RLIMIT_MEMLOCK %llu (and unlocked)", len,
+		    (unsigned long long)lim.rlim_cur);
+	} else {
+		refused("mlock-beyond", "mlock beyond RLIMIT_MEMLOCK", errno);
+	}
+	munmap(p, len);
+}
 
 int main(int argc, char **argv)
 {
-	const char *share = NULL;
+	const char *share = NULL, *target = NULL;
 	const char *remounts[16];
 	int nremounts = 0, opt, host_checks = 0;
-	while ((opt = getopt(argc, argv, "s:r:xe")) != -1) {
+	while ((opt = getopt(argc, argv, "s:r:t:xe")) != -1) {
 		if (opt == 'x')
 			host_checks = 1;
 		else if (opt == 'e') {
@@ -791,10 +995,12 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (opt == 's')
 			share = optarg;
+		else if (opt == 't')
+			target = optarg;
 		else if (opt == 'r' && nremounts < 16 && strchr(optarg, '='))
 			remounts[nremounts++] = optarg;
 		else {
-			fprintf(stderr, "usage: escape-probe [-s DIR] [-r NAME=PATH]... [-x] | -e\n");
+			fprintf(stderr, "usage: escape-probe [-s DIR] [-r NAME=PATH]... [-t COMM] [-x] | -e\n");
 			return 2;
 		}
 	}
@@ -808,6 +1014,7 @@ int main(int argc, char **argv)
 	}
 
 	probe_caps();
+	probe_host_caps();
 	probe_seccomp();
 	probe_keyctl();
 	probe_bpf();
@@ -847,9 +1054,11 @@ int main(int argc, char **argv)
 	/* issue 20 (h20edge) */
 	probe_console();
 	probe_audit();
-	probe_sched_fifo();
 	if (host_checks)
 		prepare_host_checks(argv[0]);
+	probe_host_process(target);
+	probe_netnsid();
+	probe_starve();
 	rmdir(tmpdir);
 	return 0;
 }

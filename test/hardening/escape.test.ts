@@ -1,9 +1,12 @@
-// The escape suite (issue 11): every way root inside a subhost could reach
-// the host through the kernel, tried from inside by escape-probe.c running
-// as one of the subhost's own processes (a START entry), harmlessly. A
-// subhost from an unchanged 1.6 config (no CONTAINMENT line: contained)
-// must have every vector closed; the same config with CONTAINMENT=none must
-// have them open, so that each assertion can fail.
+// The escape suite (issues 11 and 20): every way root inside a subhost
+// could reach the host through the kernel, tried from inside by
+// escape-probe.c running as one of the subhost's own processes (a START
+// entry), harmlessly. A subhost from an unchanged 1.6 config (no
+// CONTAINMENT line: private-users) must have every vector closed; the same
+// config with CONTAINMENT=none must have them open, so that each assertion
+// can fail. CONTAINMENT=contained (no user namespace) is probed too: the
+// vectors only a user namespace closes are listed in OPEN_AT_CONTAINED,
+// which must stay open there (SECURITY.md says so).
 //
 // What this kernel cannot show (it has no module support, no kexec, no
 // sysrq, no kcore; cgroups are hybrid): loading a module or a kernel is
@@ -18,8 +21,21 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { useInstalledSandbox, register, stopSubhost, ROOT } from '../e2e/kit.js';
-import { buildProbe, makeProbedSubhost, probeSubhost, probeOverlayGo, VECTOR_NAMES, ABSENT_HERE, type Findings } from './escape.js';
-import { probeHostSide, HOST_SIDE_VECTOR_NAMES } from './escape.js';
+import {
+  buildProbe,
+  makeProbedSubhost,
+  probeSubhost,
+  probeOverlayGo,
+  startHostTarget,
+  probeHostSide,
+  HOST_SIDE_VECTOR_NAMES,
+  VECTOR_NAMES,
+  ABSENT_HERE,
+  type Findings,
+} from './escape.js';
+
+/** What only the user namespace closes: open at CONTAINMENT=contained (measured). */
+const OPEN_AT_CONTAINED = ['host-caps', 'ptrace-host', 'proc-mem-host', 'netnsid-host', 'ioprio-rt', 'mlock-beyond'];
 
 const VECTORS = VECTOR_NAMES;
 
@@ -35,23 +51,32 @@ const ADJTIME = '0.0 0 0.0\n0\nUTC\n';
 
 describe('escape from a subhost', () => {
   const { sandbox } = useInstalledSandbox({ files: { '/etc/adjtime': ADJTIME } });
-  const found: Record<'contained' | 'optout', Findings> = { contained: new Map(), optout: new Map() };
-  const subhosts = { contained: 'esc', optout: 'escnone' } as const;
+  const found: Record<'contained' | 'optout' | 'fenced', Findings> = { contained: new Map(), optout: new Map(), fenced: new Map() };
+  // contained: the default (private-users), from an unchanged 1.6 config; fenced: CONTAINMENT=contained.
+  const subhosts = { contained: 'esc', optout: 'escnone', fenced: 'escfen' } as const;
+  const targets: string[] = [];
 
   beforeAll(async () => {
     await buildProbe();
     const sb = sandbox();
     // An unchanged 1.6 config for the contained one; the opt-out adds one line.
-    await register(sb, await makeProbedSubhost(sb, subhosts.contained), await makeProbedSubhost(sb, subhosts.optout, 'CONTAINMENT=none\n'));
+    await register(
+      sb,
+      await makeProbedSubhost(sb, subhosts.contained),
+      await makeProbedSubhost(sb, subhosts.optout, 'CONTAINMENT=none\n'),
+      await makeProbedSubhost(sb, subhosts.fenced, 'CONTAINMENT=contained\n'),
+    );
     await sb.daemonReload();
     for (const [level, name] of Object.entries(subhosts) as [keyof typeof subhosts, string][]) {
       expect(await sb.startUnit(`subhost@${name}.service`), await sb.journal(`subhost@${name}.service`, 30)).toBe('done');
+      targets.push(await startHostTarget(sb, name));
       found[level] = await probeSubhost(sb, name);
     }
   });
 
   afterAll(async () => {
     const sb = sandbox();
+    for (const t of targets) await sb.run(['systemctl', 'stop', t]);
     for (const name of Object.values(subhosts)) await stopSubhost(sb, name);
   });
 
@@ -69,6 +94,11 @@ describe('escape from a subhost', () => {
       const f = found.contained.get(v)!;
       if (ABSENT_HERE.includes(v)) expect(f.state).not.toBe('open');
       else expect(f, `${v} contained`).toMatchObject({ state: 'closed' });
+    });
+    it(`is ${OPEN_AT_CONTAINED.includes(v) ? 'open' : 'closed'} at CONTAINMENT=contained`, () => {
+      const f = found.fenced.get(v)!;
+      if (ABSENT_HERE.includes(v)) expect(f.state).not.toBe('open');
+      else expect(f, `${v} at contained`).toMatchObject({ state: OPEN_AT_CONTAINED.includes(v) ? 'open' : 'closed' });
     });
   });
 
@@ -100,7 +130,7 @@ describe('escape from a subhost', () => {
   // inside is escaped by the commands at every level: there the raw name
   // in ip(8)'s output and exact JSON are what the test can tell apart.
   describe('what reaches host users and terminals', () => {
-    const host: Record<'contained' | 'optout', Findings> = { contained: new Map(), optout: new Map() };
+    const host: Record<keyof typeof subhosts, Findings> = { contained: new Map(), optout: new Map(), fenced: new Map() };
     beforeAll(async () => {
       const sb = sandbox();
       expect((await sb.run(['chmod', '700', `${sb.dataDir}/${subhosts.contained}`])).exitCode).toBe(0);

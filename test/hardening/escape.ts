@@ -80,7 +80,16 @@ export const VECTORS: ReadonlyArray<readonly [string, string]> = [
   // issue 20: the host's terminals and audit log (h20edge)
   ['console-host', "the host's console (5:1) opens, as /dev/console or through mknod"],
   ['audit-user', "an AUDIT_USER message is accepted into the host's audit log"],
-  ['sched-fifo', 'realtime scheduling (SCHED_FIFO) is allowed: a busy loop starves the host on its CPU'],
+  ['host-caps', "effective capabilities in the host's user namespace (not only in its own: /proc/self/uid_map)"],
+  [
+    'ptrace-host',
+    "PTRACE_SEIZE of a host-privileged process that entered its pid namespace (machined's os-release helper, nsenter -t PID -p)",
+  ],
+  ['proc-mem-host', '/proc/PID/mem of that process opens'],
+  ['netnsid-host', "rtnetlink with IFLA_TARGET_NETNSID (the cable's nsid of the host netns) passes the privilege check there"],
+  ['sched-fifo', "SCHED_FIFO realtime scheduling (the host's CPU)"],
+  ['ioprio-rt', "realtime I/O priority (the host's disks)"],
+  ['mlock-beyond', "mlock beyond RLIMIT_MEMLOCK (the host's memory)"],
 ];
 export const VECTOR_NAMES = VECTORS.map(([n]) => n);
 /**
@@ -179,7 +188,38 @@ export async function askAgent(sb: Sandbox, dir: string, args: string[] = []): P
 }
 
 /** The probe's arguments inside a subhost whose probe dir is shared at /probe. */
-export const probeArgs = (roShare?: string): string[] => ['-s', PROBE_INSIDE, ...(roShare ? ['-r', `share-ro=${roShare}`] : [])];
+export const probeArgs = (roShare?: string): string[] => [
+  '-s',
+  PROBE_INSIDE,
+  ...(roShare ? ['-r', `share-ro=${roShare}`] : []),
+  '-t',
+  HOST_TARGET,
+];
+
+/**
+ * The host-privileged process that enters a subhost's pid namespace (as
+ * machined's os-release helper and an admin's `nsenter -t PID -p` do):
+ * a copy of sleep(1) by this name, run from the sandbox with
+ * `nsenter -t REAPER -p` as a transient service (the sandbox's root, its
+ * user namespace and capabilities); stopped by its caller.
+ */
+export const HOST_TARGET = 'esc-target';
+export async function startHostTarget(sb: Sandbox, name: string): Promise<string> {
+  const unit = `esc-target-${name}`;
+  const bin = `${sb.dataDir}/${HOST_TARGET}`;
+  const pid = (await sb.run(['systemctl', 'show', '-P', 'MainPID', `subhost@${name}.service`])).stdout.trim();
+  const r = await sb.run([
+    'sh',
+    '-c',
+    'cp -f /bin/sleep "$1" && systemd-run --quiet --unit="$2" nsenter -t "$3" -p -- "$1" 600',
+    'sh',
+    bin,
+    unit,
+    pid,
+  ]);
+  if (r.exitCode !== 0) throw new Error(`host target: ${r.stderr}`);
+  return `${unit}.service`;
+}
 
 /**
  * Run the probe as the payload of a systemd-nspawn container in its default

@@ -23,9 +23,13 @@ describe('isolation', () => {
     const ns = (await sh('for p in /proc/[0-9]*; do readlink $p/ns/mnt $p/ns/pid $p/ns/net; done | sort -u | wc -l')).stdout.trim();
     expect(Number(ns)).toBe(3);
     // nsenter into "PID 1" from inside lands in the subhost again (net included).
-    const links = (await sh('nsenter -t 1 -m -n -p ip -o link show')).stdout;
+    const links = (await sh('nsenter -t 1 -m -n ip -o link show')).stdout;
     expect(links).toContain('eth0');
     expect(links).not.toContain('iso0');
+    // Its pid namespace belongs to the host's user namespace
+    // (CONTAINMENT=private-users, overlay-boot.conf(5)): root inside
+    // cannot enter it again, let alone another.
+    expect((await sh('nsenter -t 1 -p true')).stderr).toContain('Operation not permitted');
     // Host interfaces are not visible; sysfs is read-only.
     expect((await sh('ip -o link show')).stdout).not.toMatch(/iso0|obr|: lo@/);
     expect((await sh('echo 1 > /sys/class/net/lo/mtu')).exitCode).not.toBe(0);

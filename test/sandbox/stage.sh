@@ -26,8 +26,16 @@ root=$scratch/root
 mount --make-rprivate /
 
 # The sandbox's / : host root read-only underneath, writes go to the scratch.
+# The host root is a layer by a path of its own (a read-only bind of just
+# the root mount), reachable inside at the same path (below): an overlay
+# cannot be seen through an id map, and subhost-enter at
+# CONTAINMENT=private-users stacks the layers of a LOWER on overlayfs
+# instead, found by the paths in its mount options.
+mkdir -p "$scratch/lower"
+mount --bind / "$scratch/lower"
+mount -o remount,bind,ro "$scratch/lower"
 mount -t overlay overlay \
-	-o "lowerdir=/,upperdir=$scratch/upper,workdir=$scratch/work" "$root"
+	-o "lowerdir=$scratch/lower,upperdir=$scratch/upper,workdir=$scratch/work" "$root"
 
 # proc of the new pid namespace (also needed by umount after pivot_root, which
 # reads /proc/self/mountinfo).
@@ -76,6 +84,14 @@ mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs "$root/tmp"
 # scratch tmpfs, so that it survives a reboot() of the sandbox like upper/.
 mkdir -p "$root$data" "$scratch/data"
 mount --bind "$scratch/data" "$root$data"
+
+# The layers of the sandbox's /, inside at the paths its overlay names
+# (see above), read-only.
+for layer in lower upper; do
+	mkdir -p "$root$scratch/$layer"
+	mount --bind "$scratch/$layer" "$root$scratch/$layer"
+	mount -o remount,bind,ro "$root$scratch/$layer"
+done
 
 # Switch root and drop the old one. If the old root stayed mounted (at
 # /.oldroot), the whole host would be reachable from inside: fail hard instead.

@@ -84,6 +84,7 @@ function results(): Results {
       ns: single(60, 25, 3000),
       obn: single(150, 20, 400),
       obo: single(30, 20, 400),
+      obc: single(29, 20, 400),
       obx: single(29, 20, 400),
       obf: single(300, 20, 400),
     },

@@ -24,6 +24,9 @@ describe('overlay-boot check', () => {
     expect(r.stdout).toMatch(/^CABLES\s+=\s+line 2: CABLES= =$/m);
     expect(r.stdout).toMatch(/^START\s+none\s+line 3: START= none$/m);
     expect(r.stdout).toMatch(/^LOWER\s+\/\s+default \(the host root\)$/m);
+    // The default level, and its host ids: none recorded for this NAME yet.
+    expect(r.stdout).toMatch(/^CONTAINMENT\s+private-users\s+default \(root inside is an unprivileged id range on the host/m);
+    expect(r.stdout).toMatch(/^\(host ids\)\s+none yet\s+allocated at first start, recorded in \/var\/lib\/overlay-boot\/ids$/m);
     for (const k of [
       'NAME',
       'LOG',
@@ -42,6 +45,14 @@ describe('overlay-boot check', () => {
     ]) {
       expect(r.stdout).toMatch(new RegExp(`^${k}\\s`, 'm'));
     }
+  });
+
+  it('a config with a custom POSTMOUNT hook defaults to contained, and says why; no host ids', async () => {
+    const p = f.conf('BASE=.\nSTART=none\nPOSTMOUNT=/bin/true\n', 'hooked.conf');
+    const r = await execa('node', [BIN, 'check', p], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^CONTAINMENT\s+contained\s+default \(its POSTMOUNT is a custom hook, which runs as the host root/m);
+    expect(r.stdout).not.toMatch(/^\(host ids\)/m);
   });
 
   it('shows a !command as deferred, not run', async () => {

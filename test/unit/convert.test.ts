@@ -48,7 +48,7 @@ describe('convert', () => {
     expect(ops.slice(0, 2)).toEqual(inputs.sig);
     expect(rest[0]).toBe('enter');
     expect(out.files.get('overlay-boot/x.netns')).toBe(
-      'check-env\tOVERLAY_BOOT_CONF\t/c/x.conf\ncheck-stat\t/c/x.conf\t1:2:3:4.000000000\nnetns\tx\nveth\tx0\teth0\t-\t-\n',
+      'check-env\tOVERLAY_BOOT_CONF\t/c/x.conf\ncheck-stat\t/c/x.conf\t1:2:3:4.000000000\nnetns\tx\tprivate-users\nveth\tx0\teth0\t-\t-\n',
     );
   });
   it('makes no start plan for custom hooks, and no plans at all without inputs', async () => {

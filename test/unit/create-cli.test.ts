@@ -95,7 +95,7 @@ describe('overlay-boot create', () => {
 
   itAsRoot.each([
     ['--ram-size', 'lots', '50M'],
-    ['--containment', 'private-users', 'none'],
+    ['--containment', 'users', 'none'],
     ['--journal', 'maybe', 'no'],
     ['--cpu-weight', '0', '100'],
     ['--lower', '/no/such/dir', '/'],

@@ -24,7 +24,9 @@ describe('kept plans', () => {
     expect(startPlanFile(planBase, planFacts, sig)).toBeUndefined();
   });
   it('a netns plan: its checks, then the netns and its cables', () => {
-    expect(netnsPlanFile('x', parseCables('=', 'x'), sig)).toBe('check-env\tOVERLAY_BOOT_CONF\t-\nnetns\tx\nveth\tx0\teth0\t-\t-\n');
+    expect(netnsPlanFile('x', parseCables('=', 'x'), sig, 'contained')).toBe(
+      'check-env\tOVERLAY_BOOT_CONF\t-\nnetns\tx\nveth\tx0\teth0\t-\t-\n',
+    );
   });
   it("signs the unit's OVERLAY_BOOT_CONF (- when unset) and the config first", () => {
     expect(planSig('x', '/nonexistent/x.conf', undefined).slice(0, 2)).toEqual([

@@ -27,6 +27,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const fixtures: Record<string, SubhostConfig> = {
   contained: base,
   'CONTAINMENT=none': { ...base, CONTAINMENT: 'none' },
+  'CONTAINMENT=private-users': { ...base, CONTAINMENT: 'private-users' },
+  'private-users, UPPER=LOWER': { ...base, CONTAINMENT: 'private-users', UPPER: '/t', LOWER: '/t' },
+  'private-users, LIVE=UPPER=LOWER': { ...base, CONTAINMENT: 'private-users', UPPER: '/t', LOWER: '/t', LIVE: '/t' },
   SHARE: {
     ...base,
     SHARE: [

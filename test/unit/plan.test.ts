@@ -270,7 +270,7 @@ describe('the ops table', () => {
     expect(arity('guard')).toBe(1);
     expect(arity('enter')).toBeUndefined();
     expect(arity('toString')).toBeUndefined();
-    expect(Object.keys(OPS)).toHaveLength(23);
+    expect(Object.keys(OPS)).toHaveLength(26);
   });
   it('types each op by it (a wrong arity or word does not compile)', () => {
     const ok: Op[] = [
