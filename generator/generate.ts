@@ -2,12 +2,14 @@
 // into units (convert.ts). One bad config is skipped with a message; it
 // never stops the others. Commands in configs are never run here.
 import { UnitValueError } from '../lib/unit-file.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute } from 'node:path';
 import { loadConfig } from '../lib/config/load.js';
-import { TrustedDirs } from '../lib/config/open.js';
+import { MAX_TEXT_BYTES, TrustedDirs } from '../lib/config/open.js';
+import { fstabPath } from '../lib/paths.js';
 import { capProblems } from '../lib/config/problem.js';
-import { readSubhostsConf } from '../lib/registry.js';
+import { readSubhostsConfHead, type Listed } from '../lib/registry.js';
+import { readMountinfo, unescapeMountField } from '../lib/storage/mountinfo.js';
 import { NameSchema } from '../lib/config/fields.js';
 import { convert, convertUnreadable, type Output, type Templates } from './convert.js';
 import { hostFacts, type HostFacts } from '../lib/plan/plan.js';
@@ -25,6 +27,31 @@ export interface Generated {
 
 /** Messages about one listed config, at most (then a count). */
 export const MAX_LINES_PER_FILE = 5;
+
+/** Messages about listed paths that cannot be read, at most (then a count). */
+export const MAX_UNREADABLE_LINES = 5;
+
+/**
+ * The file systems /etc/fstab lists that are not mounted yet (the
+ * generator runs before they are, at boot): a config below one may be
+ * there once it is. Read once per run.
+ */
+export function mountsToCome(fstab = fstabPath()): string[] {
+  let text = '';
+  try {
+    text = readFileSync(fstab, 'utf8');
+  } catch {
+    return [];
+  }
+  const mounted = new Set(readMountinfo().map((m) => m.point));
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.replace(/#.*/, '').trim().split(/\s+/);
+    const point = f[1] === undefined ? '' : unescapeMountField(f[1]);
+    if (point.startsWith('/') && point !== '/' && !mounted.has(point)) out.push(point);
+  }
+  return out;
+}
 
 const UNIT_DIRS = [
   '/etc/systemd/system',
@@ -70,21 +97,47 @@ export async function generate(
   let facts: HostFacts | undefined;
   let executors: string[][] | undefined;
   const g: Generated = { output: { files: new Map(), links: new Map() }, errors: [], warnings: [], subhosts: new Map() };
-  let listed: ReturnType<typeof readSubhostsConf>;
+  let listed: Listed[];
   try {
-    listed = readSubhostsConf(subhostsConf);
+    const head = readSubhostsConfHead(subhostsConf);
+    listed = head.listed;
+    if (head.truncatedFrom !== undefined) {
+      const last = listed.at(-1)?.line ?? 0;
+      g.errors.push(
+        `${subhostsConf}: ${head.truncatedFrom} bytes, more than the ${MAX_TEXT_BYTES} (1 MiB) read: ` +
+          `only its first ${last} lines are used (subhosts listed after line ${last} get no unit); list fewer paths, one per line`,
+      );
+    }
   } catch (e) {
     g.errors.push(`${subhostsConf}: cannot read: ${(e as Error).message}`);
     return g;
   }
   const seen = new Map<string, string>();
+  // Each path once: a duplicate line says nothing more (counted, said once).
+  const listedPaths = new Set<string>();
+  let duplicates = 0;
+  let unreadable = 0;
+  let toCome: string[] | undefined;
   // Most configs sit below the same few directories: each is checked (and resolved) once per run.
   const trustedDirs = new TrustedDirs();
   const realpaths = new Map<string, string>();
   try {
-    for (const l of listed) await generateOne(l);
+    for (const l of listed) {
+      if (listedPaths.has(l.path)) {
+        duplicates++;
+        continue;
+      }
+      listedPaths.add(l.path);
+      await generateOne(l);
+    }
   } finally {
     trustedDirs.close();
+  }
+  if (duplicates) g.warnings.push(`${subhostsConf}: ${duplicates} line(s) list a path listed before; each path is used once`);
+  if (unreadable > MAX_UNREADABLE_LINES) {
+    g.errors.push(
+      `${subhostsConf}: ... and ${unreadable - MAX_UNREADABLE_LINES} more listed path(s) that cannot be read; no unit for them`,
+    );
   }
   // subhosts.target is wanted at boot as soon as anything is registered.
   if (g.subhosts.size) add({ files: new Map(), links: new Map([['multi-user.target.wants/subhosts.target', templates.target]]) });
@@ -117,12 +170,22 @@ export async function generate(
     let out: Output;
     let name: string;
     if (r.unreadable === 'ENOENT' || r.unreadable === 'EACCES') {
+      // A unit only when the config may be there once /etc/fstab's file
+      // systems are mounted (at boot, the generator runs before them):
+      // every unit costs systemd at each daemon-reload, and a list of
+      // paths that are not there must not cost it one each.
+      toCome ??= mountsToCome();
+      const under = toCome.find((m) => l.path.startsWith(`${m}/`));
       name = basename(l.path).replace(/\.conf$/, '');
-      if (!NameSchema.safeParse(name).success) {
-        g.errors.push(`${at}: ${l.path} cannot be read, and its file name gives no valid NAME; skipped`);
+      if (!under || !NameSchema.safeParse(name).success) {
+        if (++unreadable <= MAX_UNREADABLE_LINES) {
+          g.errors.push(
+            `${at}: ${l.path} cannot be read (${r.unreadable})${under ? ', and its file name gives no valid NAME' : ''}; no unit made`,
+          );
+        }
         return;
       }
-      g.warnings.push(`${at}: ${l.path} cannot be read now (not mounted yet?); subhost@${name} will check it when it starts`);
+      g.warnings.push(`${at}: ${l.path} cannot be read now (${under} is not mounted yet); subhost@${name} will check it when it starts`);
       out = convertUnreadable(reg, name, templates);
     } else {
       // A few lines per file at most: a file of garbage must not flood the kernel log.

@@ -17,6 +17,8 @@ import { generate, findTemplates } from './generate.js';
 import type { Output } from './convert.js';
 
 const TAG = 'overlay-boot-generator';
+/** Messages of one run, at most (then a count). */
+const MAX_MESSAGES = 40;
 
 function logger(toKmsg: boolean): (level: 3 | 4, msg: string) => void {
   let fd: number | undefined;
@@ -89,8 +91,11 @@ async function run(argv: string[]): Promise<number> {
     );
   }
   const log = logger(!dry);
-  for (const e of g.errors) log(3, e);
-  for (const w of g.warnings) log(4, w);
+  // A few dozen lines at most, then how many more: a list of thousands of
+  // bad lines must not flood the kernel log at every daemon-reload.
+  const all: [3 | 4, string][] = [...g.errors.map((e): [3, string] => [3, e]), ...g.warnings.map((w): [4, string] => [4, w])];
+  for (const [level, msg] of all.slice(0, MAX_MESSAGES)) log(level, msg);
+  if (all.length > MAX_MESSAGES) log(4, `... and ${all.length - MAX_MESSAGES} more message(s) about ${conf}`);
   // `systemctl enable subhost@NAME` (it reloads systemd, so this runs
   // right after) of a subhost with no listed config: it runs this boot
   // from the run-time registry, but fails at the next (the unit itself

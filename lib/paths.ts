@@ -31,3 +31,7 @@ export const RUNTIME_REGISTRY = '/run/overlay-boot/registry';
 export const PLAN_DIR = '/run/overlay-boot/plans';
 /** Undo journals of starts (lib/plan/plan.ts undoJournal). */
 export const UNDO_DIR = '/run/overlay-boot/undo';
+/** One lock file per UPPER, WORK and LIVE in use (native/lock.c, lib/storage/owner.ts). */
+export const LOCK_DIR = '/run/overlay-boot/locks';
+/** The file systems to be mounted (the generator: may a config be there once they are?). */
+export const fstabPath = (): string => process.env.OVERLAY_BOOT_FSTAB || '/etc/fstab';

@@ -55,6 +55,21 @@ export function readSubhostsConf(file = SUBHOSTS_CONF): Listed[] {
   }
 }
 
+/**
+ * The generator's read of /etc/subhosts.conf: as readSubhostsConf, but a
+ * file over the size limit gives its first lines (and says how big it
+ * is) instead of nothing: the subhosts listed first keep their units.
+ */
+export function readSubhostsConfHead(file = SUBHOSTS_CONF): { listed: Listed[]; truncatedFrom?: number } {
+  try {
+    const t = readTextFile(file, { trust: false, head: true });
+    return { listed: parseSubhostsConf(t.text), truncatedFrom: t.truncatedFrom };
+  } catch (e) {
+    if (e instanceof Refused && e.code === 'ENOENT') return { listed: [] };
+    throw e;
+  }
+}
+
 /** Where a subhost's config was found. */
 export interface ConfOf {
   conf: string;

@@ -42,8 +42,14 @@ static pid_t main_pid(void)
 
 void notify_init(void)
 {
+	static int done;
 	const char *s = getenv("NOTIFY_SOCKET");
 	size_t n;
+
+	/* Once: the locks (lock.c) may take the socket before enter does. */
+	if (done)
+		return;
+	done = 1;
 
 	if (s != NULL && (s[0] == '/' || s[0] == '@') &&
 	    (n = strlen(s)) < sizeof(addr.sun_path)) {
@@ -58,18 +64,87 @@ void notify_init(void)
 	unsetenv("OVERLAY_BOOT_MAIN_PID");
 }
 
-int notify(const char *fmt, ...)
+int notify_available(void)
 {
-	char text[512];
+	return addr_len != 0;
+}
+
+#define MAX_FDS 8
+
+int notify_fds(const int *fds, int nfds, const char *text)
+{
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * MAX_FDS)];
 	} control;
 	struct iovec iov;
 	struct msghdr msg;
+	struct cmsghdr *c;
 	struct ucred *cred;
+	size_t cred_len = 0;
+	int fd, r;
+
+	if (!addr_len)
+		return 0;
+	if (nfds < 0 || nfds > MAX_FDS) {
+		errno = E2BIG;
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	iov.iov_base = (void *)text;
+	iov.iov_len = strlen(text);
+	memset(&msg, 0, sizeof(msg));
+	memset(&control, 0, sizeof(control));
+	msg.msg_name = &addr;
+	msg.msg_namelen = addr_len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = control.buf;
+	msg.msg_controllen = (speak_for != getpid() ? CMSG_SPACE(sizeof(struct ucred)) : 0) +
+			     (nfds > 0 ? CMSG_SPACE(sizeof(int) * (size_t)nfds) : 0);
+	c = msg.msg_controllen ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (speak_for != getpid()) {
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_CREDENTIALS;
+		c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+		cred = (struct ucred *)(void *)CMSG_DATA(c);
+		cred->pid = speak_for;
+		cred->uid = getuid();
+		cred->gid = getgid();
+		cred_len = CMSG_SPACE(sizeof(struct ucred));
+		c = CMSG_NXTHDR(&msg, c);
+	}
+	if (nfds > 0) {
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	}
+	if (msg.msg_controllen == 0)
+		msg.msg_control = NULL;
+	r = (int)sendmsg(fd, &msg, MSG_NOSIGNAL);
+	if (r < 0 && cred_len && errno == EPERM) {
+		/* Our own credentials, then: the descriptors stay. */
+		if (nfds > 0) {
+			memmove(control.buf, control.buf + cred_len, CMSG_SPACE(sizeof(int) * (size_t)nfds));
+			msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		} else {
+			msg.msg_control = NULL;
+			msg.msg_controllen = 0;
+		}
+		r = (int)sendmsg(fd, &msg, MSG_NOSIGNAL);
+	}
+	close(fd);
+	return r < 0 ? -1 : 0;
+}
+
+int notify(const char *fmt, ...)
+{
+	char text[512];
 	va_list ap;
-	int fd, n, r;
+	int n;
 
 	if (!addr_len)
 		return 0;
@@ -80,34 +155,5 @@ int notify(const char *fmt, ...)
 		errno = EMSGSIZE;
 		return -1;
 	}
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	iov.iov_base = text;
-	iov.iov_len = (size_t)n;
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_name = &addr;
-	msg.msg_namelen = addr_len;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (speak_for != getpid()) {
-		memset(&control, 0, sizeof(control));
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
-		control.h.cmsg_level = SOL_SOCKET;
-		control.h.cmsg_type = SCM_CREDENTIALS;
-		control.h.cmsg_len = CMSG_LEN(sizeof(struct ucred));
-		cred = (struct ucred *)(void *)CMSG_DATA(&control.h);
-		cred->pid = speak_for;
-		cred->uid = getuid();
-		cred->gid = getgid();
-	}
-	r = (int)sendmsg(fd, &msg, MSG_NOSIGNAL);
-	if (r < 0 && msg.msg_control != NULL && errno == EPERM) {
-		msg.msg_control = NULL;
-		msg.msg_controllen = 0;
-		r = (int)sendmsg(fd, &msg, MSG_NOSIGNAL);
-	}
-	close(fd);
-	return r < 0 ? -1 : 0;
+	return notify_fds(NULL, 0, text);
 }

@@ -20,4 +20,11 @@ void notify_init(void);
  */
 int notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The same with descriptors (SCM_RIGHTS), for FDSTORE=1 (lock.c): TEXT as
+ * is, at most 8 descriptors. */
+int notify_fds(const int *fds, int nfds, const char *text);
+
+/* Is there a socket to notify (notify_init found $NOTIFY_SOCKET)? */
+int notify_available(void);
+
 #endif

@@ -30,6 +30,7 @@
 #include "contain.h"
 #include "guard.h"
 #include "journal.h"
+#include "lock.h"
 #include "log.h"
 #include "ops.h"
 #include "subhost-enter.h"
@@ -58,8 +59,12 @@ static void op_fail(const struct op *op, char **a)
 	int err = errno;
 
 	fprintf(stderr, PROG ": %s", op->name);
+	/* A file's content (write-if-missing) is not a name: one line. */
 	for (int i = 0; i < op->arity; i++)
-		fprintf(stderr, " %s", a[i]);
+		if (strchr(a[i], '\n'))
+			fprintf(stderr, " (%zu bytes)", strlen(a[i]));
+		else
+			fprintf(stderr, " %s", a[i]);
 	fprintf(stderr, ": %s\n", strerror(err));
 	exit(1);
 }
@@ -278,6 +283,86 @@ static int run_mknod(char **a)
 	return chown(a[0], (uid_t)uid, (gid_t)gid);
 }
 
+/*
+ * Each step of a write into UPPER (create, data, fsync, rename, directory
+ * fsync, in that order per file) is a fault point "write:N", N counting
+ * from 1 over the whole run: test/native/power-cut.test.ts kills the start
+ * there and cuts the filesystem off (FS_IOC_SHUTDOWN), at each N in turn.
+ */
+static void write_step(void)
+{
+	static int steps;
+	char stage[24];
+
+	snprintf(stage, sizeof(stage), "write:%d", ++steps);
+	fault_point(0, stage);
+}
+
+/*
+ * Everything a start writes into UPPER is the subhost's from then on, and
+ * must survive a power cut whole or not at all: written under a temporary
+ * name next to it, fsynced, renamed over (never replacing what is there),
+ * and the directory fsynced. The temporary name is fixed per file
+ * (".LEAF.overlay-boot-new"): one start at a time holds UPPER (lock.c),
+ * so the next start finds what an interrupted one left under it and
+ * removes it before it writes, before the subhost can see it.
+ */
+static char *sibling_tmp(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) + 1 : 0;
+	char *s;
+
+	if (asprintf(&s, "%.*s.%s.overlay-boot-new", dirlen, path, path + dirlen) < 0)
+		return NULL;
+	return s;
+}
+
+/* PATH's directory, fsynced: a rename in it is on disk. */
+static int sync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+	int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1, r, err;
+
+	free(dir);
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	err = errno;
+	close(fd);
+	errno = err;
+	return r;
+}
+
+/* A leftover TMP of an interrupted start goes; then the new one, which the
+ * undo journal notes first (ORIG: the op's unguarded path). */
+static int open_tmp(const char *tmp, const char *orig)
+{
+	char *otmp = orig ? sibling_tmp(orig) : NULL;
+
+	if (unlink(tmp) != 0 && errno != ENOENT) {
+		free(otmp);
+		return -1;
+	}
+	if (otmp)
+		journal_note(otmp);
+	free(otmp);
+	write_step();
+	return open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+/* TMP (written, fsynced, closed) becomes PATH, which must not exist. */
+static int commit_tmp(const char *tmp, const char *path)
+{
+	write_step();
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) != 0)
+		return -1;
+	undo_add(path);
+	write_step();
+	return sync_parent(path);
+}
+
 static int run_symlink(char **a)
 {
 	struct stat st;
@@ -352,30 +437,36 @@ static int run_install(char **a)
 	mode_t mode;
 
 	parse_mode(a[2], &mode);
+	if ((tmp = sibling_tmp(a[1])) == NULL)
+		return -1;
 	/* Like 1.6's `[ ! -e ]`: a dangling symlink counts as missing. */
-	if (stat(a[1], &st) == 0)
+	if (stat(a[1], &st) == 0) {
+		/* Installed; what an interrupted start left beside it goes. */
+		if (unlink(tmp) != 0 && errno != ENOENT)
+			goto fail_early;
+		free(tmp);
 		return 0;
+	}
 	if (errno != ENOENT)
-		return -1;
+		goto fail_early;
 	if ((in = open(a[0], O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	if ((tmp = tmp_name(a[1])) == NULL)
-		goto fail;
-	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		goto fail_early;
+	out = open_tmp(tmp, orig_args ? orig_args[1] : NULL);
 	if (out < 0)
 		goto fail;
 	/* UPPER is persistent: a crash must not leave a truncated reaper
 	 * behind under the final name. */
-	if (copy_fd(in, out) != 0 || fchmod(out, mode) != 0 || fsync(out) != 0)
+	write_step();
+	if (copy_fd(in, out) != 0 || fchmod(out, mode) != 0 ||
+	    (write_step(), fsync(out)) != 0)
 		goto fail;
 	if (close(out) != 0) {
 		out = -1;
 		goto fail;
 	}
 	out = -1;
-	if (rename(tmp, a[1]) != 0)
+	if (commit_tmp(tmp, a[1]) != 0)
 		goto fail;
-	undo_add(a[1]);
 	close(in);
 	free(tmp);
 	return 0;
@@ -383,11 +474,12 @@ fail:
 	err = errno;
 	if (out >= 0)
 		close(out);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
+	unlink(tmp);
 	close(in);
+	errno = err;
+fail_early:
+	err = errno;
+	free(tmp);
 	errno = err;
 	return -1;
 }
@@ -891,30 +983,57 @@ static int run_write_if_missing(char **a)
 	struct stat st;
 	mode_t mode;
 	size_t len = strlen(a[2]);
-	int fd;
-
-	char *path;
+	char *path, *tmp;
+	int fd, err;
 
 	parse_mode(a[1], &mode);
 	if (make_parents(a[0]) != 0 || (path = guarded(a[0], 'c')) == NULL)
 		return -1;
-	if (lstat(path, &st) == 0)
-		return 0;
-	if (errno != ENOENT)
+	if ((tmp = sibling_tmp(path)) == NULL)
 		return -1;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	undo_add(path);
+	if (lstat(path, &st) == 0) {
+		/* Kept as it is; a leftover of an interrupted start goes. */
+		fd = unlink(tmp) != 0 && errno != ENOENT ? -1 : 0;
+		free(tmp);
+		return fd;
+	}
+	if (errno != ENOENT || (fd = open_tmp(tmp, a[0])) < 0)
+		goto fail;
+	write_step();
 	if (write(fd, a[2], len) != (ssize_t)len || fchmod(fd, mode) != 0 ||
-	    close(fd) != 0)
-		return -1;
+	    (write_step(), fsync(fd)) != 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		goto fail_tmp;
+	}
+	if (close(fd) != 0 || commit_tmp(tmp, path) != 0)
+		goto fail_tmp;
+	free(tmp);
 	return 0;
+fail_tmp:
+	err = errno;
+	unlink(tmp);
+	errno = err;
+fail:
+	err = errno;
+	free(tmp);
+	errno = err;
+	return -1;
 }
 
 static int run_undo_journal(char **a)
 {
 	return journal_open(a[0], a[1]);
+}
+
+static int run_lock(char **a) { return lock_dir(a[0], a[1], a[2]); }
+
+static int run_refuse_foreign_mounts(char **a)
+{
+	(void)a;
+	lock_refuse_foreign_overlays();
+	return 0;
 }
 
 static int run_guard(char **a)
@@ -946,6 +1065,8 @@ static const struct op ops[] = {
 	{ "guard", 1, run_guard, NULL, "." },
 	{ "undo-journal", 2, run_undo_journal, NULL, ".." },
 	{ "link-up", 1, run_link_up, NULL, "." },
+	{ "lock", 3, run_lock, NULL, "..." },
+	{ "refuse-foreign-mounts", 0, run_refuse_foreign_mounts, NULL, "" },
 	{ "private-users", 1, run_private_users, NULL, "." },
 	{ "overlay-idmapped", 4, run_overlay_idmapped, NULL, "...e" },
 	{ "bind-idmapped", 3, run_bind_idmapped, check_rec, ".e." },

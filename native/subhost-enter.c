@@ -29,6 +29,7 @@
 #include "ops.h"
 #include "subhost-enter.h"
 #include "journal.h"
+#include "lock.h"
 #include "undo.h"
 
 const char prog_name[] = PROG;
@@ -61,6 +62,11 @@ const char usage_text[] =
 "  check-env VAR VALUE                         (\"-\": unset; else exit 75)\n"
 "  check-stat PATH SIG                         (lstat signature; else exit 75)\n"
 "  link-up IFNAME                              (in the current netns)\n"
+"  lock OWNER ROLE DIR    lock DIR (whatever path leads to it) for subhost\n"
+"                   OWNER as its ROLE, or fail naming the holder; held by\n"
+"                   systemd's descriptor store of the unit once ready\n"
+"  refuse-foreign-mounts   fail when a locked DIR is the upperdir or\n"
+"                   workdir of an overlay in any mount namespace\n"
 "  guard ROOT       later paths under ROOT are resolved inside it: a symlink\n"
 "                   there cannot lead a step out of ROOT (RESOLVE_IN_ROOT)\n"
 "  undo-journal FILE UPPER   note in FILE, before each creation under a\n"
@@ -170,8 +176,12 @@ static int run_args(int argc, char **argv)
 		e.hostname = root_hostname(e.root, e.hostname);
 	if (have_enter && e.pidfile && root_machine_id(e.root, machine_id) == 0)
 		e.machine_id = machine_id;
-	if (have_enter)
+	if (have_enter) {
+		/* Before enter (which exits): from here systemd holds the
+		 * locks too, until the unit is fully stopped, ready or not. */
+		lock_handover();
 		enter(&e);
+	}
 	undo_keep();
 	return 0;
 }
@@ -307,6 +317,7 @@ int main(int argc, char **argv)
 		return journal_replay(argv[2]);
 	}
 	own_mount_namespace();
+	lock_init();
 	atexit(undo_run);
 	if (strcmp(argv[1], "--plan") == 0) {
 		int i = 1;

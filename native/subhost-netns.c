@@ -599,8 +599,10 @@ static void precheck(const struct plan *p)
 		if (is_op(l, "netns", 2) || is_op(l, "netns", 3)) {
 			snprintf(path, sizeof(path), NETNS_DIR "/%s", l->f[1]);
 			if (access(path, F_OK) == 0)
-				fail("network namespace %s already exists (not made by this unit): "
-				     "remove it with \"ip netns delete %s\" if it is stale", l->f[1], l->f[1]);
+				fail("network namespace %s already exists (not made by this unit): a subhost %s "
+				     "still running under overlay-boot 1.6? stop it with its overlay-stop; "
+				     "else remove it with \"ip netns delete %s\" if it is stale",
+				     l->f[1], l->f[1], l->f[1]);
 		} else if (is_op(l, "veth", 5) || is_op(l, "vlan", 5)) {
 			if (sock < 0)
 				die("cannot open a socket", NULL);
@@ -608,8 +610,12 @@ static void precheck(const struct plan *p)
 				fail("host interface %s already exists: another subhost or a leftover uses that name",
 				     l->f[1]);
 			snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", l->f[4]);
-			if (strcmp(l->f[4], "-") && access(path, F_OK) != 0)
-				fail("CABLES: bridge %s for %s does not exist (or is not a bridge)", l->f[4], l->f[1]);
+			if (strcmp(l->f[4], "-") && access(path, F_OK) != 0) {
+				if (link_exists(sock, l->f[4]))
+					fail("CABLES: %s is not a bridge (the host end %s can only join a bridge)",
+					     l->f[4], l->f[1]);
+				fail("CABLES: bridge %s for %s does not exist", l->f[4], l->f[1]);
+			}
 		}
 	}
 	if (sock >= 0)

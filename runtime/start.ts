@@ -38,6 +38,7 @@ import {
   enterArgs,
   writePlan,
   inPlace,
+  lockOps,
   undoJournal,
   type HostFacts,
 } from '../lib/plan/plan.js';
@@ -109,7 +110,7 @@ async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFact
   const guard = guardOps(c, undoJournal(c.NAME));
   const defaults = `${dirname(pidfile)}/defaults`;
   writeDefaults(defaults, c, facts, guard);
-  const first: Op[] = [...checkOps(c), ['link-up', 'lo'], ...guard];
+  const first: Op[] = [...checkOps(c), ...lockOps(c), ['link-up', 'lo'], ...guard];
   if ('builtin' in pre) first.push(...premountOps(c));
   await helper(opsToArgv(first));
   if ('argv' in pre && !inPlace(c)) await runHook(c, pre.argv, [c.UPPER], defaults);
@@ -122,7 +123,10 @@ async function startWithHooks(c: SubhostConfig, pidfile: string, facts: HostFact
   } else {
     ops.push(...postmountOps(c, facts));
   }
-  ops.unshift(...guard, ...privateUsersOps(c));
+  // The locks again, in the process that enters: held from here on by
+  // systemd (a hook's run in between cannot hold them). Other mounts were
+  // looked for by the first run, before this start mounted its overlay.
+  ops.unshift(...lockOps(c, false), ...guard, ...privateUsersOps(c));
   ops.push(...shareOps(c), ...reaperOps(c, facts), ...relayOps(c, facts));
   const script = 'builtin' in init ? initScript(c) : await runHook(c, init.argv, [], defaults);
   await helper([...opsToArgv(ops), ...enterArgs(c, pidfile, 'builtin' in init), script, `init-${c.NAME}`]);

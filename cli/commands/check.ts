@@ -10,6 +10,7 @@ import { readSubhostsConf } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
 import { sameFile } from '../support/conf.js';
 import { runtimeDropin } from '../support/fence.js';
+import { clashProblem, startTooLongProblem } from '../support/owners.js';
 import { terminalText } from '../support/format.js';
 import { upperReachableWarning } from '../support/upper-access.js';
 import { IDS_DIR, rangeText, recordedRange } from '../../lib/idrange.js';
@@ -121,6 +122,11 @@ export async function run(args: string[]): Promise<number> {
   let status = 0;
   for (const f of files) {
     const r = await loadConfig(f);
+    // Another registered subhost's directories are not this one's.
+    const clash = await clashProblem(r);
+    if (clash) r.problems.push(clash);
+    const tooLong = startTooLongProblem(r);
+    if (tooLong) r.problems.push(tooLong);
     if (r.config) {
       const start = r.resolved.START?.source;
       for (const message of twinWarnings(r.config))

@@ -12,6 +12,8 @@ import { parseArgs, operands } from '../../lib/args.js';
 import { formatBytes } from '../support/format.js';
 import { findConf } from '../../lib/registry.js';
 import { checkName, looksLikeConf } from '../support/subhost.js';
+import { lockHolder } from '../../lib/storage/owner.js';
+import { clashWithRegistered } from '../support/owners.js';
 
 export const usage = `Usage: overlay-clean-root [--dry-run] [--verbose] NAME|CONF
   Remove from the UPPER tree of the stopped subhost NAME (its config found
@@ -143,6 +145,19 @@ export async function run(argv: string[]): Promise<number> {
   await refuseIfRunning(name);
   const mounted = overlayUsing(upper);
   if (mounted) throw new Failure(`UPPER ${upper} is in use by the overlay mounted on ${mounted}: unmount it first`);
+  // Its lock (native/lock.c): whichever subhost runs on this tree, by whatever path.
+  const holder = lockHolder(upper);
+  if (holder) {
+    throw new Failure(
+      `UPPER ${upper} is in use by ${holder.name ? `subhost ${holder.name} (its ${holder.role})` : 'a start being set up now'}: stop it first`,
+    );
+  }
+  const clash = await clashWithRegistered(r.file, [['UPPER', upper]]);
+  if (clash) {
+    throw new Failure(
+      `UPPER ${upper} overlaps subhost ${clash.name}'s ${clash.theirKey} ${clash.theirPath} (${clash.conf}): not cleaning another subhost's tree`,
+    );
+  }
 
   let report: CleanReport;
   try {

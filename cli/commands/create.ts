@@ -9,6 +9,8 @@ import { parseArgs } from '../../lib/args.js';
 import { UsageError, Failure, errorText, EXIT_NOPERM } from '../../lib/errors.js';
 import { isRoot } from '../../lib/privilege.js';
 import { loadConfig } from '../../lib/config/load.js';
+import { clashProblem, startTooLongProblem } from '../support/owners.js';
+import { notListable, notOneLine } from '../../lib/config/one-line.js';
 import { reportLines } from '../../lib/config/problem.js';
 import { findConf } from '../../lib/registry.js';
 import { writeFileAtomic } from '../../lib/atomic-write.js';
@@ -86,6 +88,8 @@ export function configText(name: string, values: [string, string[]][]): string {
   return `${lines.join('\n')}\n`;
 }
 
+const optionOf = (key: string): string => Object.keys(KEY_OPTIONS).find((o) => KEY_OPTIONS[o] === key) ?? key;
+
 /** The subhost's directories, parents first. */
 const dirsOf = (base: string): string[] => [base, `${base}/root`, `${base}/work`, `${base}/live`];
 
@@ -103,6 +107,15 @@ export async function run(args: string[]): Promise<number> {
     const given = REPEATABLE.has(opt) ? repeated(args, opt) : a.options.has(opt) ? [a.options.get(opt)!] : [];
     if (given.length) values.push([key, given]);
   }
+  // One line each: a newline would make the rest another line of the config.
+  for (const [key, vals] of values) {
+    for (const v of vals) {
+      const bad = notOneLine(v);
+      if (bad) throw new Failure(`${optionOf(key)}: ${bad}; nothing was made`);
+    }
+  }
+  const baseBad = a.options.has('--base') ? notListable(a.options.get('--base')!) : undefined;
+  if (baseBad) throw new Failure(`--base: ${baseBad}; nothing was made`);
   const base = resolve(a.options.get('--base') ?? `${DEFAULT_PARENT}/${name}`);
   const conf = `${base}/${name}.conf`;
   const text = configText(name, values);
@@ -110,6 +123,10 @@ export async function run(args: string[]): Promise<number> {
   // The same checks as overlay-boot check, on the file as it will be,
   // its directories counted as made: the same one-line problems.
   const r = await loadConfig(conf, { text, plannedDirs: dirsOf(base) });
+  const clash = await clashProblem(r);
+  if (clash) r.problems.push(clash);
+  const tooLong = startTooLongProblem(r);
+  if (tooLong) r.problems.push(tooLong);
   if (r.problems.length) {
     // Exactly check's lines, nothing more: nothing was made.
     for (const l of reportLines(r.file, r.problems, [])) process.stderr.write(`${l}\n`);

@@ -3,7 +3,8 @@
 // not stop anything.
 import { resolve } from 'node:path';
 import { parseArgs } from '../../lib/args.js';
-import { UsageError } from '../../lib/errors.js';
+import { UsageError, Failure } from '../../lib/errors.js';
+import { notListable, shown } from '../../lib/config/one-line.js';
 import { connectSystemd } from '../support/dbus.js';
 import { removeConfLines, sameFile, editSubhostsConf, listedName } from '../support/conf.js';
 import { looksLikeConf, checkName } from '../support/subhost.js';
@@ -24,6 +25,9 @@ export async function run(args: string[]): Promise<number> {
   }
   if (a.rest || a.positionals.length !== 1) throw new UsageError('disable needs one CONF or NAME');
   const arg = a.positionals[0]!;
+  // What cannot be listed is not listed: never a different line than the one meant.
+  const bad = notListable(arg);
+  if (bad) throw new Failure(`cannot disable ${shown(arg)}: ${bad}`);
   if (!isRoot()) {
     return runAsRoot('org.overlay-boot.disable', `disabling ${arg} (writing /etc/subhosts.conf)`, 'overlay-boot', [
       'disable',

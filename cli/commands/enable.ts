@@ -11,6 +11,7 @@ import { validateConf, confPath } from '../support/subhost.js';
 import { runtimeDropin } from '../support/fence.js';
 import { readSubhostsConf } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
+import { notListable, shown } from '../../lib/config/one-line.js';
 import type { SystemdManager } from '../../lib/systemd.js';
 import { isRoot, runAsRoot } from '../../lib/privilege.js';
 
@@ -29,6 +30,8 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   if (a.rest || a.positionals.length !== 1) throw new UsageError('enable needs one CONF');
+  const bad = notListable(a.positionals[0]!);
+  if (bad) throw new Failure(`cannot enable ${shown(a.positionals[0]!)}: ${bad}`);
   const conf = confPath(a.positionals[0]!);
   // /etc/subhosts.conf is root's: again through pkexec, or one line saying how.
   if (!isRoot())
@@ -49,6 +52,8 @@ export async function run(args: string[]): Promise<number> {
 
 /** Lists CONF (a valid config of subhost NAME) in /etc/subhosts.conf and reloads systemd; says what it did. */
 export async function enableConf(sm: SystemdManager, conf: string, name: string): Promise<void> {
+  const bad = notListable(conf);
+  if (bad) throw new Failure(`cannot enable ${shown(conf)}: ${bad}`);
   for (const l of readSubhostsConf()) {
     if (!sameFile(l.path, conf) && listedName(l.path) === name) {
       throw new Failure(`NAME ${name} is already used by ${l.path} (${SUBHOSTS_CONF}:${l.line}); give ${conf} another NAME=`);

@@ -3,14 +3,17 @@
 // config and its directories when empty. What the subhost wrote (UPPER)
 // is never removed unless --purge says so, and then it says what goes.
 import { freeRange, rangeText } from '../../lib/idrange.js';
-import { readdirSync, rmdirSync, rmSync, readlinkSync, lstatSync } from 'node:fs';
+import { readdirSync, rmdirSync, rmSync, readlinkSync, lstatSync, mkdirSync } from 'node:fs';
+import { execa } from 'execa';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from '../../lib/args.js';
 import { UsageError, Failure, errorText, EXIT_NOPERM } from '../../lib/errors.js';
 import { isRoot } from '../../lib/privilege.js';
 import { loadConfig } from '../../lib/config/load.js';
 import { registryLink } from '../../lib/registry.js';
-import { RUNTIME_REGISTRY } from '../../lib/paths.js';
+import { LOCK_DIR, RUNTIME_REGISTRY } from '../../lib/paths.js';
+import { lockFileOf, lockHolder, realPath, within, type Holder } from '../../lib/storage/owner.js';
+import { clashWithRegistered } from '../support/owners.js';
 import { connectSystemd, subhostUnit, activeState, RUNNING_STATES } from '../support/dbus.js';
 import { configOf, editSubhostsConf, removeConfLines, sameFile } from '../support/conf.js';
 import { runtimeDropin } from '../support/fence.js';
@@ -73,6 +76,8 @@ export async function run(args: string[]): Promise<number> {
     // Its directories, as check resolves them (no !command is run: one
     // that is deferred leaves that directory alone).
     const c = (await loadConfig(conf, { checkFs: false })).partial;
+    // What --purge would remove must be this subhost's alone: said before anything is done.
+    if (purge && c.UPPER && c.UPPER !== c.LOWER) await refusePurge(conf, name, c.UPPER, c.BASE ?? dirname(conf), false);
 
     if (RUNNING_STATES.includes(await activeState(sm, subhostUnit(name)))) {
       await stopUnitOrExplain(sm, name);
@@ -105,8 +110,9 @@ export async function run(args: string[]): Promise<number> {
       if (isEmptyDir(c.UPPER)) {
         rmdirIfEmpty(c.UPPER);
       } else if (purge) {
-        const n = countEntries(c.UPPER);
-        rmSync(c.UPPER, { recursive: true, force: true });
+        const real = await refusePurge(conf, name, c.UPPER, c.BASE ?? dirname(conf), true);
+        const n = countEntries(real);
+        await removeLocked(real);
         say(`purged UPPER ${c.UPPER} (${n} files and directories the subhost wrote)`);
       } else if (existsDir(c.UPPER)) {
         keptUpper = true;
@@ -133,6 +139,44 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     sm.close();
   }
+}
+
+const holderText = (h: Holder) => (h.name ? `subhost ${h.name} (its ${h.role})` : 'a start being set up now');
+
+/**
+ * --purge removes UPPER only when it is this subhost's alone: inside its
+ * BASE once `..` and symlinks are resolved (a symlink never leads the
+ * removal out), no other registered subhost's directory, and not in use
+ * (its lock, native/lock.c; `stopped`: after this subhost was stopped).
+ * Returns UPPER resolved.
+ */
+async function refusePurge(conf: string, name: string, upper: string, base: string, stopped: boolean): Promise<string> {
+  const real = realPath(upper);
+  const realBase = realPath(base);
+  const no = (why: string) => new Failure(`not purging UPPER ${upper}: ${why}; nothing was removed by --purge`);
+  if (real === realBase || !within(real, realBase))
+    throw no(`it resolves to ${real}, not a directory inside the subhost's BASE ${realBase}`);
+  const clash = await clashWithRegistered(conf, [['UPPER', upper]]);
+  if (clash) throw no(`it overlaps subhost ${clash.name}'s ${clash.theirKey} ${clash.theirPath} (${clash.conf})`);
+  const h = lockHolder(real);
+  if (h && (stopped || h.name !== name)) throw no(`it is in use by ${holderText(h)}`);
+  return real;
+}
+
+/**
+ * rm -rf of DIR holding its lock (flock(1) on the lock file a start takes,
+ * native/lock.c): a start of any subhost on it meanwhile is refused, and
+ * the removal never crosses into another filesystem (a bind mount inside).
+ */
+async function removeLocked(dir: string): Promise<void> {
+  const lock = lockFileOf(dir);
+  if (!lock) throw new Failure(`cannot look at ${dir}`);
+  mkdirSync(LOCK_DIR, { recursive: true, mode: 0o755 });
+  const r = await execa('flock', ['--nonblock', '--conflict-exit-code', '75', lock, 'rm', '-rf', '--one-file-system', '--', dir], {
+    reject: false,
+  });
+  if (r.exitCode === 75) throw new Failure(`not purging UPPER ${dir}: a start of a subhost on it began meanwhile`);
+  if (r.exitCode !== 0) throw new Failure(`could not remove UPPER ${dir}: ${r.stderr.trim()}`);
 }
 
 function existsDir(p: string): boolean {

@@ -12,6 +12,7 @@ import { statusFrom, addressesOfMany, unitRecords, renderTable, renderOne, isRun
 import { readSubhostsConf, confName } from '../../lib/registry.js';
 import { RUNTIME_REGISTRY } from '../../lib/paths.js';
 import { nameProblem } from '../../lib/config/name.js';
+import { locksOf } from '../../lib/storage/owner.js';
 import type { SystemdManager } from '../../lib/systemd.js';
 import { loadConfig } from '../../lib/config/load.js';
 import { rangeText, recordedRange } from '../../lib/idrange.js';
@@ -22,7 +23,8 @@ state), mainPid (its PID 1 as the host sees it), tasks, memory (bytes),
 cpuNsec, config, configFrom, addresses ([{ifname, family, address}],
 loopback left out); with NAME also containment (the config's CONTAINMENT)
 and ids (the recorded host id range BASE-LAST of CONTAINMENT=private-users,
-null if none). Counters are null when unknown (no accounting), else
+null if none), locks ([{role, dir, lock}]: its UPPER, WORK and LIVE,
+locked while it starts and runs). Counters are null when unknown (no accounting), else
 numbers (decimal strings above 2^53).
 adopted16: true while a subhost that overlay-boot 1.6 started runs adopted.
 `;
@@ -64,7 +66,8 @@ export async function collect(sm: SystemdManager, name: string): Promise<Subhost
     }
   }
   const range = recordedRange(name);
-  return { ...s, containment, ids: range ? rangeText(range) : null };
+  const locks = locksOf(name).map(({ role, dir, lock }) => ({ role, dir, lock }));
+  return { ...s, containment, ids: range ? rangeText(range) : null, locks };
 }
 
 /**

@@ -44,6 +44,8 @@ export interface SubhostStatus {
   containment?: string | null;
   /** `status NAME` only: the recorded host id range "BASE-LAST" (null: none recorded). */
   ids?: string | null;
+  /** status NAME only: the directories it holds locked (native/lock.c), UPPER, WORK, LIVE. */
+  locks?: { role: string; dir: string; lock: string }[];
 }
 
 /** The Unit property systemctl shows as the time an ActiveState was entered. */
@@ -307,6 +309,15 @@ export function renderOne(s: SubhostStatus): string {
   ];
   if (s.containment !== undefined) rows.push(['Level', s.containment ?? '-']); // CONTAINMENT (short: the labels' column stays as wide)
   if (s.ids !== undefined) rows.push(['Host ids', s.ids ?? '- (none recorded)']);
+  if (s.locks) {
+    rows.push([
+      'Locks',
+      s.locks.length
+        ? s.locks.map((l) => `${l.role} ${l.dir}`).join(', ') +
+          ` (held for the unit by systemd: ${s.locks[0]!.lock.replace(/\/[^/]*$/, '/')})`
+        : '-',
+    ]);
+  }
   const w = Math.max(...rows.map(([k]) => k.length)) + 1;
   return `${rows.map(([k, v]) => `${`${k}:`.padEnd(w)} ${v}`).join('\n')}\n`;
 }

@@ -3,10 +3,10 @@
 // remembering where each value came from. Values that are commands (`VAR=!cmd`) are run only when the
 // caller passes an evaluator (the runtime does; `check` and the generator
 // never do): until then they are "deferred" and not validated.
-import { statSync, realpathSync, lstatSync } from 'node:fs';
+import { existsSync, statSync, realpathSync, lstatSync } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { parseConfText, type Assignment } from './parse.js';
-import { parseCables } from './cables.js';
+import { parseCables, type Cable } from './cables.js';
 import type { z } from 'zod/v3';
 import { ShareSchema, SubhostConfigSchema, plainlyValid, type SubhostConfig, type Share, type Hook } from './fields.js';
 import { VARIABLE_TABLE, variable, hookOf, namesBuiltin, type Variable, type VariableSpec, type HookVariable } from './variables.js';
@@ -153,7 +153,10 @@ export async function loadConfig(fileArg: string, opts: LoadOptions = {}): Promi
   if (!(await resolveValues(l, opts.evaluate))) return finish(res);
   validateFields(l);
   readShares(l);
-  if (l.checkFs) checkFilesystem(l);
+  if (l.checkFs) {
+    checkFilesystem(l);
+    checkBridges(l);
+  }
   crossChecks(l);
   res.partial = l.typed as Partial<SubhostConfig>;
   if (res.problems.length === 0 && res.deferred.length === 0) {
@@ -519,11 +522,113 @@ function checkFilesystem(l: Loading): void {
   }
 }
 
+/**
+ * Directories of the host that no subhost may take as its UPPER, WORK or
+ * LIVE (nor any directory holding one of them): a start writes into UPPER
+ * and mounts on LIVE, and a contained subhost's root would write them.
+ */
+export const HOST_SYSTEM_DIRS = [
+  '/',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/home',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/opt',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/srv',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/usr/bin',
+  '/usr/lib',
+  '/usr/local',
+  '/usr/sbin',
+  '/usr/share',
+  '/var',
+  '/var/cache',
+  '/var/lib',
+  '/var/log',
+  '/var/spool',
+  '/var/tmp',
+];
+
+const isWithin = (a: string, b: string) => a === b || b === '/' || a.startsWith(`${b}/`);
+
+/**
+ * UPPER, WORK and LIVE are the subhost's own: not the host's root or a
+ * system directory, not LOWER (but where the config uses the tree as it
+ * is: UPPER = LOWER, LIVE too) nor a directory holding LOWER. Compared
+ * resolved (`..`, symlinks) when the filesystem is looked at, as written
+ * otherwise (the generator, early at boot).
+ */
+function ownDirs(l: Loading): void {
+  const typed = l.typed as Partial<Record<Variable, string>>;
+  // In place, or made by create right after the check (plannedDirs): nothing to resolve.
+  const real = (p: string) => (l.checkFs && l.isDir(p) ? realpathIn(p, l.realpaths) : p);
+  let lower: string;
+  try {
+    lower = typed.LOWER ? real(typed.LOWER) : '';
+  } catch {
+    lower = typed.LOWER ?? '';
+  }
+  for (const key of ['UPPER', 'WORK', 'LIVE'] as const) {
+    const p = typed[key];
+    if (!p || !known(l, key) || (key === 'WORK' && typed.UPPER === typed.LOWER)) continue;
+    let r: string;
+    try {
+      r = real(p);
+    } catch {
+      continue; // does not exist: said above
+    }
+    const sys = HOST_SYSTEM_DIRS.find((d) => isWithin(d, r));
+    const shown = r === p ? p : `${p} (${r})`;
+    if (sys === '/') problem(l, key, `${shown} holds the host's root: a subhost's ${key} must be a directory of its own`, lineOf(l, key));
+    else if (sys)
+      problem(
+        l,
+        key,
+        `${shown} holds the host's system directory ${sys}: a subhost's ${key} must be a directory of its own`,
+        lineOf(l, key),
+      );
+    else if (lower && isWithin(lower, r) && !(r === lower && (key === 'UPPER' || (key === 'LIVE' && typed.UPPER === typed.LOWER))))
+      problem(
+        l,
+        key,
+        `${shown} ${r === lower ? 'is' : 'holds'} LOWER ${typed.LOWER}: a subhost's ${key} must be a directory of its own`,
+        lineOf(l, key),
+      );
+  }
+}
+
+/**
+ * A CABLES bridge that is an interface of another kind (`lo=`): said now,
+ * as the netns unit would say it at the start. One that does not exist
+ * yet is left to the start (ifup may make it).
+ */
+function checkBridges(l: Loading): void {
+  for (const cable of (l.typed.CABLES as Cable[] | undefined) ?? []) {
+    const br = cable.bridge;
+    if (br && existsSync(`/sys/class/net/${br}`) && !existsSync(`/sys/class/net/${br}/bridge`)) {
+      problem(l, 'CABLES', `${br} is not a bridge (the host end ${cable.hostIf} can only join a bridge)`, lineOf(l, 'CABLES'));
+    }
+  }
+}
+
 /** Stage 7: what no single field shows. */
 function crossChecks(l: Loading): void {
   const { typed } = l;
   if (known(l, 'LIVE') && typed.LIVE === typed.LOWER && typed.UPPER !== typed.LOWER) {
     problem(l, 'LIVE', 'LIVE must not be LOWER', lineOf(l, 'LIVE'));
+  } else {
+    ownDirs(l);
   }
   for (const s of typed.SHARE as Share[]) {
     if (s.host === typed.LOWER) problem(l, 'SHARE', `${s.host} is LOWER itself`, s.line);

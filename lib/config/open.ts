@@ -253,12 +253,20 @@ export interface ReadOptions {
   onStep?: StepHook;
   /** Directories found trusted earlier in this run (used only with trust). */
   known?: TrustedDirs;
+  /**
+   * A file over the limit is not refused: its first MAX_TEXT_BYTES are
+   * read, up to the last whole line (/etc/subhosts.conf: the subhosts
+   * listed first keep their units).
+   */
+  head?: boolean;
 }
 
 export interface TextFile {
   text: string;
   /** The path as resolved (symlinks followed). */
   path: string;
+  /** With `head`, for a file over the limit: its size; `text` is its first whole lines. */
+  truncatedFrom?: number;
 }
 
 /**
@@ -282,6 +290,15 @@ export function readTextFile(path: string, opts: ReadOptions = {}): TextFile {
     if (!st.isFile()) throw new Refused(`the file ${r.path} is ${kind(st)}, not a regular file`);
     const why = trust ? ownershipReason('file', r.path, st) : undefined;
     if (why) throw new Refused(why, undefined, true);
+    if (st.size > MAX_TEXT_BYTES && opts.head) {
+      const head = Buffer.allocUnsafe(MAX_TEXT_BYTES);
+      let n = 0;
+      for (let k = 1; k > 0 && n < MAX_TEXT_BYTES; n += k) k = readSync(fd, head, n, MAX_TEXT_BYTES - n, null);
+      const end = head.subarray(0, n).lastIndexOf(10) + 1;
+      const nul = head.subarray(0, end).indexOf(0);
+      if (nul >= 0) throw new Refused(`the file ${r.path} is not text (a NUL byte at offset ${nul})`);
+      return { text: head.toString('utf8', 0, end), path: r.path, truncatedFrom: st.size };
+    }
     if (st.size > MAX_TEXT_BYTES) {
       throw new Refused(`the file ${r.path} has ${st.size} bytes, more than the ${MAX_TEXT_BYTES} (1 MiB) allowed`);
     }

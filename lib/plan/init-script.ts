@@ -134,3 +134,17 @@ export function initScript(c: SubhostConfig): string {
   lines.push(`exec ${q(c.REAPER)} ${q(c.NAME)}`);
   return `${lines.join('\n')}\n`;
 }
+
+/** Linux's limit on one argument of exec(2) (MAX_ARG_STRLEN, 32 pages), its NUL included. */
+export const MAX_ARG_BYTES = 32 * 4096;
+
+/**
+ * The init script is one argument of `sh -c` (subhost-enter's enter):
+ * a START list so long that the script does not fit, as a problem of
+ * START (check and create say it; the start would fail with E2BIG).
+ */
+export function initScriptTooLong(c: SubhostConfig): string | undefined {
+  const bytes = Buffer.byteLength(initScript(c)) + 1;
+  if (bytes <= MAX_ARG_BYTES) return undefined;
+  return `${c.START.length} entries make the subhost's start script ${bytes} bytes, more than exec(2) takes in one argument (${MAX_ARG_BYTES}): list fewer (start the rest from one of them)`;
+}

@@ -33,6 +33,8 @@ export const OPS = {
   guard: ['root'],
   'undo-journal': ['file', 'upper'],
   'link-up': ['ifname'],
+  lock: ['owner', 'role', 'dir'],
+  'refuse-foreign-mounts': [],
   // The console pty and /dev/log socket, and the relay that carries them
   // to the journal (native/console.c); "-" for a part not wanted.
   relay: ['program', 'name', 'pts', 'console', 'devlog', 'hostlog'],

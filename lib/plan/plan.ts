@@ -38,6 +38,22 @@ export function checkOps(c: SubhostConfig): Op[] {
   return ops;
 }
 
+/**
+ * One owner per UPPER, WORK and LIVE (native/lock.c): each locked by what
+ * it is, not by its path, before anything is written, and then no overlay
+ * of another mount namespace (1.6, by hand) may use them either. LOWER is
+ * only read, and shared (LOWER=/ for most).
+ */
+export function lockOps(c: SubhostConfig, foreign = true): Op[] {
+  const ops: Op[] = [['lock', c.NAME, 'UPPER', c.UPPER]];
+  if (c.UPPER !== c.LOWER) ops.push(['lock', c.NAME, 'WORK', c.WORK]);
+  ops.push(['lock', c.NAME, 'LIVE', c.LIVE]);
+  // Looked for before this start mounts anything (`foreign` false: later,
+  // when the overlay this start made may be mounted already).
+  if (foreign) ops.push(['refuse-foreign-mounts']);
+  return ops;
+}
+
 /** LIVE = UPPER = LOWER: the tree is the subhost's root as it is. */
 export function inPlace(c: SubhostConfig): boolean {
   return c.UPPER === c.LOWER && c.LIVE === c.UPPER;
@@ -248,6 +264,7 @@ export function undoJournal(name: string): string {
 export function startPlan(c: SubhostConfig, facts: HostFacts, pidfile: string): string[] {
   const ops: Op[] = [
     ...checkOps(c),
+    ...lockOps(c),
     ['link-up', 'lo'],
     ...guardOps(c, undoJournal(c.NAME)),
     ...premountOps(c),

@@ -45,7 +45,7 @@ const cases: Case[] = [
     title: 'bridge that does not exist',
     conf: () => 'BASE=.\nSTART=none\nCABLES== nobr0=\n',
     unit: 'netns',
-    message: 'CABLES: bridge nobr0 for NAME1 does not exist (or is not a bridge)',
+    message: 'CABLES: bridge nobr0 for NAME1 does not exist',
   },
   { title: 'failing !cmd', conf: () => 'BASE=.\nSTART=none\nUPPER=!false\n', message: ':3: UPPER: command "false" failed: exit status 1' },
   {

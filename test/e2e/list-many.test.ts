@@ -83,9 +83,10 @@ describe('list and status with many subhosts', () => {
       const one = JSON.parse((await sb.run(['overlay-boot', 'status', '--json', n])).stdout) as Record<string, unknown>;
       const still = (x: Record<string, unknown>) => ({ ...x, tasks: typeof x.tasks, memory: typeof x.memory, cpuNsec: typeof x.cpuNsec });
       // status NAME adds the level and the recorded id range (list leaves them out: a config read per subhost).
-      const { containment, ids, ...same } = one;
+      const { containment, ids, locks, ...same } = one;
       expect(still(same)).toEqual(still(s));
       expect(containment).toBe('private-users');
+      expect((locks as { role: string }[]).map((l) => l.role)).toEqual(RUNNING.includes(n) ? ['UPPER', 'WORK', 'LIVE'] : []);
       expect(ids === null || /^\d+-\d+$/.test(String(ids))).toBe(true);
     }
     expect((list[0]!.addresses as Address[]).map((a) => a.address)).toEqual(expect.arrayContaining(['192.0.2.1/24', '198.51.100.1/32']));

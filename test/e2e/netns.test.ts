@@ -21,7 +21,7 @@ describe('the netns unit', () => {
       expect(await sb.startUnit('subhost@inuse.service')).not.toBe('done');
       await waitGone(sb, 'inuse');
       expect(await journalOf(sb, 'subhost-netns@inuse.service')).toContain(
-        'network namespace inuse already exists (not made by this unit): remove it with "ip netns delete inuse" if it is stale',
+        'network namespace inuse already exists (not made by this unit): a subhost inuse still running under overlay-boot 1.6? stop it with its overlay-stop; else remove it with "ip netns delete inuse" if it is stale',
       );
       // Not made by the unit: still there, and no cable was made.
       expect(await counts(sb)).toEqual(withIt);

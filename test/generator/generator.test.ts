@@ -106,6 +106,9 @@ for (const name of readdirSync(CASES).sort()) {
         if (verb === 'mkdir') for (const d of args) mkdirSync(join(dir, d), { recursive: true });
         if (verb === 'chmod') chmodSync(join(dir, args[1]!), parseInt(args[0]!, 8));
       }
+      // A case's own /etc/fstab (file systems still to be mounted), if it has one.
+      if (existsSync(join(dir, 'fstab'))) process.env.OVERLAY_BOOT_FSTAB = join(dir, 'fstab');
+      else delete process.env.OVERLAY_BOOT_FSTAB;
       const g = await generate(
         join(dir, 'subhosts.conf'),
         {

@@ -65,7 +65,7 @@ describe('subhost-netns', () => {
     expect(r.stdout).toMatch(/\ndone$/);
   });
 
-  it('refuses before making anything: the netns name in use, a host interface in use, a missing bridge', async () => {
+  it('refuses before making anything: the netns name in use, a host interface in use, a missing bridge, an interface that is no bridge', async () => {
     const r = await scenario(`
       ip netns add taken
       plan /run/t/p1 'netns taken' 'veth t0 eth0 - -'
@@ -75,16 +75,20 @@ describe('subhost-netns', () => {
       $B up --run n2 /run/t/s2 /run/t/p2 2>&1 || echo "exit=$?"
       plan /run/t/p3 'netns n3' 'veth n30 eth0 - -' 'veth n31 eth1 - nobr0'
       $B up --run n3 /run/t/s3 /run/t/p3 2>&1 || echo "exit=$?"
+      plan /run/t/p4 'netns n4' 'veth n41 eth0 - lo'
+      $B up --run n4 /run/t/s4 /run/t/p4 2>&1 || echo "exit=$?"
       echo "states=$(ls /run/t | grep -c '^s' || true)"
       echo "links=$(links)"
       echo "netns=$(ls /run/netns | tr '\\n' ' ')"
     `);
     expect(r.stdout.split('\n')).toEqual([
-      'network namespace taken already exists (not made by this unit): remove it with "ip netns delete taken" if it is stale',
+      'network namespace taken already exists (not made by this unit): a subhost taken still running under overlay-boot 1.6? stop it with its overlay-stop; else remove it with "ip netns delete taken" if it is stale',
       'exit=1',
       'host interface used0 already exists: another subhost or a leftover uses that name',
       'exit=1',
-      'CABLES: bridge nobr0 for n31 does not exist (or is not a bridge)',
+      'CABLES: bridge nobr0 for n31 does not exist',
+      'exit=1',
+      'CABLES: lo is not a bridge (the host end n41 can only join a bridge)',
       'exit=1',
       'states=0',
       'links=used0 ',

@@ -113,3 +113,33 @@ describe('overlay-boot check', () => {
     expect(r.stderr).not.toContain('--jsno:');
   });
 });
+
+describe('clear one-line errors (issue 21)', () => {
+  const check = (p: string) => execa('node', [BIN, 'check', p], { reject: false, env: { OVERLAY_BOOT_SUBHOSTS_CONF: '/dev/null' } });
+  it('CABLES=lo= says lo is not a bridge', async () => {
+    const p = f.conf('BASE=.\nCABLES=lo=\n', 'lob.conf');
+    const r = await check(p);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe(`${p}:2: CABLES: lo is not a bridge (the host end lob0 can only join a bridge)`);
+  });
+  it('a START list too long for one exec(2) argument is refused; one that fits is not', async () => {
+    const many = (n: number) => Array.from({ length: n }, (_, i) => `service-number-${i}`).join(' ');
+    const p = f.conf(`BASE=.\nSTART=${many(8000)}\n`, 'long.conf');
+    const r = await check(p);
+    expect(r.exitCode).toBe(1);
+    // One line for it (a warning about something else may come first).
+    const problems = r.stderr.split('\n').filter((l) => !l.includes(': warning: '));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      new RegExp(
+        `^${p}:2: START: 8000 entries make the subhost's start script \\d+ bytes, more than exec\\(2\\) takes in one argument \\(131072\\): list fewer`,
+      ),
+    );
+    expect((await check(f.conf(`BASE=.\nSTART=${many(1000)}\n`, 'fits.conf'))).exitCode).toBe(0);
+  });
+  it('UPPER=/ is refused: the host root is no subhost directory', async () => {
+    const r = await check(f.conf('BASE=.\nUPPER=/\n', 'slash.conf'));
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/:2: UPPER: \/ holds the host's root: a subhost's UPPER must be a directory of its own$/);
+  });
+});

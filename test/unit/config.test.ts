@@ -76,7 +76,7 @@ describe('defaults (1.6 values)', () => {
 
 describe('explicit values', () => {
   it('takes every variable from the file; relative paths resolve against BASE', async () => {
-    f.mkdirs('sub/l', 'sub/u', 'sub/w', 'sub/low', 'data', 'hooks');
+    f.mkdirs('sub/l', 'sub/u', 'sub/w', 'sub/low', 'data', 'hooks', 'tree');
     for (const h of ['pre', 'post', 'init']) {
       const p = f.conf('#!/bin/sh\n', `hooks/${h}`, 0o755);
       chmodSync(p, 0o755);
@@ -200,10 +200,10 @@ describe('the config is what a whole zod parse of the validated values gives (lo
       'TIMEOUT_START=90s',
       'TIMEOUT_STOP=30s',
     ].join('\n'),
-    'BASE=.\nRAM_SIZE=10%\nSTART=a b c\nLOWER=/\nUPPER=/\nLIVE=/\n',
+    'BASE=.\nRAM_SIZE=10%\nSTART=a b c\nLOWER=tree\nUPPER=tree\nLIVE=tree\n',
   ];
   it('for every kind of value, twice over', async () => {
-    f.mkdirs('sub/l', 'sub/u', 'sub/w', 'sub/low', 'data', 'hooks');
+    f.mkdirs('sub/l', 'sub/u', 'sub/w', 'sub/low', 'data', 'hooks', 'tree');
     for (const h of ['pre', 'init']) chmodSync(f.conf('#!/bin/sh\n', `hooks/${h}`, 0o755), 0o755);
     for (const round of [1, 2]) {
       for (const [i, text] of texts(f.dir).entries()) {

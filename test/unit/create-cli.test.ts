@@ -152,3 +152,64 @@ describe('overlay-boot create', () => {
     expect(help.stdout).toContain('Usage: overlay-boot create [OPTION...] NAME');
   });
 });
+
+describe('values are one line (issue 21)', () => {
+  // Every option of create, with a value that would add a line of its own.
+  const OPTIONS = [
+    '--lower',
+    '--cable',
+    '--start',
+    '--ram-size',
+    '--share',
+    '--containment',
+    '--journal',
+    '--after',
+    '--requires',
+    '--memory-max',
+    '--memory-high',
+    '--cpu-quota',
+    '--cpu-weight',
+    '--io-weight',
+    '--tasks-max',
+    '--timeout-start',
+    '--timeout-stop',
+  ];
+  it('create refuses a newline or a carriage return in every option, with one line, and makes nothing', async () => {
+    for (const opt of OPTIONS) {
+      for (const v of ['none\nCONTAINMENT=none', 'x\rCONTAINMENT=none']) {
+        const base = `${f.dir}/nl`;
+        const r = await create('--base', base, opt, v, 'nl');
+        expect(r.exitCode, `${opt} ${JSON.stringify(v)}: ${r.stdout}`).toBe(1);
+        expect(r.stderr.trimEnd().split('\n'), opt).toHaveLength(1);
+        expect(r.stderr).toContain(`${opt}: ${JSON.stringify(v)} has a`);
+        expect(r.stderr).toContain('a value must be one line; nothing was made');
+        expect(existsSync(base), opt).toBe(false);
+      }
+    }
+    const r = await create('--base', `${f.dir}/a\nb`, 'nl');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/^overlay-boot: --base: ".*\\nb" has a newline: a value must be one line; nothing was made$/);
+  });
+  it('a value of one line goes into the config as one line, and check reads it back', async () => {
+    const base = `${f.dir}/ok`;
+    const r = await create('--base', base, '--start', 'none', '--memory-max', '1G', '--dry-run', 'ok');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => /^(START|MEMORY_MAX)=/.test(l))).toEqual(['START=none', 'MEMORY_MAX=1G']);
+  });
+  it('enable and disable refuse a path that /etc/subhosts.conf cannot hold, before anything else', async () => {
+    for (const cmd of ['enable', 'disable']) {
+      for (const [p, why] of [
+        [`${f.dir}/x\ny.conf`, 'has a newline'],
+        [`${f.dir}/x y.conf`, 'has a blank'],
+        [`${f.dir}/x#y.conf`, 'has a #'],
+      ] as const) {
+        const r = await execa('node', [BIN, cmd, p], { reject: false, env });
+        expect(r.exitCode, `${cmd} ${p}`).toBe(1);
+        expect(r.stderr).toBe(
+          `overlay-boot: cannot ${cmd} ${JSON.stringify(p)}: ${JSON.stringify(p)} ${why}${why === 'has a newline' ? ': a value must be one line' : why === 'has a blank' ? ': /etc/subhosts.conf separates paths with blanks' : ': /etc/subhosts.conf ignores the rest of a line from #'}`,
+        );
+        expect(readFileSync(`${f.dir}/subhosts.conf`, 'utf8')).toBe('');
+      }
+    }
+  });
+});

@@ -184,6 +184,14 @@ describe('the whole start plan', () => {
       'contained',
     ]);
     expect(argv.indexOf('check-containment')).toBeLessThan(argv.indexOf('mount'));
+    // UPPER, WORK and LIVE are locked before anything is written (native/lock.c).
+    expect(argvToOps(argv).ops.filter((o) => o[0] === 'lock' || o[0] === 'refuse-foreign-mounts')).toEqual([
+      ['lock', 'x', 'UPPER', '/s/x/root'],
+      ['lock', 'x', 'WORK', '/s/x/work'],
+      ['lock', 'x', 'LIVE', '/s/x/live'],
+      ['refuse-foreign-mounts'],
+    ]);
+    expect(argv.indexOf('refuse-foreign-mounts')).toBeLessThan(argv.indexOf('write-if-missing'));
     const none = startPlan({ ...base, CONTAINMENT: 'none' }, facts, '/run/subhost/x/pid');
     expect(none).not.toContain('--contain');
     expect(none.slice(none.indexOf('check-containment'), none.indexOf('check-containment') + 2)).toEqual(['check-containment', 'none']);
@@ -204,6 +212,8 @@ describe('the whole start plan', () => {
         'require-dir',
         'refuse-mountpoint',
         'check-containment',
+        'lock',
+        'refuse-foreign-mounts',
         'link-up',
         'guard',
         'undo-journal',
@@ -260,7 +270,7 @@ describe('the ops table', () => {
     expect(arity('guard')).toBe(1);
     expect(arity('enter')).toBeUndefined();
     expect(arity('toString')).toBeUndefined();
-    expect(Object.keys(OPS)).toHaveLength(24);
+    expect(Object.keys(OPS)).toHaveLength(26);
   });
   it('types each op by it (a wrong arity or word does not compile)', () => {
     const ok: Op[] = [
