@@ -15,9 +15,8 @@ import { reportLines } from '../../lib/config/problem.js';
 import { findConf } from '../../lib/registry.js';
 import { writeFileAtomic } from '../../lib/atomic-write.js';
 import { giveIdentity } from '../support/identity.js';
-import { connectSystemd, subhostUnit, subhostProps } from '../support/dbus.js';
-import { checkName, prepareStart, startUnitOrExplain } from '../support/subhost.js';
-import { enableConf } from './enable.js';
+import { checkName } from '../support/subhost.js';
+import { enableAndStart } from './enable.js';
 
 /** Where subhosts live unless --base says otherwise: state of the host's own, as /var/lib/machines is nspawn's. */
 export const DEFAULT_PARENT = '/var/lib/subhosts';
@@ -145,25 +144,10 @@ export async function run(args: string[]): Promise<number> {
   make(base, conf, text);
   process.stdout.write(`created subhost ${name}: ${conf} (UPPER ${base}/root)\n`);
   await identity(base, r.config?.LOWER ?? '/', name);
-  if (!a.flags.has('--enable') && !a.flags.has('--now')) return 0;
-  const sm = await connectSystemd().catch((e: unknown) => {
-    throw new Failure(`${errorText(e)}\n${undoHint(name, conf)}`);
-  });
-  try {
-    if (a.flags.has('--enable')) await enableConf(sm, conf, name);
-    if (a.flags.has('--now')) {
-      await prepareStart(sm, conf);
-      await startUnitOrExplain(sm, name);
-      const pid = Number((await subhostProps(sm, name)).service.MainPID ?? 0);
-      process.stdout.write(`started subhost ${name} (${subhostUnit(name)}, PID ${pid})\n`);
-    }
-    return 0;
-  } catch (e) {
-    // Made, but not (all) done: say how to go on, or back.
-    throw new Failure(`${e instanceof Error ? e.message : String(e)}\n${undoHint(name, conf)}`);
-  } finally {
-    sm.close();
-  }
+  await enableAndStart(name, conf, { enable: a.flags.has('--enable'), now: a.flags.has('--now') }, undoHint(name, conf), (line) =>
+    process.stdout.write(`${line}\n`),
+  );
+  return 0;
 }
 
 /** Its own hostname, machine-id and ssh host keys in UPPER (support/identity.ts); on failure, nothing of the subhost is left. */

@@ -4,10 +4,10 @@
 // start anything. Its undo is disable.ts.
 import { rmSync } from 'node:fs';
 import { parseArgs } from '../../lib/args.js';
-import { UsageError, Failure } from '../../lib/errors.js';
-import { connectSystemd } from '../support/dbus.js';
+import { UsageError, Failure, errorText } from '../../lib/errors.js';
+import { connectSystemd, subhostUnit, subhostProps } from '../support/dbus.js';
 import { addConfLine, editSubhostsConf, listedName, sameFile } from '../support/conf.js';
-import { validateConf, confPath } from '../support/subhost.js';
+import { validateConf, confPath, prepareStart, startUnitOrExplain } from '../support/subhost.js';
 import { runtimeDropin } from '../support/fence.js';
 import { readSubhostsConf } from '../../lib/registry.js';
 import { SUBHOSTS_CONF } from '../../lib/paths.js';
@@ -71,4 +71,36 @@ export async function enableConf(sm: SystemdManager, conf: string, name: string)
       ? `enabled subhost ${name}: ${conf} added to ${SUBHOSTS_CONF}\n`
       : `subhost ${name} is already enabled (${conf} is listed in ${SUBHOSTS_CONF})\n`,
   );
+}
+
+/**
+ * What `create` and `import` do once they made subhost NAME (config CONF):
+ * `--enable` lists it in /etc/subhosts.conf, `--now` starts it, each
+ * saying so with SAY. A failure then leaves it made and says how to go on
+ * or back (UNDO).
+ */
+export async function enableAndStart(
+  name: string,
+  conf: string,
+  flags: { enable: boolean; now: boolean },
+  undo: string,
+  say: (line: string) => void,
+): Promise<void> {
+  if (!flags.enable && !flags.now) return;
+  const sm = await connectSystemd().catch((e: unknown) => {
+    throw new Failure(`${errorText(e)}\n${undo}`);
+  });
+  try {
+    if (flags.enable) await enableConf(sm, conf, name);
+    if (flags.now) {
+      await prepareStart(sm, conf);
+      await startUnitOrExplain(sm, name);
+      const pid = Number((await subhostProps(sm, name)).service.MainPID ?? 0);
+      say(`started subhost ${name} (${subhostUnit(name)}, PID ${pid})`);
+    }
+  } catch (e) {
+    throw new Failure(`${errorText(e)}\n${undo}`);
+  } finally {
+    sm.close();
+  }
 }

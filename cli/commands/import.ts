@@ -16,12 +16,11 @@ import { loadConfig } from '../../lib/config/load.js';
 import { reportLines } from '../../lib/config/problem.js';
 import { findConf } from '../../lib/registry.js';
 import { writeFileAtomic } from '../../lib/atomic-write.js';
-import { connectSystemd, subhostUnit, subhostProps } from '../support/dbus.js';
-import { checkName, prepareStart, startUnitOrExplain } from '../support/subhost.js';
+import { checkName } from '../support/subhost.js';
 import { Refused, UPPER as UPPER_MEMBER } from '../support/archive.js';
 import { extractFile, importedConfig, LiveScan, parseManifest, spool, untrustedKeys } from '../support/transfer.js';
 import { DEFAULT_PARENT } from './create.js';
-import { enableConf } from './enable.js';
+import { enableAndStart } from './enable.js';
 
 export const usage = `Usage: overlay-boot import [OPTION...] FILE|-
 
@@ -182,24 +181,8 @@ export async function run(args: string[]): Promise<number> {
       `imported subhost ${name}: ${conf} (UPPER ${base}/root: ${scanned.members} members, ${scanned.counts.whiteouts} whiteouts, ` +
         `${scanned.counts.hardlinks} hard links, ${scanned.counts.sparse} sparse files)`,
     );
-    if (!a.flags.has('--enable') && !a.flags.has('--now')) return 0;
-    const sm = await connectSystemd().catch((e: unknown) => {
-      throw new Failure(`${errorText(e)}\n${undoHint(name, conf)}`);
-    });
-    try {
-      if (a.flags.has('--enable')) await enableConf(sm, conf, name);
-      if (a.flags.has('--now')) {
-        await prepareStart(sm, conf);
-        await startUnitOrExplain(sm, name);
-        const pid = Number((await subhostProps(sm, name)).service.MainPID ?? 0);
-        say(`started subhost ${name} (${subhostUnit(name)}, PID ${pid})`);
-      }
-      return 0;
-    } catch (e) {
-      throw new Failure(`${errorText(e)}\n${undoHint(name, conf)}`);
-    } finally {
-      sm.close();
-    }
+    await enableAndStart(name, conf, { enable: a.flags.has('--enable'), now: a.flags.has('--now') }, undoHint(name, conf), say);
+    return 0;
   } finally {
     rmSync(staging, { recursive: true, force: true });
     if (madeParent && !imported) rmSync(madeParent, { recursive: true, force: true });
