@@ -12,7 +12,7 @@
  * does it for every line: <3> (an error: what these helpers write to
  * stderr is why they fail) unless the line starts with its own prefix,
  * written as fprintf(stderr, "%s...", log_prefix(SD_NOTICE), ...). The
- * reaper (header-only use) prefixes each of its lines that way.
+ * reaper writes none: it runs only under subhost@.
  */
 #ifndef OVERLAY_BOOT_LOG_H
 #define OVERLAY_BOOT_LOG_H

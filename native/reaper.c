@@ -38,15 +38,15 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "log.h"
 
 static const char *name = "-";
 
 /* Only the stop sequence logs: normal reaping would flood the journal.
- * One write per line, so that lines from services do not cut into it;
- * notices, not errors (log.h), for the journal's priority filter. */
-#define say(fmt, ...) dprintf(2, "%sreaper[%s]: " fmt "\n", log_prefix(SD_NOTICE), name, ##__VA_ARGS__)
-#define complain(fmt, ...) dprintf(2, "%sreaper[%s]: " fmt "\n", log_prefix(SD_WARNING), name, ##__VA_ARGS__)
+ * One write per line, so that lines from services do not cut into it.
+ * No "<N>" priority (log.h): subhost@ reads none (SyslogLevelPrefix=no,
+ * so that a line from inside is never an emergency), it would show. */
+#define say(fmt, ...) dprintf(2, "reaper[%s]: " fmt "\n", name, ##__VA_ARGS__)
+#define complain(fmt, ...) dprintf(2, "reaper[%s]: " fmt "\n", name, ##__VA_ARGS__)
 
 static const char stop_script[] =
 	"for srv in $OVERLAY_BOOT_STOP ; do service \"$srv\" stop ; done";

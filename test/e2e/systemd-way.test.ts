@@ -113,6 +113,10 @@ describe('systemd conventions', () => {
     expect({ code: virt.exitCode, out: virt.stdout.trim() }).toEqual({ code: 0, out: 'container-other' });
     expect((await show(sb, U('virt'), ['StatusText'])).StatusText).toBe('running, no START services');
     expect(await stopSubhost(sb, 'virt')).toBe('done');
+    // The reaper's stop lines: subhost@ reads no "<N>" (SyslogLevelPrefix=no), so none is written.
+    const log = await ok(sb.run(['journalctl', '--no-pager', '-o', 'cat', '-u', U('virt')]));
+    expect(log).toMatch(/^reaper\[virt\]: /m);
+    expect(log).not.toMatch(/^<\d>/m);
     expect(await counts(sb)).toEqual(clean);
   });
 
