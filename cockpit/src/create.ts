@@ -2,7 +2,7 @@
 // by `overlay-boot create --dry-run` as they are typed (the command's own
 // messages: check's lines, a taken NAME, an existing BASE), and made by
 // `overlay-boot create` itself as root.
-import { h, button, card } from './dom.js';
+import { h, button, card, breadcrumb } from './dom.js';
 import { OVERLAY_BOOT } from './model.js';
 import { asAdmin, messageOf } from './actions.js';
 
@@ -207,22 +207,7 @@ export function createView(admin: boolean, notices: HTMLElement[], made: (name: 
   return h(
     'div',
     {},
-    h(
-      'nav',
-      { class: 'obt-breadcrumb' },
-      h(
-        'a',
-        {
-          href: '#/',
-          onclick: ((ev: Event) => {
-            ev.preventDefault();
-            cockpit.location.go([]);
-          }) as EventListener,
-        },
-        'Subhosts',
-      ),
-      ' › Create',
-    ),
+    breadcrumb('Create'),
     h('div', { class: 'obt-header' }, h('h1', { class: 'pf-v6-c-title pf-m-xl' }, 'Create subhost')),
     notices,
     // The command's verdict beside the fields: its message, or the config it would write.

@@ -73,3 +73,23 @@ export function card(title: string | null, attrs: Attrs, ...body: Child[]): HTML
     h('div', { class: 'pf-v6-c-card__body' }, ...body),
   );
 }
+
+/** The trail above a view: a link back to the list of subhosts, then where we are. */
+export function breadcrumb(here: string): HTMLElement {
+  return h(
+    'nav',
+    { class: 'obt-breadcrumb' },
+    h(
+      'a',
+      {
+        href: '#/',
+        onclick: ((ev: Event) => {
+          ev.preventDefault();
+          cockpit.location.go([]);
+        }) as EventListener,
+      },
+      'Subhosts',
+    ),
+    ` › ${here}`,
+  );
+}

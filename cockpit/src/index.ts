@@ -2,7 +2,7 @@
 // form (#/+create). Rendered from the model (model.ts) on every change;
 // a subhost's journal and terminal are made once per visit and kept.
 import '../overlay-boot.css';
-import { h, button, label, alert, descriptionList, card } from './dom.js';
+import { h, button, label, alert, descriptionList, card, breadcrumb } from './dom.js';
 import { bytes, cpu, since } from './format.js';
 import { Model, enabledAtBoot, isRunning, OVERLAY_BOOT, type Subhost } from './model.js';
 import * as act from './actions.js';
@@ -286,22 +286,7 @@ function detailsInfo(v: Visit, s: Subhost | undefined): HTMLElement {
   return h(
     'div',
     {},
-    h(
-      'nav',
-      { class: 'obt-breadcrumb' },
-      h(
-        'a',
-        {
-          href: '#/',
-          onclick: ((ev: Event) => {
-            ev.preventDefault();
-            cockpit.location.go([]);
-          }) as EventListener,
-        },
-        'Subhosts',
-      ),
-      ` › ${s.name}`,
-    ),
+    breadcrumb(s.name),
     header([s.name, ' ', stateLabel(s)], buttons),
     notices(),
     removeBox,
